@@ -1,0 +1,71 @@
+// swift-tools-version: 6.1
+//
+// stn-swift: a Spatial Transformer Network trainer and inference engine.
+// One library target per concern; executables are thin command-line layers.
+import PackageDescription
+import class Foundation.ProcessInfo
+
+// Numeric code needs FMA/AVX: without a target CPU, SIMD.addingProduct lowers to a
+// libm `fma` call per lane (~200x slower). Release builds default to the build
+// machine's CPU; set STN_TARGET_CPU=haswell (or znver3, skylake-avx512, ...) to build
+// for another CPU, or STN_PORTABLE=1 for a baseline x86-64 build that runs anywhere.
+let environment = ProcessInfo.processInfo.environment
+let portable = environment["STN_PORTABLE"] == "1"
+let targetCPU = environment["STN_TARGET_CPU"] ?? "native"
+
+var speed: [SwiftSetting] = [
+    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+]
+if !portable {
+    speed.append(.unsafeFlags(["-target-cpu", targetCPU]))
+}
+
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "stn-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "STNData", targets: ["STNData"]),
+        .library(name: "STNModel", targets: ["STNModel"]),
+        .library(name: "STNTrainer", targets: ["STNTrainer"]),
+        .library(name: "STNEngine", targets: ["STNEngine"]),
+        .executable(name: "stn-data", targets: ["stn-data"]),
+        .executable(name: "stn-train", targets: ["stn-train"]),
+        .executable(name: "stn-infer", targets: ["stn-infer"]),
+        .executable(name: "stn-bench", targets: ["stn-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries from Debian: libhdf5-dev and zlib1g-dev (tools/bootstrap installs them).
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // IDX files, MNIST, the RTS distortion and its PRNG.
+        .target(name: "STNData", dependencies: ["CZlib"], swiftSettings: speed),
+        // PNG encoding, raster drawing and plots for previews, training curves, --explain.
+        .target(name: "STNImage", dependencies: ["CZlib"], swiftSettings: speed),
+        // The two architectures and the HDF5 weight-file format.
+        .target(name: "STNModel", dependencies: ["CHDF5"], swiftSettings: speed),
+        // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
+        .target(name: "STNKernels", swiftSettings: speed),
+        // Forward/backward passes, SGD, recipes, checkpoints.
+        .target(name: "STNTrainer", dependencies: ["STNData", "STNModel", "STNKernels"], swiftSettings: speed),
+        // Fixed-shape, zero-allocation inference.
+        .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
+
+        .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage", argumentParser], swiftSettings: speed),
+        .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
+        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
+        .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", argumentParser], swiftSettings: speed),
+
+        .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
+        .testTarget(name: "STNModelTests", dependencies: ["STNModel"], swiftSettings: speed),
+        .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
+        .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
+        .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
+    ],
+    swiftLanguageModes: [.v5]
+)
