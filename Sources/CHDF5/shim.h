@@ -11,3 +11,10 @@ static inline hid_t stn_h5t_native_uint8(void) { return H5T_NATIVE_UINT8; }
 static inline hid_t stn_h5t_c_s1(void) { return H5T_C_S1; }
 static inline hid_t stn_h5p_file_access(void) { return H5P_FILE_ACCESS; }
 static inline hid_t stn_h5p_dataset_create(void) { return H5P_DATASET_CREATE; }
+static inline hid_t stn_h5p_link_create(void) { return H5P_LINK_CREATE; }
+static inline unsigned stn_h5f_acc_rdonly(void) { return H5F_ACC_RDONLY; }
+static inline unsigned stn_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
+static inline unsigned stn_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
+// Silences the library's default error-stack printing: errors are reported by our
+// own one-line messages instead.
+static inline void stn_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }

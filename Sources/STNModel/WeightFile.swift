@@ -1,0 +1,158 @@
+import Foundation
+
+/// The stn-swift weight file: HDF5, one float32 dataset per parameter named exactly as the
+/// seed's PyTorch `state_dict` key with the same shape, so
+/// `model.load_state_dict({k: torch.from_numpy(f[k][()]) for k in f})` loads it, and a
+/// state_dict dumped the same way by h5py loads here.
+///
+/// Root attributes: `format` = "stn-weights", `format_version` = 1, `model` ("cnn" or
+/// "st-cnn"), `transform` ("affine", ST models), `input_size` = 42, and provenance when
+/// known (recipe, epochs, seed, test accuracy, created).
+public struct WeightFile: Sendable {
+    public static let format = "stn-weights"
+    public static let formatVersion = 1
+
+    public var weights: ModelWeights
+    /// Every root attribute, the format's own and provenance.
+    public var attributes: [String: HDF5Attribute]
+    /// Datasets that are not parameters of the model (e.g. a checkpoint's optimiser
+    /// state). Callers report them rather than ignore them silently.
+    public var extraDatasets: [String]
+
+    public init(weights: ModelWeights, attributes: [String: HDF5Attribute] = [:], extraDatasets: [String] = []) {
+        self.weights = weights
+        self.attributes = attributes
+        self.extraDatasets = extraDatasets
+    }
+
+    public var architecture: Architecture { weights.architecture }
+
+    // MARK: Reading
+
+    /// Reads and validates a weight file: HDF5, a known model, every parameter present
+    /// with its shape, float32 or float64 (converted), finite values.
+    public static func read(_ path: String) throws -> WeightFile {
+        let file = try HDF5File(path: path, mode: .read)
+        return try read(file)
+    }
+
+    /// Reads the model parameters from an open file (used by checkpoints too).
+    public static func read(_ file: HDF5File) throws -> WeightFile {
+        let path = file.path
+        let attributes = file.attributes()
+        let datasets = file.datasetPaths()
+        if let format = attributes["format"], format.stringValue != WeightFile.format {
+            throw HDF5Error(path: path, "attribute 'format' is '\(format)', expected '\(WeightFile.format)'")
+        }
+        if let version = attributes["format_version"], version.intValue != WeightFile.formatVersion {
+            throw HDF5Error(path: path, "attribute 'format_version' is \(version), this build reads version \(WeightFile.formatVersion)")
+        }
+        let architecture: Architecture
+        if let model = attributes["model"] {
+            guard let name = model.stringValue, let known = Architecture.named(name) else {
+                throw HDF5Error(path: path, "attribute 'model' is '\(model)', expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            architecture = known
+        } else {
+            architecture = try identify(datasets: datasets, path: path)
+        }
+        if let size = attributes["input_size"], size.intValue != architecture.inputSize {
+            throw HDF5Error(path: path, "attribute 'input_size' is \(size), the \(architecture.kind.rawValue) model takes \(architecture.inputSize)x\(architecture.inputSize) frames")
+        }
+
+        var tensors: [String: [Float]] = [:]
+        for spec in architecture.parameters {
+            guard file.hasDataset(spec.name) else {
+                throw HDF5Error(path: path, "missing dataset '\(spec.name)' (\(architecture.kind.rawValue) model)")
+            }
+            let type = try file.storedType(of: spec.name)
+            guard type.kind == "float", type.bytes == 4 || type.bytes == 8 else {
+                throw HDF5Error(path: path, "dataset '\(spec.name)' is \(type.kind)\(type.bytes * 8), expected float32 or float64")
+            }
+            let data = try file.readFloats(spec.name)
+            guard data.shape == spec.shape else {
+                throw HDF5Error(path: path, "dataset '\(spec.name)' has shape \(data.shape), expected \(spec.shape)")
+            }
+            if let bad = data.values.firstIndex(where: { !$0.isFinite }) {
+                throw HDF5Error(path: path, "dataset '\(spec.name)' has a non-finite value (\(data.values[bad])) at index \(bad)")
+            }
+            tensors[spec.name] = data.values
+        }
+        let expected = Set(architecture.parameters.map(\.name))
+        let extras = datasets.filter { !expected.contains($0) }
+        let weights: ModelWeights
+        do {
+            weights = try ModelWeights(architecture: architecture, tensors: tensors)
+        } catch {
+            throw HDF5Error(path: path, "\(error)")
+        }
+        return WeightFile(weights: weights, attributes: attributes, extraDatasets: extras)
+    }
+
+    /// A file without a `model` attribute (a bare h5py dump of a state_dict) is identified
+    /// by its dataset names.
+    static func identify(datasets: [String], path: String) throws -> Architecture {
+        let names = Set(datasets)
+        // The localisation net's parameters exist only in the ST-CNN.
+        if names.contains(where: { $0.hasPrefix("localisation_net.") }) { return .stCNN }
+        if names.contains("convs.0.weight") { return .cnn }
+        throw HDF5Error(path: path, "no 'model' attribute and no model parameters (expected datasets like 'convs.0.weight')")
+    }
+
+    // MARK: Writing
+
+    /// The format's own attributes for an architecture.
+    public static func formatAttributes(for architecture: Architecture) -> [String: HDF5Attribute] {
+        var attributes: [String: HDF5Attribute] = [
+            "format": .string(format),
+            "format_version": .int(formatVersion),
+            "model": .string(architecture.kind.rawValue),
+            "input_size": .int(architecture.inputSize),
+        ]
+        if architecture.hasTransformer { attributes["transform"] = .string("affine") }
+        return attributes
+    }
+
+    /// Writes the file atomically: a temporary file in the same directory, renamed over
+    /// `path` only once complete, so a failure never leaves a partial file.
+    public func write(to path: String, extra: ((HDF5File) throws -> Void)? = nil) throws {
+        try WeightFile.atomicWrite(to: path) { file in
+            for spec in weights.architecture.parameters {
+                try file.write(spec.name, floats: weights[spec.name], shape: spec.shape)
+            }
+            var all = attributes
+            for (key, value) in WeightFile.formatAttributes(for: weights.architecture) { all[key] = value }
+            for key in all.keys.sorted() { try file.setAttribute(key, all[key]!) }
+            try extra?(file)
+        }
+    }
+
+    /// Creates an HDF5 file at a temporary name beside `path`, lets `body` fill it, then
+    /// renames it into place. On any failure the temporary file is removed.
+    public static func atomicWrite(to path: String, _ body: (HDF5File) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw HDF5Error(path: path, "directory '\(directory)' does not exist")
+        }
+        let temporary = directory + "/." + url.lastPathComponent + ".\(getpid()).tmp"
+        do {
+            do {
+                let file = try HDF5File(path: temporary, mode: .create)
+                try body(file)
+                try file.flush()
+            }  // the file is closed here, before the rename
+            guard rename(temporary, path) == 0 else {
+                throw HDF5Error(path: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+            }
+        } catch let error as HDF5Error {
+            unlink(temporary)
+            // Report the destination, not the temporary name the user never chose.
+            throw HDF5Error(path: path, error.message)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+}
