@@ -1,0 +1,58 @@
+/// Why an IDX file could not be read or written. The description is one line naming the
+/// file and the problem.
+public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
+    public enum Kind: Equatable, Sendable {
+        case unreadable(String)
+        case corruptGzip(String)
+        case tooShort(bytes: Int)
+        case badMagic(UInt8, UInt8)
+        case badType(UInt8)
+        case wrongDimensions(found: Int, expected: Int)
+        case zeroCount
+        case truncated(expected: Int, found: Int)
+        case trailingBytes(expected: Int, found: Int)
+        case tooLarge(dimensions: [Int])
+        case wrongImageSize(rows: Int, columns: Int, expected: String)
+        case countMismatch(images: Int, labels: Int)
+        case badLabel(index: Int, value: UInt8)
+        case unwritable(String)
+    }
+
+    public let path: String
+    public let kind: Kind
+
+    public init(_ path: String, _ kind: Kind) {
+        self.path = path
+        self.kind = kind
+    }
+
+    public var description: String {
+        let problem: String
+        switch kind {
+        case .unreadable(let reason): problem = "cannot read file: \(reason)"
+        case .corruptGzip(let reason): problem = "corrupt gzip data: \(reason)"
+        case .tooShort(let n): problem = "too short for an IDX header (\(n) bytes)"
+        case .badMagic(let a, let b): problem = "not an IDX file: magic starts \(hex(a)) \(hex(b)), expected 00 00"
+        case .badType(let t): problem = "unsupported IDX element type \(hex(t)), expected 08 (unsigned byte)"
+        case .wrongDimensions(let found, let expected):
+            problem = "IDX file has \(found) dimension\(found == 1 ? "" : "s"), expected \(expected) (\(expected == 1 ? "labels" : "images"))"
+        case .zeroCount: problem = "IDX header declares zero items"
+        case .truncated(let expected, let found):
+            problem = "truncated: header declares \(expected) data bytes but only \(found) follow"
+        case .trailingBytes(let expected, let found):
+            problem = "\(found - expected) unexpected trailing bytes after the \(expected) data bytes the header declares"
+        case .tooLarge(let dims):
+            problem = "IDX header declares an absurd size \(dims.map(String.init).joined(separator: "x"))"
+        case .wrongImageSize(let r, let c, let expected): problem = "images are \(r)x\(c), expected \(expected)"
+        case .countMismatch(let i, let l): problem = "\(i) images but \(l) labels"
+        case .badLabel(let index, let value): problem = "label \(value) at index \(index) is not a digit 0-9"
+        case .unwritable(let reason): problem = "cannot write file: \(reason)"
+        }
+        return "\(path): \(problem)"
+    }
+}
+
+private func hex(_ byte: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
+}

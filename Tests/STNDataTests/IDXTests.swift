@@ -1,0 +1,137 @@
+import Foundation
+import XCTest
+@testable import STNData
+
+final class IDXTests: XCTestCase {
+    func sampleImages() -> IDXImages {
+        IDXImages(count: 3, rows: 4, columns: 5, pixels: (0 ..< 60).map { UInt8($0 * 7 % 256) })
+    }
+
+    func testImagesRoundTripRawAndGzip() throws {
+        let dir = try temporaryDirectory(self)
+        for gzip in [false, true] {
+            let path = dir + "/images-\(gzip)"
+            try IDX.writeImages(sampleImages(), to: path, gzip: gzip)
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            XCTAssertEqual(Gzip.isGzip(bytes), gzip)
+            XCTAssertEqual(try IDX.readImages(at: path), sampleImages())
+        }
+    }
+
+    func testLabelsRoundTripRawAndGzip() throws {
+        let dir = try temporaryDirectory(self)
+        let labels: [UInt8] = [3, 1, 4, 1, 5, 9, 2, 6]
+        for gzip in [false, true] {
+            let path = dir + "/labels-\(gzip).idx"
+            try IDX.writeLabels(labels, to: path, gzip: gzip)
+            XCTAssertEqual(try IDX.readLabels(at: path), labels)
+        }
+    }
+
+    func testHeaderLayoutIsBigEndianIDX() throws {
+        let dir = try temporaryDirectory(self)
+        try IDX.writeImages(sampleImages(), to: dir + "/i")
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/i")))
+        XCTAssertEqual(Array(bytes[0 ..< 16]), [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5])
+        XCTAssertEqual(bytes.count, 16 + 60)
+    }
+
+    /// Writes raw bytes and expects reading them to fail with `kind`, naming the file.
+    func assertFails(_ bytes: [UInt8], images: Bool = true, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line) throws {
+        let path = try temporaryDirectory(self) + "/bad.idx"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(images ? try IDX.readImages(at: path).pixels : try IDX.readLabels(at: path), file: file, line: line) { error in
+            guard let error = error as? IDXError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.kind, kind, file: file, line: line)
+            XCTAssertTrue(error.description.hasPrefix(path + ": "), error.description, file: file, line: line)
+            XCTAssertFalse(error.description.contains("\n"), file: file, line: line)
+        }
+    }
+
+    func header(_ dims: [UInt32], type: UInt8 = 8) -> [UInt8] {
+        var bytes: [UInt8] = [0, 0, type, UInt8(dims.count)]
+        for d in dims { bytes += [UInt8(d >> 24), UInt8(d >> 16 & 255), UInt8(d >> 8 & 255), UInt8(d & 255)] }
+        return bytes
+    }
+
+    func testBadMagic() throws {
+        try assertFails([0x50, 0x4B, 3, 4] + header([1, 1, 1]).dropFirst(4) + [0], .badMagic(0x50, 0x4B))
+    }
+
+    func testBadTypeByte() throws {
+        try assertFails(header([1, 2, 2], type: 0x0D) + [UInt8](repeating: 0, count: 16), .badType(0x0D))
+    }
+
+    func testWrongNumberOfDimensions() throws {
+        try assertFails(header([4]) + [1, 2, 3, 4], .wrongDimensions(found: 1, expected: 3))
+        try assertFails(header([1, 2, 2]) + [1, 2, 3, 4], images: false, .wrongDimensions(found: 3, expected: 1))
+    }
+
+    func testTruncatedPayload() throws {
+        try assertFails(header([2, 3, 3]) + [UInt8](repeating: 1, count: 10), .truncated(expected: 18, found: 10))
+    }
+
+    func testTruncatedHeader() throws {
+        try assertFails([0, 0, 8], .tooShort(bytes: 3))
+        try assertFails([0, 0, 8, 3, 0, 0, 0, 1, 0, 0], .tooShort(bytes: 10))
+    }
+
+    func testTrailingBytes() throws {
+        try assertFails(header([3]) + [1, 2, 3, 4, 5], images: false, .trailingBytes(expected: 3, found: 5))
+    }
+
+    func testZeroCount() throws {
+        try assertFails(header([0, 28, 28]), .zeroCount)
+    }
+
+    func testAbsurdHeaderSizeIsRejectedBeforeAllocating() throws {
+        // 4 billion x 4 billion x 4 billion would overflow; 60000 x 60000 x 60000 exceeds the cap.
+        try assertFails(header([0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]) + [1, 2, 3], .tooLarge(dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]))
+        try assertFails(header([60000, 60000, 60000]) + [1], .tooLarge(dimensions: [60000, 60000, 60000]))
+    }
+
+    func testCorruptGzip() throws {
+        var bytes = Gzip.compress(header([1, 2, 2]) + [1, 2, 3, 4])
+        bytes[bytes.count / 2] ^= 0xFF
+        bytes[bytes.count / 2 + 1] ^= 0x55
+        let path = try temporaryDirectory(self) + "/corrupt.gz"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try IDX.readImages(at: path)) { error in
+            guard case .corruptGzip = (error as? IDXError)?.kind else { return XCTFail("\(error)") }
+            XCTAssertTrue("\(error)".hasPrefix(path))
+        }
+    }
+
+    func testTruncatedGzip() throws {
+        let bytes = Gzip.compress(header([2, 10, 10]) + [UInt8](repeating: 7, count: 200))
+        let path = try temporaryDirectory(self) + "/short.gz"
+        try Data(bytes.prefix(bytes.count - 12)).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try IDX.readImages(at: path)) { error in
+            guard case .corruptGzip = (error as? IDXError)?.kind else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testGzipBombIsCapped() throws {
+        XCTAssertThrowsError(try Gzip.decompress(Gzip.compress([UInt8](repeating: 0, count: 1 << 20)), limit: 1000)) { error in
+            guard case Gzip.Failure.tooLarge = error else { return XCTFail("\(error)") }
+        }
+    }
+
+    func testMissingFileAndDirectory() throws {
+        let dir = try temporaryDirectory(self)
+        XCTAssertThrowsError(try IDX.readImages(at: dir + "/absent")) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .unreadable("no such file"))
+        }
+        XCTAssertThrowsError(try IDX.readImages(at: dir)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .unreadable("is a directory"))
+        }
+    }
+
+    func testFailedWriteLeavesNoFile() throws {
+        let dir = try temporaryDirectory(self)
+        XCTAssertThrowsError(try IDX.writeLabels([1], to: dir + "/missing/dir/labels")) { error in
+            XCTAssertTrue("\(error)".contains("does not exist"), "\(error)")
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+    }
+}
