@@ -62,6 +62,7 @@ let package = Package(
         .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", argumentParser], swiftSettings: speed),
 
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
+        .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
         .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
