@@ -1,0 +1,135 @@
+/// A valid, stride-1 convolution over one NHWC image, forward and backward.
+///
+/// Buffers: input `inH x inW x inC` (inC is the producer's padded channel count), output
+/// `outH x outW x outCp` with `outCp` = out channels rounded up to 8. Weights are packed
+/// once per step from PyTorch's `[out, in, kh, kw]`:
+///   - `packed`   `[K][outCp]`, K = kernel * kernel * inC, row k = (ky, kx, ci): the
+///                forward product and the weight gradient use it;
+///   - `packedT`  `[outCp][Kp]`, Kp = K rounded up to 8: the input gradient uses it.
+/// Padded channels have zero weights, so they stay zero through the network.
+public struct Conv2DShape: Sendable, Equatable {
+    public let inH: Int, inW: Int, inC: Int
+    public let outC: Int, outCp: Int
+    public let kernel: Int
+    public var outH: Int { inH - kernel + 1 }
+    public var outW: Int { inW - kernel + 1 }
+    public var positions: Int { outH * outW }
+    public var k: Int { kernel * kernel * inC }
+    public var kp: Int { roundUp8(k) }
+    public var inputCount: Int { inH * inW * inC }
+    public var outputCount: Int { positions * outCp }
+
+    public init(inH: Int, inW: Int, inC: Int, outC: Int, kernel: Int) {
+        self.inH = inH; self.inW = inW; self.inC = inC
+        self.outC = outC; outCp = roundUp8(outC); self.kernel = kernel
+    }
+
+    // MARK: Packing
+
+    /// PyTorch weight `[outC][realInC][k][k]` -> `[K][outCp]`, zero padded.
+    public func pack(torch w: UnsafePointer<Float>, realInC: Int, into packed: UnsafeMutablePointer<Float>) {
+        packed.initialize(repeating: 0, count: k * outCp)
+        for co in 0 ..< outC {
+            for ci in 0 ..< realInC {
+                for ky in 0 ..< kernel {
+                    for kx in 0 ..< kernel {
+                        let row = (ky * kernel + kx) * inC + ci
+                        packed[row * outCp + co] = w[((co * realInC + ci) * kernel + ky) * kernel + kx]
+                    }
+                }
+            }
+        }
+    }
+
+    /// `[K][outCp]` -> `[outCp][Kp]` (the input gradient's layout).
+    public func transpose(packed: UnsafePointer<Float>, into packedT: UnsafeMutablePointer<Float>) {
+        packedT.initialize(repeating: 0, count: outCp * kp)
+        for row in 0 ..< k {
+            for co in 0 ..< outCp { packedT[co * kp + row] = packed[row * outCp + co] }
+        }
+    }
+
+    /// A packed `[K][outCp]` gradient -> PyTorch `[outC][realInC][k][k]`, added to `torch`.
+    public func unpackAdding(packed: UnsafePointer<Float>, realInC: Int, into w: UnsafeMutablePointer<Float>) {
+        for co in 0 ..< outC {
+            for ci in 0 ..< realInC {
+                for ky in 0 ..< kernel {
+                    for kx in 0 ..< kernel {
+                        let row = (ky * kernel + kx) * inC + ci
+                        w[((co * realInC + ci) * kernel + ky) * kernel + kx] += packed[row * outCp + co]
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Forward
+
+    /// output = bias + input (*) weights. `bias` has outCp entries.
+    public func forward(input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                        output: UnsafeMutablePointer<Float>) {
+        for p in 0 ..< positions { (output + p * outCp).update(from: bias, count: outCp) }
+        // Output row i = (y, x) reads the patch whose top-left input pixel is (y, x); patch
+        // row ky is contiguous in NHWC (kernel * inC floats).
+        gemmAccumulate(m: positions, n: outCp, a: input, rows: RowMap(perLine: outW, lineStride: inW * inC, step: inC),
+                       b: packed,
+                       reduction: Reduction(n1: kernel, n2: kernel * inC, aStride1: inW * inC, aStride2: 1,
+                                            bStride1: kernel * inC * outCp, bStride2: outCp),
+                       c: output, ldc: outCp)
+    }
+
+    // MARK: Backward
+
+    /// dW[k][co] += sum over positions p of input[p + offset(k)] * dOutput[p][co], and
+    /// dBias[co] += sum over p of dOutput[p][co].
+    public func backwardWeights(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+                                dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
+        gemmAccumulate(m: k, n: outCp, a: input, rows: RowMap(perLine: kernel * inC, lineStride: inW * inC, step: 1),
+                       b: dOutput,
+                       reduction: Reduction(n1: outH, n2: outW, aStride1: inW * inC, aStride2: inC,
+                                            bStride1: outW * outCp, bStride2: outCp),
+                       c: dPacked, ldc: outCp)
+        for p in 0 ..< positions {
+            let row = dOutput + p * outCp
+            var j = 0
+            while j < outCp {
+                store8(load8(dBias + j) + load8(row + j), dBias + j)
+                j += 8
+            }
+        }
+    }
+
+    /// dInput (overwritten) from dOutput: G = dOutput * W^T per position (a GEMM), then each
+    /// G[p][k] is added to the input pixel it came from (col2im). `scratch` holds
+    /// positions x Kp floats.
+    public func backwardInput(dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
+                              scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
+        scratch.initialize(repeating: 0, count: positions * kp)
+        gemmAccumulate(m: positions, n: kp, a: dOutput, rows: .linear(step: outCp), b: packedT,
+                       reduction: .contiguous(outCp, ldb: kp), c: scratch, ldc: kp)
+        dInput.initialize(repeating: 0, count: inputCount)
+        let rowLength = kernel * inC
+        for y in 0 ..< outH {
+            for x in 0 ..< outW {
+                let g = scratch + (y * outW + x) * kp
+                let origin = dInput + (y * inW + x) * inC
+                for ky in 0 ..< kernel {
+                    let target = origin + ky * inW * inC
+                    let source = g + ky * rowLength
+                    var j = 0
+                    while j + 8 <= rowLength {
+                        store8(load8(target + j) + load8(source + j), target + j)
+                        j += 8
+                    }
+                    while j < rowLength {
+                        target[j] += source[j]
+                        j += 1
+                    }
+                }
+            }
+        }
+    }
+}
+
+@inline(__always)
+public func roundUp8(_ n: Int) -> Int { (n + 7) & ~7 }

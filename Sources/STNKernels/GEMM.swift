@@ -1,0 +1,160 @@
+/// The one compute primitive behind every convolution and fully connected layer, forward
+/// and backward: a register-blocked SIMD "implicit GEMM"
+///
+///     C[i][j] += sum over t of A[rows.offset(i) + t.a] * B[t.b + j]
+///
+/// where t walks a two-level loop (`Reduction`). Choosing the row map and the reduction
+/// strides expresses a convolution over an NHWC image without materialising im2col, its
+/// weight gradient, the input-gradient product, and linear layers. The microkernel holds a
+/// 6 x 16 block of C in twelve 8-lane registers (AVX2 has 16), so each loaded B vector
+/// feeds six FMAs and each broadcast A value two.
+///
+/// Shapes: `n` (columns) must be a multiple of 8; layers pad channel counts to 8 with
+/// zero weights. Nothing here allocates.
+
+/// How row i of C finds its A elements: offset(i) = (i / perLine) * lineStride + (i % perLine) * step.
+/// (Output position (y, x) of a convolution: perLine = output width, lineStride = one input
+/// row, step = one input pixel.)
+public struct RowMap: Sendable {
+    public var perLine: Int
+    public var lineStride: Int
+    public var step: Int
+
+    public init(perLine: Int, lineStride: Int, step: Int) {
+        self.perLine = max(1, perLine)
+        self.lineStride = lineStride
+        self.step = step
+    }
+
+    /// Rows laid out one after another, `step` apart.
+    public static func linear(step: Int) -> RowMap { RowMap(perLine: Int.max, lineStride: 0, step: step) }
+
+    @inline(__always)
+    public func offset(_ i: Int) -> Int { (i / perLine) * lineStride + (i % perLine) * step }
+}
+
+/// The summation index t = (t1, t2), t1 < n1, t2 < n2: A advances by aStride1/aStride2 and
+/// B by bStride1/bStride2.
+public struct Reduction: Sendable {
+    public var n1: Int, n2: Int
+    public var aStride1: Int, aStride2: Int
+    public var bStride1: Int, bStride2: Int
+
+    public init(n1: Int, n2: Int, aStride1: Int, aStride2: Int, bStride1: Int, bStride2: Int) {
+        self.n1 = n1; self.n2 = n2
+        self.aStride1 = aStride1; self.aStride2 = aStride2
+        self.bStride1 = bStride1; self.bStride2 = bStride2
+    }
+
+    /// A plain dot-product reduction of length k: A contiguous, B rows `ldb` apart.
+    public static func contiguous(_ k: Int, ldb: Int) -> Reduction {
+        Reduction(n1: 1, n2: k, aStride1: 0, aStride2: 1, bStride1: 0, bStride2: ldb)
+    }
+}
+
+/// C (m x n, rows `ldc` apart) += A (through `rows`) * B (through `reduction`).
+public func gemmAccumulate(m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
+                           reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
+    var i = 0
+    while i < m {
+        // A partial last block repeats its last row: it computes and stores the same values twice.
+        let last = m - 1
+        let i0 = i, i1 = min(i + 1, last), i2 = min(i + 2, last), i3 = min(i + 3, last), i4 = min(i + 4, last), i5 = min(i + 5, last)
+        let a0 = a + rows.offset(i0), a1 = a + rows.offset(i1), a2 = a + rows.offset(i2)
+        let a3 = a + rows.offset(i3), a4 = a + rows.offset(i4), a5 = a + rows.offset(i5)
+        var j = 0
+        while j + 16 <= n {
+            kernel6x16(a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                       c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+            j += 16
+        }
+        if j < n {
+            kernel6x8(a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                      c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+        }
+        i += 6
+    }
+}
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func kernel6x16(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+                _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+                _ b: UnsafePointer<Float>,
+                _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+                _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+                _ r: Reduction) {
+    var x00 = load8(c0), x01 = load8(c0 + 8)
+    var x10 = load8(c1), x11 = load8(c1 + 8)
+    var x20 = load8(c2), x21 = load8(c2 + 8)
+    var x30 = load8(c3), x31 = load8(c3 + 8)
+    var x40 = load8(c4), x41 = load8(c4 + 8)
+    var x50 = load8(c5), x51 = load8(c5 + 8)
+    var outerA = 0, outerB = 0
+    for _ in 0 ..< r.n1 {
+        var ia = outerA, ib = outerB
+        for _ in 0 ..< r.n2 {
+            let b0 = load8(b + ib), b1 = load8(b + ib + 8)
+            var s = SIMD8<Float>(repeating: a0[ia])
+            x00 = x00.addingProduct(s, b0); x01 = x01.addingProduct(s, b1)
+            s = SIMD8<Float>(repeating: a1[ia])
+            x10 = x10.addingProduct(s, b0); x11 = x11.addingProduct(s, b1)
+            s = SIMD8<Float>(repeating: a2[ia])
+            x20 = x20.addingProduct(s, b0); x21 = x21.addingProduct(s, b1)
+            s = SIMD8<Float>(repeating: a3[ia])
+            x30 = x30.addingProduct(s, b0); x31 = x31.addingProduct(s, b1)
+            s = SIMD8<Float>(repeating: a4[ia])
+            x40 = x40.addingProduct(s, b0); x41 = x41.addingProduct(s, b1)
+            s = SIMD8<Float>(repeating: a5[ia])
+            x50 = x50.addingProduct(s, b0); x51 = x51.addingProduct(s, b1)
+            ia &+= r.aStride2
+            ib &+= r.bStride2
+        }
+        outerA &+= r.aStride1
+        outerB &+= r.bStride1
+    }
+    store8(x00, c0); store8(x01, c0 + 8)
+    store8(x10, c1); store8(x11, c1 + 8)
+    store8(x20, c2); store8(x21, c2 + 8)
+    store8(x30, c3); store8(x31, c3 + 8)
+    store8(x40, c4); store8(x41, c4 + 8)
+    store8(x50, c5); store8(x51, c5 + 8)
+}
+
+@inline(__always)
+func kernel6x8(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+               _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+               _ b: UnsafePointer<Float>,
+               _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+               _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+               _ r: Reduction) {
+    var x0 = load8(c0), x1 = load8(c1), x2 = load8(c2), x3 = load8(c3), x4 = load8(c4), x5 = load8(c5)
+    var outerA = 0, outerB = 0
+    for _ in 0 ..< r.n1 {
+        var ia = outerA, ib = outerB
+        for _ in 0 ..< r.n2 {
+            let b0 = load8(b + ib)
+            x0 = x0.addingProduct(SIMD8<Float>(repeating: a0[ia]), b0)
+            x1 = x1.addingProduct(SIMD8<Float>(repeating: a1[ia]), b0)
+            x2 = x2.addingProduct(SIMD8<Float>(repeating: a2[ia]), b0)
+            x3 = x3.addingProduct(SIMD8<Float>(repeating: a3[ia]), b0)
+            x4 = x4.addingProduct(SIMD8<Float>(repeating: a4[ia]), b0)
+            x5 = x5.addingProduct(SIMD8<Float>(repeating: a5[ia]), b0)
+            ia &+= r.aStride2
+            ib &+= r.bStride2
+        }
+        outerA &+= r.aStride1
+        outerB &+= r.bStride1
+    }
+    store8(x0, c0); store8(x1, c1); store8(x2, c2); store8(x3, c3); store8(x4, c4); store8(x5, c5)
+}

@@ -1,0 +1,189 @@
+import STNModel
+
+/// One epoch's line of the training log.
+public struct EpochRecord: Sendable, Equatable {
+    public var epoch: Int            // 1-based
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    /// Wall time since training started, at the end of this epoch.
+    public var seconds: Double
+    public var learningRate: Double
+
+    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, seconds: Double, learningRate: Double) {
+        self.epoch = epoch
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.seconds = seconds
+        self.learningRate = learningRate
+    }
+
+    static let columns = 7
+    var row: [Double] { [Double(epoch), trainLoss, trainAccuracy, testLoss, testAccuracy, seconds, learningRate] }
+    init(row r: ArraySlice<Double>) {
+        let r = Array(r)
+        self.init(epoch: Int(r[0]), trainLoss: r[1], trainAccuracy: r[2], testLoss: r[3], testAccuracy: r[4], seconds: r[5], learningRate: r[6])
+    }
+}
+
+/// Where training stands: enough to continue to bit-identical final weights.
+///
+/// Position is (epoch, batch): the permutation and every RTS draw derive from the seed
+/// and the epoch, so a run resumed mid-epoch replays exactly the batches it had left.
+public struct TrainingState: Sendable {
+    public var parameters: [Float]
+    public var velocity: [Float]
+    /// 0-based epoch in progress and the next batch within it.
+    public var epoch: Int
+    public var batch: Int
+    /// Optimiser steps taken so far (drives the learning-rate schedule).
+    public var iteration: Int
+    /// Running sums over the epoch in progress.
+    public var epochLossSum: Double
+    public var epochCorrect: Int
+    public var epochSeen: Int
+    /// Seconds of training before this run segment started.
+    public var elapsed: Double
+    public var history: [EpochRecord]
+}
+
+/// What a checkpoint records besides the state: the run's configuration.
+public struct TrainingConfiguration: Sendable, Equatable {
+    public var architecture: Architecture
+    public var recipe: Recipe
+    public var seed: UInt64
+    public var threads: Int
+    /// Train on the first `limit` images only (nil: all 60,000).
+    public var limit: Int?
+    /// Evaluate on the first `testLimit` images of the RTS test set only (nil: all 10,000).
+    public var testLimit: Int?
+
+    public init(architecture: Architecture, recipe: Recipe, seed: UInt64 = 1, threads: Int = 2, limit: Int? = nil, testLimit: Int? = nil) {
+        self.architecture = architecture
+        self.recipe = recipe
+        self.seed = seed
+        self.threads = threads
+        self.limit = limit
+        self.testLimit = testLimit
+    }
+
+    /// Provenance attributes for the weight file.
+    public var attributes: [String: HDF5Attribute] {
+        var a: [String: HDF5Attribute] = [
+            "recipe": .string(recipe.name),
+            "recipe_details": .string(recipe.summary),
+            "epochs": .int(recipe.epochs),
+            "batch_size": .int(recipe.batchSize),
+            "learning_rate": .double(recipe.learningRate),
+            "momentum": .double(recipe.momentum),
+            "weight_decay": .double(recipe.weightDecay),
+            "schedule": .string(recipe.scheduleDescription),
+            "localisation_rate_scale": .double(recipe.localisationRateScale),
+            "seed": .int(Int(truncatingIfNeeded: seed)),
+            "threads": .int(threads),
+            "train_images": .int(limit ?? 60_000),
+        ]
+        if case .step(let every, let gamma) = recipe.schedule {
+            a["schedule_step"] = .int(every)
+            a["schedule_gamma"] = .double(gamma)
+        } else if case .cosine(let warmup) = recipe.schedule {
+            a["schedule_warmup_epochs"] = .double(warmup)
+        }
+        if let testLimit { a["test_images"] = .int(testLimit) }
+        return a
+    }
+
+    /// Reads the configuration back from a checkpoint's attributes.
+    init(architecture: Architecture, attributes a: [String: HDF5Attribute], path: String) throws {
+        func need<T>(_ key: String, _ value: (HDF5Attribute) -> T?) throws -> T {
+            guard let attribute = a[key], let v = value(attribute) else {
+                throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing or malformed")
+            }
+            return v
+        }
+        let scheduleText: String = try need("schedule") { $0.stringValue }
+        let schedule: Recipe.Schedule
+        if scheduleText.hasPrefix("step") {
+            schedule = .step(every: try need("schedule_step") { $0.intValue }, gamma: try need("schedule_gamma") { $0.doubleValue })
+        } else if scheduleText.hasPrefix("cosine") {
+            schedule = .cosine(warmupEpochs: try need("schedule_warmup_epochs") { $0.doubleValue })
+        } else {
+            schedule = .constant
+        }
+        let recipe = Recipe(name: try need("recipe") { $0.stringValue }, epochs: try need("epochs") { $0.intValue },
+                            batchSize: try need("batch_size") { $0.intValue }, learningRate: try need("learning_rate") { $0.doubleValue },
+                            momentum: try need("momentum") { $0.doubleValue }, weightDecay: try need("weight_decay") { $0.doubleValue },
+                            schedule: schedule, localisationRateScale: try need("localisation_rate_scale") { $0.doubleValue })
+        let trainImages: Int = try need("train_images") { $0.intValue }
+        self.init(architecture: architecture, recipe: recipe, seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
+                  threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
+                  testLimit: a["test_images"]?.intValue)
+    }
+}
+
+/// A checkpoint is a weight file (it loads anywhere weights load) plus the optimiser's
+/// velocity, the training log and the position, so `--resume` continues exactly.
+public enum Checkpoint {
+    public static func write(_ state: TrainingState, configuration: TrainingConfiguration, to path: String) throws {
+        let layout = ParameterLayout(configuration.architecture)
+        let weights = try layout.weights(from: state.parameters, architecture: configuration.architecture)
+        var attributes = configuration.attributes
+        attributes["checkpoint"] = .int(1)
+        attributes["checkpoint_epoch"] = .int(state.epoch)
+        attributes["checkpoint_batch"] = .int(state.batch)
+        attributes["checkpoint_iteration"] = .int(state.iteration)
+        attributes["checkpoint_epoch_loss_sum"] = .double(state.epochLossSum)
+        attributes["checkpoint_epoch_correct"] = .int(state.epochCorrect)
+        attributes["checkpoint_epoch_seen"] = .int(state.epochSeen)
+        attributes["checkpoint_elapsed"] = .double(state.elapsed)
+        try WeightFile(weights: weights, attributes: attributes).write(to: path) { file in
+            if !state.velocity.isEmpty {
+                try file.write("optimizer/velocity", floats: state.velocity, shape: [state.velocity.count])
+            }
+            let rows = state.history.flatMap(\.row)
+            try file.write("training/history", doubles: rows, shape: [state.history.count, EpochRecord.columns])
+        }
+    }
+
+    public static func read(_ path: String) throws -> (TrainingState, TrainingConfiguration) {
+        let file = try HDF5File(path: path, mode: .read)
+        let contents = try WeightFile.read(file)
+        let a = contents.attributes
+        guard a["checkpoint"]?.intValue == 1 else {
+            throw HDF5Error(path: path, "not a training checkpoint (a weight file without 'checkpoint' attributes)")
+        }
+        let configuration = try TrainingConfiguration(architecture: contents.architecture, attributes: a, path: path)
+        let layout = ParameterLayout(contents.architecture)
+        var velocity: [Float] = []
+        if file.hasDataset("optimizer/velocity") {
+            velocity = try file.readFloats("optimizer/velocity").values
+            guard velocity.count == layout.total else {
+                throw HDF5Error(path: path, "dataset 'optimizer/velocity' has \(velocity.count) values, expected \(layout.total)")
+            }
+        }
+        let history = try file.readDoubles("training/history")
+        guard history.shape.count == 2, history.shape[1] == EpochRecord.columns || history.shape[0] == 0 else {
+            throw HDF5Error(path: path, "dataset 'training/history' has shape \(history.shape), expected [epochs, \(EpochRecord.columns)]")
+        }
+        let records = stride(from: 0, to: history.values.count, by: EpochRecord.columns).map {
+            EpochRecord(row: history.values[$0 ..< $0 + EpochRecord.columns])
+        }
+        func int(_ key: String) throws -> Int {
+            guard let v = a[key]?.intValue else { throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing") }
+            return v
+        }
+        func double(_ key: String) throws -> Double {
+            guard let v = a[key]?.doubleValue else { throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing") }
+            return v
+        }
+        let state = TrainingState(parameters: layout.flatten(contents.weights), velocity: velocity,
+                                  epoch: try int("checkpoint_epoch"), batch: try int("checkpoint_batch"),
+                                  iteration: try int("checkpoint_iteration"), epochLossSum: try double("checkpoint_epoch_loss_sum"),
+                                  epochCorrect: try int("checkpoint_epoch_correct"), epochSeen: try int("checkpoint_epoch_seen"),
+                                  elapsed: try double("checkpoint_elapsed"), history: records)
+        return (state, configuration)
+    }
+}

@@ -1,0 +1,26 @@
+import STNData
+import STNModel
+
+/// PyTorch's default initialisation, reproducibly from a seed:
+/// kaiming-uniform with a = sqrt(5) for weights, which is uniform(+-1/sqrt(fanIn)), and
+/// uniform(+-1/sqrt(fanIn)) for biases; the localisation net's last layer starts at zero
+/// weights and the identity transform (1, 0, 0, 0, 1, 0) as bias, as in the seed.
+public enum Initializer {
+    public static func pytorchDefault(_ architecture: Architecture, seed: UInt64) -> ModelWeights {
+        var weights = ModelWeights.zeros(architecture)
+        for (index, spec) in architecture.parameters.enumerated() {
+            var values = [Float](repeating: 0, count: spec.count)
+            if spec.name == "localisation_net.8.bias" {
+                values = [1, 0, 0, 0, 1, 0]
+            } else if spec.name != "localisation_net.8.weight" {
+                // One stream per tensor, so adding a layer does not reshuffle the others.
+                var random = PRNG(seed: seed, stream: 0x1417 &+ UInt64(index))
+                let bound = 1 / Float(spec.fanIn).squareRoot()
+                for i in values.indices { values[i] = (2 * random.nextUnitFloat() - 1) * bound }
+            }
+            // Cannot fail: names and counts come from the architecture.
+            try! weights.set(spec.name, values)
+        }
+        return weights
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import STNData
+import STNModel
+
+/// What the training loop reports while it runs.
+public enum TrainingEvent: Sendable {
+    /// After each optimiser step.
+    case batch(BatchProgress)
+    /// After each epoch's evaluation on the test set.
+    case epoch(EpochRecord)
+}
+
+public struct BatchProgress: Sendable {
+    public var epoch: Int            // 1-based
+    public var epochs: Int
+    public var batch: Int            // 1-based within the epoch
+    public var batchesPerEpoch: Int
+    /// Mean training loss over the epoch so far.
+    public var runningLoss: Double
+    public var imagesPerSecond: Double
+    /// Estimated seconds to the end of training.
+    public var secondsRemaining: Double
+    public var learningRate: Double
+}
+
+/// Why training stopped early.
+public enum TrainingError: Error, CustomStringConvertible {
+    case diverged(epoch: Int, batch: Int, loss: Double)
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .diverged(let e, let b, let loss):
+            return "training diverged: loss is \(loss) at epoch \(e), batch \(b); lower --lr (the last good checkpoint is kept)"
+        case .invalid(let message):
+            return message
+        }
+    }
+}
+
+/// The training loop: RTS batches drawn fresh every epoch, SGD, per-epoch evaluation on
+/// the fixed RTS test set, checkpoints. Deterministic for a given seed and thread count.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public private(set) var state: TrainingState
+    public let network: Network
+
+    private let train: MNISTSplit
+    private let rts: RTSDistortion
+    /// The fixed test set: MNIST t10k distorted with seed 1, as floats in [0, 1].
+    private let testImages: [Float]
+    private let testLabels: [UInt8]
+    private let trainCount: Int
+
+    /// - Parameters:
+    ///   - train: MNIST training split (28x28 digits).
+    ///   - test: the RTS test set (42x42, u8) and its labels.
+    ///   - resume: a checkpoint's state, or nil to start from PyTorch's default initialisation.
+    public init(configuration: TrainingConfiguration, train: MNISTSplit, test: IDXImages, testLabels: [UInt8], resume: TrainingState? = nil) throws {
+        let recipe = configuration.recipe
+        guard recipe.epochs > 0, recipe.batchSize > 0, recipe.learningRate > 0, configuration.threads > 0 else {
+            throw TrainingError.invalid("epochs, batch size, learning rate and threads must be positive")
+        }
+        guard test.rows == RTSDistortion.canvasSize, test.columns == RTSDistortion.canvasSize, test.count == testLabels.count else {
+            throw TrainingError.invalid("the test set must be 42x42 images with one label each")
+        }
+        self.configuration = configuration
+        self.train = train
+        trainCount = min(configuration.limit ?? train.images.count, train.images.count)
+        guard trainCount > 0 else { throw TrainingError.invalid("--limit leaves no training images") }
+        rts = RTSDistortion(seed: configuration.seed)
+        let testCount = min(configuration.testLimit ?? test.count, test.count)
+        testImages = test.pixels[0 ..< testCount * 42 * 42].map { Float($0) / 255 }
+        self.testLabels = Array(testLabels.prefix(testCount))
+        network = Network(architecture: configuration.architecture, maxBatch: recipe.batchSize, threads: configuration.threads)
+        if let resume {
+            state = resume
+        } else {
+            let weights = Initializer.pytorchDefault(configuration.architecture, seed: configuration.seed)
+            state = TrainingState(parameters: network.layout.flatten(weights), velocity: [], epoch: 0, batch: 0, iteration: 0,
+                                  epochLossSum: 0, epochCorrect: 0, epochSeen: 0, elapsed: 0, history: [])
+        }
+        network.parameters = state.parameters
+    }
+
+    public var batchesPerEpoch: Int { (trainCount + configuration.recipe.batchSize - 1) / configuration.recipe.batchSize }
+    public var isFinished: Bool { state.epoch >= configuration.recipe.epochs }
+
+    /// The current parameters as weights (with the provenance attributes of the run).
+    public func weightFile() throws -> WeightFile {
+        var attributes = configuration.attributes
+        if let last = state.history.last {
+            attributes["test_accuracy"] = .double(last.testAccuracy)
+            attributes["test_loss"] = .double(last.testLoss)
+            attributes["epochs_trained"] = .int(last.epoch)
+            attributes["training_seconds"] = .double(last.seconds)
+        }
+        attributes["created"] = .string(ISO8601DateFormatter().string(from: Date()))
+        return WeightFile(weights: try network.layout.weights(from: state.parameters, architecture: configuration.architecture), attributes: attributes)
+    }
+
+    /// Trains until the recipe's last epoch or until `shouldStop` returns true (checked after
+    /// every batch; the state then points at the next batch so a checkpoint resumes exactly).
+    /// `checkpoint` is called at the end of every epoch.
+    public func run(events: (TrainingEvent) -> Void, shouldStop: () -> Bool, checkpoint: (TrainingState) throws -> Void) throws {
+        let recipe = configuration.recipe
+        let batchSize = recipe.batchSize
+        let side = RTSDistortion.canvasSize
+        let pixels = side * side
+        var canvas = [UInt8](repeating: 0, count: pixels)
+        var images = [Float](repeating: 0, count: batchSize * pixels)
+        var labels = [UInt8](repeating: 0, count: batchSize)
+        var optimizer = SGD(momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity)
+        let localisation = network.layout.localisationRange
+        let started = Date()
+        let segmentStartElapsed = state.elapsed
+        var imagesThisSegment = 0
+
+        while state.epoch < recipe.epochs {
+            let order = Trainer.permutation(count: trainCount, seed: configuration.seed, epoch: state.epoch)
+            while state.batch < batchesPerEpoch {
+                let first = state.batch * batchSize
+                let count = min(batchSize, trainCount - first)
+                // A fresh RTS draw for every image, every epoch.
+                train.images.pixels.withUnsafeBufferPointer { digits in
+                    for j in 0 ..< count {
+                        let index = order[first + j]
+                        let parameters = rts.parameters(index: index, epoch: state.epoch)
+                        canvas.withUnsafeMutableBufferPointer { out in
+                            RTSDistortion.render(digit: digits.baseAddress! + index * 28 * 28, parameters, into: out.baseAddress!)
+                        }
+                        for p in 0 ..< pixels { images[j * pixels + p] = Float(canvas[p]) * (1 / 255) }
+                        labels[j] = train.labels[index]
+                    }
+                }
+                let (loss, correct) = network.forwardBackward(images: images, labels: labels, count: count)
+                guard loss.isFinite else {
+                    throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch + 1, loss: loss)
+                }
+                let rate = recipe.rate(iteration: state.iteration, iterationsPerEpoch: batchesPerEpoch)
+                var segments: [(range: Range<Int>, rate: Double)] = [(0 ..< network.layout.total, rate)]
+                if let localisation, recipe.localisationRateScale != 1 {
+                    segments = [(localisation, rate * recipe.localisationRateScale),
+                                (localisation.upperBound ..< network.layout.total, rate)]
+                }
+                optimizer.step(parameters: &network.parameters, gradients: network.gradients, segments: segments)
+                state.iteration += 1
+                state.batch += 1
+                state.epochLossSum += loss * Double(count)
+                state.epochCorrect += correct
+                state.epochSeen += count
+                imagesThisSegment += count
+
+                let seconds = Date().timeIntervalSince(started)
+                let speed = Double(imagesThisSegment) / max(seconds, 1e-9)
+                let remainingImages = Double((recipe.epochs - state.epoch) * trainCount - state.epochSeen)
+                // Evaluation costs about a third of a training pass per test image.
+                let remainingTests = Double((recipe.epochs - state.epoch) * testLabels.count) / 3
+                events(.batch(BatchProgress(epoch: state.epoch + 1, epochs: recipe.epochs, batch: state.batch,
+                                            batchesPerEpoch: batchesPerEpoch, runningLoss: state.epochLossSum / Double(state.epochSeen),
+                                            imagesPerSecond: speed, secondsRemaining: (remainingImages + remainingTests) / max(speed, 1e-9),
+                                            learningRate: rate)))
+                state.parameters = network.parameters
+                state.velocity = optimizer.velocity
+                state.elapsed = segmentStartElapsed + seconds
+                if shouldStop() { return }
+            }
+
+            let (testLoss, testAccuracy) = evaluate()
+            let record = EpochRecord(epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(max(1, state.epochSeen)),
+                                     trainAccuracy: Double(state.epochCorrect) / Double(max(1, state.epochSeen)),
+                                     testLoss: testLoss, testAccuracy: testAccuracy,
+                                     seconds: segmentStartElapsed + Date().timeIntervalSince(started),
+                                     learningRate: recipe.rate(iteration: max(0, state.iteration - 1), iterationsPerEpoch: batchesPerEpoch))
+            guard testLoss.isFinite else {
+                throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch, loss: testLoss)
+            }
+            state.history.append(record)
+            state.epoch += 1
+            state.batch = 0
+            state.epochLossSum = 0
+            state.epochCorrect = 0
+            state.epochSeen = 0
+            state.elapsed = record.seconds
+            events(.epoch(record))
+            try checkpoint(state)
+            if shouldStop() { return }
+        }
+    }
+
+    /// Mean NLL and accuracy on the fixed test set.
+    public func evaluate() -> (loss: Double, accuracy: Double) {
+        let pixels = 42 * 42
+        let chunk = configuration.recipe.batchSize
+        var lossSum = 0.0
+        var correct = 0
+        testImages.withUnsafeBufferPointer { images in
+            testLabels.withUnsafeBufferPointer { labels in
+                var start = 0
+                while start < labels.count {
+                    let count = min(chunk, labels.count - start)
+                    let r = network.evaluate(images: images.baseAddress! + start * pixels, labels: labels.baseAddress! + start,
+                                             count: count, logProbs: nil, thetas: nil)
+                    lossSum += r.lossSum
+                    correct += r.correct
+                    start += count
+                }
+            }
+        }
+        let n = Double(max(1, testLabels.count))
+        return (lossSum / n, Double(correct) / n)
+    }
+
+    /// The order images are visited in an epoch: a Fisher-Yates shuffle seeded by
+    /// (seed, epoch), so it is the same on any machine and for any thread count.
+    public static func permutation(count: Int, seed: UInt64, epoch: Int) -> [Int] {
+        var order = Array(0 ..< count)
+        var random = PRNG(seed: seed, stream: 0x5EED_0000 &+ UInt64(epoch))
+        var i = count - 1
+        while i > 0 {
+            let j = Int(random.next() % UInt64(i + 1))
+            order.swapAt(i, j)
+            i -= 1
+        }
+        return order
+    }
+}
+
+extension ParameterLayout {
+    /// Parameters of the localisation net: a contiguous range at the front of the layout,
+    /// or nil for models without a transformer.
+    var localisationRange: Range<Int>? {
+        let ranges = names.indices.filter { names[$0].hasPrefix("localisation_net.") }.map { offsets[$0] ..< offsets[$0] + counts[$0] }
+        guard let first = ranges.first, let last = ranges.last else { return nil }
+        return first.lowerBound ..< last.upperBound
+    }
+
+    /// The flat vector of a set of weights, in layout order.
+    public func flatten(_ weights: ModelWeights) -> [Float] {
+        var flat = [Float](repeating: 0, count: total)
+        for (i, name) in names.enumerated() {
+            let values = weights[name]
+            for j in 0 ..< counts[i] { flat[offsets[i] + j] = values[j] }
+        }
+        return flat
+    }
+
+    /// Weights from a flat vector; fails if any value is not finite.
+    public func weights(from flat: [Float], architecture: Architecture) throws -> ModelWeights {
+        var tensors: [String: [Float]] = [:]
+        for (i, name) in names.enumerated() { tensors[name] = Array(flat[offsets[i] ..< offsets[i] + counts[i]]) }
+        return try ModelWeights(architecture: architecture, tensors: tensors)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+
+/// The files a training run writes next to `--out`: for `w.h5`, `w.csv`, `w.png` and
+/// `w.checkpoint.h5`.
+struct OutputPaths {
+    let weights: String
+    var stem: String { weights.hasSuffix(".h5") ? String(weights.dropLast(3)) : weights }
+    var log: String { stem + ".csv" }
+    var plot: String { stem + ".png" }
+    var checkpoint: String { stem + ".checkpoint.h5" }
+
+    static func weightsPath(forCheckpoint path: String) -> String {
+        path.hasSuffix(".checkpoint.h5") ? String(path.dropLast(".checkpoint.h5".count)) + ".h5" : path + ".weights.h5"
+    }
+
+    /// Fails now, rather than after an hour of training, if the output cannot be written.
+    func checkWritable() throws {
+        let directory = URL(fileURLWithPath: weights).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw OutputError("\(weights): directory '\(directory)' does not exist")
+        }
+        let probe = directory + "/.stn-train-probe-\(getpid())"
+        guard FileManager.default.createFile(atPath: probe, contents: Data()) else {
+            throw OutputError("\(weights): directory '\(directory)' is not writable")
+        }
+        unlink(probe)
+    }
+}
+
+struct OutputError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Ctrl-C asks the loop to stop after the current batch; a second Ctrl-C kills the process.
+enum Interrupt {
+    nonisolated(unsafe) private static var flag: sig_atomic_t = 0
+
+    static var requested: Bool { flag != 0 }
+
+    static func install() {
+        signal(SIGINT) { _ in
+            if Interrupt.flag != 0 { _exit(130) }
+            Interrupt.flag = 1
+        }
+    }
+}

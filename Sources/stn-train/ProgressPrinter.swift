@@ -1,0 +1,54 @@
+import Foundation
+import STNTrainer
+
+/// Per-batch progress: one line updated in place on a terminal, a plain line every tenth
+/// of an epoch otherwise (logs stay readable).
+final class ProgressPrinter {
+    let quiet: Bool
+    let isTerminal = isatty(STDOUT_FILENO) != 0
+    private var lineOpen = false
+    private var lastPrinted = Date.distantPast
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func batch(_ p: BatchProgress) {
+        guard !quiet else { return }
+        let text = String(format: "epoch %d/%d  batch %d/%d  %.0f img/s  loss %.4f  lr %.4g  ETA %@",
+                          p.epoch, p.epochs, p.batch, p.batchesPerEpoch, p.imagesPerSecond, p.runningLoss,
+                          p.learningRate, ProgressPrinter.duration(p.secondsRemaining))
+        if isTerminal {
+            // Redraw at most 10 times a second.
+            guard Date().timeIntervalSince(lastPrinted) > 0.1 || p.batch == p.batchesPerEpoch else { return }
+            lastPrinted = Date()
+            print("\r\u{1B}[K" + text, terminator: "")
+            fflush(stdout)
+            lineOpen = true
+        } else {
+            let step = max(1, p.batchesPerEpoch / 10)
+            if p.batch % step == 0 || p.batch == p.batchesPerEpoch {
+                print(text)
+                fflush(stdout)
+            }
+        }
+    }
+
+    func epoch(_ r: EpochRecord, total: Int) {
+        finishLine()
+        print(String(format: "epoch %3d/%d  train loss %.4f  acc %6.2f%%  |  test loss %.4f  acc %6.2f%%  error %5.2f%%  |  %@",
+                     r.epoch, total, r.trainLoss, r.trainAccuracy * 100, r.testLoss, r.testAccuracy * 100,
+                     (1 - r.testAccuracy) * 100, ProgressPrinter.duration(r.seconds)))
+        fflush(stdout)
+    }
+
+    func finishLine() {
+        if lineOpen { print("\r\u{1B}[K", terminator: ""); fflush(stdout); lineOpen = false }
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite else { return "?" }
+        let s = Int(seconds.rounded())
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }
+        return "\(s / 3600)h\(String(format: "%02d", (s % 3600) / 60))m"
+    }
+}

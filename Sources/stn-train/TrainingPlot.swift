@@ -1,0 +1,24 @@
+import STNImage
+import STNTrainer
+
+/// Loss and accuracy per epoch, side by side, as a PNG a person can glance at.
+enum TrainingPlot {
+    static func render(_ history: [EpochRecord], title: String) -> Canvas {
+        var loss = LinePlot(title: "\(title): loss", xLabel: "epoch", yLabel: "NLL loss")
+        loss.add(series: "train", points: history.map { (Double($0.epoch), $0.trainLoss) }, color: .blue)
+        loss.add(series: "test", points: history.map { (Double($0.epoch), $0.testLoss) }, color: .red)
+        var error = LinePlot(title: "\(title): test error", xLabel: "epoch", yLabel: "error %")
+        error.add(series: "train", points: history.map { (Double($0.epoch), (1 - $0.trainAccuracy) * 100) }, color: .blue)
+        error.add(series: "test", points: history.map { (Double($0.epoch), (1 - $0.testAccuracy) * 100) }, color: .red)
+        let left = loss.render(width: 560, height: 400)
+        let right = error.render(width: 560, height: 400)
+        var canvas = Canvas(width: left.width + right.width, height: max(left.height, right.height), background: .white)
+        canvas.draw(left, atX: 0, y: 0)
+        canvas.draw(right, atX: left.width, y: 0)
+        return canvas
+    }
+
+    static func write(_ history: [EpochRecord], title: String, to path: String) throws {
+        try render(history, title: title).writePNG(to: path)
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import XCTest
+import STNData
+import STNModel
+@testable import STNTrainer
+
+/// Short real training runs on the first few hundred MNIST images: determinism, resume
+/// (from an epoch boundary and from mid-epoch) and checkpoint files.
+final class TrainingRunTests: XCTestCase {
+    static var cached: (train: MNISTSplit, test: IDXImages, labels: [UInt8])?
+
+    func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) {
+        if let cached = Self.cached { return cached }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = ProcessInfo.processInfo.environment["STN_DATA"] ?? root.appendingPathComponent("../shared/data/mnist").standardized.path
+        guard FileManager.default.fileExists(atPath: directory) else {
+            throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
+        }
+        let train = try MNIST.load(split: .train, directory: directory)
+        let t10k = try MNIST.load(split: .test, directory: directory)
+        var first = t10k.images
+        first.count = 200
+        first.pixels = Array(first.pixels.prefix(200 * 28 * 28))
+        let test = RTSDistortion(seed: 1).distort(first, epoch: 0, threads: 1)
+        Self.cached = (train, test, Array(t10k.labels.prefix(200)))
+        return Self.cached!
+    }
+
+    func configuration(_ architecture: Architecture = .stCNN, threads: Int = 2) -> TrainingConfiguration {
+        var recipe = Recipe.standard
+        recipe.epochs = 2
+        recipe.batchSize = 64
+        return TrainingConfiguration(architecture: architecture, recipe: recipe, seed: 5, threads: threads, limit: 640, testLimit: 200)
+    }
+
+    func trainer(_ c: TrainingConfiguration, resume: TrainingState? = nil) throws -> Trainer {
+        let d = try data()
+        return try Trainer(configuration: c, train: d.train, test: d.test, testLabels: d.labels, resume: resume)
+    }
+
+    func runToEnd(_ t: Trainer, stopAfter batches: Int = .max) throws {
+        var seen = 0
+        try t.run(events: { if case .batch = $0 { seen += 1 } }, shouldStop: { seen >= batches }, checkpoint: { _ in })
+    }
+
+    func testSameSeedAndThreadsGiveBitIdenticalWeights() throws {
+        let a = try trainer(configuration())
+        try runToEnd(a)
+        let b = try trainer(configuration())
+        try runToEnd(b)
+        XCTAssertEqual(a.state.parameters, b.state.parameters)
+        XCTAssertEqual(a.state.history.count, 2)
+        XCTAssertEqual(a.state.history.map(\.testLoss), b.state.history.map(\.testLoss))
+        // It learned something: the second epoch's loss is below the first's.
+        XCTAssertLessThan(a.state.history[1].trainLoss, a.state.history[0].trainLoss)
+    }
+
+    func testResumeFromMidEpochCheckpointReachesTheSameWeights() throws {
+        let whole = try trainer(configuration())
+        try runToEnd(whole)
+
+        let directory = NSTemporaryDirectory() + "stn-resume-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/run.checkpoint.h5"
+
+        // Stop after 12 batches (epoch 2 of 2, batch 2 of 10), as Ctrl-C would.
+        let first = try trainer(configuration())
+        try runToEnd(first, stopAfter: 12)
+        XCTAssertEqual(first.state.epoch, 1)
+        XCTAssertEqual(first.state.batch, 2)
+        try Checkpoint.write(first.state, configuration: first.configuration, to: path)
+
+        let (state, saved) = try Checkpoint.read(path)
+        XCTAssertEqual(saved, first.configuration)
+        XCTAssertEqual(state.parameters, first.state.parameters)
+        XCTAssertEqual(state.velocity, first.state.velocity)
+        XCTAssertEqual(state.history, first.state.history)
+        // A checkpoint is also a weight file, with the optimiser state reported as extra.
+        let asWeights = try WeightFile.read(path)
+        XCTAssertEqual(asWeights.extraDatasets.sorted(), ["optimizer/velocity", "training/history"])
+
+        let resumed = try trainer(saved, resume: state)
+        try runToEnd(resumed)
+        XCTAssertEqual(resumed.state.parameters, whole.state.parameters)
+        XCTAssertEqual(resumed.state.history.map(\.testLoss), whole.state.history.map(\.testLoss))
+    }
+
+    func testNonFiniteLossStopsWithAClearError() throws {
+        var c = configuration(.cnn)
+        c.recipe.learningRate = 1e9
+        c.recipe.schedule = .constant
+        let t = try trainer(c)
+        XCTAssertThrowsError(try runToEnd(t)) { error in
+            XCTAssertTrue("\(error)".contains("diverged"), "\(error)")
+        }
+    }
+
+    func testWeightFileCarriesTheRecipe() throws {
+        let t = try trainer(configuration(.cnn))
+        try runToEnd(t, stopAfter: 1)
+        let file = try t.weightFile()
+        XCTAssertEqual(file.attributes["recipe"], .string("default"))
+        XCTAssertEqual(file.attributes["batch_size"], .int(64))
+        XCTAssertEqual(file.attributes["seed"], .int(5))
+        XCTAssertEqual(file.weights.architecture.kind, .cnn)
+    }
+}
