@@ -66,7 +66,9 @@ let package = Package(
         .testTarget(name: "STNModelTests", dependencies: ["STNModel"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
         .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
-        .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
+        // Interposes malloc and friends to count allocations: engine tests only.
+        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
+        .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"], swiftSettings: speed),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -7,7 +7,7 @@ enum TrainingPlot {
         var loss = LinePlot(title: "\(title): loss", xLabel: "epoch", yLabel: "NLL loss")
         loss.add(series: "train", points: history.map { (Double($0.epoch), $0.trainLoss) }, color: .blue)
         loss.add(series: "test", points: history.map { (Double($0.epoch), $0.testLoss) }, color: .red)
-        var error = LinePlot(title: "\(title): test error", xLabel: "epoch", yLabel: "error %")
+        var error = LinePlot(title: "\(title): error", xLabel: "epoch", yLabel: "error %")
         error.add(series: "train", points: history.map { (Double($0.epoch), (1 - $0.trainAccuracy) * 100) }, color: .blue)
         error.add(series: "test", points: history.map { (Double($0.epoch), (1 - $0.testAccuracy) * 100) }, color: .red)
         let left = loss.render(width: 560, height: 400)
