@@ -1,0 +1,178 @@
+import ArgumentParser
+import Foundation
+import STNData
+import STNEngine
+import STNImage
+import STNModel
+
+@main
+struct InferCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stn-infer",
+        abstract: "Classify 42x42 (or 28x28) digits with a trained CNN or ST-CNN.",
+        discussion: """
+        Reads an idx3 file of 8-bit images (raw or gzip), 42x42 or 28x28 (centred on a 42x42
+        canvas), and prints one line per image: index, predicted digit, its probability and,
+        for ST models, theta (the affine transform the localisation net chose). With --labels
+        it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current
+        directory or in the package the executable was built from.
+
+        Examples:
+          stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
+          stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
+          stn-infer Weights/samples/images-idx3-ubyte --explain explain.png
+        """)
+
+    enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
+
+    @Argument(help: "Images: an idx3 file of 42x42 or 28x28 u8 images, raw or gzip.") var images: String
+    @Option(help: "Weight file (HDF5). Default: Weights/st-cnn.h5.") var weights: String?
+    @Option(help: "Labels (idx1) for the images: prints the accuracy at the end.") var labels: String?
+    @Option(help: "Output: text, json (JSON Lines) or csv.") var format: Format = .text
+    @Option(help: "Write the seed's figure for the first images: input, sampled region, transformer output, prediction.")
+    var explain: String?
+    @Option(name: .customLong("explain-count"), help: "Images in the --explain figure.") var explainCount: Int = 8
+    @Option(help: "Classify only the first N images.") var limit: Int?
+    @Option(help: "Threads for large files.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        guard explainCount >= 1 && explainCount <= 100 else { throw ValidationError("--explain-count must be between 1 and 100") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        do {
+            try infer()
+        } catch let error as ExitCode {
+            throw error
+        } catch {
+            FileHandle.standardError.write(Data("stn-infer: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    func infer() throws {
+        // Everything is loaded and checked before the first frame runs.
+        let weightsPath = try weights ?? DefaultWeights.locate()
+        var frames = try Frames.load(images)
+        if let limit, limit < frames.count { frames = frames.prefix(limit) }
+        var truth: [UInt8]?
+        if let labels {
+            let all = try IDX.readLabels(at: labels)
+            guard all.count >= frames.count else {
+                throw IDXError(labels, .countMismatch(images: frames.count, labels: all.count))
+            }
+            truth = Array(all.prefix(frames.count))
+        }
+        let file = try WeightFile.read(weightsPath)
+        if !file.extraDatasets.isEmpty {
+            FileHandle.standardError.write(Data("stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n".utf8))
+        }
+        let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
+
+        var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)
+        frames.pixels.withUnsafeBufferPointer {
+            engine.inferBatch(pixels: $0.baseAddress!, count: frames.count, results: &results, threads: threads)
+        }
+
+        var output = ""
+        output.reserveCapacity(frames.count * 80)
+        if format == .csv {
+            output += "index,digit,probability" + (engine.architecture.hasTransformer ? ",theta0,theta1,theta2,theta3,theta4,theta5" : "") + (truth != nil ? ",label" : "") + "\n"
+        }
+        var correct = 0
+        for (i, r) in results.enumerated() {
+            let label = truth.map { Int($0[i]) }
+            if r.digit == label { correct += 1 }
+            output += Lines.format(index: i, result: r, label: label, format: format)
+            if output.utf8.count > 1 << 16 {
+                FileHandle.standardOutput.write(Data(output.utf8))
+                output.removeAll(keepingCapacity: true)
+            }
+        }
+        if let truth {
+            let accuracy = Double(correct) / Double(max(1, truth.count))
+            switch format {
+            case .json: output += String(format: "{\"accuracy\":%.6f,\"correct\":%d,\"count\":%d}\n", accuracy, correct, truth.count)
+            case .csv, .text: output += String(format: "accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count, (1 - accuracy) * 100)
+            }
+        }
+        FileHandle.standardOutput.write(Data(output.utf8))
+
+        if let explain {
+            try Explain.figure(engine: engine, frames: frames, results: results, labels: truth, count: min(explainCount, frames.count)).writePNG(to: explain)
+            FileHandle.standardError.write(Data("stn-infer: wrote \(explain)\n".utf8))
+        }
+    }
+}
+
+/// Finds Weights/st-cnn.h5 in the current directory, or in the package the executable
+/// was built from (walking up from the executable to a directory with Package.swift).
+enum DefaultWeights {
+    static let relativePath = "Weights/st-cnn.h5"
+
+    static func locate() throws -> String {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: relativePath) { return relativePath }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0 ..< 8 {
+            if fm.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+                let candidate = url.appendingPathComponent(relativePath).path
+                if fm.fileExists(atPath: candidate) { return candidate }
+            }
+            url = url.deletingLastPathComponent()
+        }
+        throw EngineError("\(relativePath): no weights found here or beside the package; pass --weights FILE or train some with 'stn-train --model st-cnn --out \(relativePath)'")
+    }
+}
+
+/// The images to classify, as 42x42 frames.
+enum Frames {
+    static func load(_ path: String) throws -> IDXImages {
+        let images = try IDX.readImages(at: path)
+        switch (images.rows, images.columns) {
+        case (42, 42):
+            return images
+        case (28, 28):
+            // Centred on a black 42x42 canvas, as an undistorted digit would be.
+            var pixels = [UInt8](repeating: 0, count: images.count * 42 * 42)
+            for i in 0 ..< images.count {
+                for y in 0 ..< 28 {
+                    for x in 0 ..< 28 { pixels[i * 1764 + (y + 7) * 42 + x + 7] = images.pixels[i * 784 + y * 28 + x] }
+                }
+            }
+            return IDXImages(count: images.count, rows: 42, columns: 42, pixels: pixels)
+        default:
+            throw IDXError(path, .wrongImageSize(rows: images.rows, columns: images.columns, expected: "42x42 or 28x28"))
+        }
+    }
+}
+
+/// One output line per image.
+enum Lines {
+    static func number(_ v: Float) -> String { String(format: "%.6g", v) }
+
+    static func format(index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format) -> String {
+        switch format {
+        case .text:
+            var line = String(format: "%5d  digit %d  p %.4f", index, r.digit, r.probability)
+            if let label { line += r.digit == label ? "  ok" : "  WRONG (label \(label))" }
+            if r.hasTheta {
+                let t = r.thetaValues
+                line += String(format: "  theta [%.3f %.3f %.3f; %.3f %.3f %.3f]", t[0], t[1], t[2], t[3], t[4], t[5])
+            }
+            return line + "\n"
+        case .csv:
+            var fields = [String(index), String(r.digit), number(r.probability)]
+            fields += r.thetaValues.map(number)
+            if let label { fields.append(String(label)) }
+            return fields.joined(separator: ",") + "\n"
+        case .json:
+            var json = "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\(r.logProbabilities.map(number).joined(separator: ","))]"
+            if r.hasTheta { json += ",\"theta\":[\(r.thetaValues.map(number).joined(separator: ","))]" }
+            if let label { json += ",\"label\":\(label)" }
+            return json + "}\n"
+        }
+    }
+}
