@@ -56,18 +56,20 @@ let package = Package(
         // Fixed-shape, zero-allocation inference.
         .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
 
+        // Counts heap allocations by interposing glibc's malloc: linked only into stn-bench
+        // and the engine tests, to prove the engine allocates nothing per frame.
+        .target(name: "AllocationCounter"),
+
         .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage", argumentParser], swiftSettings: speed),
         .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
         .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", argumentParser], swiftSettings: speed),
+        .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter", argumentParser], swiftSettings: speed),
 
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
         .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
-        // Interposes malloc and friends to count allocations: engine tests only.
-        .target(name: "AllocationCounter", path: "Tests/AllocationCounter"),
         .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"], swiftSettings: speed),
     ],
     swiftLanguageModes: [.v5]
