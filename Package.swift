@@ -74,3 +74,16 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// package-benchmark benchmarks (Benchmarks/), only when asked for, so the everyday build
+// and CI never resolve the benchmark package and its malloc interposer:
+//     STN_BENCHMARKS=1 swift package benchmark
+if environment["STN_BENCHMARKS"] == "1" {
+    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(.executableTarget(
+        name: "EngineBenchmarks",
+        dependencies: ["STNEngine", "STNModel", "STNTrainer", .product(name: "Benchmark", package: "benchmark")],
+        path: "Benchmarks/EngineBenchmarks",
+        swiftSettings: speed,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+}

@@ -1,0 +1,181 @@
+import XCTest
+import STNData
+import STNKernels
+import STNModel
+@testable import STNTrainer
+
+/// Finite-difference checks of every layer's backward pass: the analytic gradient of
+/// L = sum(output * R), R random, against central differences (L(x + h) - L(x - h)) / 2h.
+final class GradientCheckTests: XCTestCase {
+    var random = PRNG(seed: 11)
+
+    func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0 ..< n).map { _ in (random.nextUnitFloat() * 2 - 1) * scale } }
+
+    /// Compares analytic and numeric gradients for `count` randomly chosen coordinates.
+    func check(_ name: String, values: inout [Float], analytic: [Float], samples: Int = 40, h: Float = 1e-2,
+               tolerance: Double = 2e-2, loss: ([Float]) -> Double, file: StaticString = #filePath, line: UInt = #line) {
+        var worst = 0.0
+        for _ in 0 ..< samples {
+            let i = random.nextInt(below: values.count)
+            let saved = values[i]
+            values[i] = saved + h
+            let up = loss(values)
+            values[i] = saved - h
+            let down = loss(values)
+            values[i] = saved
+            let numeric = (up - down) / Double(2 * h)
+            let error = abs(numeric - Double(analytic[i])) / max(1, abs(numeric))
+            worst = max(worst, error)
+            XCTAssertLessThanOrEqual(error, tolerance, "\(name)[\(i)]: analytic \(analytic[i]), numeric \(numeric)", file: file, line: line)
+        }
+        print("\(name): worst relative error \(worst)")
+    }
+
+    func dot(_ a: [Float], _ b: [Float]) -> Double { zip(a, b).reduce(0) { $0 + Double($1.0) * Double($1.1) } }
+
+    func testConvolution() {
+        let shape = Conv2DShape(inH: 7, inW: 6, inC: 8, outC: 5, kernel: 3)
+        var input = randoms(shape.inputCount), torchW = randoms(5 * 8 * 9, scale: 0.5)
+        var bias = randoms(shape.outCp)
+        for c in 5 ..< shape.outCp { bias[c] = 0 }
+        var r = randoms(shape.outputCount)
+        for p in 0 ..< shape.positions { for c in 5 ..< shape.outCp { r[p * shape.outCp + c] = 0 } }
+        func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> [Float] {
+            var packed = [Float](repeating: 0, count: shape.k * shape.outCp), out = [Float](repeating: 0, count: shape.outputCount)
+            shape.pack(torch: w, realInC: 8, into: &packed)
+            shape.forward(input: x, packed: packed, bias: b, output: &out)
+            return out
+        }
+        var packed = [Float](repeating: 0, count: shape.k * shape.outCp), packedT = [Float](repeating: 0, count: shape.outCp * shape.kp)
+        shape.pack(torch: torchW, realInC: 8, into: &packed)
+        shape.transpose(packed: packed, into: &packedT)
+        var dPacked = [Float](repeating: 0, count: shape.k * shape.outCp), dBias = [Float](repeating: 0, count: shape.outCp)
+        shape.backwardWeights(input: input, dOutput: r, dPacked: &dPacked, dBias: &dBias)
+        var dW = [Float](repeating: 0, count: torchW.count)
+        shape.unpackAdding(packed: dPacked, realInC: 8, into: &dW)
+        var scratch = [Float](repeating: 0, count: shape.positions * shape.kp), dInput = [Float](repeating: 0, count: shape.inputCount)
+        shape.backwardInput(dOutput: r, packedT: packedT, scratch: &scratch, dInput: &dInput)
+        let w0 = torchW, x0 = input, b0 = bias
+        check("conv weight", values: &torchW, analytic: dW) { self.dot(forward(x0, $0, b0), r) }
+        check("conv input", values: &input, analytic: dInput) { self.dot(forward($0, w0, b0), r) }
+        check("conv bias", values: &bias, analytic: dBias, samples: 5) { self.dot(forward(x0, w0, $0), r) }
+    }
+
+    func testLinear() {
+        let shape = LinearShape(inputs: 24, outputs: 11)
+        let index: [Int?] = (0 ..< 24).map { $0 < 20 ? $0 : nil }
+        var input = randoms(24), torchW = randoms(11 * 20)
+        for i in 20 ..< 24 { input[i] = 0 }
+        let bias = randoms(shape.outputsP).enumerated().map { $0.offset < 11 ? $0.element : 0 }
+        let r = randoms(shape.outputsP).enumerated().map { $0.offset < 11 ? $0.element : 0 }
+        func forward(_ x: [Float], _ w: [Float]) -> [Float] {
+            var p = [Float](repeating: 0, count: 24 * shape.outputsP), t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
+            var out = [Float](repeating: 0, count: shape.outputsP)
+            shape.pack(torch: w, realInputs: 20, inputIndex: index, into: &p, transposed: &t)
+            shape.forward(input: x, packed: p, bias: bias, output: &out)
+            return out
+        }
+        var p = [Float](repeating: 0, count: 24 * shape.outputsP), t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
+        shape.pack(torch: torchW, realInputs: 20, inputIndex: index, into: &p, transposed: &t)
+        var dP = [Float](repeating: 0, count: p.count), dB = [Float](repeating: 0, count: shape.outputsP), dX = [Float](repeating: 0, count: shape.inputsP)
+        shape.backwardWeights(input: input, dOutput: r, dPacked: &dP, dBias: &dB)
+        shape.backwardInput(dOutput: r, packedT: t, dInput: &dX)
+        var dW = [Float](repeating: 0, count: torchW.count)
+        shape.unpackAdding(packed: dP, realInputs: 20, inputIndex: index, into: &dW)
+        let x0 = input, w0 = torchW
+        check("linear weight", values: &torchW, analytic: dW) { self.dot(forward(x0, $0), r) }
+        var realInput = Array(input[0 ..< 20])
+        check("linear input", values: &realInput, analytic: Array(dX[0 ..< 20])) { self.dot(forward($0 + [0, 0, 0, 0], w0), r) }
+    }
+
+    func testPoolReLU() {
+        let shape = PoolReLUShape(inH: 9, inW: 8, channels: 8)
+        // Distinct values a grid apart, so a small step never changes which input wins.
+        var order = Array(0 ..< shape.inputCount)
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
+        var input = order.map { Float($0) * 0.1 - Float(shape.inputCount) * 0.04 }
+        let r = randoms(shape.outputCount)
+        var out = [Float](repeating: 0, count: shape.outputCount), arg = [Int32](repeating: 0, count: shape.outputCount)
+        shape.forward(input: input, output: &out, argmax: &arg)
+        var dX = [Float](repeating: 0, count: shape.inputCount)
+        shape.backward(dOutput: r, output: out, argmax: arg, dInput: &dX)
+        check("pool+relu input", values: &input, analytic: dX, samples: 60, h: 1e-3) { x in
+            var o = [Float](repeating: 0, count: shape.outputCount)
+            shape.forward(input: x, output: &o, argmax: nil)
+            return self.dot(o, r)
+        }
+    }
+
+    func testSamplerAndGridGradientsReachThetaAndInput() {
+        let side = 12, n = side * side
+        var image = randoms(n).map { abs($0) }
+        var theta: [Float] = [0.83, -0.21, 0.071, 0.17, 1.13, -0.093]
+        let r = randoms(n)
+        func loss(_ x: [Float], _ t: [Float]) -> Double {
+            var grid = [Float](repeating: 0, count: 2 * n), out = [Float](repeating: 0, count: n)
+            Transformer.affineGrid(theta: t, height: side, width: side, into: &grid)
+            Transformer.sample(x, height: side, width: side, grid: grid, count: n, into: &out)
+            return dot(out, r)
+        }
+        var grid = [Float](repeating: 0, count: 2 * n)
+        Transformer.affineGrid(theta: theta, height: side, width: side, into: &grid)
+        var dGrid = [Float](repeating: 0, count: 2 * n), dInput = [Float](repeating: 0, count: n), dTheta = [Float](repeating: 0, count: 6)
+        Transformer.sampleBackward(image, height: side, width: side, grid: grid, count: n, dOutput: r, dGrid: &dGrid, dInput: &dInput)
+        Transformer.affineGridBackward(dGrid: dGrid, height: side, width: side, dTheta: &dTheta)
+        let image0 = image, theta0 = theta
+        check("sampler input", values: &image, analytic: dInput) { loss($0, theta0) }
+        // Small steps: no sample may cross a pixel boundary (where the derivative jumps).
+        check("grid theta", values: &theta, analytic: dTheta, samples: 12, h: 2e-4, tolerance: 5e-2) { loss(image0, $0) }
+    }
+
+    func testLogSoftmaxNLL() {
+        var logits = randoms(10, scale: 3)
+        var logProbs = [Float](repeating: 0, count: 10), dLogits = [Float](repeating: 0, count: 10)
+        LogSoftmax.forward(logits, count: 10, into: &logProbs)
+        LogSoftmax.backward(logProbs: logProbs, count: 10, label: 4, scale: 1, dLogits: &dLogits)
+        XCTAssertEqual(logProbs.map { Double(exp($0)) }.reduce(0, +), 1, accuracy: 1e-5)
+        check("log-softmax nll", values: &logits, analytic: dLogits, samples: 10, h: 1e-2) { l in
+            var lp = [Float](repeating: 0, count: 10)
+            LogSoftmax.forward(l, count: 10, into: &lp)
+            return -Double(lp[4])
+        }
+    }
+
+    /// The whole ST-CNN: d loss / d parameter for classifier parameters, through every layer
+    /// behind them. (The localisation net's parameters are checked against PyTorch in
+    /// GoldenTests and layer by layer above: through the sampler, any finite step moves
+    /// dozens of the 1,764 samples across pixel boundaries, where the bilinear slope jumps,
+    /// so a whole-network difference quotient measures an average of slopes.)
+    func testWholeNetworkGradient() throws {
+        let architecture = Architecture.stCNN
+        var weights = Initializer.pytorchDefault(architecture, seed: 5)
+        try weights.set("localisation_net.8.weight", randoms(120, scale: 0.05))
+        let network = Network(architecture: architecture, maxBatch: 4, threads: 1)
+        network.load(weights)
+        // Smooth images (blurred noise) keep the bilinear sampler's kinks gentle.
+        var images = [Float](repeating: 0, count: 4 * 1764)
+        for i in images.indices { images[i] = 0.5 + 0.5 * sin(Float(i % 42) * 0.3 + Float(i / 42) * 0.2 + Float(i / 1764)) }
+        let labels: [UInt8] = [3, 1, 4, 1]
+        _ = network.forwardBackward(images: images, labels: labels, count: 4)
+        let analytic = network.gradients
+        for name in ["convs.0.weight", "convs.0.bias", "convs.3.weight", "classification.0.weight", "classification.2.bias"] {
+            let range = network.layout.range(of: name)!
+            // The coordinates with the largest gradients: a finite difference of a float loss
+            // resolves those well.
+            let top = range.sorted { abs(analytic[$0]) > abs(analytic[$1]) }.prefix(3)
+            for i in top {
+                let saved = network.parameters[i]
+                // Small steps: max-pool, ReLU and the sampler are piecewise linear, and a step
+                // across a kink would measure the average of two one-sided slopes.
+                let h: Float = 1e-3
+                network.parameters[i] = saved + h
+                let up = network.evaluate(images: images, labels: labels, count: 4, logProbs: nil, thetas: nil).lossSum / 4
+                network.parameters[i] = saved - h
+                let down = network.evaluate(images: images, labels: labels, count: 4, logProbs: nil, thetas: nil).lossSum / 4
+                network.parameters[i] = saved
+                let numeric = (up - down) / Double(2 * h)
+                XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 0.05 * max(abs(numeric), 1e-3), "\(name)[\(i - range.lowerBound)]")
+            }
+        }
+    }
+}
