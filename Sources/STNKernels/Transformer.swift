@@ -48,31 +48,37 @@ public enum Transformer {
 
     /// dTheta (6, overwritten) from dGrid.
     public static func affineGridBackward(dGrid: UnsafePointer<Float>, height: Int, width: Int, dTheta: UnsafeMutablePointer<Float>) {
-        var d = [Double](repeating: 0, count: 6)
+        // Accumulated in Double: 1,764 terms of mixed sign.
+        var d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0, d4 = 0.0, d5 = 0.0
         for y in 0 ..< height {
             let yn = Double(normalised(y, height))
             for x in 0 ..< width {
                 let xn = Double(normalised(x, width))
                 let gx = Double(dGrid[(y * width + x) * 2]), gy = Double(dGrid[(y * width + x) * 2 + 1])
-                d[0] += gx * xn; d[1] += gx * yn; d[2] += gx
-                d[3] += gy * xn; d[4] += gy * yn; d[5] += gy
+                d0 += gx * xn; d1 += gx * yn; d2 += gx
+                d3 += gy * xn; d4 += gy * yn; d5 += gy
             }
         }
-        for i in 0 ..< 6 { dTheta[i] = Float(d[i]) }
+        dTheta[0] = Float(d0); dTheta[1] = Float(d1); dTheta[2] = Float(d2)
+        dTheta[3] = Float(d3); dTheta[4] = Float(d4); dTheta[5] = Float(d5)
+    }
+
+    /// Where grid point i samples: the top-left pixel of its 2x2 neighbourhood and the
+    /// fractional offsets, after unnormalising: pixel = ((g + 1) * size - 1) / 2.
+    @inline(__always)
+    static func sourcePixel(_ grid: UnsafePointer<Float>, _ i: Int, height: Int, width: Int) -> (Int, Int, Float, Float) {
+        let ix = ((grid[2 * i] + 1) * Float(width) - 1) / 2
+        let iy = ((grid[2 * i + 1] + 1) * Float(height) - 1) / 2
+        let x0 = ix.rounded(.down), y0 = iy.rounded(.down)
+        return (Int(x0), Int(y0), ix - x0, iy - y0)
     }
 
     /// Bilinear sampling with zero padding: output pixel i reads the input at grid point i.
     /// The output has as many pixels as the grid; the input is height x width.
     public static func sample(_ input: UnsafePointer<Float>, height: Int, width: Int, grid: UnsafePointer<Float>,
                               count: Int, into output: UnsafeMutablePointer<Float>) {
-        let w = Float(width), h = Float(height)
         for i in 0 ..< count {
-            // Unnormalise: pixel = ((g + 1) * size - 1) / 2.
-            let ix = ((grid[2 * i] + 1) * w - 1) / 2
-            let iy = ((grid[2 * i + 1] + 1) * h - 1) / 2
-            let x0f = ix.rounded(.down), y0f = iy.rounded(.down)
-            let x0 = Int(x0f), y0 = Int(y0f)
-            let fx = ix - x0f, fy = iy - y0f
+            let (x0, y0, fx, fy) = sourcePixel(grid, i, height: height, width: width)
             var value: Float = 0
             func pixel(_ x: Int, _ y: Int) -> Float {
                 x >= 0 && x < width && y >= 0 && y < height ? input[y * width + x] : 0
@@ -93,11 +99,7 @@ public enum Transformer {
         dInput?.initialize(repeating: 0, count: height * width)
         let w = Float(width), h = Float(height)
         for i in 0 ..< count {
-            let ix = ((grid[2 * i] + 1) * w - 1) / 2
-            let iy = ((grid[2 * i + 1] + 1) * h - 1) / 2
-            let x0f = ix.rounded(.down), y0f = iy.rounded(.down)
-            let x0 = Int(x0f), y0 = Int(y0f)
-            let fx = ix - x0f, fy = iy - y0f
+            let (x0, y0, fx, fy) = sourcePixel(grid, i, height: height, width: width)
             let g = dOutput[i]
             func pixel(_ x: Int, _ y: Int) -> Float {
                 x >= 0 && x < width && y >= 0 && y < height ? input[y * width + x] : 0

@@ -1,0 +1,72 @@
+import XCTest
+@testable import STNKernels
+
+/// The microkernel and its drivers against plain loops, including partial row blocks and
+/// every column-block mix (8, 16, 24, 40 columns).
+final class GEMMTests: XCTestCase {
+    var state: UInt64 = 42
+    func random() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int(state >> 40) - (1 << 23)) / Float(1 << 23)
+    }
+
+    func testGEMMMatchesNaiveLoops() {
+        for (m, n, k) in [(1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100)] {
+            let a = (0 ..< m * k).map { _ in random() }, b = (0 ..< k * n).map { _ in random() }
+            let c0 = (0 ..< m * n).map { _ in random() }
+            var c = c0
+            gemmAccumulate(m: m, n: n, a: a, rows: .linear(step: k), b: b, reduction: .contiguous(k, ldb: n), c: &c, ldc: n)
+            for i in 0 ..< m {
+                for j in 0 ..< n {
+                    var expected = Double(c0[i * n + j])
+                    for t in 0 ..< k { expected += Double(a[i * k + t]) * Double(b[t * n + j]) }
+                    XCTAssertEqual(Double(c[i * n + j]), expected, accuracy: 1e-4 * Double(k), "m \(m) n \(n) k \(k) at (\(i), \(j))")
+                }
+            }
+        }
+    }
+
+    func testConvolutionForwardMatchesDirectLoops() {
+        let shape = Conv2DShape(inH: 11, inW: 9, inC: 3, outC: 10, kernel: 4)
+        let input = (0 ..< shape.inputCount).map { _ in random() }
+        let torch = (0 ..< 10 * 3 * 16).map { _ in random() }
+        var bias = (0 ..< shape.outCp).map { _ in random() }
+        for c in 10 ..< shape.outCp { bias[c] = 0 }
+        var packed = [Float](repeating: 0, count: shape.k * shape.outCp), out = [Float](repeating: 0, count: shape.outputCount)
+        shape.pack(torch: torch, realInC: 3, into: &packed)
+        shape.forward(input: input, packed: packed, bias: bias, output: &out)
+        for y in 0 ..< shape.outH {
+            for x in 0 ..< shape.outW {
+                for co in 0 ..< shape.outCp {
+                    var expected = Double(bias[co])
+                    if co < 10 {
+                        for ci in 0 ..< 3 {
+                            for ky in 0 ..< 4 {
+                                for kx in 0 ..< 4 {
+                                    expected += Double(input[((y + ky) * 9 + x + kx) * 3 + ci]) * Double(torch[((co * 3 + ci) * 4 + ky) * 4 + kx])
+                                }
+                            }
+                        }
+                    }
+                    XCTAssertEqual(Double(out[(y * shape.outW + x) * shape.outCp + co]), expected, accuracy: 1e-4, "(\(y), \(x), \(co))")
+                }
+            }
+        }
+    }
+
+    func testDownsampleIsTheMeanOfEach2x2Block() {
+        let input: [Float] = (0 ..< 25).map(Float.init)  // 5x5 -> 2x2, last row and column unused
+        var out = [Float](repeating: 0, count: 4)
+        Transformer.downsample(input, height: 5, width: 5, into: &out)
+        XCTAssertEqual(out, [3, 5, 13, 15])
+    }
+
+    func testIdentityGridSamplesEveryPixelExactly() {
+        let side = 9
+        let image = (0 ..< side * side).map { Float($0) / 81 }
+        var grid = [Float](repeating: 0, count: 2 * side * side), out = [Float](repeating: 0, count: side * side)
+        Transformer.affineGrid(theta: [1, 0, 0, 0, 1, 0], height: side, width: side, into: &grid)
+        Transformer.sample(image, height: side, width: side, grid: grid, count: side * side, into: &out)
+        for i in 0 ..< side * side { XCTAssertEqual(out[i], image[i], accuracy: 1e-6) }
+    }
+}
