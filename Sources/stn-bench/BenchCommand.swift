@@ -28,11 +28,7 @@ struct InferBench: ParsableCommand {
         commandName: "infer",
         abstract: "Latency per frame (one core), throughput on all cores, allocations, time per stage.",
         discussion: """
-        Warms up, then runs --frames frames one at a time on one thread, timing each: min,
-        p50, p90, p99 and max in microseconds; then the same frames spread over --threads
-        cores. Frames are the fixed RTS test set if MNIST is found (--data or $STN_DATA),
-        else random pixels (the work per frame is the same). Heap allocations during the
-        timed frames are counted by interposing malloc (AllocationCounter).
+        Warms up, then runs --frames frames one at a time on one thread, timing each: min, p50, p90, p99 and max in microseconds; then the same frames spread over --threads cores. Frames are the fixed RTS test set if MNIST is found (--data or $STN_DATA), else random pixels (the work per frame is the same). Heap allocations during the timed frames are counted by interposing malloc (AllocationCounter).
         """)
 
     @Option(help: "Weight file (default: random weights for --model).") var weights: String?

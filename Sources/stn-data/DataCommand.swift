@@ -28,14 +28,9 @@ struct RTSCommand: ParsableCommand {
         commandName: "rts",
         abstract: "Write an RTS-distorted MNIST split as IDX files with a preview.",
         discussion: """
-        Each 28x28 digit is rotated by an angle uniform in [-45, 45] degrees and scaled by a
-        factor uniform in [0.7, 1.2] about its centre (nearest neighbour, as torchvision's
-        RandomAffine on PIL images), then pasted at a uniformly random offset in {0..13}^2 of a
-        black 42x42 canvas. The same seed gives the same bytes on any machine. The standard
-        test set is `--split test --seed 1`.
+        Each 28x28 digit is rotated by an angle uniform in [-45, 45] degrees and scaled by a factor uniform in [0.7, 1.2] about its centre (nearest neighbour, as torchvision's RandomAffine on PIL images), then pasted at a uniformly random offset in {0..13}^2 of a black 42x42 canvas. The same seed gives the same bytes on any machine. The standard test set is `--split test --seed 1`.
 
-        Writes DIR/images-idx3-ubyte (N x 42 x 42), DIR/labels-idx1-ubyte, DIR/params.csv (the
-        angle, scale and offset of every image) and DIR/preview.png (the first 100 images).
+        Writes DIR/images-idx3-ubyte (N x 42 x 42), DIR/labels-idx1-ubyte, DIR/params.csv (the angle, scale and offset of every image) and DIR/preview.png (the first 100 images).
         """)
 
     @Option(help: "MNIST split to distort: test or train.") var split: String

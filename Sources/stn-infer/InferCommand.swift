@@ -11,11 +11,7 @@ struct InferCommand: ParsableCommand {
         commandName: "stn-infer",
         abstract: "Classify 42x42 (or 28x28) digits with a trained CNN or ST-CNN.",
         discussion: """
-        Reads an idx3 file of 8-bit images (raw or gzip), 42x42 or 28x28 (centred on a 42x42
-        canvas), and prints one line per image: index, predicted digit, its probability and,
-        for ST models, theta (the affine transform the localisation net chose). With --labels
-        it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current
-        directory or in the package the executable was built from.
+        Reads an idx3 file of 8-bit images (raw or gzip), 42x42 or 28x28 (centred on a 42x42 canvas), and prints one line per image: index, predicted digit, its probability and, for ST models, theta (the affine transform the localisation net chose). With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from.
 
         Examples:
           stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte

@@ -10,15 +10,9 @@ struct TrainCommand: ParsableCommand {
         commandName: "stn-train",
         abstract: "Train a CNN or an ST-CNN on rotated, translated and scaled (RTS) MNIST.",
         discussion: """
-        Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a
-        42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set
-        (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and
-        accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
+        Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
 
-        Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.05 with 1 warm-up epoch
-        and cosine decay, batch 128, localisation net at 0.1x the rate) and 'seed' (the original
-        code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override
-        single fields of the recipe.
+        Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.05 with 1 warm-up epoch and cosine decay, batch 128, localisation net at 0.1x the rate) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
         Examples:
           stn-train --model st-cnn --out Weights/st-cnn.h5
