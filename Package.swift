@@ -34,6 +34,7 @@ let package = Package(
         .executable(name: "stn-train", targets: ["stn-train"]),
         .executable(name: "stn-infer", targets: ["stn-infer"]),
         .executable(name: "stn-bench", targets: ["stn-bench"]),
+        .executable(name: "stn-report", targets: ["stn-report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +64,7 @@ let package = Package(
         .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage", argumentParser], swiftSettings: speed),
         .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
         .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
+        .executableTarget(name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
         .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter", argumentParser], swiftSettings: speed),
 
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),

@@ -16,6 +16,8 @@ public struct LinePlot: Sendable {
     /// Fixed y range; nil fits the data.
     public var yRange: ClosedRange<Double>?
     public var xRange: ClosedRange<Double>?
+    /// Legend in the bottom-right corner instead of the top-right (for curves near the top).
+    public var legendAtBottom = false
 
     public init(title: String, xLabel: String, yLabel: String) {
         self.title = title
@@ -65,8 +67,8 @@ public struct LinePlot: Sendable {
             }
             for p in s.points { canvas.fill(x: Int(px(p.0).rounded()) - 2, y: Int(py(p.1).rounded()) - 2, width: 5, height: 5, color: s.color) }
         }
-        // Legend, top right inside the frame.
-        var y = top + 8
+        // Legend, inside the frame at the top right (or bottom right).
+        var y = legendAtBottom ? top + plotHeight - 8 - 13 * series.count : top + 8
         for s in series {
             let w = Canvas.textWidth(s.name)
             let x = left + plotWidth - w - 30
