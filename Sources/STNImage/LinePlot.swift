@@ -16,6 +16,9 @@ public struct LinePlot: Sendable {
     /// Fixed y range; nil fits the data.
     public var yRange: ClosedRange<Double>?
     public var xRange: ClosedRange<Double>?
+    /// Logarithmic y axis (values must be positive; others are dropped): training curves
+    /// span orders of magnitude.
+    public var logY = false
     /// Legend in the bottom-right corner instead of the top-right (for curves near the top).
     public var legendAtBottom = false
 
@@ -35,10 +38,13 @@ public struct LinePlot: Sendable {
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         canvas.text(title, x: max(4, (width - Canvas.textWidth(title)) / 2), y: 10)
 
-        let all = series.flatMap(\.points)
+        // With a log axis everything vertical happens in log10 space; labels show real values.
+        let toY: (Double) -> Double = logY ? { log10($0) } : { $0 }
+        let all = series.flatMap(\.points).filter { !logY || $0.1 > 0 }
         let xs = xRange ?? LinePlot.range(all.map(\.0))
-        let ys = yRange ?? LinePlot.range(all.map(\.1))
-        let xTicks = LinePlot.ticks(xs), yTicks = LinePlot.ticks(ys)
+        let ys = yRange.map { toY($0.lowerBound) ... toY($0.upperBound) } ?? LinePlot.range(all.map { toY($0.1) })
+        let xTicks = LinePlot.ticks(xs)
+        let yTicks = logY ? LinePlot.logTicks(ys) : LinePlot.ticks(ys)
         let x0 = min(xs.lowerBound, xTicks.first ?? xs.lowerBound), x1 = max(xs.upperBound, xTicks.last ?? xs.upperBound)
         let y0 = min(ys.lowerBound, yTicks.first ?? ys.lowerBound), y1 = max(ys.upperBound, yTicks.last ?? ys.upperBound)
         func px(_ x: Double) -> Double { Double(left) + (x - x0) / max(x1 - x0, 1e-12) * Double(plotWidth - 1) }
@@ -48,7 +54,8 @@ public struct LinePlot: Sendable {
         for t in yTicks {
             let y = Int(py(t).rounded())
             canvas.fill(x: left, y: y, width: plotWidth, height: 1, color: .lightGray)
-            let label = LinePlot.format(t, step: yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1)
+            let value = logY ? pow(10, t) : t
+            let label = logY ? LinePlot.format(value, step: value) : LinePlot.format(t, step: yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1)
             canvas.text(label, x: left - 6 - Canvas.textWidth(label), y: y - 3)
         }
         for t in xTicks {
@@ -62,10 +69,11 @@ public struct LinePlot: Sendable {
         canvas.text(yLabel, x: 4, y: top - 14)
 
         for s in series {
-            for (a, b) in zip(s.points, s.points.dropFirst()) {
+            let points = s.points.filter { !logY || $0.1 > 0 }.map { ($0.0, toY($0.1)) }
+            for (a, b) in zip(points, points.dropFirst()) {
                 canvas.line(from: (px(a.0), py(a.1)), to: (px(b.0), py(b.1)), color: s.color, thickness: 2)
             }
-            for p in s.points { canvas.fill(x: Int(px(p.0).rounded()) - 2, y: Int(py(p.1).rounded()) - 2, width: 5, height: 5, color: s.color) }
+            for p in points { canvas.fill(x: Int(px(p.0).rounded()) - 2, y: Int(py(p.1).rounded()) - 2, width: 5, height: 5, color: s.color) }
         }
         // Legend, inside the frame at the top right (or bottom right).
         var y = legendAtBottom ? top + plotHeight - 8 - 13 * series.count : top + 8
@@ -102,6 +110,18 @@ public struct LinePlot: Sendable {
         }
         // Keep the ticks just outside the data, so the axes end on round numbers.
         return ticks.filter { $0 >= range.lowerBound - step * 0.999 && $0 <= range.upperBound + step * 0.999 }
+    }
+
+    /// Ticks for a log10 range: 1, 2 and 5 times each power of ten inside it (as log10 values).
+    public static func logTicks(_ range: ClosedRange<Double>) -> [Double] {
+        var ticks: [Double] = []
+        for decade in Int(floor(range.lowerBound)) ... Int(ceil(range.upperBound)) {
+            for m in [1.0, 2, 5] {
+                let t = Double(decade) + log10(m)
+                if t >= range.lowerBound - 1e-9 && t <= range.upperBound + 1e-9 { ticks.append(t) }
+            }
+        }
+        return ticks.count >= 2 ? ticks : [range.lowerBound, range.upperBound]
     }
 
     static func format(_ value: Double, step: Double) -> String {

@@ -162,6 +162,9 @@ struct TrainCommand: ParsableCommand {
             print("resume with: stn-train --resume \(paths.checkpoint) --out \(paths.weights)")
             throw ExitCode(130)
         }
+        // The log and plot again, so resuming a finished checkpoint regenerates them too.
+        try TrainingLog.write(trainer.state.history, to: paths.log)
+        try TrainingPlot.write(trainer.state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)", to: paths.plot)
         try trainer.weightFile().write(to: paths.weights)
         if let last = trainer.state.history.last {
             print(String(format: "done: test accuracy %.2f%% (error %.2f%%), test loss %.4f, %.0f s; wrote %@",

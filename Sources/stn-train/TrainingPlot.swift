@@ -7,8 +7,10 @@ enum TrainingPlot {
         var loss = LinePlot(title: "\(title): loss", xLabel: "epoch", yLabel: "NLL loss")
         loss.add(series: "train", points: history.map { (Double($0.epoch), $0.trainLoss) }, color: .blue)
         loss.add(series: "test", points: history.map { (Double($0.epoch), $0.testLoss) }, color: .red)
+        loss.logY = true
         var error = LinePlot(title: "\(title): error", xLabel: "epoch", yLabel: "error %")
         error.add(series: "train", points: history.map { (Double($0.epoch), (1 - $0.trainAccuracy) * 100) }, color: .blue)
+        error.logY = true
         error.add(series: "test", points: history.map { (Double($0.epoch), (1 - $0.testAccuracy) * 100) }, color: .red)
         let left = loss.render(width: 560, height: 400)
         let right = error.render(width: 560, height: 400)
