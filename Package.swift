@@ -21,6 +21,8 @@ if !portable {
 }
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+// Every tool reports failures the same way (one line, non-zero exit).
+let commandLine: [Target.Dependency] = ["STNCommandLine", argumentParser]
 
 let package = Package(
     name: "stn-swift",
@@ -61,11 +63,12 @@ let package = Package(
         // and the engine tests, to prove the engine allocates nothing per frame.
         .target(name: "AllocationCounter"),
 
-        .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage", argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter", argumentParser], swiftSettings: speed),
+        .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
+        .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine, swiftSettings: speed),
 
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),

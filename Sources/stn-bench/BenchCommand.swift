@@ -1,5 +1,6 @@
 import AllocationCounter
 import ArgumentParser
+import STNCommandLine
 import Dispatch
 import Foundation
 import STNData
@@ -9,6 +10,8 @@ import STNTrainer
 
 @main
 struct BenchCommand: ParsableCommand {
+    static func main() { runTool(BenchCommand.self, name: "stn-bench") }
+
     static let configuration = CommandConfiguration(
         commandName: "stn-bench",
         abstract: "Measure the engine's latency per frame and the trainer's throughput.",
@@ -39,10 +42,7 @@ struct InferBench: ParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
     func run() throws {
-        do { try bench() } catch let error as ExitCode { throw error } catch {
-            FileHandle.standardError.write(Data("stn-bench: error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        try bench()
     }
 
     func bench() throws {

@@ -1,26 +1,17 @@
 import ArgumentParser
+import STNCommandLine
 import Foundation
 import STNData
 import STNImage
 
 @main
 struct DataCommand: ParsableCommand {
+    static func main() { runTool(DataCommand.self, name: "stn-data") }
+
     static let configuration = CommandConfiguration(
         commandName: "stn-data",
         abstract: "Make and inspect the RTS-distorted MNIST data sets.",
         subcommands: [RTSCommand.self, InfoCommand.self])
-}
-
-/// Prints a thrown error as one line and exits non-zero (no stack trace).
-func reportingErrors(_ tool: String, _ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let error as ExitCode {
-        throw error
-    } catch {
-        FileHandle.standardError.write(Data("\(tool): error: \(error)\n".utf8))
-        throw ExitCode.failure
-    }
 }
 
 struct RTSCommand: ParsableCommand {
@@ -50,7 +41,7 @@ struct RTSCommand: ParsableCommand {
     }
 
     func run() throws {
-        try reportingErrors("stn-data") {
+        do {
             let directory = try MNIST.resolveDirectory(data)
             var mnist = try MNIST.load(split: split == "test" ? .test : .train, directory: directory)
             if let count, count < mnist.labels.count {
@@ -102,7 +93,7 @@ struct InfoCommand: ParsableCommand {
     @Argument(help: "An idx1 (labels) or idx3 (images) file, raw or gzip.") var file: String
 
     func run() throws {
-        try reportingErrors("stn-data") {
+        do {
             if let images = try? IDX.readImages(at: file) {
                 let mean = Double(images.pixels.reduce(0) { $0 + Int($1) }) / Double(max(1, images.pixels.count))
                 print("\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns), mean pixel \(String(format: "%.1f", mean))")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import STNCommandLine
 import Foundation
 import STNData
 import STNEngine
@@ -7,6 +8,8 @@ import STNModel
 
 @main
 struct InferCommand: ParsableCommand {
+    static func main() { runTool(InferCommand.self, name: "stn-infer") }
+
     static let configuration = CommandConfiguration(
         commandName: "stn-infer",
         abstract: "Classify 42x42 (or 28x28) digits with a trained CNN or ST-CNN.",
@@ -38,14 +41,7 @@ struct InferCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try infer()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            FileHandle.standardError.write(Data("stn-infer: error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        try infer()
     }
 
     func infer() throws {

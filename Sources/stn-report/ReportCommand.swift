@@ -1,4 +1,5 @@
 import ArgumentParser
+import STNCommandLine
 import Foundation
 import STNData
 import STNEngine
@@ -7,6 +8,8 @@ import STNModel
 
 @main
 struct ReportCommand: ParsableCommand {
+    static func main() { runTool(ReportCommand.self, name: "stn-report") }
+
     static let configuration = CommandConfiguration(
         commandName: "stn-report",
         abstract: "Figures about trained models.",
@@ -30,10 +33,7 @@ struct Invariance: ParsableCommand {
     }
 
     func run() throws {
-        do { try report() } catch let error as ExitCode { throw error } catch {
-            FileHandle.standardError.write(Data("stn-report: error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        try report()
     }
 
     func report() throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import STNCommandLine
 import Foundation
 import STNData
 import STNModel
@@ -6,6 +7,8 @@ import STNTrainer
 
 @main
 struct TrainCommand: ParsableCommand {
+    static func main() { runTool(TrainCommand.self, name: "stn-train") }
+
     static let configuration = CommandConfiguration(
         commandName: "stn-train",
         abstract: "Train a CNN or an ST-CNN on rotated, translated and scaled (RTS) MNIST.",
@@ -73,15 +76,7 @@ struct TrainCommand: ParsableCommand {
             print(Architecture.named(model)!.summary())
             return
         }
-        do {
-            try train()
-        } catch let error as ExitCode {
-            throw error
-        } catch {
-            // One line, no stack trace: the error names the file and the problem.
-            FileHandle.standardError.write(Data("stn-train: error: \(error)\n".utf8))
-            throw ExitCode.failure
-        }
+        try train()
     }
 
     func makeConfiguration() -> TrainingConfiguration {
