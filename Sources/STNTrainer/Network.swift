@@ -61,32 +61,39 @@ public final class Network {
         }
     }
 
+    /// Runs `body` on each thread's part of `count` items and sums the (loss, correct) it
+    /// returns in thread order, so the totals do not depend on scheduling.
+    private func sumOverThreads(_ count: Int, _ body: (Workspace, Range<Int>) -> (Double, Int)) -> (loss: Double, correct: Int) {
+        var losses = [Double](repeating: 0, count: threads)
+        var corrects = [Int](repeating: 0, count: threads)
+        losses.withUnsafeMutableBufferPointer { losses in
+            corrects.withUnsafeMutableBufferPointer { corrects in
+                parallel(count) { part, range in
+                    (losses[part], corrects[part]) = body(workspaces[part], range)
+                }
+            }
+        }
+        return (losses.reduce(0, +), corrects.reduce(0, +))
+    }
+
     /// Forward and backward over `count` images (count * 42 * 42 floats in [0, 1]).
     /// Returns the mean NLL loss and the number of correct predictions; fills `gradients`.
     public func forwardBackward(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int) -> (loss: Double, correct: Int) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) exceeds the planned \(maxBatch)")
         pack()
         let pixels = plan.side * plan.side
-        var losses = [Double](repeating: 0, count: threads)
-        var corrects = [Int](repeating: 0, count: threads)
         let scale = 1 / Float(count)
-        losses.withUnsafeMutableBufferPointer { losses in
-            corrects.withUnsafeMutableBufferPointer { corrects in
-                parallel(count) { part, range in
-                    let w = workspaces[part]
-                    w.zeroGradients()
-                    var loss = 0.0, correct = 0
-                    for i in range {
-                        let image = images + i * pixels
-                        let label = Int(labels[i])
-                        if w.forward(image) == label { correct += 1 }
-                        loss -= Double(w.logProbs.pointer[label])
-                        w.backward(image, label: label, scale: scale)
-                    }
-                    losses[part] = loss
-                    corrects[part] = correct
-                }
+        let (lossSum, correct) = sumOverThreads(count) { w, range in
+            w.zeroGradients()
+            var loss = 0.0, correct = 0
+            for i in range {
+                let image = images + i * pixels
+                let label = Int(labels[i])
+                if w.forward(image) == label { correct += 1 }
+                loss -= Double(w.logProbs.pointer[label])
+                w.backward(image, label: label, scale: scale)
             }
+            return (loss, correct)
         }
         // Sum the threads' accumulators in order and unpack to PyTorch layouts.
         let used = min(threads, count)
@@ -102,7 +109,7 @@ public final class Network {
                 }
             }
         }
-        return (losses.prefix(used).reduce(0, +) / Double(count), corrects.prefix(used).reduce(0, +))
+        return (lossSum / Double(count), correct)
     }
 
     /// Forward only. Returns the summed NLL (if labels are given) and the number correct;
@@ -112,29 +119,21 @@ public final class Network {
         guard count > 0 else { return (0, 0) }
         pack()
         let pixels = plan.side * plan.side
-        var losses = [Double](repeating: 0, count: threads)
-        var corrects = [Int](repeating: 0, count: threads)
-        losses.withUnsafeMutableBufferPointer { losses in
-            corrects.withUnsafeMutableBufferPointer { corrects in
-                parallel(count) { part, range in
-                    let w = workspaces[part]
-                    var loss = 0.0, correct = 0
-                    for i in range {
-                        let digit = w.forward(images + i * pixels)
-                        if let labels {
-                            let label = Int(labels[i])
-                            if digit == label { correct += 1 }
-                            loss -= Double(w.logProbs.pointer[label])
-                        }
-                        logProbs?.advanced(by: i * 10).update(from: w.logProbs.pointer, count: 10)
-                        thetas?.advanced(by: i * 6).update(from: w.theta.pointer, count: 6)
-                    }
-                    losses[part] = loss
-                    corrects[part] = correct
+        let totals = sumOverThreads(count) { w, range in
+            var loss = 0.0, correct = 0
+            for i in range {
+                let digit = w.forward(images + i * pixels)
+                if let labels {
+                    let label = Int(labels[i])
+                    if digit == label { correct += 1 }
+                    loss -= Double(w.logProbs.pointer[label])
                 }
+                logProbs?.advanced(by: i * 10).update(from: w.logProbs.pointer, count: 10)
+                thetas?.advanced(by: i * 6).update(from: w.theta.pointer, count: 6)
             }
+            return (loss, correct)
         }
-        return (losses.reduce(0, +), corrects.reduce(0, +))
+        return (totals.loss, totals.correct)
     }
 
     /// Every intermediate activation for one image, in PyTorch layout (C, H, W), keyed as in
