@@ -50,12 +50,15 @@ let package = Package(
         .target(name: "STNData", dependencies: ["CZlib"], swiftSettings: speed),
         // PNG encoding, raster drawing and plots for previews, training curves, --explain.
         .target(name: "STNImage", dependencies: ["CZlib"], swiftSettings: speed),
-        // The two architectures and the HDF5 weight-file format.
-        .target(name: "STNModel", dependencies: ["CHDF5"], swiftSettings: speed),
+        // The two architectures and the weight-file format, read by a small built-in HDF5
+        // reader so inference never loads libhdf5.
+        .target(name: "STNModel", swiftSettings: speed),
+        // libhdf5 bindings: writing weight files and checkpoints, reading any HDF5 file.
+        .target(name: "STNLibHDF5", dependencies: ["STNModel", "CHDF5"], swiftSettings: speed),
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
         .target(name: "STNKernels", swiftSettings: speed),
         // Forward/backward passes, SGD, recipes, checkpoints.
-        .target(name: "STNTrainer", dependencies: ["STNData", "STNModel", "STNKernels"], swiftSettings: speed),
+        .target(name: "STNTrainer", dependencies: ["STNData", "STNModel", "STNLibHDF5", "STNKernels"], swiftSettings: speed),
         // Fixed-shape, zero-allocation inference.
         .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
 
@@ -65,17 +68,22 @@ let package = Package(
 
         .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
         .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage"] + commandLine, swiftSettings: speed),
-        .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
-        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage"] + commandLine, swiftSettings: speed),
+        // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
+        // dependencies, the Swift runtime linked statically (with the libraries the static
+        // FoundationEssentials needs) and no PIE (no start-up relocations), so a process
+        // that answers one image takes a few milliseconds.
+        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed,
+                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-no-pie"], .when(platforms: [.linux]))]),
         .executableTarget(name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
         .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine, swiftSettings: speed),
 
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
-        .testTarget(name: "STNModelTests", dependencies: ["STNModel"], swiftSettings: speed),
+        .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
-        .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel"], swiftSettings: speed),
-        .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"], swiftSettings: speed),
+        .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5"], swiftSettings: speed),
+        .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"], swiftSettings: speed),
     ],
     swiftLanguageModes: [.v5]
 )

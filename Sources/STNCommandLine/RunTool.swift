@@ -1,5 +1,12 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs a command-line tool so that every failure is one line on standard error,
 /// `tool: error: message`, with a non-zero exit: bad flags (ArgumentParser would also print
@@ -20,7 +27,7 @@ public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: Str
             exit(0)
         }
         let message = command.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-        FileHandle.standardError.write(Data("\(name): error: \(message)\n".utf8))
+        writeStandardError("\(name): error: \(message)\n")
         exit(exitCode.rawValue)
     }
 }

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A stack of 8-bit grayscale images, row-major, one image after another.
 public struct IDXImages: Sendable, Equatable {
@@ -100,19 +107,27 @@ public enum IDX {
         return try parse(bytes, path: path, dimensions: dimensions)
     }
 
+    /// The whole file, read with plain POSIX calls (FileManager's attribute lookup also
+    /// resolves owner names through NSS, which costs more than reading an image).
     static func readFile(_ path: String) throws -> [UInt8] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw IDXError(path, .unreadable("no such file"))
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw IDXError(path, .unreadable("no such file")) }
+        guard info.st_mode & S_IFMT != S_IFDIR else { throw IDXError(path, .unreadable("is a directory")) }
+        // Check the size before reading, so a huge file is refused without loading it.
+        guard Int(info.st_size) <= maximumBytes + 64 else { throw IDXError(path, .tooLarge(dimensions: [])) }
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
+        defer { close(descriptor) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: max(4096, Int(info.st_size) + 1))
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            guard n >= 0 else { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
+            if n == 0 { break }
+            bytes += chunk[..<n]
+            guard bytes.count <= maximumBytes + 64 else { throw IDXError(path, .tooLarge(dimensions: [])) }
         }
-        guard !isDirectory.boolValue else { throw IDXError(path, .unreadable("is a directory")) }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw IDXError(path, .unreadable("permission denied")) }
-        defer { try? handle.close() }
-        let size = (try? handle.seekToEnd()) ?? 0
-        guard size <= UInt64(maximumBytes) + 64 else { throw IDXError(path, .tooLarge(dimensions: [])) }
-        try? handle.seek(toOffset: 0)
-        guard let data = try? handle.readToEnd() else { return [] }
-        return [UInt8](data)
+        return bytes
     }
 
     static func write(_ dims: [Int], _ payload: [UInt8], to path: String, gzip: Bool) throws {

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One MNIST split: 28x28 digits and their labels.
 public struct MNISTSplit: Sendable {
@@ -27,8 +34,8 @@ public enum MNIST {
     public static func resolveDirectory(_ flag: String?) throws -> String {
         let environment = ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
         let (directory, source) = flag.map { ($0, "--data") } ?? environment.map { ($0, "$\(environmentVariable)") } ?? (defaultDirectory, "the default")
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
             throw MNISTLocationError(description: "\(directory): MNIST directory (from \(source)) does not exist; pass --data DIR or set \(environmentVariable) to a directory holding the four MNIST *-ubyte[.gz] files")
         }
         return directory
@@ -37,7 +44,7 @@ public enum MNIST {
     /// The path of one of the standard files, raw or gzip, or an error naming what is missing.
     public static func file(_ name: String, in directory: String) throws -> String {
         for candidate in [name, name + ".gz"] {
-            let path = (directory as NSString).appendingPathComponent(candidate)
+            let path = directory.hasSuffix("/") ? directory + candidate : directory + "/" + candidate
             if FileManager.default.fileExists(atPath: path) { return path }
         }
         throw MNISTLocationError(description: "\(directory): no \(name) or \(name).gz in the MNIST directory; pass --data DIR or set \(environmentVariable)")

@@ -1,4 +1,12 @@
+import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One image's distortion: rotation (degrees, counter-clockwise as torchvision), isotropic
 /// scale, and where the 28x28 result is pasted in the 42x42 canvas.

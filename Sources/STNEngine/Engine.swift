@@ -1,5 +1,12 @@
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import STNKernels
 import STNModel
 
@@ -28,7 +35,8 @@ public final class Engine {
         self.architecture = architecture
         frameSize = architecture.inputSize
         net = PlannedNetwork(weights)
-        workers = (0 ..< max(1, threads)).map { _ in PlannedNetwork(weights) }
+        // One thread runs on `net` itself: no second arena to plan and fill.
+        workers = threads > 1 ? (0 ..< threads).map { _ in PlannedNetwork(weights) } : []
     }
 
     /// Loads and validates an HDF5 weight file (see `WeightFile`).
@@ -63,7 +71,7 @@ public final class Engine {
     /// parts over up to `threads` workers (at most the number planned at init).
     public func inferBatch(pixels: UnsafePointer<UInt8>, count: Int, results: UnsafeMutablePointer<InferenceResult>, threads: Int) {
         let frame = frameSize * frameSize
-        let parts = max(1, min(threads, workers.count, count))
+        let parts = max(1, min(threads, max(1, workers.count), count))
         if parts == 1 {
             for i in 0 ..< count { net.run(pixels: pixels + i * frame, result: &results[i], times: nil) }
             return
@@ -142,8 +150,11 @@ final class PlannedNetwork {
             reserve(fc0.outputsP), reserve(fc2.outputsP), reserve(fc2.outputsP),
         ]
         arenaBytes = total * MemoryLayout<Float>.stride
-        arena = UnsafeMutableRawPointer.allocate(byteCount: arenaBytes, alignment: 64)
-        arena.initializeMemory(as: Float.self, repeating: 0, count: total)
+        // Anonymous pages arrive zeroed from the kernel (padding must be zero) and page-aligned;
+        // MAP_POPULATE maps them all in one call rather than one page fault at a time.
+        guard let mapped = mmap(nil, arenaBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
+              mapped != MAP_FAILED else { fatalError("cannot map the engine's \(arenaBytes)-byte arena") }
+        arena = mapped
         let base = arena.assumingMemoryBound(to: Float.self)
         let p = slots.map { base + offsets[$0] }
         (wLoc0, bLoc0, wLoc3, bLoc3, wLoc6, bLoc6, wLoc8, bLoc8) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
@@ -151,17 +162,15 @@ final class PlannedNetwork {
         (input, ds, l0, l1, l3, f6, theta, grid) = (p[16], p[17], p[18], p[19], p[20], p[21], p[22], p[23])
         (sampledBuffer, c0, c1, c3, c4, h0, logits, logProbs) = (p[24], p[25], p[26], p[27], p[28], p[29], p[30], p[31])
 
-        // Repack the weights once. The transposed copies only the backward pass needs are
-        // built in a temporary and dropped.
+        // Repack the weights once (inference needs no transposed copies: those are for the
+        // backward pass).
         func packConv(_ shape: Conv2DShape, _ name: String, realInC: Int, _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>) {
             weights[name + ".weight"].withUnsafeBufferPointer { shape.pack(torch: $0.baseAddress!, realInC: realInC, into: w) }
             weights[name + ".bias"].withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: shape.outC) }
         }
         func packLinear(_ shape: LinearShape, _ name: String, realInputs: Int, index: [Int?], _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>) {
-            let transposed = UnsafeMutablePointer<Float>.allocate(capacity: shape.outputsP * shape.inputsP)
-            defer { transposed.deallocate() }
             weights[name + ".weight"].withUnsafeBufferPointer {
-                shape.pack(torch: $0.baseAddress!, realInputs: realInputs, inputIndex: index, into: w, transposed: transposed)
+                shape.pack(torch: $0.baseAddress!, realInputs: realInputs, inputIndex: index, into: w)
             }
             weights[name + ".bias"].withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: shape.outputs) }
         }
@@ -179,7 +188,7 @@ final class PlannedNetwork {
         packLinear(fc2, "classification.2", realInputs: 50, index: (0 ..< fc2.inputs).map { $0 < 50 ? $0 : nil }, wFc2, bFc2)
     }
 
-    deinit { arena.deallocate() }
+    deinit { munmap(arena, arenaBytes) }
 
     func run(pixels source: UnsafePointer<UInt8>, result: inout InferenceResult, times: UnsafeMutablePointer<StageTimes>?) {
         let scale: Float = 1 / 255

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A line chart: series of (x, y) points joined by lines with small markers, axes with
 /// round-valued ticks, axis labels, a title and a legend.
@@ -126,6 +133,20 @@ public struct LinePlot: Sendable {
 
     static func format(_ value: Double, step: Double) -> String {
         let decimals = max(0, -Int(floor(log10(abs(step)) + 1e-9)))
-        return String(format: "%.\(decimals)f", abs(value) < step * 1e-6 ? 0 : value)
+        return fixed(abs(value) < step * 1e-6 ? 0 : value, decimals: decimals)
+    }
+
+    /// `value` with exactly `decimals` digits after the point (like printf's %.Nf), in
+    /// plain Swift so plots need no Foundation formatting.
+    static func fixed(_ value: Double, decimals: Int) -> String {
+        let decimals = min(decimals, 12)
+        var scale = 1.0
+        for _ in 0 ..< decimals { scale *= 10 }
+        let units = (abs(value) * scale).rounded()
+        guard units < 9e15 else { return String(value) }
+        let n = Int64(units), p = Int64(scale)
+        let fraction = String(n % p)
+        let digits = decimals == 0 ? "\(n)" : "\(n / p)." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        return (value < 0 && n != 0 ? "-" : "") + digits
     }
 }

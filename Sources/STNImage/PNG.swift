@@ -1,5 +1,12 @@
 import CZlib
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Minimal PNG encoder: 8-bit RGB or grayscale, filter 0, zlib-deflated, CRC-checked chunks.
 public enum PNG {

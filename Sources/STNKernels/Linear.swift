@@ -26,15 +26,15 @@ public struct LinearShape: Sendable, Equatable {
     }
 
     public func pack(torch w: UnsafePointer<Float>, realInputs: Int, inputIndex: [Int?], into packed: UnsafeMutablePointer<Float>,
-                     transposed packedT: UnsafeMutablePointer<Float>) {
+                     transposed packedT: UnsafeMutablePointer<Float>? = nil) {
         packed.initialize(repeating: 0, count: inputs * outputsP)
-        packedT.initialize(repeating: 0, count: outputsP * inputsP)
+        packedT?.initialize(repeating: 0, count: outputsP * inputsP)
         for i in 0 ..< inputs {
             guard let t = inputIndex[i] else { continue }
             for o in 0 ..< outputs {
                 let v = w[o * realInputs + t]
                 packed[i * outputsP + o] = v
-                packedT[o * inputsP + i] = v
+                packedT?[o * inputsP + i] = v
             }
         }
     }

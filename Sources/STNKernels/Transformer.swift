@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc  // exp, log
+#else
+import Darwin
+#endif
 
 /// The spatial transformer's parameter-free stages, forward and backward, with PyTorch's
 /// semantics at align_corners=False: the bilinear 2x downsample (`F.interpolate`), the

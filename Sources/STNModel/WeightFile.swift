@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The stn-swift weight file: HDF5, one float32 dataset per parameter named exactly as the
 /// seed's PyTorch `state_dict` key with the same shape, so
@@ -29,15 +36,14 @@ public struct WeightFile: Sendable {
 
     // MARK: Reading
 
-    /// Reads and validates a weight file: HDF5, a known model, every parameter present
+    /// Reads and validates a weight file with the built-in reader (no libhdf5): HDF5, a known model, every parameter present
     /// with its shape, float32 or float64 (converted), finite values.
     public static func read(_ path: String) throws -> WeightFile {
-        let file = try HDF5File(path: path, mode: .read)
-        return try read(file)
+        try read(HDF5Reader(path: path))
     }
 
     /// Reads the model parameters from an open file (used by checkpoints too).
-    public static func read(_ file: HDF5File) throws -> WeightFile {
+    public static func read(_ file: HDF5Reader) throws -> WeightFile {
         let path = file.path
         let attributes = file.attributes()
         let datasets = file.datasetPaths()
@@ -111,48 +117,5 @@ public struct WeightFile: Sendable {
         ]
         if architecture.hasTransformer { attributes["transform"] = .string("affine") }
         return attributes
-    }
-
-    /// Writes the file atomically: a temporary file in the same directory, renamed over
-    /// `path` only once complete, so a failure never leaves a partial file.
-    public func write(to path: String, extra: ((HDF5File) throws -> Void)? = nil) throws {
-        try WeightFile.atomicWrite(to: path) { file in
-            for spec in weights.architecture.parameters {
-                try file.write(spec.name, floats: weights[spec.name], shape: spec.shape)
-            }
-            var all = attributes
-            for (key, value) in WeightFile.formatAttributes(for: weights.architecture) { all[key] = value }
-            for key in all.keys.sorted() { try file.setAttribute(key, all[key]!) }
-            try extra?(file)
-        }
-    }
-
-    /// Creates an HDF5 file at a temporary name beside `path`, lets `body` fill it, then
-    /// renames it into place. On any failure the temporary file is removed.
-    public static func atomicWrite(to path: String, _ body: (HDF5File) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw HDF5Error(path: path, "directory '\(directory)' does not exist")
-        }
-        let temporary = directory + "/." + url.lastPathComponent + ".\(getpid()).tmp"
-        do {
-            do {
-                let file = try HDF5File(path: temporary, mode: .create)
-                try body(file)
-                try file.flush()
-            }  // the file is closed here, before the rename
-            guard rename(temporary, path) == 0 else {
-                throw HDF5Error(path: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
-            }
-        } catch let error as HDF5Error {
-            unlink(temporary)
-            // Report the destination, not the temporary name the user never chose.
-            throw HDF5Error(path: path, error.message)
-        } catch {
-            unlink(temporary)
-            throw error
-        }
     }
 }

@@ -1,4 +1,5 @@
 import STNModel
+import STNLibHDF5
 
 /// One epoch's line of the training log.
 public struct EpochRecord: Sendable, Equatable {
@@ -149,7 +150,7 @@ public enum Checkpoint {
     }
 
     public static func read(_ path: String) throws -> (TrainingState, TrainingConfiguration) {
-        let file = try HDF5File(path: path, mode: .read)
+        let file = try HDF5Reader(path: path)
         let contents = try WeightFile.read(file)
         let a = contents.attributes
         guard a["checkpoint"]?.intValue == 1 else {

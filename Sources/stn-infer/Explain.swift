@@ -1,3 +1,4 @@
+import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
@@ -43,7 +44,7 @@ enum Explain {
             let r = results[row]
             let tx = gap + columns * (cell + gap)
             canvas.text("\(r.digit)", x: tx, y: y + cell / 2 - 20, color: .black, scale: 5)
-            canvas.text(String(format: "p %.3f", r.probability), x: tx + 40, y: y + cell / 2 - 14, color: .gray)
+            canvas.text(formatted("p %.3f", r.probability), x: tx + 40, y: y + cell / 2 - 14, color: .gray)
             if let labels {
                 let ok = Int(labels[row]) == r.digit
                 canvas.text(ok ? "correct" : "label \(labels[row])", x: tx + 40, y: y + cell / 2, color: ok ? .green : .red)
@@ -53,4 +54,11 @@ enum Explain {
     }
 }
 
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,6 +1,13 @@
 import ArgumentParser
 import STNCommandLine
+#if canImport(FoundationEssentials)
+import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import STNData
 import STNEngine
 import STNImage
@@ -59,7 +66,7 @@ struct InferCommand: ParsableCommand {
         }
         let file = try WeightFile.read(weightsPath)
         if !file.extraDatasets.isEmpty {
-            FileHandle.standardError.write(Data("stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n".utf8))
+            writeStandardError("stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n")
         }
         let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
 
@@ -79,22 +86,22 @@ struct InferCommand: ParsableCommand {
             if r.digit == label { correct += 1 }
             output += Lines.format(index: i, result: r, label: label, format: format)
             if output.utf8.count > 1 << 16 {
-                FileHandle.standardOutput.write(Data(output.utf8))
+                writeStandardOutput(output)
                 output.removeAll(keepingCapacity: true)
             }
         }
         if let truth {
             let accuracy = Double(correct) / Double(max(1, truth.count))
             switch format {
-            case .json: output += String(format: "{\"accuracy\":%.6f,\"correct\":%d,\"count\":%d}\n", accuracy, correct, truth.count)
-            case .csv, .text: output += String(format: "accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count, (1 - accuracy) * 100)
+            case .json: output += formatted("{\"accuracy\":%.6f,\"correct\":%d,\"count\":%d}\n", accuracy, correct, truth.count)
+            case .csv, .text: output += formatted("accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count, (1 - accuracy) * 100)
             }
         }
-        FileHandle.standardOutput.write(Data(output.utf8))
+        writeStandardOutput(output)
 
         if let explain {
             try Explain.figure(engine: engine, frames: frames, results: results, labels: truth, count: min(explainCount, frames.count)).writePNG(to: explain)
-            FileHandle.standardError.write(Data("stn-infer: wrote \(explain)\n".utf8))
+            writeStandardError("stn-infer: wrote \(explain)\n")
         }
     }
 }
@@ -143,16 +150,16 @@ enum Frames {
 
 /// One output line per image.
 enum Lines {
-    static func number(_ v: Float) -> String { String(format: "%.6g", v) }
+    static func number(_ v: Float) -> String { formatted("%.6g", v) }
 
     static func format(index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format) -> String {
         switch format {
         case .text:
-            var line = String(format: "%5d  digit %d  p %.4f", index, r.digit, r.probability)
+            var line = formatted("%5d  digit %d  p %.4f", index, r.digit, r.probability)
             if let label { line += r.digit == label ? "  ok" : "  WRONG (label \(label))" }
             if r.hasTheta {
                 let t = r.thetaValues
-                line += String(format: "  theta [%.3f %.3f %.3f; %.3f %.3f %.3f]", t[0], t[1], t[2], t[3], t[4], t[5])
+                line += formatted("  theta [%.3f %.3f %.3f; %.3f %.3f %.3f]", t[0], t[1], t[2], t[3], t[4], t[5])
             }
             return line + "\n"
         case .csv:

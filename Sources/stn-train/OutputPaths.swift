@@ -16,8 +16,8 @@ struct OutputPaths {
     /// Fails now, rather than after an hour of training, if the output cannot be written.
     func checkWritable() throws {
         let directory = URL(fileURLWithPath: weights).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+        var isDirectory = false
+        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
             throw OutputError("\(weights): directory '\(directory)' does not exist")
         }
         let probe = directory + "/.stn-train-probe-\(getpid())"

@@ -3,6 +3,7 @@ import STNCommandLine
 import Foundation
 import STNData
 import STNModel
+import STNLibHDF5
 import STNTrainer
 
 @main

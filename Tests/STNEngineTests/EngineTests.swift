@@ -3,6 +3,7 @@ import Foundation
 import XCTest
 import STNData
 import STNModel
+import STNLibHDF5
 import STNTrainer
 @testable import STNEngine
 

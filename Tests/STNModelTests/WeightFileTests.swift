@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import STNModel
+import STNLibHDF5
 
 final class WeightFileTests: XCTestCase {
     var directory: String!

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import STNKernels
 import STNModel
+import STNLibHDF5
 @testable import STNTrainer
 
 let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
