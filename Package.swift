@@ -46,10 +46,13 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Files, environment and processor count over POSIX, without Foundation (whose
+        // loading would dominate stn-infer's start-up).
+        .target(name: "STNSystem", swiftSettings: speed),
         // IDX files, MNIST, the RTS distortion and its PRNG.
-        .target(name: "STNData", dependencies: ["CZlib"], swiftSettings: speed),
+        .target(name: "STNData", dependencies: ["CZlib", "STNSystem"], swiftSettings: speed),
         // PNG encoding, raster drawing and plots for previews, training curves, --explain.
-        .target(name: "STNImage", dependencies: ["CZlib"], swiftSettings: speed),
+        .target(name: "STNImage", dependencies: ["CZlib", "STNSystem"], swiftSettings: speed),
         // The two architectures and the weight-file format, read by a small built-in HDF5
         // reader so inference never loads libhdf5.
         .target(name: "STNModel", swiftSettings: speed),
@@ -60,24 +63,25 @@ let package = Package(
         // Forward/backward passes, SGD, recipes, checkpoints.
         .target(name: "STNTrainer", dependencies: ["STNData", "STNModel", "STNLibHDF5", "STNKernels"], swiftSettings: speed),
         // Fixed-shape, zero-allocation inference.
-        .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
+        .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNSystem"], swiftSettings: speed),
 
         // Counts heap allocations by interposing glibc's malloc: linked only into stn-bench
         // and the engine tests, to prove the engine allocates nothing per frame.
         .target(name: "AllocationCounter"),
 
         .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed),
         .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage"] + commandLine, swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
         // dependencies, the Swift runtime linked statically (with the libraries the static
         // FoundationEssentials needs) and no PIE (no start-up relocations), so a process
         // that answers one image takes a few milliseconds.
-        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed,
+        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed,
                           linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-no-pie"], .when(platforms: [.linux]))]),
         .executableTarget(name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
         .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine, swiftSettings: speed),
 
+        .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),

@@ -1,11 +1,8 @@
 import ArgumentParser
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 
 /// Runs a command-line tool so that every failure is one line on standard error,

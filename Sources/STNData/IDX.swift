@@ -1,10 +1,8 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
+import STNSystem
 import Glibc
+#else
+import Darwin
 #endif
 
 /// A stack of 8-bit grayscale images, row-major, one image after another.
@@ -107,27 +105,13 @@ public enum IDX {
         return try parse(bytes, path: path, dimensions: dimensions)
     }
 
-    /// The whole file, read with plain POSIX calls (FileManager's attribute lookup also
-    /// resolves owner names through NSS, which costs more than reading an image).
     static func readFile(_ path: String) throws -> [UInt8] {
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw IDXError(path, .unreadable("no such file")) }
-        guard info.st_mode & S_IFMT != S_IFDIR else { throw IDXError(path, .unreadable("is a directory")) }
-        // Check the size before reading, so a huge file is refused without loading it.
-        guard Int(info.st_size) <= maximumBytes + 64 else { throw IDXError(path, .tooLarge(dimensions: [])) }
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: max(4096, Int(info.st_size) + 1))
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            guard n >= 0 else { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
-            if n == 0 { break }
-            bytes += chunk[..<n]
-            guard bytes.count <= maximumBytes + 64 else { throw IDXError(path, .tooLarge(dimensions: [])) }
+        do {
+            return try readWholeFile(path, limit: maximumBytes + 64)
+        } catch let error as FileError {
+            if error.reason.hasPrefix("file too large") { throw IDXError(path, .tooLarge(dimensions: [])) }
+            throw IDXError(path, .unreadable(error.reason))
         }
-        return bytes
     }
 
     static func write(_ dims: [Int], _ payload: [UInt8], to path: String, gzip: Bool) throws {
@@ -138,23 +122,10 @@ public enum IDX {
         }
         bytes += payload
         if gzip { bytes = Gzip.compress(bytes) }
-        try writeAtomically(bytes, to: path)
-    }
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place: readers
-/// never see a partial file, and a failure leaves nothing behind.
-public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp").path
-    guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
-        let directory = url.deletingLastPathComponent().path
-        let reason = FileManager.default.fileExists(atPath: directory) ? "directory '\(directory)' is not writable" : "directory '\(directory)' does not exist"
-        throw IDXError(path, .unwritable(reason))
-    }
-    guard rename(temporary, path) == 0 else {
-        let reason = String(cString: strerror(errno))
-        unlink(temporary)
-        throw IDXError(path, .unwritable(reason))
+        do {
+            try writeAtomically(bytes, to: path)
+        } catch let error as FileError {
+            throw IDXError(path, .unwritable(error.reason))
+        }
     }
 }

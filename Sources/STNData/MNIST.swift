@@ -1,10 +1,8 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
+import STNSystem
 import Glibc
+#else
+import Darwin
 #endif
 
 /// One MNIST split: 28x28 digits and their labels.
@@ -32,10 +30,9 @@ public enum MNIST {
 
     /// `--data DIR` if given, else `$STN_DATA`, else `./Data/mnist`; the directory must exist.
     public static func resolveDirectory(_ flag: String?) throws -> String {
-        let environment = ProcessInfo.processInfo.environment[environmentVariable].flatMap { $0.isEmpty ? nil : $0 }
+        let environment = environmentValue(environmentVariable)
         let (directory, source) = flag.map { ($0, "--data") } ?? environment.map { ($0, "$\(environmentVariable)") } ?? (defaultDirectory, "the default")
-        var isDirectory = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
+        guard fileKind(directory) == .directory else {
             throw MNISTLocationError(description: "\(directory): MNIST directory (from \(source)) does not exist; pass --data DIR or set \(environmentVariable) to a directory holding the four MNIST *-ubyte[.gz] files")
         }
         return directory
@@ -45,7 +42,7 @@ public enum MNIST {
     public static func file(_ name: String, in directory: String) throws -> String {
         for candidate in [name, name + ".gz"] {
             let path = directory.hasSuffix("/") ? directory + candidate : directory + "/" + candidate
-            if FileManager.default.fileExists(atPath: path) { return path }
+            if fileExists(path) { return path }
         }
         throw MNISTLocationError(description: "\(directory): no \(name) or \(name).gz in the MNIST directory; pass --data DIR or set \(environmentVariable)")
     }

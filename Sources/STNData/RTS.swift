@@ -1,11 +1,8 @@
 import Dispatch
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 
 /// One image's distortion: rotation (degrees, counter-clockwise as torchvision), isotropic

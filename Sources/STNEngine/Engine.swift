@@ -1,11 +1,9 @@
+import STNSystem
 import Dispatch
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 import STNKernels
 import STNModel
@@ -27,7 +25,7 @@ public final class Engine {
     private let workers: [PlannedNetwork]
 
     /// - Parameter threads: worker engines for `inferBatch` (default: every core).
-    public init(weights: ModelWeights, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public init(weights: ModelWeights, threads: Int = processorCount()) throws {
         let architecture = weights.architecture
         guard architecture.inputSize == 42 else {
             throw EngineError("the engine runs 42x42 frames; these weights are for \(architecture.inputSize)x\(architecture.inputSize)")
@@ -40,7 +38,7 @@ public final class Engine {
     }
 
     /// Loads and validates an HDF5 weight file (see `WeightFile`).
-    public convenience init(weightsAt path: String, threads: Int = ProcessInfo.processInfo.activeProcessorCount) throws {
+    public convenience init(weightsAt path: String, threads: Int = processorCount()) throws {
         let file = try WeightFile.read(path)
         do {
             try self.init(weights: file.weights, threads: threads)

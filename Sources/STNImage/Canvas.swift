@@ -1,3 +1,4 @@
+import STNSystem
 /// A 24-bit colour.
 public struct RGB: Sendable, Equatable {
     public var r, g, b: UInt8
@@ -32,14 +33,22 @@ public struct Canvas: Sendable {
         set { if x >= 0 && x < width && y >= 0 && y < height { pixels[y * width + x] = newValue } }
     }
 
+    /// Fills a rectangle, clipped to the canvas (nothing if it lies outside).
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
-        for yy in max(0, y) ..< min(height, y + h) where w > 0 {
-            for xx in max(0, x) ..< min(width, x + w) { pixels[yy * width + xx] = color }
+        let x0 = max(0, x), x1 = min(width, x &+ max(0, w))
+        let y0 = max(0, y), y1 = min(height, y &+ max(0, h))
+        guard x0 < x1, y0 < y1 else { return }
+        for yy in y0 ..< y1 {
+            for xx in x0 ..< x1 { pixels[yy * width + xx] = color }
         }
     }
 
     /// A straight line (Bresenham), `thickness` pixels wide.
     public mutating func line(from a: (Double, Double), to b: (Double, Double), color: RGB, thickness: Int = 1) {
+        // Clip to the canvas (plus the pen's width) first: a transform that maps far outside
+        // must not mean a walk of millions of pixels, and NaN draws nothing.
+        let margin = Double(max(1, thickness))
+        guard let (a, b) = Canvas.clip(a, b, minX: -margin, minY: -margin, maxX: Double(width) + margin, maxY: Double(height) + margin) else { return }
         var x0 = Int(a.0.rounded()), y0 = Int(a.1.rounded())
         let x1 = Int(b.0.rounded()), y1 = Int(b.1.rounded())
         let dx = abs(x1 - x0), dy = -abs(y1 - y0)
@@ -53,6 +62,28 @@ public struct Canvas: Sendable {
             if e2 >= dy { error += dy; x0 += sx }
             if e2 <= dx { error += dx; y0 += sy }
         }
+    }
+
+    /// The part of segment a-b inside the rectangle (Liang-Barsky), or nil.
+    static func clip(_ a: (Double, Double), _ b: (Double, Double), minX: Double, minY: Double, maxX: Double, maxY: Double) -> ((Double, Double), (Double, Double))? {
+        guard a.0.isFinite, a.1.isFinite, b.0.isFinite, b.1.isFinite else { return nil }
+        let dx = b.0 - a.0, dy = b.1 - a.1
+        var t0 = 0.0, t1 = 1.0
+        for (p, q) in [(-dx, a.0 - minX), (dx, maxX - a.0), (-dy, a.1 - minY), (dy, maxY - a.1)] {
+            if p == 0 {
+                if q < 0 { return nil }
+                continue
+            }
+            let r = q / p
+            if p < 0 {
+                if r > t1 { return nil }
+                t0 = max(t0, r)
+            } else {
+                if r < t0 { return nil }
+                t1 = min(t1, r)
+            }
+        }
+        return ((a.0 + t0 * dx, a.1 + t0 * dy), (a.0 + t1 * dx, a.1 + t1 * dy))
     }
 
     /// A closed polygon outline.
@@ -116,6 +147,10 @@ public struct Canvas: Sendable {
 
     /// Writes a PNG atomically (temporary file, then rename).
     public func writePNG(to path: String) throws {
-        try writeAtomically(pngData(), to: path)
+        do {
+            try writeAtomically(pngData(), to: path)
+        } catch let error as FileError {
+            throw ImageWriteError(description: "\(path): cannot write image: \(error.reason)")
+        }
     }
 }

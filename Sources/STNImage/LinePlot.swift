@@ -1,10 +1,7 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 
 /// A line chart: series of (x, y) points joined by lines with small markers, axes with

@@ -1,11 +1,8 @@
 import CZlib
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 
 /// Minimal PNG encoder: 8-bit RGB or grayscale, filter 0, zlib-deflated, CRC-checked chunks.
@@ -54,19 +51,4 @@ public enum PNG {
 /// Why an image could not be written: one line naming the file.
 public struct ImageWriteError: Error, CustomStringConvertible {
     public let description: String
-}
-
-/// Writes bytes to a temporary file beside `path` and renames it into place.
-func writeAtomically(_ bytes: [UInt8], to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let directory = url.deletingLastPathComponent().path
-    let temporary = directory + "/." + url.lastPathComponent + ".\(getpid()).tmp"
-    guard FileManager.default.createFile(atPath: temporary, contents: Data(bytes)) else {
-        let reason = FileManager.default.fileExists(atPath: directory) ? "directory '\(directory)' is not writable" : "directory '\(directory)' does not exist"
-        throw ImageWriteError(description: "\(path): cannot write image: \(reason)")
-    }
-    guard rename(temporary, path) == 0 else {
-        unlink(temporary)
-        throw ImageWriteError(description: "\(path): cannot write image: \(String(cString: strerror(errno)))")
-    }
 }

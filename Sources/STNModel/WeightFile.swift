@@ -1,10 +1,7 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 
 /// The stn-swift weight file: HDF5, one float32 dataset per parameter named exactly as the

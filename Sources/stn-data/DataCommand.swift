@@ -2,6 +2,7 @@ import ArgumentParser
 import STNCommandLine
 import Foundation
 import STNData
+import STNSystem
 import STNImage
 
 @main

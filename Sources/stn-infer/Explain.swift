@@ -9,56 +9,61 @@ enum Explain {
     static let scale = 3
     static let cell = 42 * scale
 
-    static func figure(engine: Engine, frames: IDXImages, results: [InferenceResult], labels: [UInt8]?, count: Int) -> Canvas {
+    /// Draws `groups` of image indices side by side (one group per column block, e.g. one
+    /// per digit), each image a row of: input, sampled region, transformer output, prediction.
+    static func figure(engine: Engine, frames: IDXImages, results: [InferenceResult], labels: [UInt8]?,
+                       groups: [[Int]], groupTitles: [String]? = nil) -> Canvas {
         let st = engine.architecture.hasTransformer
         let columns = st ? 3 : 1
-        let gap = 10, header = 24, textWidth = 150
-        let width = gap + columns * (cell + gap) + textWidth
-        let height = header + count * (cell + gap) + gap
-        var canvas = Canvas(width: width, height: height, background: .white)
+        let gap = 10, textWidth = 150
+        let header = groupTitles == nil ? 24 : 44
+        let blockWidth = columns * (cell + gap) + textWidth
+        let rows = groups.map(\.count).max() ?? 0
+        var canvas = Canvas(width: gap + groups.count * blockWidth, height: header + rows * (cell + gap) + gap, background: .white)
         let titles = st ? ["input", "sampled region", "transformer output"] : ["input"]
-        for (c, title) in titles.enumerated() { canvas.text(title, x: gap + c * (cell + gap), y: 8, color: .black) }
-        canvas.text("prediction", x: gap + columns * (cell + gap), y: 8, color: .black)
 
         var result = InferenceResult()
-        for row in 0 ..< count {
-            let y = header + row * (cell + gap)
-            let pixels = Array(frames.image(row))
-            canvas.drawGray(pixels, width: 42, height: 42, atX: gap, y: y, scale: scale)
-            if st {
-                let x = gap + cell + gap
-                canvas.drawGray(pixels, width: 42, height: 42, atX: x, y: y, scale: scale)
-                // theta maps the output's corners (+-1, +-1) into the input, in normalised
-                // coordinates where the image spans [-1, 1] edge to edge.
-                let t = results[row].thetaValues
-                let corners: [(Double, Double)] = [(-1, -1), (1, -1), (1, 1), (-1, 1)].map { (u, v) in
-                    let xi = Double(t[0]) * u + Double(t[1]) * v + Double(t[2])
-                    let yi = Double(t[3]) * u + Double(t[4]) * v + Double(t[5])
-                    return (Double(x) + (xi + 1) / 2 * Double(cell), Double(y) + (yi + 1) / 2 * Double(cell))
+        for (g, group) in groups.enumerated() {
+            let left = gap + g * blockWidth
+            if let groupTitles { canvas.text(groupTitles[g], x: left, y: 6, color: .black, scale: 2) }
+            for (c, title) in titles.enumerated() { canvas.text(title, x: left + c * (cell + gap), y: header - 16, color: .black) }
+            canvas.text("prediction", x: left + columns * (cell + gap), y: header - 16, color: .black)
+            for (row, index) in group.enumerated() {
+                let y = header + row * (cell + gap)
+                let pixels = Array(frames.image(index))
+                canvas.drawGray(pixels, width: 42, height: 42, atX: left, y: y, scale: scale)
+                if st {
+                    let x = left + cell + gap
+                    canvas.drawGray(pixels, width: 42, height: 42, atX: x, y: y, scale: scale)
+                    // theta maps the output's corners (+-1, +-1) into the input, in normalised
+                    // coordinates where the image spans [-1, 1] edge to edge.
+                    let t = results[index].thetaValues
+                    let corners: [(Double, Double)] = [(-1, -1), (1, -1), (1, 1), (-1, 1)].map { (u, v) in
+                        let xi = Double(t[0]) * u + Double(t[1]) * v + Double(t[2])
+                        let yi = Double(t[3]) * u + Double(t[4]) * v + Double(t[5])
+                        return (Double(x) + (xi + 1) / 2 * Double(cell), Double(y) + (yi + 1) / 2 * Double(cell))
+                    }
+                    canvas.polygon(corners, color: .red, thickness: 2)
+                    // Re-run the frame to read the sampled image (the batch kept only results).
+                    pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+                    canvas.drawGray(floats: Array(engine.lastSampled), width: 42, height: 42, atX: left + 2 * (cell + gap), y: y, scale: scale)
                 }
-                canvas.polygon(corners, color: .red, thickness: 2)
-                // Re-run the frame to read the sampled image (the batch kept only results).
-                pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
-                canvas.drawGray(floats: Array(engine.lastSampled), width: 42, height: 42, atX: gap + 2 * (cell + gap), y: y, scale: scale)
-            }
-            let r = results[row]
-            let tx = gap + columns * (cell + gap)
-            canvas.text("\(r.digit)", x: tx, y: y + cell / 2 - 20, color: .black, scale: 5)
-            canvas.text(formatted("p %.3f", r.probability), x: tx + 40, y: y + cell / 2 - 14, color: .gray)
-            if let labels {
-                let ok = Int(labels[row]) == r.digit
-                canvas.text(ok ? "correct" : "label \(labels[row])", x: tx + 40, y: y + cell / 2, color: ok ? .green : .red)
+                let r = results[index]
+                let tx = left + columns * (cell + gap)
+                canvas.text("\(r.digit)", x: tx, y: y + cell / 2 - 20, color: .black, scale: 5)
+                canvas.text(formatted("p %.3f", r.probability), x: tx + 40, y: y + cell / 2 - 14, color: .gray)
+                if let labels {
+                    let ok = Int(labels[index]) == r.digit
+                    canvas.text(ok ? "correct" : "label \(labels[index])", x: tx + 40, y: y + cell / 2, color: ok ? .green : .red)
+                }
             }
         }
         return canvas
     }
 }
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif

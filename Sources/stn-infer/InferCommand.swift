@@ -1,12 +1,10 @@
+import STNSystem
 import ArgumentParser
 import STNCommandLine
-#if canImport(FoundationEssentials)
-import FoundationEssentials  // not all of Foundation: keeps ICU out of stn-infer's start-up
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
+#else
+import Darwin
 #endif
 import STNData
 import STNEngine
@@ -27,6 +25,7 @@ struct InferCommand: ParsableCommand {
           stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
           stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
           stn-infer Weights/samples/images-idx3-ubyte --explain explain.png
+          stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain fig.png --explain-digits 2,5,7 --explain-count 5
         """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
@@ -37,13 +36,24 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Output: text, json (JSON Lines) or csv.") var format: Format = .text
     @Option(help: "Write the seed's figure for the first images: input, sampled region, transformer output, prediction.")
     var explain: String?
-    @Option(name: .customLong("explain-count"), help: "Images in the --explain figure.") var explainCount: Int = 8
+    @Option(name: .customLong("explain-count"), help: "Images in the --explain figure (per digit with --explain-digits).") var explainCount: Int = 8
+    @Option(name: .customLong("explain-digits"),
+            help: ArgumentHelp("Digits for --explain, e.g. 2,5,7: the first --explain-count images of each, one column per digit (needs --labels).", valueName: "D,D,..."))
+    var explainDigits: String?
     @Option(help: "Classify only the first N images.") var limit: Int?
-    @Option(help: "Threads for large files.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Threads for large files.") var threads: Int = processorCount()
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard explainCount >= 1 && explainCount <= 100 else { throw ValidationError("--explain-count must be between 1 and 100") }
+        if let explainDigits {
+            guard explain != nil else { throw ValidationError("--explain-digits needs --explain OUT.png") }
+            guard labels != nil else { throw ValidationError("--explain-digits needs --labels LABELS.idx (to find each digit's images)") }
+            guard let digits = Self.parseDigits(explainDigits) else {
+                throw ValidationError("--explain-digits '\(explainDigits)' is not a comma-separated list of digits 0-9")
+            }
+            guard digits.count <= 10 else { throw ValidationError("--explain-digits lists more than 10 digits") }
+        }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
 
@@ -100,9 +110,24 @@ struct InferCommand: ParsableCommand {
         writeStandardOutput(output)
 
         if let explain {
-            try Explain.figure(engine: engine, frames: frames, results: results, labels: truth, count: min(explainCount, frames.count)).writePNG(to: explain)
+            var groups = [Array(0 ..< min(explainCount, frames.count))]
+            var titles: [String]?
+            if let explainDigits, let digits = Self.parseDigits(explainDigits), let truth {
+                groups = digits.map { d in Array(truth.indices.filter { Int(truth[$0]) == d }.prefix(explainCount)) }
+                titles = digits.map { "digit \($0)" }
+            }
+            try Explain.figure(engine: engine, frames: frames, results: results, labels: truth, groups: groups, groupTitles: titles).writePNG(to: explain)
             writeStandardError("stn-infer: wrote \(explain)\n")
         }
+    }
+}
+
+extension InferCommand {
+    /// "2,5,7" -> [2, 5, 7]; nil unless every item is a digit 0-9.
+    static func parseDigits(_ list: String) -> [Int]? {
+        let items = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingPrefix(" ")) }
+        guard !items.isEmpty, items.allSatisfy({ $0 != nil && (0 ... 9).contains($0!) }) else { return nil }
+        return items.map { $0! }
     }
 }
 
@@ -112,15 +137,15 @@ enum DefaultWeights {
     static let relativePath = "Weights/st-cnn.h5"
 
     static func locate() throws -> String {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: relativePath) { return relativePath }
-        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        if fileExists(relativePath) { return relativePath }
+        var directory = directoryName(executablePath() ?? CommandLine.arguments[0])
         for _ in 0 ..< 8 {
-            if fm.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-                let candidate = url.appendingPathComponent(relativePath).path
-                if fm.fileExists(atPath: candidate) { return candidate }
+            if fileExists(directory + "/Package.swift") {
+                let candidate = directory + "/" + relativePath
+                if fileExists(candidate) { return candidate }
             }
-            url = url.deletingLastPathComponent()
+            if directory == "/" { break }
+            directory = directoryName(directory)
         }
         throw EngineError("\(relativePath): no weights found here or beside the package; pass --weights FILE or train some with 'stn-train --model st-cnn --out \(relativePath)'")
     }

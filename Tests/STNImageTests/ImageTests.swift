@@ -63,6 +63,25 @@ final class ImageTests: XCTestCase {
         for (x, y) in [(3, 3), (25, 5), (20, 26), (4, 20)] { XCTAssertEqual(canvas[x, y], .green) }
     }
 
+    /// Shapes partly or wholly off the canvas (a transformer that maps far away, NaN theta)
+    /// are clipped, never written out of bounds.
+    func testShapesOffTheCanvasAreClipped() {
+        var canvas = Canvas(width: 30, height: 20, background: .white)
+        canvas.fill(x: 35, y: 2, width: 4, height: 4, color: .red)
+        canvas.fill(x: -10, y: -10, width: 3, height: 3, color: .red)
+        canvas.fill(x: 5, y: 5, width: -3, height: 4, color: .red)
+        canvas.line(from: (-1e9, 5), to: (-1e9 + 3, 8), color: .red, thickness: 2)
+        canvas.polygon([(.nan, 0), (3, 3)], color: .red)
+        XCTAssertFalse(canvas.pixels.contains(.red))
+        // A line from far left to far right crosses the whole canvas at its height.
+        canvas.line(from: (-1e12, 10), to: (1e12, 10), color: .blue)
+        XCTAssertEqual((0 ..< 30).filter { canvas[$0, 10] == .blue }.count, 30)
+        // Half on the canvas: the visible half is drawn, up to the edge.
+        canvas.fill(x: 26, y: 0, width: 10, height: 2, color: .green)
+        XCTAssertEqual(canvas[29, 1], .green)
+        XCTAssertEqual(canvas[25, 1], .white)
+    }
+
     func testTicksAreRoundAndCoverTheRange() {
         XCTAssertEqual(LinePlot.ticks(0 ... 1), [0, 0.2, 0.4, 0.6000000000000001, 0.8, 1])
         let t = LinePlot.ticks(1 ... 50)
