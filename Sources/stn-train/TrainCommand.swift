@@ -66,6 +66,10 @@ struct TrainCommand: ParsableCommand {
         if let schedule, !["cosine", "step", "constant"].contains(schedule) {
             throw ValidationError("--schedule must be cosine, step or constant")
         }
+        if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) { throw ValidationError("--loc-lr-scale must be >= 0") }
+        if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) { throw ValidationError("--warmup-epochs must be >= 0") }
+        if let stepSize, stepSize < 1 { throw ValidationError("--step-size must be at least 1") }
+        if let gamma, !(gamma > 0 && gamma.isFinite) { throw ValidationError("--gamma must be a positive number") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
