@@ -55,7 +55,7 @@ let package = Package(
         .target(name: "STNImage", dependencies: ["CZlib", "STNSystem"], swiftSettings: speed),
         // The two architectures and the weight-file format, read by a small built-in HDF5
         // reader so inference never loads libhdf5.
-        .target(name: "STNModel", swiftSettings: speed),
+        .target(name: "STNModel", dependencies: ["STNSystem"], swiftSettings: speed),
         // libhdf5 bindings: writing weight files and checkpoints, reading any HDF5 file.
         .target(name: "STNLibHDF5", dependencies: ["STNModel", "CHDF5"], swiftSettings: speed),
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).

@@ -3,6 +3,7 @@ import Glibc
 #else
 import Darwin
 #endif
+import STNSystem
 
 /// A small read-only HDF5 reader in plain Swift, for the files stn-swift and h5py write
 /// with default settings: superblock version 0 or 1, version-1 object headers,
@@ -36,14 +37,19 @@ public final class HDF5Reader {
 
     public init(path: String) throws {
         self.path = path
-        var info = stat()
-        guard stat(path, &info) == 0 else { throw HDF5Error(path: path, "no such file") }
-        guard info.st_mode & S_IFMT != S_IFDIR else { throw HDF5Error(path: path, "is a directory, not an HDF5 file") }
-        guard info.st_size >= 8 else { throw HDF5Error(path: path, "not an HDF5 file") }
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw HDF5Error(path: path, "cannot read file: \(String(cString: strerror(errno)))") }
+        let (descriptor, size): (Int32, Int)
+        do {
+            (descriptor, size) = try openForReading(path)
+        } catch let error as FileError {
+            switch error.reason {
+            case "no such file": throw HDF5Error(path: path, "no such file")
+            case "is a directory": throw HDF5Error(path: path, "is a directory, not an HDF5 file")
+            default: throw HDF5Error(path: path, "cannot read file: \(error.reason)")
+            }
+        }
         defer { close(descriptor) }
-        mappedBytes = Int(info.st_size)
+        guard size >= 8 else { throw HDF5Error(path: path, "not an HDF5 file") }
+        mappedBytes = size
         guard let mapped = mmap(nil, mappedBytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0), mapped != MAP_FAILED else {
             throw HDF5Error(path: path, "cannot read file: \(String(cString: strerror(errno)))")
         }

@@ -50,18 +50,25 @@ public func baseName(_ path: String) -> String {
     return trimmed.lastIndex(of: "/").map { String(trimmed[trimmed.index(after: $0)...]) } ?? String(trimmed)
 }
 
-/// The whole file. The size is checked before reading: a file larger than `limit` bytes
-/// is refused without being loaded.
-public func readWholeFile(_ path: String, limit: Int = 1 << 31) throws -> [UInt8] {
+/// Opens an existing regular file (or pipe) for reading: its descriptor, which the caller
+/// closes, and its size as `stat` reports it (0 for a pipe).
+public func openForReading(_ path: String) throws -> (descriptor: Int32, size: Int) {
     var info = stat()
     guard stat(path, &info) == 0 else { throw FileError(path, "no such file") }
     guard info.st_mode & S_IFMT != S_IFDIR else { throw FileError(path, "is a directory") }
-    guard Int(info.st_size) <= limit else { throw FileError(path, "file too large (\(info.st_size) bytes, at most \(limit))") }
     let descriptor = open(path, O_RDONLY)
     guard descriptor >= 0 else { throw FileError(path, String(cString: strerror(errno))) }
+    return (descriptor, Int(info.st_size))
+}
+
+/// The whole file. The size is checked before reading: a file larger than `limit` bytes
+/// is refused without being loaded.
+public func readWholeFile(_ path: String, limit: Int = 1 << 31) throws -> [UInt8] {
+    let (descriptor, size) = try openForReading(path)
     defer { close(descriptor) }
+    guard size <= limit else { throw FileError(path, "file too large (\(size) bytes, at most \(limit))") }
     var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: max(4096, Int(info.st_size) + 1))
+    var chunk = [UInt8](repeating: 0, count: max(4096, size + 1))
     while true {
         let n = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
         guard n >= 0 else { throw FileError(path, String(cString: strerror(errno))) }
