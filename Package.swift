@@ -12,9 +12,13 @@ import class Foundation.ProcessInfo
 let environment = ProcessInfo.processInfo.environment
 let portable = environment["STN_PORTABLE"] == "1"
 let targetCPU = environment["STN_TARGET_CPU"] ?? "native"
+// -Ounchecked turns an index past the end or an inverted range into silent memory
+// corruption instead of a trap. STN_CHECKED=1 builds release with -O, which keeps
+// bounds and overflow checks at near-release speed: tools/test runs the suite both ways.
+let checked = environment["STN_CHECKED"] == "1"
 
 var speed: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 if !portable {
     speed.append(.unsafeFlags(["-target-cpu", targetCPU]))
