@@ -83,6 +83,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
             "weight_decay": .double(recipe.weightDecay),
             "schedule": .string(recipe.scheduleDescription),
             "localisation_rate_scale": .double(recipe.localisationRateScale),
+            "gradient_clip_norm": .double(recipe.gradientClipNorm),
             "seed": .int(Int(truncatingIfNeeded: seed)),
             "threads": .int(threads),
             "train_images": .int(limit ?? 60_000),
@@ -114,10 +115,17 @@ public struct TrainingConfiguration: Sendable, Equatable {
         } else {
             schedule = .constant
         }
-        let recipe = Recipe(name: try need("recipe") { $0.stringValue }, epochs: try need("epochs") { $0.intValue },
+        var recipe = Recipe(name: try need("recipe") { $0.stringValue }, epochs: try need("epochs") { $0.intValue },
                             batchSize: try need("batch_size") { $0.intValue }, learningRate: try need("learning_rate") { $0.doubleValue },
                             momentum: try need("momentum") { $0.doubleValue }, weightDecay: try need("weight_decay") { $0.doubleValue },
                             schedule: schedule, localisationRateScale: try need("localisation_rate_scale") { $0.doubleValue })
+        // Absent in checkpoints written before clipping existed: those trained without it.
+        if let clip = a["gradient_clip_norm"] {
+            guard let value = clip.doubleValue, value >= 0, value.isFinite else {
+                throw HDF5Error(path: path, "checkpoint attribute 'gradient_clip_norm' is malformed")
+            }
+            recipe.gradientClipNorm = value
+        }
         let trainImages: Int = try need("train_images") { $0.intValue }
         self.init(architecture: architecture, recipe: recipe, seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
                   threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,

@@ -21,6 +21,8 @@ public struct Recipe: Sendable, Equatable {
     /// Scales the learning rate of the localisation net: the transformer is easily
     /// destabilised by a rate that suits the classifier.
     public var localisationRateScale: Double
+    /// Clip each batch's gradient to this global L2 norm before the update; 0 = no clipping.
+    public var gradientClipNorm: Double = 0
 
     /// Exactly the seed: SGD, lr 0.01, no momentum, batch 256, StepLR(50,000 iterations,
     /// gamma 0.1), 50 epochs.
@@ -60,6 +62,7 @@ public struct Recipe: Sendable, Equatable {
     /// "sgd lr=0.05 momentum=0.9 wd=0.0005 batch=128 epochs=50 schedule=cosine(warmup 1 epochs) loc-lr-scale=0.1".
     public var summary: String {
         "sgd lr=\(learningRate) momentum=\(momentum) wd=\(weightDecay) batch=\(batchSize) epochs=\(epochs) schedule=\(scheduleDescription) loc-lr-scale=\(localisationRateScale)"
+            + (gradientClipNorm > 0 ? " clip-norm=\(gradientClipNorm)" : "")
     }
 
     public var scheduleDescription: String {

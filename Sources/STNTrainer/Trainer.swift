@@ -21,6 +21,10 @@ public struct BatchProgress: Sendable {
     /// Estimated seconds to the end of training.
     public var secondsRemaining: Double
     public var learningRate: Double
+    /// Mean and largest global L2 norm of the batch gradients so far this epoch (before any
+    /// clipping): spikes show an unstable rate and guide `--clip-norm`.
+    public var meanGradientNorm: Double
+    public var maxGradientNorm: Double
 }
 
 /// Why training stopped early.
@@ -115,6 +119,8 @@ public final class Trainer {
         let started = Date()
         let segmentStartElapsed = state.elapsed
         var imagesThisSegment = 0
+        // Display only (not checkpointed): gradient norms this epoch.
+        var normSum = 0.0, normMax = 0.0, normBatches = 0
 
         while state.epoch < recipe.epochs {
             let order = Trainer.permutation(count: trainCount, seed: configuration.seed, epoch: state.epoch)
@@ -143,7 +149,12 @@ public final class Trainer {
                     segments = [(localisation, rate * recipe.localisationRateScale),
                                 (localisation.upperBound ..< network.layout.total, rate)]
                 }
-                optimizer.step(parameters: &network.parameters, gradients: network.gradients, segments: segments)
+                let gradientNorm = optimizer.step(parameters: &network.parameters, gradients: network.gradients, segments: segments,
+                                                  maxGradientNorm: recipe.gradientClipNorm > 0 ? recipe.gradientClipNorm : nil)
+                if state.batch == 0 { normSum = 0; normMax = 0; normBatches = 0 }
+                normSum += gradientNorm
+                normMax = max(normMax, gradientNorm)
+                normBatches += 1
                 state.iteration += 1
                 state.batch += 1
                 state.epochLossSum += loss * Double(count)
@@ -159,7 +170,8 @@ public final class Trainer {
                 events(.batch(BatchProgress(epoch: state.epoch + 1, epochs: recipe.epochs, batch: state.batch,
                                             batchesPerEpoch: batchesPerEpoch, runningLoss: state.epochLossSum / Double(state.epochSeen),
                                             imagesPerSecond: speed, secondsRemaining: (remainingImages + remainingTests) / max(speed, 1e-9),
-                                            learningRate: rate)))
+                                            learningRate: rate, meanGradientNorm: normSum / Double(normBatches),
+                                            maxGradientNorm: normMax)))
                 state.parameters = network.parameters
                 state.velocity = optimizer.velocity
                 state.elapsed = segmentStartElapsed + seconds

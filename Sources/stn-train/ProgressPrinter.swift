@@ -13,9 +13,9 @@ final class ProgressPrinter {
 
     func batch(_ p: BatchProgress) {
         guard !quiet else { return }
-        let text = String(format: "epoch %d/%d  batch %d/%d  %.0f img/s  loss %.4f  lr %.4g  ETA %@",
+        let text = String(format: "epoch %d/%d  batch %d/%d  %.0f img/s  loss %.4f  lr %.4g  |grad| mean %.3g max %.3g  ETA %@",
                           p.epoch, p.epochs, p.batch, p.batchesPerEpoch, p.imagesPerSecond, p.runningLoss,
-                          p.learningRate, ProgressPrinter.duration(p.secondsRemaining))
+                          p.learningRate, p.meanGradientNorm, p.maxGradientNorm, ProgressPrinter.duration(p.secondsRemaining))
         if isTerminal {
             // Redraw at most 10 times a second.
             guard Date().timeIntervalSince(lastPrinted) > 0.1 || p.batch == p.batchesPerEpoch else { return }

@@ -44,6 +44,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("step-size"), help: "Iterations between rate drops for the step schedule.") var stepSize: Int?
     @Option(help: "Rate multiplier per step for the step schedule.") var gamma: Double?
     @Option(name: .customLong("loc-lr-scale"), help: "Learning-rate multiplier for the localisation net.") var locLRScale: Double?
+    @Option(name: .customLong("clip-norm"), help: "Clip each batch's gradient to this global L2 norm (0: no clipping).") var clipNorm: Double?
 
     @Option(help: "Random seed: initialisation, shuffling and RTS draws.") var seed: UInt64 = 1
     @Option(help: "Worker threads (results are bit-identical for the same seed and thread count).")
@@ -67,6 +68,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--schedule must be cosine, step or constant")
         }
         if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) { throw ValidationError("--loc-lr-scale must be >= 0") }
+        if let clipNorm, !(clipNorm >= 0 && clipNorm.isFinite) { throw ValidationError("--clip-norm must be >= 0") }
         if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) { throw ValidationError("--warmup-epochs must be >= 0") }
         if let stepSize, stepSize < 1 { throw ValidationError("--step-size must be at least 1") }
         if let gamma, !(gamma > 0 && gamma.isFinite) { throw ValidationError("--gamma must be a positive number") }
@@ -92,6 +94,7 @@ struct TrainCommand: ParsableCommand {
         if let momentum { r.momentum = momentum }
         if let weightDecay { r.weightDecay = weightDecay }
         if let locLRScale { r.localisationRateScale = locLRScale }
+        if let clipNorm { r.gradientClipNorm = clipNorm }
         switch schedule {
         case "cosine": r.schedule = .cosine(warmupEpochs: warmupEpochs ?? 1)
         case "step": r.schedule = .step(every: stepSize ?? 50_000, gamma: gamma ?? 0.1)
@@ -102,7 +105,7 @@ struct TrainCommand: ParsableCommand {
                 r.schedule = .step(every: stepSize ?? every, gamma: gamma ?? g)
             }
         }
-        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil {
+        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil {
             r.name += "+custom"
         }
         return TrainingConfiguration(architecture: Architecture.named(model)!, recipe: r, seed: seed, threads: threads,

@@ -86,6 +86,25 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(resumed.state.history.map(\.testLoss), whole.state.history.map(\.testLoss))
     }
 
+    func testGradientClippingIsRecordedAndChangesTheRun() throws {
+        var c = configuration(.cnn)
+        c.recipe.gradientClipNorm = 0.05
+        let clipped = try trainer(c)
+        try runToEnd(clipped, stopAfter: 3)
+        let plain = try trainer(configuration(.cnn))
+        try runToEnd(plain, stopAfter: 3)
+        XCTAssertNotEqual(clipped.state.parameters, plain.state.parameters, "a 0.05 clip should bind in the first batches")
+
+        let directory = NSTemporaryDirectory() + "stn-clip-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/run.checkpoint.h5"
+        try Checkpoint.write(clipped.state, configuration: clipped.configuration, to: path)
+        let (_, saved) = try Checkpoint.read(path)
+        XCTAssertEqual(saved.recipe.gradientClipNorm, 0.05)
+        XCTAssertTrue(saved.recipe.summary.hasSuffix("clip-norm=0.05"), saved.recipe.summary)
+    }
+
     func testNonFiniteLossStopsWithAClearError() throws {
         var c = configuration(.cnn)
         c.recipe.learningRate = 1e9

@@ -28,6 +28,21 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(sgd.velocity.isEmpty, "plain SGD keeps no velocity")
     }
 
+    func testClippingScalesTheGradientToTheMaximumNormBeforeWeightDecay() {
+        // Gradient (3, 4) has norm 5; clipped to norm 1 it is (0.6, 0.8). Weight decay is
+        // added after clipping, as clip_grad_norm_ then SGD(weight_decay=) does in PyTorch.
+        var sgd = SGD(momentum: 0, weightDecay: 0.5)
+        var p: [Float] = [1, 1]
+        let norm = sgd.step(parameters: &p, gradients: [3, 4], segments: [(0 ..< 2, 0.1)], maxGradientNorm: 1)
+        XCTAssertEqual(norm, 5, accuracy: 1e-9)
+        XCTAssertEqual(p[0], 1 - 0.1 * (0.6 + 0.5), accuracy: 1e-5)
+        XCTAssertEqual(p[1], 1 - 0.1 * (0.8 + 0.5), accuracy: 1e-5)
+        // Below the limit nothing changes.
+        var q: [Float] = [1, 1]
+        sgd.step(parameters: &q, gradients: [0.3, 0.4], segments: [(0 ..< 2, 0.1)], maxGradientNorm: 1)
+        XCTAssertEqual(q, [1 - 0.1 * (0.3 + 0.5), 1 - 0.1 * (0.4 + 0.5)])
+    }
+
     func testSeedScheduleIsStepLRPerIteration() {
         let seed = Recipe.seed
         XCTAssertEqual(seed.rate(iteration: 0, iterationsPerEpoch: 235), 0.01)
