@@ -12,6 +12,8 @@ public struct RGB: Sendable, Equatable {
     public static let orange = RGB(255, 127, 14)
     public static let gray = RGB(128, 128, 128)
     public static let lightGray = RGB(225, 225, 225)
+    /// Colours for successive series of a plot.
+    public static let series: [RGB] = [.red, .blue, .green, .orange, .gray]
 }
 
 /// An RGB raster with the few drawing operations the tools need: rectangles, lines,
@@ -116,6 +118,17 @@ public struct Canvas: Sendable {
         for row in 0 ..< other.height {
             for column in 0 ..< other.width { self[x + column, y + row] = other.pixels[row * other.width + column] }
         }
+    }
+
+    /// Canvases placed left to right, top-aligned, on white (multi-panel figures).
+    public static func sideBySide(_ panels: [Canvas]) -> Canvas {
+        var canvas = Canvas(width: panels.reduce(0) { $0 + $1.width }, height: panels.map(\.height).max() ?? 0, background: .white)
+        var x = 0
+        for panel in panels {
+            canvas.draw(panel, atX: x, y: 0)
+            x += panel.width
+        }
+        return canvas
     }
 
     /// Text in the built-in 5x7 font (6x8 cell per character at scale 1); lower case is

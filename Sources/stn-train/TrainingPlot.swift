@@ -12,12 +12,7 @@ enum TrainingPlot {
         error.add(series: "train", points: history.map { (Double($0.epoch), (1 - $0.trainAccuracy) * 100) }, color: .blue)
         error.logY = true
         error.add(series: "test", points: history.map { (Double($0.epoch), (1 - $0.testAccuracy) * 100) }, color: .red)
-        let left = loss.render(width: 560, height: 400)
-        let right = error.render(width: 560, height: 400)
-        var canvas = Canvas(width: left.width + right.width, height: max(left.height, right.height), background: .white)
-        canvas.draw(left, atX: 0, y: 0)
-        canvas.draw(right, atX: left.width, y: 0)
-        return canvas
+        return Canvas.sideBySide([loss.render(width: 560, height: 400), error.render(width: 560, height: 400)])
     }
 
     static func write(_ history: [EpochRecord], title: String, to path: String) throws {
