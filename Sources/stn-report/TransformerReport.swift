@@ -11,7 +11,7 @@ struct TransformerReport: ParsableCommand {
         commandName: "transformer",
         abstract: "How much rotation and scale the transformer of each ST model undoes on the fixed RTS test set.",
         discussion: """
-            Runs every --weights file (ST models) on the fixed RTS test set (MNIST t10k, seed 1) and reads each theta as a rotation and a scale (stn-swift's AffinePose). Against each image's own RTS draw it reports the fraction of the rotation and of the log-scale the transformer undoes (the least-squares slope: 1 undoes it all, 0 none) and how widely the angle and size of the digit the classifier sees still vary. The PNG plots, per 5-degree and 0.05-scale bin, the mean angle and size the classifier sees: the gray diagonal is a model without a transformer; a flat line is full invariance.
+            Runs every --weights file (ST models) on the fixed RTS test set (MNIST t10k, seed 1) and reads each theta as a rotation and a scale (stn-swift's AffinePose). Against each image's own RTS draw it reports the fraction of the rotation, of the log-scale and of the placement the transformer undoes (the least-squares slope: 1 undoes it all, 0 none) and how widely the angle and size of the digit the classifier sees still vary. The PNG plots, per 5-degree and 0.05-scale bin, the mean angle and size the classifier sees: the gray diagonal is a model without a transformer; a flat line is full invariance.
             """)
 
     @Option(name: .customLong("weights"), help: "An ST model's weight file; repeat for several models.") var weights: [String] = []
@@ -33,9 +33,15 @@ struct TransformerReport: ParsableCommand {
         let scaleBins = FixedTestSet.scaleBins
         let inputAngle = test.parameters.map(\.angleDegrees)
         let inputLogScale = test.parameters.map { log($0.scale) }
+        // The digit's rotation centre (pixel 14 of the 28x28 digit, pasted at the offset) in
+        // normalised coordinates: where a centring transformer points the output's centre.
+        let half = Double(RTSDistortion.canvasSize) / 2
+        let inputCentreX = test.parameters.map { (Double($0.offsetX) + 14) / half - 1 }
+        let inputCentreY = test.parameters.map { (Double($0.offsetY) + 14) / half - 1 }
 
         var anglePlot = LinePlot(title: "angle the classifier sees", xLabel: "input rotation (degrees)", yLabel: "degrees")
         var scalePlot = LinePlot(title: "size the classifier sees", xLabel: "input scale", yLabel: "relative size")
+        anglePlot.legendAtBottom = true  // the lines run from bottom left to top right
         anglePlot.add(series: "no transformer", points: [(-45, -45), (45, 45)], color: .gray)
         scalePlot.add(series: "no transformer", points: [(0.7, 0.7), (1.2, 1.2)], color: .gray)
         print(String(format: "input: angle spread (std) %.1f deg, log-size spread %.3f", standardDeviation(inputAngle), standardDeviation(inputLogScale)))
@@ -46,8 +52,10 @@ struct TransformerReport: ParsableCommand {
             let seenAngle = poses.indices.map { inputAngle[$0] - poses[$0].rotationDegrees }
             let seenSize = poses.indices.map { test.parameters[$0].scale / poses[$0].scale }
             let name = (path as NSString).lastPathComponent
-            print(String(format: "%@: undoes %.0f%% of the rotation and %.0f%% of the log-scale; the classifier sees angles spread %.1f deg, log-sizes spread %.3f; mean zoom %.2f",
+            print(String(format: "%@: undoes %.0f%% of the rotation, %.0f%% of the log-scale and %.0f%%/%.0f%% of the x/y placement;",
                          name, 100 * slope(inputAngle, poses.map(\.rotationDegrees)), 100 * slope(inputLogScale, poses.map { log($0.scale) }),
+                         100 * slope(inputCentreX, poses.map(\.translationX)), 100 * slope(inputCentreY, poses.map(\.translationY))))
+            print(String(format: "  the classifier sees angles spread %.1f deg and log-sizes spread %.3f; mean zoom %.2f (below 1: magnified)",
                          standardDeviation(seenAngle), standardDeviation(seenSize.map(log)), poses.reduce(0) { $0 + $1.scale } / Double(poses.count)))
             let color = RGB.series[n % RGB.series.count]
             let byAngle = test.binned(angleBins, by: \.angleDegrees) { seenAngle[$0] }
