@@ -41,7 +41,9 @@ struct TransformerReport: ParsableCommand {
 
         var anglePlot = LinePlot(title: "angle the classifier sees", xLabel: "input rotation (degrees)", yLabel: "degrees")
         var scalePlot = LinePlot(title: "size the classifier sees", xLabel: "input scale", yLabel: "relative size")
-        anglePlot.legendAtBottom = true  // the lines run from bottom left to top right
+        // The lines run from bottom left to top right: legends go bottom right.
+        anglePlot.legendAtBottom = true
+        scalePlot.legendAtBottom = true
         anglePlot.add(series: "no transformer", points: [(-45, -45), (45, 45)], color: .gray)
         scalePlot.add(series: "no transformer", points: [(0.7, 0.7), (1.2, 1.2)], color: .gray)
         print(String(format: "input: angle spread (std) %.1f deg, log-size spread %.3f", standardDeviation(inputAngle), standardDeviation(inputLogScale)))
