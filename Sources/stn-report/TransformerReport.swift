@@ -14,21 +14,14 @@ struct TransformerReport: ParsableCommand {
             Runs every --weights file (ST models) on the fixed RTS test set (MNIST t10k, seed 1) and reads each theta as a rotation and a scale (stn-swift's AffinePose). Against each image's own RTS draw it reports the fraction of the rotation, of the log-scale and of the placement the transformer undoes (the least-squares slope: 1 undoes it all, 0 none) and how widely the angle and size of the digit the classifier sees still vary. The PNG plots, per 5-degree and 0.05-scale bin, the mean angle and size the classifier sees: the gray diagonal is a model without a transformer; a flat line is full invariance.
             """)
 
-    @Option(name: .customLong("weights"), help: "An ST model's weight file; repeat for several models.") var weights: [String] = []
-    @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Output PNG.") var out: String
-    @Option(help: "Threads.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-
-    func validate() throws {
-        guard !weights.isEmpty else { throw ValidationError("give at least one --weights FILE") }
-    }
+    @OptionGroup var options: ReportOptions
 
     func run() throws {
-        let files = try weights.map { ($0, try WeightFile.read($0)) }
+        let files = try options.models()
         for (path, file) in files where !file.architecture.hasTransformer {
             throw ValidationError("\(path): a \(file.architecture.kind.rawValue) model has no transformer")
         }
-        let test = try FixedTestSet(data: data, threads: threads)
+        let test = try FixedTestSet(data: options.data, threads: options.threads)
         let angleBins = stride(from: -45.0, to: 45.0, by: 5.0).map { $0 ... $0 + 5 }
         let scaleBins = FixedTestSet.scaleBins
         let inputAngle = test.parameters.map(\.angleDegrees)
@@ -48,12 +41,12 @@ struct TransformerReport: ParsableCommand {
         scalePlot.add(series: "no transformer", points: [(0.7, 0.7), (1.2, 1.2)], color: .gray)
         print(String(format: "input: angle spread (std) %.1f deg, log-size spread %.3f", standardDeviation(inputAngle), standardDeviation(inputLogScale)))
         for (n, (path, file)) in files.enumerated() {
-            let poses = try test.results(file.weights, threads: threads).map { AffinePose(theta: $0.thetaValues) }
+            let poses = try test.results(file.weights, threads: options.threads).map { AffinePose(theta: $0.thetaValues) }
             // What reaches the classifier: the input's rotation less the one theta undoes, and
             // its size divided by the side of the region theta samples.
             let seenAngle = poses.indices.map { inputAngle[$0] - poses[$0].rotationDegrees }
             let seenSize = poses.indices.map { test.parameters[$0].scale / poses[$0].scale }
-            let name = (path as NSString).lastPathComponent
+            let name = ReportOptions.name(path)
             print(String(format: "%@: undoes %.0f%% of the rotation, %.0f%% of the log-scale and %.0f%%/%.0f%% of the x/y placement;",
                          name, 100 * slope(inputAngle, poses.map(\.rotationDegrees)), 100 * slope(inputLogScale, poses.map { log($0.scale) }),
                          100 * slope(inputCentreX, poses.map(\.translationX)), 100 * slope(inputCentreY, poses.map(\.translationY))))
@@ -65,8 +58,8 @@ struct TransformerReport: ParsableCommand {
             anglePlot.add(series: name, points: zip(angleBins, byAngle).map { (($0.lowerBound + $0.upperBound) / 2, $1.mean) }, color: color)
             scalePlot.add(series: name, points: zip(scaleBins, bySize).map { (($0.lowerBound + $0.upperBound) / 2, $1.mean) }, color: color)
         }
-        try Canvas.sideBySide([anglePlot.render(width: 560, height: 400), scalePlot.render(width: 560, height: 400)]).writePNG(to: out)
-        print("wrote \(out)")
+        try Canvas.sideBySide([anglePlot.render(width: 560, height: 400), scalePlot.render(width: 560, height: 400)]).writePNG(to: options.out)
+        print("wrote \(options.out)")
     }
 
     /// Least-squares slope of y on x.
