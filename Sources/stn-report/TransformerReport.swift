@@ -26,11 +26,11 @@ struct TransformerReport: ParsableCommand {
         let scaleBins = FixedTestSet.scaleBins
         let inputAngle = test.parameters.map(\.angleDegrees)
         let inputLogScale = test.parameters.map { log($0.scale) }
-        // The digit's rotation centre (pixel 14 of the 28x28 digit, pasted at the offset) in
+        // The digit's rotation centre (the middle of the 28x28 digit, pasted at the offset) in
         // normalised coordinates: where a centring transformer points the output's centre.
-        let half = Double(RTSDistortion.canvasSize) / 2
-        let inputCentreX = test.parameters.map { (Double($0.offsetX) + 14) / half - 1 }
-        let inputCentreY = test.parameters.map { (Double($0.offsetY) + 14) / half - 1 }
+        let half = Double(RTSDistortion.canvasSize) / 2, centre = Double(RTSDistortion.digitSize) / 2
+        let inputCentreX = test.parameters.map { (Double($0.offsetX) + centre) / half - 1 }
+        let inputCentreY = test.parameters.map { (Double($0.offsetY) + centre) / half - 1 }
 
         var anglePlot = LinePlot(title: "angle the classifier sees", xLabel: "input rotation (degrees)", yLabel: "degrees")
         var scalePlot = LinePlot(title: "size the classifier sees", xLabel: "input scale", yLabel: "relative size")
