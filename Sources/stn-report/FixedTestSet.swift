@@ -27,15 +27,15 @@ struct FixedTestSet {
         return results
     }
 
-    /// Mean of `value` over the images whose parameters fall in each of `bins` (half-open at
-    /// the top), with the number of images in the bin.
-    func binned(_ bins: [ClosedRange<Double>], by key: (RTSParameters) -> Double, _ value: (Int) -> Double) -> [(mean: Double, count: Int)] {
+    /// Mean of `value` over the images whose parameters fall in each of `bins`, with the
+    /// number of images in the bin.
+    func binned(_ bins: [Range<Double>], by key: (RTSParameters) -> Double, _ value: (Int) -> Double) -> [(mean: Double, count: Int)] {
         bins.map { bin in
-            let members = parameters.indices.filter { bin.contains(key(parameters[$0])) && key(parameters[$0]) < bin.upperBound }
+            let members = parameters.indices.filter { bin.contains(key(parameters[$0])) }
             return (members.reduce(0.0) { $0 + value($1) } / Double(max(1, members.count)), members.count)
         }
     }
 
-    static let angleBins = stride(from: -45.0, to: 45.0, by: 10.0).map { $0 ... $0 + 10 }
-    static let scaleBins = stride(from: 0.7, to: 1.2 - 1e-9, by: 0.05).map { $0 ... $0 + 0.05 }
+    static let angleBins = stride(from: -45.0, to: 45.0, by: 10.0).map { $0 ..< $0 + 10 }
+    static let scaleBins = stride(from: 0.7, to: 1.2 - 1e-9, by: 0.05).map { $0 ..< $0 + 0.05 }
 }

@@ -22,7 +22,7 @@ struct TransformerReport: ParsableCommand {
             throw ValidationError("\(path): a \(file.architecture.kind.rawValue) model has no transformer")
         }
         let test = try FixedTestSet(data: options.data, threads: options.threads)
-        let angleBins = stride(from: -45.0, to: 45.0, by: 5.0).map { $0 ... $0 + 5 }
+        let angleBins = stride(from: -45.0, to: 45.0, by: 5.0).map { $0 ..< $0 + 5 }
         let scaleBins = FixedTestSet.scaleBins
         let inputAngle = test.parameters.map(\.angleDegrees)
         let inputLogScale = test.parameters.map { log($0.scale) }
