@@ -16,7 +16,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
         Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
 
-        Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.05 with 1 warm-up epoch and cosine decay, batch 128, localisation net at 0.1x the rate) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
+        Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
         Examples:
           stn-train --model st-cnn --out Weights/st-cnn.h5
@@ -95,8 +95,11 @@ struct TrainCommand: ParsableCommand {
         if let weightDecay { r.weightDecay = weightDecay }
         if let locLRScale { r.localisationRateScale = locLRScale }
         if let clipNorm { r.gradientClipNorm = clipNorm }
+        // An explicit --schedule keeps the recipe's own warm-up when it already is cosine.
+        var recipeWarmup = 1.0
+        if case .cosine(let w) = r.schedule { recipeWarmup = w }
         switch schedule {
-        case "cosine": r.schedule = .cosine(warmupEpochs: warmupEpochs ?? 1)
+        case "cosine": r.schedule = .cosine(warmupEpochs: warmupEpochs ?? recipeWarmup)
         case "step": r.schedule = .step(every: stepSize ?? 50_000, gamma: gamma ?? 0.1)
         case "constant": r.schedule = .constant
         default:

@@ -53,6 +53,7 @@ final class TrainingTests: XCTestCase {
     func testCosineScheduleWarmsUpThenDecaysToZero() {
         var r = Recipe.standard
         r.epochs = 10
+        r.schedule = .cosine(warmupEpochs: 1)
         let perEpoch = 100
         XCTAssertEqual(r.rate(iteration: 0, iterationsPerEpoch: perEpoch), r.learningRate / 100, accuracy: 1e-12)
         XCTAssertEqual(r.rate(iteration: 99, iterationsPerEpoch: perEpoch), r.learningRate, accuracy: 1e-12)
