@@ -64,7 +64,7 @@ struct TrainCommand: ParsableCommand {
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
         if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be >= 0") }
-        if let schedule, !["cosine", "step", "constant"].contains(schedule) {
+        if let schedule, Recipe.Schedule.named(schedule) == nil {
             throw ValidationError("--schedule must be cosine, step or constant")
         }
         if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) { throw ValidationError("--loc-lr-scale must be >= 0") }
@@ -95,18 +95,13 @@ struct TrainCommand: ParsableCommand {
         if let weightDecay { r.weightDecay = weightDecay }
         if let locLRScale { r.localisationRateScale = locLRScale }
         if let clipNorm { r.gradientClipNorm = clipNorm }
-        // An explicit --schedule keeps the recipe's own warm-up when it already is cosine.
-        var recipeWarmup = 1.0
-        if case .cosine(let w) = r.schedule { recipeWarmup = w }
-        switch schedule {
-        case "cosine": r.schedule = .cosine(warmupEpochs: warmupEpochs ?? recipeWarmup)
-        case "step": r.schedule = .step(every: stepSize ?? 50_000, gamma: gamma ?? 0.1)
-        case "constant": r.schedule = .constant
-        default:
-            if case .cosine = r.schedule, let warmupEpochs { r.schedule = .cosine(warmupEpochs: warmupEpochs) }
-            if case .step(let every, let g) = r.schedule, stepSize != nil || gamma != nil {
-                r.schedule = .step(every: stepSize ?? every, gamma: gamma ?? g)
-            }
+        // --schedule switches the kind (the recipe's own settings stay when it already is
+        // that kind); --warmup-epochs, --step-size and --gamma then tune whichever is in force.
+        if let schedule, schedule != r.schedule.name { r.schedule = Recipe.Schedule.named(schedule)! }
+        switch r.schedule {
+        case .cosine(let warmup): r.schedule = .cosine(warmupEpochs: warmupEpochs ?? warmup)
+        case .step(let every, let g): r.schedule = .step(every: stepSize ?? every, gamma: gamma ?? g)
+        case .constant: break
         }
         if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil {
             r.name += "+custom"

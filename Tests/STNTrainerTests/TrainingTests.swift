@@ -67,6 +67,15 @@ final class TrainingTests: XCTestCase {
         }
     }
 
+    func testScheduleNamesRoundTrip() {
+        for name in ["cosine", "step", "constant"] {
+            XCTAssertEqual(Recipe.Schedule.named(name)?.name, name)
+        }
+        XCTAssertNil(Recipe.Schedule.named("linear"))
+        XCTAssertEqual(Recipe.standard.schedule.name, "cosine")
+        XCTAssertEqual(Recipe.seed.schedule.name, "step")
+    }
+
     func testPermutationIsDeterministicAndComplete() {
         let a = Trainer.permutation(count: 1000, seed: 7, epoch: 3)
         XCTAssertEqual(a, Trainer.permutation(count: 1000, seed: 7, epoch: 3))
