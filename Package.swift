@@ -3,7 +3,7 @@
 // stn-swift: a Spatial Transformer Network trainer and inference engine.
 // One library target per concern; executables are thin command-line layers.
 import PackageDescription
-import class Foundation.ProcessInfo
+import Foundation  // ProcessInfo, and reading /proc/cpuinfo
 
 // Numeric code needs FMA/AVX: without a target CPU, SIMD.addingProduct lowers to a
 // libm `fma` call per lane (~200x slower). Release builds default to the build
@@ -17,11 +17,27 @@ let targetCPU = environment["STN_TARGET_CPU"] ?? "native"
 // bounds and overflow checks at near-release speed: tools/test runs the suite both ways.
 let checked = environment["STN_CHECKED"] == "1"
 
+// With AVX-512 the GEMM microkernel holds a 6 x 32 block in twelve 16-lane registers (of
+// 32); with AVX2 only, 16 registers fit a 6 x 16 block of 8-lane ones. Swift cannot test a
+// target feature with #if, so the package tells the kernels: for `native` it reads the build
+// machine's CPU flags, for a named CPU it knows which ones have AVX-512.
+let avx512CPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
+                               "icelake-server", "tigerlake", "sapphirerapids", "graniterapids", "emeraldrapids",
+                               "znver4", "znver5"]
+func buildMachineHasAVX512() -> Bool {
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
+    return cpuinfo.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx512f") }
+}
+let wideVectors = !portable && (targetCPU == "native" ? buildMachineHasAVX512() : avx512CPUs.contains(targetCPU))
+
 var speed: [SwiftSetting] = [
     .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
 if !portable {
     speed.append(.unsafeFlags(["-target-cpu", targetCPU]))
+}
+if wideVectors {
+    speed.append(.define("STN_AVX512"))
 }
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")

@@ -6,8 +6,9 @@
 /// where t walks a two-level loop (`Reduction`). Choosing the row map and the reduction
 /// strides expresses a convolution over an NHWC image without materialising im2col, its
 /// weight gradient, the input-gradient product, and linear layers. The microkernel holds a
-/// 6 x 16 block of C in twelve 8-lane registers (AVX2 has 16), so each loaded B vector
-/// feeds six FMAs and each broadcast A value two.
+/// 6 x 2L block of C in twelve L-lane registers, so each loaded B vector feeds six FMAs and
+/// each broadcast A value two: L = 16 with AVX-512 (32 registers; the package defines
+/// STN_AVX512), L = 8 with AVX2 (16 registers).
 ///
 /// Shapes: `n` (columns) must be a multiple of 8; layers pad channel counts to 8 with
 /// zero weights. Nothing here allocates.
@@ -52,10 +53,19 @@ public struct Reduction: Sendable {
     }
 }
 
+#if STN_AVX512
+/// One vector register: 16 floats in a zmm register.
+typealias Lane = SIMD16<Float>
+#else
+/// One vector register: 8 floats in a ymm register.
+typealias Lane = SIMD8<Float>
+#endif
+
 /// C (m x n, rows `ldc` apart) += A (through `rows`) * B (through `reduction`).
 public func gemmAccumulate(m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
                            reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int) {
     precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
+    let lanes = Lane.scalarCount
     var i = 0
     while i < m {
         // A partial last block repeats its last row: it computes and stores the same values twice.
@@ -64,13 +74,19 @@ public func gemmAccumulate(m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap
         let a0 = a + rows.offset(i0), a1 = a + rows.offset(i1), a2 = a + rows.offset(i2)
         let a3 = a + rows.offset(i3), a4 = a + rows.offset(i4), a5 = a + rows.offset(i5)
         var j = 0
-        while j + 16 <= n {
-            kernel6x16(a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                       c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
-            j += 16
+        while j + 2 * lanes <= n {
+            kernel6x2(Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                      c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+            j += 2 * lanes
+        }
+        // The columns left over: one register's worth, then (AVX-512 only) a last 8.
+        if j + lanes <= n {
+            kernel6x1(Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                      c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+            j += lanes
         }
         if j < n {
-            kernel6x8(a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+            kernel6x1(SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
                       c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
         }
         i += 6
@@ -88,34 +104,46 @@ func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
 }
 
 @inline(__always)
-func kernel6x16(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-                _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-                _ b: UnsafePointer<Float>,
-                _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
-                _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-                _ r: Reduction) {
-    var x00 = load8(c0), x01 = load8(c0 + 8)
-    var x10 = load8(c1), x11 = load8(c1 + 8)
-    var x20 = load8(c2), x21 = load8(c2 + 8)
-    var x30 = load8(c3), x31 = load8(c3 + 8)
-    var x40 = load8(c4), x41 = load8(c4 + 8)
-    var x50 = load8(c5), x51 = load8(c5 + 8)
+func load<V: SIMD>(_ p: UnsafePointer<Float>) -> V where V.Scalar == Float {
+    UnsafeRawPointer(p).loadUnaligned(as: V.self)
+}
+
+@inline(__always)
+func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+}
+
+/// C's 6 rows x 2 vectors of columns += the reduction; all twelve accumulators stay in registers.
+@inline(__always)
+func kernel6x2<V: SIMD>(_: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+                        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+                        _ b: UnsafePointer<Float>,
+                        _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+                        _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+                        _ r: Reduction) where V.Scalar == Float {
+    let w = V.scalarCount
+    var x00: V = load(c0), x01: V = load(c0 + w)
+    var x10: V = load(c1), x11: V = load(c1 + w)
+    var x20: V = load(c2), x21: V = load(c2 + w)
+    var x30: V = load(c3), x31: V = load(c3 + w)
+    var x40: V = load(c4), x41: V = load(c4 + w)
+    var x50: V = load(c5), x51: V = load(c5 + w)
     var outerA = 0, outerB = 0
     for _ in 0 ..< r.n1 {
         var ia = outerA, ib = outerB
         for _ in 0 ..< r.n2 {
-            let b0 = load8(b + ib), b1 = load8(b + ib + 8)
-            var s = SIMD8<Float>(repeating: a0[ia])
+            let b0: V = load(b + ib), b1: V = load(b + ib + w)
+            var s = V(repeating: a0[ia])
             x00 = x00.addingProduct(s, b0); x01 = x01.addingProduct(s, b1)
-            s = SIMD8<Float>(repeating: a1[ia])
+            s = V(repeating: a1[ia])
             x10 = x10.addingProduct(s, b0); x11 = x11.addingProduct(s, b1)
-            s = SIMD8<Float>(repeating: a2[ia])
+            s = V(repeating: a2[ia])
             x20 = x20.addingProduct(s, b0); x21 = x21.addingProduct(s, b1)
-            s = SIMD8<Float>(repeating: a3[ia])
+            s = V(repeating: a3[ia])
             x30 = x30.addingProduct(s, b0); x31 = x31.addingProduct(s, b1)
-            s = SIMD8<Float>(repeating: a4[ia])
+            s = V(repeating: a4[ia])
             x40 = x40.addingProduct(s, b0); x41 = x41.addingProduct(s, b1)
-            s = SIMD8<Float>(repeating: a5[ia])
+            s = V(repeating: a5[ia])
             x50 = x50.addingProduct(s, b0); x51 = x51.addingProduct(s, b1)
             ia &+= r.aStride2
             ib &+= r.bStride2
@@ -123,38 +151,39 @@ func kernel6x16(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: Un
         outerA &+= r.aStride1
         outerB &+= r.bStride1
     }
-    store8(x00, c0); store8(x01, c0 + 8)
-    store8(x10, c1); store8(x11, c1 + 8)
-    store8(x20, c2); store8(x21, c2 + 8)
-    store8(x30, c3); store8(x31, c3 + 8)
-    store8(x40, c4); store8(x41, c4 + 8)
-    store8(x50, c5); store8(x51, c5 + 8)
+    store(x00, c0); store(x01, c0 + w)
+    store(x10, c1); store(x11, c1 + w)
+    store(x20, c2); store(x21, c2 + w)
+    store(x30, c3); store(x31, c3 + w)
+    store(x40, c4); store(x41, c4 + w)
+    store(x50, c5); store(x51, c5 + w)
 }
 
+/// C's 6 rows x 1 vector of columns += the reduction.
 @inline(__always)
-func kernel6x8(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-               _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-               _ b: UnsafePointer<Float>,
-               _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
-               _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-               _ r: Reduction) {
-    var x0 = load8(c0), x1 = load8(c1), x2 = load8(c2), x3 = load8(c3), x4 = load8(c4), x5 = load8(c5)
+func kernel6x1<V: SIMD>(_: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+                        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+                        _ b: UnsafePointer<Float>,
+                        _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+                        _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+                        _ r: Reduction) where V.Scalar == Float {
+    var x0: V = load(c0), x1: V = load(c1), x2: V = load(c2), x3: V = load(c3), x4: V = load(c4), x5: V = load(c5)
     var outerA = 0, outerB = 0
     for _ in 0 ..< r.n1 {
         var ia = outerA, ib = outerB
         for _ in 0 ..< r.n2 {
-            let b0 = load8(b + ib)
-            x0 = x0.addingProduct(SIMD8<Float>(repeating: a0[ia]), b0)
-            x1 = x1.addingProduct(SIMD8<Float>(repeating: a1[ia]), b0)
-            x2 = x2.addingProduct(SIMD8<Float>(repeating: a2[ia]), b0)
-            x3 = x3.addingProduct(SIMD8<Float>(repeating: a3[ia]), b0)
-            x4 = x4.addingProduct(SIMD8<Float>(repeating: a4[ia]), b0)
-            x5 = x5.addingProduct(SIMD8<Float>(repeating: a5[ia]), b0)
+            let b0: V = load(b + ib)
+            x0 = x0.addingProduct(V(repeating: a0[ia]), b0)
+            x1 = x1.addingProduct(V(repeating: a1[ia]), b0)
+            x2 = x2.addingProduct(V(repeating: a2[ia]), b0)
+            x3 = x3.addingProduct(V(repeating: a3[ia]), b0)
+            x4 = x4.addingProduct(V(repeating: a4[ia]), b0)
+            x5 = x5.addingProduct(V(repeating: a5[ia]), b0)
             ia &+= r.aStride2
             ib &+= r.bStride2
         }
         outerA &+= r.aStride1
         outerB &+= r.bStride1
     }
-    store8(x0, c0); store8(x1, c1); store8(x2, c2); store8(x3, c3); store8(x4, c4); store8(x5, c5)
+    store(x0, c0); store(x1, c1); store(x2, c2); store(x3, c3); store(x4, c4); store(x5, c5)
 }
