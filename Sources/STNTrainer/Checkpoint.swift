@@ -37,6 +37,8 @@ public struct EpochRecord: Sendable, Equatable {
 public struct TrainingState: Sendable {
     public var parameters: [Float]
     public var velocity: [Float]
+    /// Adam's second moment (empty unless the localisation net trains with Adam).
+    public var secondMoment: [Float] = []
     /// 0-based epoch in progress and the next batch within it.
     public var epoch: Int
     public var batch: Int
@@ -84,6 +86,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
             "schedule": .string(recipe.scheduleDescription),
             "localisation_rate_scale": .double(recipe.localisationRateScale),
             "gradient_clip_norm": .double(recipe.gradientClipNorm),
+            "localisation_optimizer": .string(recipe.localisationOptimizer.rawValue),
             "seed": .int(Int(truncatingIfNeeded: seed)),
             "threads": .int(threads),
             "train_images": .int(limit ?? 60_000),
@@ -126,6 +129,13 @@ public struct TrainingConfiguration: Sendable, Equatable {
             }
             recipe.gradientClipNorm = value
         }
+        // Absent before Adam existed for the localisation net: those used SGD.
+        if let optimizer = a["localisation_optimizer"] {
+            guard let name = optimizer.stringValue, let value = Recipe.LocalisationOptimizer(rawValue: name) else {
+                throw HDF5Error(path: path, "checkpoint attribute 'localisation_optimizer' is malformed")
+            }
+            recipe.localisationOptimizer = value
+        }
         let trainImages: Int = try need("train_images") { $0.intValue }
         self.init(architecture: architecture, recipe: recipe, seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
                   threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
@@ -152,6 +162,9 @@ public enum Checkpoint {
             if !state.velocity.isEmpty {
                 try file.write("optimizer/velocity", floats: state.velocity, shape: [state.velocity.count])
             }
+            if !state.secondMoment.isEmpty {
+                try file.write("optimizer/second_moment", floats: state.secondMoment, shape: [state.secondMoment.count])
+            }
             let rows = state.history.flatMap(\.row)
             try file.write("training/history", doubles: rows, shape: [state.history.count, EpochRecord.columns])
         }
@@ -173,6 +186,13 @@ public enum Checkpoint {
                 throw HDF5Error(path: path, "dataset 'optimizer/velocity' has \(velocity.count) values, expected \(layout.total)")
             }
         }
+        var secondMoment: [Float] = []
+        if file.hasDataset("optimizer/second_moment") {
+            secondMoment = try file.readFloats("optimizer/second_moment").values
+            guard secondMoment.count == layout.total else {
+                throw HDF5Error(path: path, "dataset 'optimizer/second_moment' has \(secondMoment.count) values, expected \(layout.total)")
+            }
+        }
         let history = try file.readDoubles("training/history")
         guard history.shape.count == 2, history.shape[1] == EpochRecord.columns || history.shape[0] == 0 else {
             throw HDF5Error(path: path, "dataset 'training/history' has shape \(history.shape), expected [epochs, \(EpochRecord.columns)]")
@@ -188,7 +208,7 @@ public enum Checkpoint {
             guard let v = a[key]?.doubleValue else { throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing") }
             return v
         }
-        let state = TrainingState(parameters: layout.flatten(contents.weights), velocity: velocity,
+        let state = TrainingState(parameters: layout.flatten(contents.weights), velocity: velocity, secondMoment: secondMoment,
                                   epoch: try int("checkpoint_epoch"), batch: try int("checkpoint_batch"),
                                   iteration: try int("checkpoint_iteration"), epochLossSum: try double("checkpoint_epoch_loss_sum"),
                                   epochCorrect: try int("checkpoint_epoch_correct"), epochSeen: try int("checkpoint_epoch_seen"),

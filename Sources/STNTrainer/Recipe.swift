@@ -42,6 +42,13 @@ public struct Recipe: Sendable, Equatable {
     public var localisationRateScale: Double
     /// Clip each batch's gradient to this global L2 norm before the update; 0 = no clipping.
     public var gradientClipNorm: Double = 0
+    /// How the localisation net is updated (at the scaled rate): SGD like the classifier, or
+    /// Adam (see `SGD`).
+    public var localisationOptimizer: LocalisationOptimizer = .sgd
+
+    public enum LocalisationOptimizer: String, Sendable, Equatable, CaseIterable {
+        case sgd, adam
+    }
 
     /// Exactly the seed: SGD, lr 0.01, no momentum, batch 256, StepLR(50,000 iterations,
     /// gamma 0.1), 50 epochs.
@@ -86,6 +93,7 @@ public struct Recipe: Sendable, Equatable {
     public var summary: String {
         "sgd lr=\(learningRate) momentum=\(momentum) wd=\(weightDecay) batch=\(batchSize) epochs=\(epochs) schedule=\(scheduleDescription) loc-lr-scale=\(localisationRateScale)"
             + (gradientClipNorm > 0 ? " clip-norm=\(gradientClipNorm)" : "")
+            + (localisationOptimizer == .sgd ? "" : " loc-optimizer=\(localisationOptimizer.rawValue)")
     }
 
     public var scheduleDescription: String {

@@ -114,7 +114,8 @@ public final class Trainer {
         var canvas = [UInt8](repeating: 0, count: pixels)
         var images = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [UInt8](repeating: 0, count: batchSize)
-        var optimizer = SGD(momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity)
+        var optimizer = SGD(momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
+                            secondMoment: state.secondMoment)
         let localisation = network.layout.localisationRange
         let started = Date()
         let segmentStartElapsed = state.elapsed
@@ -144,10 +145,11 @@ public final class Trainer {
                     throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch + 1, loss: loss)
                 }
                 let rate = recipe.rate(iteration: state.iteration, iterationsPerEpoch: batchesPerEpoch)
-                var segments: [(range: Range<Int>, rate: Double)] = [(0 ..< network.layout.total, rate)]
-                if let localisation, recipe.localisationRateScale != 1 {
-                    segments = [(localisation, rate * recipe.localisationRateScale),
-                                (localisation.upperBound ..< network.layout.total, rate)]
+                var segments: [(range: Range<Int>, rate: Double, update: SGD.Update)] = [(0 ..< network.layout.total, rate, .sgd)]
+                if let localisation, recipe.localisationRateScale != 1 || recipe.localisationOptimizer != .sgd {
+                    let update: SGD.Update = recipe.localisationOptimizer == .adam ? .adam(step: state.iteration + 1) : .sgd
+                    segments = [(localisation, rate * recipe.localisationRateScale, update),
+                                (localisation.upperBound ..< network.layout.total, rate, .sgd)]
                 }
                 let gradientNorm = optimizer.step(parameters: &network.parameters, gradients: network.gradients, segments: segments,
                                                   maxGradientNorm: recipe.gradientClipNorm > 0 ? recipe.gradientClipNorm : nil)
@@ -174,6 +176,7 @@ public final class Trainer {
                                             maxGradientNorm: normMax)))
                 state.parameters = network.parameters
                 state.velocity = optimizer.velocity
+                state.secondMoment = optimizer.secondMoment
                 state.elapsed = segmentStartElapsed + seconds
                 if shouldStop() { return }
             }

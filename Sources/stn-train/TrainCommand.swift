@@ -45,6 +45,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Rate multiplier per step for the step schedule.") var gamma: Double?
     @Option(name: .customLong("loc-lr-scale"), help: "Learning-rate multiplier for the localisation net.") var locLRScale: Double?
     @Option(name: .customLong("clip-norm"), help: "Clip each batch's gradient to this global L2 norm (0: no clipping).") var clipNorm: Double?
+    @Option(name: .customLong("loc-optimizer"), help: "Update rule of the localisation net: sgd (as the classifier) or adam (AdamW at the rate times --loc-lr-scale).")
+    var locOptimizer: String?
 
     @Option(help: "Random seed: initialisation, shuffling and RTS draws.") var seed: UInt64 = 1
     @Option(help: "Worker threads (results are bit-identical for the same seed and thread count).")
@@ -69,6 +71,9 @@ struct TrainCommand: ParsableCommand {
         }
         if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) { throw ValidationError("--loc-lr-scale must be >= 0") }
         if let clipNorm, !(clipNorm >= 0 && clipNorm.isFinite) { throw ValidationError("--clip-norm must be >= 0") }
+        if let locOptimizer, Recipe.LocalisationOptimizer(rawValue: locOptimizer) == nil {
+            throw ValidationError("--loc-optimizer must be sgd or adam, not '\(locOptimizer)'")
+        }
         if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) { throw ValidationError("--warmup-epochs must be >= 0") }
         if let stepSize, stepSize < 1 { throw ValidationError("--step-size must be at least 1") }
         if let gamma, !(gamma > 0 && gamma.isFinite) { throw ValidationError("--gamma must be a positive number") }
@@ -95,6 +100,7 @@ struct TrainCommand: ParsableCommand {
         if let weightDecay { r.weightDecay = weightDecay }
         if let locLRScale { r.localisationRateScale = locLRScale }
         if let clipNorm { r.gradientClipNorm = clipNorm }
+        if let locOptimizer { r.localisationOptimizer = Recipe.LocalisationOptimizer(rawValue: locOptimizer)! }
         // --schedule switches the kind (the recipe's own settings stay when it already is
         // that kind); --warmup-epochs, --step-size and --gamma then tune whichever is in force.
         if let schedule, schedule != r.schedule.name { r.schedule = Recipe.Schedule.named(schedule)! }
@@ -103,7 +109,7 @@ struct TrainCommand: ParsableCommand {
         case .step(let every, let g): r.schedule = .step(every: stepSize ?? every, gamma: gamma ?? g)
         case .constant: break
         }
-        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil {
+        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil || locOptimizer != nil {
             r.name += "+custom"
         }
         return TrainingConfiguration(architecture: Architecture.named(model)!, recipe: r, seed: seed, threads: threads,

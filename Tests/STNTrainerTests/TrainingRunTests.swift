@@ -56,7 +56,28 @@ final class TrainingRunTests: XCTestCase {
     }
 
     func testResumeFromMidEpochCheckpointReachesTheSameWeights() throws {
-        let whole = try trainer(configuration())
+        try checkResumeFromMidEpoch(configuration(), optimizerDatasets: ["optimizer/velocity"])
+    }
+
+    func testResumeWithAdamOnTheLocalisationNetReachesTheSameWeights() throws {
+        var c = configuration()
+        c.recipe.localisationOptimizer = .adam
+        c.recipe.localisationRateScale = 0.01
+        try checkResumeFromMidEpoch(c, optimizerDatasets: ["optimizer/second_moment", "optimizer/velocity"])
+        // Adam moves the localisation net differently from SGD at the same rate.
+        var sgd = c
+        sgd.recipe.localisationOptimizer = .sgd
+        let a = try trainer(c), b = try trainer(sgd)
+        try runToEnd(a, stopAfter: 3)
+        try runToEnd(b, stopAfter: 3)
+        XCTAssertNotEqual(a.state.parameters, b.state.parameters)
+        XCTAssertTrue(c.recipe.summary.hasSuffix("loc-optimizer=adam"), c.recipe.summary)
+    }
+
+    /// Stops a run mid-epoch, writes and reads its checkpoint, resumes, and checks the
+    /// result is bit-identical to the uninterrupted run.
+    func checkResumeFromMidEpoch(_ c: TrainingConfiguration, optimizerDatasets: [String], line: UInt = #line) throws {
+        let whole = try trainer(c)
         try runToEnd(whole)
 
         let directory = NSTemporaryDirectory() + "stn-resume-\(UUID().uuidString)"
@@ -65,25 +86,26 @@ final class TrainingRunTests: XCTestCase {
         let path = directory + "/run.checkpoint.h5"
 
         // Stop after 12 batches (epoch 2 of 2, batch 2 of 10), as Ctrl-C would.
-        let first = try trainer(configuration())
+        let first = try trainer(c)
         try runToEnd(first, stopAfter: 12)
-        XCTAssertEqual(first.state.epoch, 1)
-        XCTAssertEqual(first.state.batch, 2)
+        XCTAssertEqual(first.state.epoch, 1, line: line)
+        XCTAssertEqual(first.state.batch, 2, line: line)
         try Checkpoint.write(first.state, configuration: first.configuration, to: path)
 
         let (state, saved) = try Checkpoint.read(path)
-        XCTAssertEqual(saved, first.configuration)
-        XCTAssertEqual(state.parameters, first.state.parameters)
-        XCTAssertEqual(state.velocity, first.state.velocity)
-        XCTAssertEqual(state.history, first.state.history)
+        XCTAssertEqual(saved, first.configuration, line: line)
+        XCTAssertEqual(state.parameters, first.state.parameters, line: line)
+        XCTAssertEqual(state.velocity, first.state.velocity, line: line)
+        XCTAssertEqual(state.secondMoment, first.state.secondMoment, line: line)
+        XCTAssertEqual(state.history, first.state.history, line: line)
         // A checkpoint is also a weight file, with the optimiser state reported as extra.
         let asWeights = try WeightFile.read(path)
-        XCTAssertEqual(asWeights.extraDatasets.sorted(), ["optimizer/velocity", "training/history"])
+        XCTAssertEqual(asWeights.extraDatasets.sorted(), (optimizerDatasets + ["training/history"]).sorted(), line: line)
 
         let resumed = try trainer(saved, resume: state)
         try runToEnd(resumed)
-        XCTAssertEqual(resumed.state.parameters, whole.state.parameters)
-        XCTAssertEqual(resumed.state.history.map(\.testLoss), whole.state.history.map(\.testLoss))
+        XCTAssertEqual(resumed.state.parameters, whole.state.parameters, line: line)
+        XCTAssertEqual(resumed.state.history.map(\.testLoss), whole.state.history.map(\.testLoss), line: line)
     }
 
     func testGradientClippingIsRecordedAndChangesTheRun() throws {

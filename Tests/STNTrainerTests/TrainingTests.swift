@@ -43,6 +43,22 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(q, [1 - 0.1 * (0.3 + 0.5), 1 - 0.1 * (0.4 + 0.5)])
     }
 
+    func testAdamSegmentMatchesTorchAdamWAndLeavesSGDSegmentsAlone() {
+        // Expected values: torch.optim.AdamW(lr=0.1, weight_decay=0.1) on p = (1, -2) with
+        // gradients (0.5, 0.25) then (0.25, -1), worked through by hand.
+        var optimizer = SGD(momentum: 0.9, weightDecay: 0.1)
+        var p: [Float] = [1, -2, 1]
+        optimizer.step(parameters: &p, gradients: [0.5, 0.25, 0.5], segments: [(0 ..< 2, 0.1, .adam(step: 1)), (2 ..< 3, 0.1, .sgd)])
+        XCTAssertEqual(p[0], 0.89, accuracy: 1e-6)
+        XCTAssertEqual(p[1], -2.08, accuracy: 1e-6)
+        XCTAssertEqual(p[2], 1 - 0.1 * (0.5 + 0.1), accuracy: 1e-6, "the SGD segment takes a plain momentum step")
+        optimizer.step(parameters: &p, gradients: [0.25, -1, 0.5], segments: [(0 ..< 2, 0.1, .adam(step: 2)), (2 ..< 3, 0.1, .sgd)])
+        XCTAssertEqual(p[0], 0.787882, accuracy: 1e-5)
+        XCTAssertEqual(p[1], -2.003250, accuracy: 1e-5)
+        XCTAssertEqual(optimizer.secondMoment.count, 3)
+        XCTAssertEqual(optimizer.secondMoment[2], 0, "no second moment outside Adam segments")
+    }
+
     func testSeedScheduleIsStepLRPerIteration() {
         let seed = Recipe.seed
         XCTAssertEqual(seed.rate(iteration: 0, iterationsPerEpoch: 235), 0.01)
