@@ -142,8 +142,12 @@ public enum LogSoftmax {
         return best
     }
 
-    /// d(scale * NLL(label)) / d logits = scale * (softmax - onehot).
-    public static func backward(logProbs: UnsafePointer<Float>, count: Int, label: Int, scale: Float, dLogits: UnsafeMutablePointer<Float>) {
-        for i in 0 ..< count { dLogits[i] = scale * (exp(logProbs[i]) - (i == label ? 1 : 0)) }
+    /// d(scale * NLL(label)) / d logits = scale * (softmax - onehot). With `smoothing` e the
+    /// target is (1 - e) onehot + e / count: the gradient of PyTorch's
+    /// `cross_entropy(label_smoothing: e)`.
+    public static func backward(logProbs: UnsafePointer<Float>, count: Int, label: Int, scale: Float, smoothing: Float = 0,
+                                dLogits: UnsafeMutablePointer<Float>) {
+        let floor = smoothing / Float(count)
+        for i in 0 ..< count { dLogits[i] = scale * (exp(logProbs[i]) - (i == label ? 1 - smoothing + floor : floor)) }
     }
 }

@@ -87,6 +87,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
             "localisation_rate_scale": .double(recipe.localisationRateScale),
             "gradient_clip_norm": .double(recipe.gradientClipNorm),
             "localisation_optimizer": .string(recipe.localisationOptimizer.rawValue),
+            "label_smoothing": .double(recipe.labelSmoothing),
             "seed": .int(Int(truncatingIfNeeded: seed)),
             "threads": .int(threads),
             "train_images": .int(limit ?? 60_000),
@@ -135,6 +136,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
                 throw HDF5Error(path: path, "checkpoint attribute 'localisation_optimizer' is malformed")
             }
             recipe.localisationOptimizer = value
+        }
+        if let smoothing = a["label_smoothing"] {
+            guard let value = smoothing.doubleValue, value >= 0, value < 1 else {
+                throw HDF5Error(path: path, "checkpoint attribute 'label_smoothing' is malformed")
+            }
+            recipe.labelSmoothing = value
         }
         let trainImages: Int = try need("train_images") { $0.intValue }
         self.init(architecture: architecture, recipe: recipe, seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),

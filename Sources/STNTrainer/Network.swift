@@ -77,8 +77,10 @@ public final class Network {
     }
 
     /// Forward and backward over `count` images (count * 42 * 42 floats in [0, 1]).
-    /// Returns the mean NLL loss and the number of correct predictions; fills `gradients`.
-    public func forwardBackward(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int) -> (loss: Double, correct: Int) {
+    /// Returns the mean NLL loss and the number of correct predictions; fills `gradients`
+    /// (of the label-smoothed loss with `labelSmoothing` > 0; the returned loss stays the NLL).
+    public func forwardBackward(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int,
+                                labelSmoothing: Float = 0) -> (loss: Double, correct: Int) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) exceeds the planned \(maxBatch)")
         pack()
         let pixels = plan.side * plan.side
@@ -91,7 +93,7 @@ public final class Network {
                 let label = Int(labels[i])
                 if w.forward(image) == label { correct += 1 }
                 loss -= Double(w.logProbs.pointer[label])
-                w.backward(image, label: label, scale: scale)
+                w.backward(image, label: label, scale: scale, smoothing: labelSmoothing)
             }
             return (loss, correct)
         }

@@ -45,6 +45,8 @@ public struct Recipe: Sendable, Equatable {
     /// How the localisation net is updated (at the scaled rate): SGD like the classifier, or
     /// Adam (see `SGD`).
     public var localisationOptimizer: LocalisationOptimizer = .sgd
+    /// Train against (1 - e) onehot + e / 10 instead of the label (0 = plain NLL).
+    public var labelSmoothing: Double = 0
 
     public enum LocalisationOptimizer: String, Sendable, Equatable, CaseIterable {
         case sgd, adam
@@ -94,6 +96,7 @@ public struct Recipe: Sendable, Equatable {
         "sgd lr=\(learningRate) momentum=\(momentum) wd=\(weightDecay) batch=\(batchSize) epochs=\(epochs) schedule=\(scheduleDescription) loc-lr-scale=\(localisationRateScale)"
             + (gradientClipNorm > 0 ? " clip-norm=\(gradientClipNorm)" : "")
             + (localisationOptimizer == .sgd ? "" : " loc-optimizer=\(localisationOptimizer.rawValue)")
+            + (labelSmoothing > 0 ? " label-smoothing=\(labelSmoothing)" : "")
     }
 
     public var scheduleDescription: String {

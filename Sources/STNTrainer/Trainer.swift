@@ -140,7 +140,8 @@ public final class Trainer {
                         labels[j] = train.labels[index]
                     }
                 }
-                let (loss, correct) = network.forwardBackward(images: images, labels: labels, count: count)
+                let (loss, correct) = network.forwardBackward(images: images, labels: labels, count: count,
+                                                              labelSmoothing: Float(recipe.labelSmoothing))
                 guard loss.isFinite else {
                     throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch + 1, loss: loss)
                 }

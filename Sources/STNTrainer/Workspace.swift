@@ -89,12 +89,12 @@ final class Workspace {
     }
 
     /// Backward pass after `forward(image)`: accumulates scale * d NLL(label) / d parameters
-    /// into this workspace's accumulators.
-    func backward(_ image: UnsafePointer<Float>, label: Int, scale: Float) {
+    /// into this workspace's accumulators (with `smoothing`, of the label-smoothed loss).
+    func backward(_ image: UnsafePointer<Float>, label: Int, scale: Float, smoothing: Float = 0) {
         let p = plan
         let side = plan.side
         dLogits.zero()
-        LogSoftmax.backward(logProbs: logProbs.pointer, count: 10, label: label, scale: scale, dLogits: dLogits.pointer)
+        LogSoftmax.backward(logProbs: logProbs.pointer, count: 10, label: label, scale: scale, smoothing: smoothing, dLogits: dLogits.pointer)
         let nc = p.convs.count, nl = p.linears.count
         // classification.2
         p.fc2.shape.backwardWeights(input: h1.pointer, dOutput: dLogits.pointer, dPacked: linearGrads[nl - 1].packed.pointer, dBias: linearGrads[nl - 1].bias.pointer)

@@ -47,6 +47,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("clip-norm"), help: "Clip each batch's gradient to this global L2 norm (0: no clipping).") var clipNorm: Double?
     @Option(name: .customLong("loc-optimizer"), help: "Update rule of the localisation net: sgd (as the classifier) or adam (AdamW at the rate times --loc-lr-scale).")
     var locOptimizer: String?
+    @Option(name: .customLong("label-smoothing"), help: "Train against (1 - e) one-hot + e / 10 (0: plain log-likelihood).") var labelSmoothing: Double?
 
     @Option(help: "Random seed: initialisation, shuffling and RTS draws.") var seed: UInt64 = 1
     @Option(help: "Worker threads (results are bit-identical for the same seed and thread count).")
@@ -71,6 +72,7 @@ struct TrainCommand: ParsableCommand {
         }
         if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) { throw ValidationError("--loc-lr-scale must be >= 0") }
         if let clipNorm, !(clipNorm >= 0 && clipNorm.isFinite) { throw ValidationError("--clip-norm must be >= 0") }
+        if let labelSmoothing, !(labelSmoothing >= 0 && labelSmoothing < 1) { throw ValidationError("--label-smoothing must be in [0, 1)") }
         if let locOptimizer, Recipe.LocalisationOptimizer(rawValue: locOptimizer) == nil {
             throw ValidationError("--loc-optimizer must be sgd or adam, not '\(locOptimizer)'")
         }
@@ -100,6 +102,7 @@ struct TrainCommand: ParsableCommand {
         if let weightDecay { r.weightDecay = weightDecay }
         if let locLRScale { r.localisationRateScale = locLRScale }
         if let clipNorm { r.gradientClipNorm = clipNorm }
+        if let labelSmoothing { r.labelSmoothing = labelSmoothing }
         if let locOptimizer { r.localisationOptimizer = Recipe.LocalisationOptimizer(rawValue: locOptimizer)! }
         // --schedule switches the kind (the recipe's own settings stay when it already is
         // that kind); --warmup-epochs, --step-size and --gamma then tune whichever is in force.
@@ -109,7 +112,7 @@ struct TrainCommand: ParsableCommand {
         case .step(let every, let g): r.schedule = .step(every: stepSize ?? every, gamma: gamma ?? g)
         case .constant: break
         }
-        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil || locOptimizer != nil {
+        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil || locOptimizer != nil || labelSmoothing != nil {
             r.name += "+custom"
         }
         return TrainingConfiguration(architecture: Architecture.named(model)!, recipe: r, seed: seed, threads: threads,

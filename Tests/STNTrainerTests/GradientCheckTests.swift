@@ -141,6 +141,20 @@ final class GradientCheckTests: XCTestCase {
         }
     }
 
+    func testLabelSmoothedLossGradient() {
+        // PyTorch's cross_entropy(label_smoothing: e): (1 - e) NLL(label) + e * mean over classes of -log p.
+        var logits = randoms(10, scale: 3)
+        var logProbs = [Float](repeating: 0, count: 10), dLogits = [Float](repeating: 0, count: 10)
+        LogSoftmax.forward(logits, count: 10, into: &logProbs)
+        LogSoftmax.backward(logProbs: logProbs, count: 10, label: 7, scale: 1, smoothing: 0.1, dLogits: &dLogits)
+        XCTAssertEqual(dLogits.map(Double.init).reduce(0, +), 0, accuracy: 1e-5, "softmax and the smoothed target both sum to 1")
+        check("label-smoothed loss", values: &logits, analytic: dLogits, samples: 10, h: 1e-2) { l in
+            var lp = [Float](repeating: 0, count: 10)
+            LogSoftmax.forward(l, count: 10, into: &lp)
+            return -0.9 * Double(lp[7]) - 0.1 * lp.map(Double.init).reduce(0, +) / 10
+        }
+    }
+
     /// The whole ST-CNN: d loss / d parameter for classifier parameters, through every layer
     /// behind them. (The localisation net's parameters are checked against PyTorch in
     /// GoldenTests and layer by layer above: through the sampler, any finite step moves
