@@ -13,21 +13,42 @@ public struct PoolReLUShape: Sendable, Equatable {
     }
 
     /// `argmax` (optional, outputCount entries) receives the input index of each maximum.
+    /// Eight channels at a time (channel counts are padded to 8): a scalar loop with a
+    /// branch per comparison took as long as the classifier's convolutions.
     public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
         let c = channels
+        precondition(c % 8 == 0, "pool: channels must be padded to a multiple of 8")
+        let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let zero = SIMD8<Float>(repeating: 0)
         for y in 0 ..< outH {
             for x in 0 ..< outW {
                 let i00 = ((2 * y) * inW + 2 * x) * c, i01 = i00 + c
                 let i10 = i00 + inW * c, i11 = i10 + c
                 let o = (y * outW + x) * c
-                for ch in 0 ..< c {
-                    // PyTorch keeps the first maximum in scan order (strictly greater replaces).
-                    var best = input[i00 + ch], at = i00 + ch
-                    if input[i01 + ch] > best { best = input[i01 + ch]; at = i01 + ch }
-                    if input[i10 + ch] > best { best = input[i10 + ch]; at = i10 + ch }
-                    if input[i11 + ch] > best { best = input[i11 + ch]; at = i11 + ch }
-                    output[o + ch] = max(best, 0)
-                    argmax?[o + ch] = Int32(at)
+                var ch = 0
+                while ch < c {
+                    let v00 = load8(input + i00 + ch), v01 = load8(input + i01 + ch)
+                    let v10 = load8(input + i10 + ch), v11 = load8(input + i11 + ch)
+                    if let argmax {
+                        // PyTorch keeps the first maximum in scan order (strictly greater replaces).
+                        var best = v00
+                        var at = SIMD8<Int32>(repeating: Int32(i00 + ch)) &+ lanes
+                        var wins = v01 .> best
+                        best.replace(with: v01, where: wins)
+                        at.replace(with: SIMD8<Int32>(repeating: Int32(i01 + ch)) &+ lanes, where: wins)
+                        wins = v10 .> best
+                        best.replace(with: v10, where: wins)
+                        at.replace(with: SIMD8<Int32>(repeating: Int32(i10 + ch)) &+ lanes, where: wins)
+                        wins = v11 .> best
+                        best.replace(with: v11, where: wins)
+                        at.replace(with: SIMD8<Int32>(repeating: Int32(i11 + ch)) &+ lanes, where: wins)
+                        store8(larger(best, zero), output + o + ch)
+                        UnsafeMutableRawPointer(argmax + o + ch).storeBytes(of: at, as: SIMD8<Int32>.self)
+                    } else {
+                        let best = larger(larger(v00, v01), larger(v10, v11))
+                        store8(larger(best, zero), output + o + ch)
+                    }
+                    ch += 8
                 }
             }
         }
@@ -42,6 +63,11 @@ public struct PoolReLUShape: Sendable, Equatable {
         }
     }
 }
+
+/// Lane-wise maximum as a compare and a blend: the standard library's `pointwiseMax`
+/// compiles to a call that handles lanes one by one.
+@inline(__always)
+func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
 
 /// ReLU in place; backward masks the gradient where the output was zero.
 public enum ReLU {

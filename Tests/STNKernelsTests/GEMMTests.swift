@@ -2,7 +2,8 @@ import XCTest
 @testable import STNKernels
 
 /// The microkernel and its drivers against plain loops, including partial row blocks and
-/// every column-block mix (8, 16, 24, 40 columns).
+/// every column-block mix (8 to 64 columns: with 16-lane registers 32-column blocks, then
+/// 16 and 8).
 final class GEMMTests: XCTestCase {
     var state: UInt64 = 42
     func random() -> Float {
@@ -11,7 +12,7 @@ final class GEMMTests: XCTestCase {
     }
 
     func testGEMMMatchesNaiveLoops() {
-        for (m, n, k) in [(1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100)] {
+        for (m, n, k) in [(1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100), (7, 48, 9), (12, 56, 20), (8, 64, 5)] {
             let a = (0 ..< m * k).map { _ in random() }, b = (0 ..< k * n).map { _ in random() }
             let c0 = (0 ..< m * n).map { _ in random() }
             var c = c0
@@ -68,5 +69,30 @@ final class GEMMTests: XCTestCase {
         Transformer.affineGrid(theta: [1, 0, 0, 0, 1, 0], height: side, width: side, into: &grid)
         Transformer.sample(image, height: side, width: side, grid: grid, count: side * side, into: &out)
         for i in 0 ..< side * side { XCTAssertEqual(out[i], image[i], accuracy: 1e-6) }
+    }
+
+    func testPoolReLUMatchesScalarLoopsIncludingTies() {
+        // Values from a small set so that ties are common: the first maximum in scan order
+        // must win, as in PyTorch.
+        let shape = PoolReLUShape(inH: 7, inW: 6, channels: 16)
+        let input = (0 ..< shape.inputCount).map { _ in Float(Int(random() * 3)) }
+        var output = [Float](repeating: -1, count: shape.outputCount), argmax = [Int32](repeating: -1, count: shape.outputCount)
+        var plain = [Float](repeating: -1, count: shape.outputCount)
+        shape.forward(input: input, output: &output, argmax: &argmax)
+        shape.forward(input: input, output: &plain, argmax: nil)
+        XCTAssertEqual(plain, output)
+        let c = shape.channels
+        for y in 0 ..< shape.outH {
+            for x in 0 ..< shape.outW {
+                for ch in 0 ..< c {
+                    let candidates = [(2 * y, 2 * x), (2 * y, 2 * x + 1), (2 * y + 1, 2 * x), (2 * y + 1, 2 * x + 1)].map { ($0.0 * shape.inW + $0.1) * c + ch }
+                    var at = candidates[0]
+                    for i in candidates.dropFirst() where input[i] > input[at] { at = i }
+                    let o = (y * shape.outW + x) * c + ch
+                    XCTAssertEqual(output[o], max(input[at], 0))
+                    XCTAssertEqual(Int(argmax[o]), at, "first maximum in scan order at output \(o)")
+                }
+            }
+        }
     }
 }
