@@ -26,6 +26,7 @@ struct InferCommand: ParsableCommand {
           stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
           stn-infer Weights/samples/images-idx3-ubyte --explain explain.png
           stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain fig.png --explain-digits 2,5,7 --explain-count 5
+          stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain misses.png --explain-misses --explain-count 30
         """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
@@ -40,6 +41,9 @@ struct InferCommand: ParsableCommand {
     @Option(name: .customLong("explain-digits"),
             help: ArgumentHelp("Digits for --explain, e.g. 2,5,7: the first --explain-count images of each, one column per digit (needs --labels).", valueName: "D,D,..."))
     var explainDigits: String?
+    @Flag(name: .customLong("explain-misses"),
+          help: "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels).")
+    var explainMisses = false
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Threads for large files.") var threads: Int = processorCount()
 
@@ -53,6 +57,11 @@ struct InferCommand: ParsableCommand {
                 throw ValidationError("--explain-digits '\(explainDigits)' is not a comma-separated list of digits 0-9")
             }
             guard digits.count <= 10 else { throw ValidationError("--explain-digits lists more than 10 digits") }
+        }
+        if explainMisses {
+            guard explain != nil else { throw ValidationError("--explain-misses needs --explain OUT.png") }
+            guard labels != nil else { throw ValidationError("--explain-misses needs --labels LABELS.idx (to know which predictions are wrong)") }
+            guard explainDigits == nil else { throw ValidationError("--explain-misses and --explain-digits choose images differently; pass one") }
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
@@ -115,6 +124,12 @@ struct InferCommand: ParsableCommand {
             if let explainDigits, let digits = Self.parseDigits(explainDigits), let truth {
                 groups = digits.map { d in Array(truth.indices.filter { Int(truth[$0]) == d }.prefix(explainCount)) }
                 titles = digits.map { "digit \($0)" }
+            }
+            if explainMisses, let truth {
+                let misses = Array(truth.indices.filter { Int(truth[$0]) != results[$0].digit }.prefix(explainCount))
+                groups = stride(from: 0, to: misses.count, by: 10).map { Array(misses[$0 ..< min($0 + 10, misses.count)]) }
+                titles = groups.indices.map { "misses \($0 * 10 + 1)-\($0 * 10 + groups[$0].count)" }
+                if misses.isEmpty { (groups, titles) = ([[]], ["no misclassified images"]) }
             }
             try Explain.figure(engine: engine, frames: frames, results: results, labels: truth, groups: groups, groupTitles: titles).writePNG(to: explain)
             writeStandardError("stn-infer: wrote \(explain)\n")
