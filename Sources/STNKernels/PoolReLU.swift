@@ -33,15 +33,14 @@ public struct PoolReLUShape: Sendable, Equatable {
                         // PyTorch keeps the first maximum in scan order (strictly greater replaces).
                         var best = v00
                         var at = SIMD8<Int32>(repeating: Int32(i00 + ch)) &+ lanes
-                        var wins = v01 .> best
-                        best.replace(with: v01, where: wins)
-                        at.replace(with: SIMD8<Int32>(repeating: Int32(i01 + ch)) &+ lanes, where: wins)
-                        wins = v10 .> best
-                        best.replace(with: v10, where: wins)
-                        at.replace(with: SIMD8<Int32>(repeating: Int32(i10 + ch)) &+ lanes, where: wins)
-                        wins = v11 .> best
-                        best.replace(with: v11, where: wins)
-                        at.replace(with: SIMD8<Int32>(repeating: Int32(i11 + ch)) &+ lanes, where: wins)
+                        func consider(_ v: SIMD8<Float>, at index: Int) {
+                            let wins = v .> best
+                            best.replace(with: v, where: wins)
+                            at.replace(with: SIMD8<Int32>(repeating: Int32(index + ch)) &+ lanes, where: wins)
+                        }
+                        consider(v01, at: i01)
+                        consider(v10, at: i10)
+                        consider(v11, at: i11)
                         store8(larger(best, zero), output + o + ch)
                         UnsafeMutableRawPointer(argmax + o + ch).storeBytes(of: at, as: SIMD8<Int32>.self)
                     } else {
