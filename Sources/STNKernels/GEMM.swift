@@ -74,6 +74,15 @@ public func gemmAccumulate(m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap
         let a0 = a + rows.offset(i0), a1 = a + rows.offset(i1), a2 = a + rows.offset(i2)
         let a3 = a + rows.offset(i3), a4 = a + rows.offset(i4), a5 = a + rows.offset(i5)
         var j = 0
+        #if STN_AVX512
+        // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
+        // broadcast of A with the two wide vectors instead of re-reading A on its own.
+        if n == 2 * lanes + 8 {
+            kernel6x2plus8(a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
+                           c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction)
+            j = n
+        }
+        #endif
         while j + 2 * lanes <= n {
             kernel6x2(Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
                       c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
@@ -187,3 +196,53 @@ func kernel6x1<V: SIMD>(_: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePoint
     }
     store(x0, c0); store(x1, c1); store(x2, c2); store(x3, c3); store(x4, c4); store(x5, c5)
 }
+
+#if STN_AVX512
+/// C's 6 rows x (2 16-lane vectors + 8) columns += the reduction: 18 accumulators, which
+/// fit AVX-512's 32 registers (not AVX2's 16).
+@inline(__always)
+func kernel6x2plus8(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+                    _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+                    _ b: UnsafePointer<Float>,
+                    _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+                    _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+                    _ r: Reduction) {
+    typealias W = SIMD16<Float>
+    typealias N = SIMD8<Float>
+    var x00: W = load(c0), x01: W = load(c0 + 16), x02: N = load(c0 + 32)
+    var x10: W = load(c1), x11: W = load(c1 + 16), x12: N = load(c1 + 32)
+    var x20: W = load(c2), x21: W = load(c2 + 16), x22: N = load(c2 + 32)
+    var x30: W = load(c3), x31: W = load(c3 + 16), x32: N = load(c3 + 32)
+    var x40: W = load(c4), x41: W = load(c4 + 16), x42: N = load(c4 + 32)
+    var x50: W = load(c5), x51: W = load(c5 + 16), x52: N = load(c5 + 32)
+    var outerA = 0, outerB = 0
+    for _ in 0 ..< r.n1 {
+        var ia = outerA, ib = outerB
+        for _ in 0 ..< r.n2 {
+            let b0: W = load(b + ib), b1: W = load(b + ib + 16), b2: N = load(b + ib + 32)
+            var s = a0[ia]
+            x00 = x00.addingProduct(W(repeating: s), b0); x01 = x01.addingProduct(W(repeating: s), b1); x02 = x02.addingProduct(N(repeating: s), b2)
+            s = a1[ia]
+            x10 = x10.addingProduct(W(repeating: s), b0); x11 = x11.addingProduct(W(repeating: s), b1); x12 = x12.addingProduct(N(repeating: s), b2)
+            s = a2[ia]
+            x20 = x20.addingProduct(W(repeating: s), b0); x21 = x21.addingProduct(W(repeating: s), b1); x22 = x22.addingProduct(N(repeating: s), b2)
+            s = a3[ia]
+            x30 = x30.addingProduct(W(repeating: s), b0); x31 = x31.addingProduct(W(repeating: s), b1); x32 = x32.addingProduct(N(repeating: s), b2)
+            s = a4[ia]
+            x40 = x40.addingProduct(W(repeating: s), b0); x41 = x41.addingProduct(W(repeating: s), b1); x42 = x42.addingProduct(N(repeating: s), b2)
+            s = a5[ia]
+            x50 = x50.addingProduct(W(repeating: s), b0); x51 = x51.addingProduct(W(repeating: s), b1); x52 = x52.addingProduct(N(repeating: s), b2)
+            ia &+= r.aStride2
+            ib &+= r.bStride2
+        }
+        outerA &+= r.aStride1
+        outerB &+= r.bStride1
+    }
+    store(x00, c0); store(x01, c0 + 16); store(x02, c0 + 32)
+    store(x10, c1); store(x11, c1 + 16); store(x12, c1 + 32)
+    store(x20, c2); store(x21, c2 + 16); store(x22, c2 + 32)
+    store(x30, c3); store(x31, c3 + 16); store(x32, c3 + 32)
+    store(x40, c4); store(x41, c4 + 16); store(x42, c4 + 32)
+    store(x50, c5); store(x51, c5 + 16); store(x52, c5 + 32)
+}
+#endif
