@@ -81,7 +81,7 @@ let package = Package(
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
         .target(name: "STNKernels", swiftSettings: speed),
         // Forward/backward passes, SGD, recipes, checkpoints.
-        .target(name: "STNTrainer", dependencies: ["STNData", "STNModel", "STNLibHDF5", "STNKernels"], swiftSettings: speed),
+        .target(name: "STNTrainer", dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernels"], swiftSettings: speed),
         // Fixed-shape, zero-allocation inference.
         .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNSystem"], swiftSettings: speed),
 
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"], swiftSettings: speed),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
 
 // package-benchmark benchmarks (Benchmarks/), only when asked for, so the everyday build

@@ -1,4 +1,5 @@
 import Dispatch
+import STNSystem
 #if canImport(Glibc)
 import Glibc
 #else
@@ -123,7 +124,8 @@ public struct RTSDistortion: Sendable {
         digits.pixels.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { target in
                 let source = source.baseAddress!, target = target.baseAddress!
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
+                // Each part writes only its own images of `target`.
+                concurrentParts(parts) { part in
                     let start = count * part / parts, end = count * (part + 1) / parts
                     for i in start ..< end {
                         Self.render(digit: source + i * Self.digitSize * Self.digitSize, parameters(index: i, epoch: epoch),

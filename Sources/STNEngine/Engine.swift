@@ -74,7 +74,8 @@ public final class Engine {
             for i in 0 ..< count { net.run(pixels: pixels + i * frame, result: &results[i], times: nil) }
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        // Each part writes only its own worker's arena and its own slice of `results`.
+        concurrentParts(parts) { part in
             let worker = workers[part]
             for i in count * part / parts ..< count * (part + 1) / parts {
                 worker.run(pixels: pixels + i * frame, result: &results[i], times: nil)

@@ -1,4 +1,5 @@
 import Dispatch
+import STNSystem
 import Foundation
 import STNKernels
 import STNData
@@ -56,7 +57,8 @@ public final class Network {
             body(0, 0 ..< count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        // Each part writes only its own workspace and its own slots of the callers' arrays.
+        concurrentParts(parts) { part in
             body(part, count * part / parts ..< count * (part + 1) / parts)
         }
     }

@@ -1,3 +1,4 @@
+import STNCommandLine
 import Foundation
 import STNTrainer
 
@@ -21,13 +22,13 @@ final class ProgressPrinter {
             guard Date().timeIntervalSince(lastPrinted) > 0.1 || p.batch == p.batchesPerEpoch else { return }
             lastPrinted = Date()
             print("\r\u{1B}[K" + text, terminator: "")
-            fflush(stdout)
+            flushStandardOutput()
             lineOpen = true
         } else {
             let step = max(1, p.batchesPerEpoch / 10)
             if p.batch % step == 0 || p.batch == p.batchesPerEpoch {
                 print(text)
-                fflush(stdout)
+                flushStandardOutput()
             }
         }
     }
@@ -37,11 +38,11 @@ final class ProgressPrinter {
         print(String(format: "epoch %3d/%d  train loss %.4f  acc %6.2f%%  |  test loss %.4f  acc %6.2f%%  error %5.2f%%  |  %@",
                      r.epoch, total, r.trainLoss, r.trainAccuracy * 100, r.testLoss, r.testAccuracy * 100,
                      (1 - r.testAccuracy) * 100, ProgressPrinter.duration(r.seconds)))
-        fflush(stdout)
+        flushStandardOutput()
     }
 
     func finishLine() {
-        if lineOpen { print("\r\u{1B}[K", terminator: ""); fflush(stdout); lineOpen = false }
+        if lineOpen { print("\r\u{1B}[K", terminator: ""); flushStandardOutput(); lineOpen = false }
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -3,7 +3,8 @@ import XCTest
 @testable import STNData
 
 final class RTSTests: XCTestCase {
-    static var digits: MNISTSplit?
+    // XCTest runs these tests one at a time: the cache is never touched concurrently.
+    nonisolated(unsafe) static var digits: MNISTSplit?
 
     func testDigits() throws -> MNISTSplit {
         if let d = Self.digits { return d }

@@ -7,7 +7,8 @@ import STNModel
 /// Short real training runs on the first few hundred MNIST images: determinism, resume
 /// (from an epoch boundary and from mid-epoch) and checkpoint files.
 final class TrainingRunTests: XCTestCase {
-    static var cached: (train: MNISTSplit, test: IDXImages, labels: [UInt8])?
+    // XCTest runs these tests one at a time: the cache is never touched concurrently.
+    nonisolated(unsafe) static var cached: (train: MNISTSplit, test: IDXImages, labels: [UInt8])?
 
     func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) {
         if let cached = Self.cached { return cached }
