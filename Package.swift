@@ -1,9 +1,9 @@
+import Foundation  // ProcessInfo, and reading /proc/cpuinfo
 // swift-tools-version: 6.1
 //
 // stn-swift: a Spatial Transformer Network trainer and inference engine.
 // One library target per concern; executables are thin command-line layers.
 import PackageDescription
-import Foundation  // ProcessInfo, and reading /proc/cpuinfo
 
 // Numeric code needs FMA/AVX: without a target CPU, SIMD.addingProduct lowers to a
 // libm `fma` call per lane (~200x slower). Release builds default to the build
@@ -21,17 +21,21 @@ let checked = environment["STN_CHECKED"] == "1"
 // 32); with AVX2 only, 16 registers fit a 6 x 16 block of 8-lane ones. Swift cannot test a
 // target feature with #if, so the package tells the kernels: for `native` it reads the build
 // machine's CPU flags, for a named CPU it knows which ones have AVX-512.
-let avx512CPUs: Set<String> = ["skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
-                               "icelake-server", "tigerlake", "sapphirerapids", "graniterapids", "emeraldrapids",
-                               "znver4", "znver5"]
+let avx512CPUs: Set<String> = [
+    "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
+    "icelake-server", "tigerlake", "sapphirerapids", "graniterapids", "emeraldrapids",
+    "znver4", "znver5",
+]
 func buildMachineHasAVX512() -> Bool {
     guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-    return cpuinfo.split(separator: "\n").contains { $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx512f") }
+    return cpuinfo.split(separator: "\n").contains {
+        $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx512f")
+    }
 }
 let wideVectors = !portable && (targetCPU == "native" ? buildMachineHasAVX512() : avx512CPUs.contains(targetCPU))
 
 var speed: [SwiftSetting] = [
-    .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release)),
+    .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release))
 ]
 if !portable {
     speed.append(.unsafeFlags(["-target-cpu", targetCPU]))
@@ -59,7 +63,7 @@ let package = Package(
         .executable(name: "stn-report", targets: ["stn-report"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         // C libraries from Debian: libhdf5-dev and zlib1g-dev (tools/bootstrap installs them).
@@ -81,7 +85,9 @@ let package = Package(
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
         .target(name: "STNKernels", swiftSettings: speed),
         // Forward/backward passes, SGD, recipes, checkpoints.
-        .target(name: "STNTrainer", dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernels"], swiftSettings: speed),
+        .target(
+            name: "STNTrainer", dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernels"],
+            swiftSettings: speed),
         // Fixed-shape, zero-allocation inference.
         .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNSystem"], swiftSettings: speed),
 
@@ -90,24 +96,47 @@ let package = Package(
         .target(name: "AllocationCounter"),
 
         .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
-        .executableTarget(name: "stn-data", dependencies: ["STNData", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed),
-        .executableTarget(name: "stn-train", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage"] + commandLine, swiftSettings: speed),
+        .executableTarget(
+            name: "stn-data", dependencies: ["STNData", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed),
+        .executableTarget(
+            name: "stn-train",
+            dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage"] + commandLine,
+            swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
         // dependencies, the Swift runtime linked statically (with the libraries the static
         // FoundationEssentials needs) and no PIE (no start-up relocations), so a process
         // that answers one image takes a few milliseconds.
-        .executableTarget(name: "stn-infer", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed,
-                          linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-no-pie"], .when(platforms: [.linux]))]),
-        .executableTarget(name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine, swiftSettings: speed),
-        .executableTarget(name: "stn-bench", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine, swiftSettings: speed),
+        .executableTarget(
+            name: "stn-infer",
+            dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
+            swiftSettings: speed,
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
+                        "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-no-pie",
+                    ], .when(platforms: [.linux]))
+            ]),
+        .executableTarget(
+            name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine,
+            swiftSettings: speed),
+        .executableTarget(
+            name: "stn-bench",
+            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine,
+            swiftSettings: speed),
 
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
-        .testTarget(name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5"], swiftSettings: speed),
-        .testTarget(name: "STNEngineTests", dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"], swiftSettings: speed),
+        .testTarget(
+            name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5"],
+            swiftSettings: speed),
+        .testTarget(
+            name: "STNEngineTests",
+            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"],
+            swiftSettings: speed),
     ],
     swiftLanguageModes: [.v6]
 )
@@ -116,11 +145,13 @@ let package = Package(
 // and CI never resolve the benchmark package and its malloc interposer:
 //     STN_BENCHMARKS=1 swift package benchmark
 if environment["STN_BENCHMARKS"] == "1" {
-    package.dependencies.append(.package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
-    package.targets.append(.executableTarget(
-        name: "EngineBenchmarks",
-        dependencies: ["STNEngine", "STNModel", "STNTrainer", .product(name: "Benchmark", package: "benchmark")],
-        path: "Benchmarks/EngineBenchmarks",
-        swiftSettings: speed,
-        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: ["STNEngine", "STNModel", "STNTrainer", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/EngineBenchmarks",
+            swiftSettings: speed,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]))
 }

@@ -6,7 +6,8 @@ import STNTrainer
 /// One frame through the engine, for both models, with package-benchmark's malloc counts
 /// (which must read zero) and wall-clock percentiles.
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(3))
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(3))
     for kind in ModelKind.allCases {
         let architecture = Architecture.of(kind)
         Benchmark("\(kind.rawValue) frame") { benchmark in

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-@preconcurrency import Glibc
+    @preconcurrency import Glibc
 #else
-@preconcurrency import Darwin
+    @preconcurrency import Darwin
 #endif
 
 // Plain C stdio for the tools' output, so a tool that needs nothing else from Foundation
@@ -36,7 +36,10 @@ public func formatted(_ format: String, _ arguments: CVarArg...) -> String {
         guard needed >= buffer.count else { return string(from: buffer) }
         // Longer than the first guess: format again into a buffer that fits.
         buffer = [CChar](repeating: 0, count: needed + 1)
-        return withVaList(arguments) { _ = vsnprintf(&buffer, buffer.count, format, $0); return string(from: buffer) }
+        return withVaList(arguments) {
+            _ = vsnprintf(&buffer, buffer.count, format, $0)
+            return string(from: buffer)
+        }
     }
 }
 

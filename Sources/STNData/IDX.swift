@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-import STNSystem
-import Glibc
+    import STNSystem
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// A stack of 8-bit grayscale images, row-major, one image after another.
@@ -62,7 +62,9 @@ public enum IDX {
     }
 
     /// Parses an IDX byte stream (already decompressed).
-    static func parse(_ bytes: [UInt8], path: String, dimensions expected: Int) throws -> (dims: [Int], payload: [UInt8]) {
+    static func parse(_ bytes: [UInt8], path: String, dimensions expected: Int) throws -> (
+        dims: [Int], payload: [UInt8]
+    ) {
         guard bytes.count >= 4 else { throw IDXError(path, .tooShort(bytes: bytes.count)) }
         guard bytes[0] == 0, bytes[1] == 0 else { throw IDXError(path, .badMagic(bytes[0], bytes[1])) }
         guard bytes[2] == 0x08 else { throw IDXError(path, .badType(bytes[2])) }

@@ -35,12 +35,14 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .badMagic(let a, let b): problem = "not an IDX file: magic starts \(hex(a)) \(hex(b)), expected 00 00"
         case .badType(let t): problem = "unsupported IDX element type \(hex(t)), expected 08 (unsigned byte)"
         case .wrongDimensions(let found, let expected):
-            problem = "IDX file has \(found) dimension\(found == 1 ? "" : "s"), expected \(expected) (\(expected == 1 ? "labels" : "images"))"
+            problem =
+                "IDX file has \(found) dimension\(found == 1 ? "" : "s"), expected \(expected) (\(expected == 1 ? "labels" : "images"))"
         case .zeroCount: problem = "IDX header declares zero items"
         case .truncated(let expected, let found):
             problem = "truncated: header declares \(expected) data bytes but only \(found) follow"
         case .trailingBytes(let expected, let found):
-            problem = "\(found - expected) unexpected trailing bytes after the \(expected) data bytes the header declares"
+            problem =
+                "\(found - expected) unexpected trailing bytes after the \(expected) data bytes the header declares"
         case .tooLarge(let dims):
             problem = "IDX header declares an absurd size \(dims.map(String.init).joined(separator: "x"))"
         case .wrongImageSize(let r, let c, let expected): problem = "images are \(r)x\(c), expected \(expected)"

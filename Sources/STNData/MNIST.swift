@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-import STNSystem
-import Glibc
+    import STNSystem
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// One MNIST split: 28x28 digits and their labels.
@@ -31,9 +31,15 @@ public enum MNIST {
     /// `--data DIR` if given, else `$STN_DATA`, else `./Data/mnist`; the directory must exist.
     public static func resolveDirectory(_ flag: String?) throws -> String {
         let environment = environmentValue(environmentVariable)
-        let (directory, source) = flag.map { ($0, "--data") } ?? environment.map { ($0, "$\(environmentVariable)") } ?? (defaultDirectory, "the default")
+        let (directory, source) =
+            flag.map { ($0, "--data") } ?? environment.map { ($0, "$\(environmentVariable)") } ?? (
+                defaultDirectory, "the default"
+            )
         guard fileKind(directory) == .directory else {
-            throw MNISTLocationError(description: "\(directory): MNIST directory (from \(source)) does not exist; pass --data DIR or set \(environmentVariable) to a directory holding the four MNIST *-ubyte[.gz] files")
+            throw MNISTLocationError(
+                description:
+                    "\(directory): MNIST directory (from \(source)) does not exist; pass --data DIR or set \(environmentVariable) to a directory holding the four MNIST *-ubyte[.gz] files"
+            )
         }
         return directory
     }
@@ -44,7 +50,10 @@ public enum MNIST {
             let path = directory.hasSuffix("/") ? directory + candidate : directory + "/" + candidate
             if fileExists(path) { return path }
         }
-        throw MNISTLocationError(description: "\(directory): no \(name) or \(name).gz in the MNIST directory; pass --data DIR or set \(environmentVariable)")
+        throw MNISTLocationError(
+            description:
+                "\(directory): no \(name) or \(name).gz in the MNIST directory; pass --data DIR or set \(environmentVariable)"
+        )
     }
 
     public static func load(split: MNISTSplit.Kind, directory: String) throws -> MNISTSplit {

@@ -1,9 +1,10 @@
 import Dispatch
 import STNSystem
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// One image's distortion: rotation (degrees, counter-clockwise as torchvision), isotropic
@@ -46,12 +47,18 @@ public struct RTSDistortion: Sendable {
 
     /// The distortion of image `index` in epoch `epoch`.
     public func parameters(index: Int, epoch: Int = 0) -> RTSParameters {
-        var random = PRNG(seed: seed, stream: UInt64(truncatingIfNeeded: epoch) << 32 | UInt64(truncatingIfNeeded: index))
-        let angle = Self.angleRange.lowerBound + (Self.angleRange.upperBound - Self.angleRange.lowerBound) * random.nextUnitDouble()
-        let scale = Self.scaleRange.lowerBound + (Self.scaleRange.upperBound - Self.scaleRange.lowerBound) * random.nextUnitDouble()
+        var random = PRNG(
+            seed: seed, stream: UInt64(truncatingIfNeeded: epoch) << 32 | UInt64(truncatingIfNeeded: index))
+        let angle =
+            Self.angleRange.lowerBound + (Self.angleRange.upperBound - Self.angleRange.lowerBound)
+            * random.nextUnitDouble()
+        let scale =
+            Self.scaleRange.lowerBound + (Self.scaleRange.upperBound - Self.scaleRange.lowerBound)
+            * random.nextUnitDouble()
         let offsets = Self.maximumOffset + 1
-        return RTSParameters(angleDegrees: angle, scale: scale,
-                             offsetX: random.nextInt(below: offsets), offsetY: random.nextInt(below: offsets))
+        return RTSParameters(
+            angleDegrees: angle, scale: scale,
+            offsetX: random.nextInt(below: offsets), offsetY: random.nextInt(below: offsets))
     }
 
     /// The inverse affine map torchvision hands PIL for a rotation about (14, 14) and a
@@ -71,7 +78,8 @@ public struct RTSDistortion: Sendable {
     /// Rotates and scales a 28x28 digit (nearest neighbour, zero fill) exactly as Pillow's
     /// affine transform does (16.16 fixed point, or its pure-scale path at angle 0), and
     /// pastes it into a 42x42 canvas, which is fully overwritten.
-    public static func render(digit: UnsafePointer<UInt8>, _ p: RTSParameters, into canvas: UnsafeMutablePointer<UInt8>) {
+    public static func render(digit: UnsafePointer<UInt8>, _ p: RTSParameters, into canvas: UnsafeMutablePointer<UInt8>)
+    {
         canvas.initialize(repeating: 0, count: canvasSize * canvasSize)
         let a = inverseMatrix(angleDegrees: p.angleDegrees, scale: p.scale)
         let n = digitSize
@@ -96,14 +104,19 @@ public struct RTSDistortion: Sendable {
         }
         // Pillow's affine_fixed: 16.16 fixed point, FIX(v) = floor(v * 65536 + 0.5).
         func fix(_ v: Double) -> Int32 { Int32(truncatingIfNeeded: Int((v * 65536 + 0.5).rounded(.down))) }
-        let a0 = fix(a[0]), a1 = fix(a[1]), a3 = fix(a[3]), a4 = fix(a[4])
+        let a0 = fix(a[0])
+        let a1 = fix(a[1])
+        let a3 = fix(a[3])
+        let a4 = fix(a[4])
         var rowX = fix(a[2] + a[0] * 0.5 + a[1] * 0.5)
         var rowY = fix(a[5] + a[3] * 0.5 + a[4] * 0.5)
         for y in 0 ..< n {
-            var xx = rowX, yy = rowY
+            var xx = rowX
+            var yy = rowY
             let out = origin + y * canvasSize
             for x in 0 ..< n {
-                let xi = Int(xx >> 16), yi = Int(yy >> 16)
+                let xi = Int(xx >> 16)
+                let yi = Int(yy >> 16)
                 if xi >= 0 && xi < n && yi >= 0 && yi < n { out[x] = digit[yi * n + xi] }
                 xx &+= a0
                 yy &+= a3
@@ -123,13 +136,16 @@ public struct RTSDistortion: Sendable {
         let parts = max(1, min(threads, count))
         digits.pixels.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { target in
-                let source = source.baseAddress!, target = target.baseAddress!
+                let source = source.baseAddress!
+                let target = target.baseAddress!
                 // Each part writes only its own images of `target`.
                 concurrentParts(parts) { part in
-                    let start = count * part / parts, end = count * (part + 1) / parts
+                    let start = count * part / parts
+                    let end = count * (part + 1) / parts
                     for i in start ..< end {
-                        Self.render(digit: source + i * Self.digitSize * Self.digitSize, parameters(index: i, epoch: epoch),
-                                    into: target + i * side * side)
+                        Self.render(
+                            digit: source + i * Self.digitSize * Self.digitSize, parameters(index: i, epoch: epoch),
+                            into: target + i * side * side)
                     }
                 }
             }

@@ -1,12 +1,13 @@
-import STNSystem
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import STNKernels
 import STNModel
+import STNSystem
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 /// Fixed-shape inference for the seed's CNN and ST-CNN on 42x42 frames.
 ///
@@ -28,7 +29,9 @@ public final class Engine {
     public init(weights: ModelWeights, threads: Int = processorCount()) throws {
         let architecture = weights.architecture
         guard architecture.inputSize == 42 else {
-            throw EngineError("the engine runs 42x42 frames; these weights are for \(architecture.inputSize)x\(architecture.inputSize)")
+            throw EngineError(
+                "the engine runs 42x42 frames; these weights are for \(architecture.inputSize)x\(architecture.inputSize)"
+            )
         }
         self.architecture = architecture
         frameSize = architecture.inputSize
@@ -67,7 +70,9 @@ public final class Engine {
 
     /// Infers `count` frames (count * 42 * 42 pixels) into `results`, split into contiguous
     /// parts over up to `threads` workers (at most the number planned at init).
-    public func inferBatch(pixels: UnsafePointer<UInt8>, count: Int, results: UnsafeMutablePointer<InferenceResult>, threads: Int) {
+    public func inferBatch(
+        pixels: UnsafePointer<UInt8>, count: Int, results: UnsafeMutablePointer<InferenceResult>, threads: Int
+    ) {
         let frame = frameSize * frameSize
         let parts = max(1, min(threads, max(1, workers.count), count))
         if parts == 1 {
@@ -99,15 +104,19 @@ final class PlannedNetwork {
     // Shapes.
     let st: Bool
     let loc0: Conv2DShape, locPool: PoolReLUShape, loc3: Conv2DShape, loc6: LinearShape, loc8: LinearShape
-    let conv0: Conv2DShape, pool0: PoolReLUShape, conv3: Conv2DShape, pool1: PoolReLUShape, fc0: LinearShape, fc2: LinearShape
+    let conv0: Conv2DShape, pool0: PoolReLUShape, conv3: Conv2DShape, pool1: PoolReLUShape, fc0: LinearShape,
+        fc2: LinearShape
 
     // Packed weights and biases (pointers into the arena).
     let wLoc0, bLoc0, wLoc3, bLoc3, wLoc6, bLoc6, wLoc8, bLoc8: UnsafeMutablePointer<Float>
     let wConv0, bConv0, wConv3, bConv3, wFc0, bFc0, wFc2, bFc2: UnsafeMutablePointer<Float>
     // Activations.
-    let input, ds, l0, l1, l3, f6, theta, grid, sampledBuffer, c0, c1, c3, c4, h0, logits, logProbs: UnsafeMutablePointer<Float>
+    let input, ds, l0, l1, l3, f6, theta, grid, sampledBuffer, c0, c1, c3, c4, h0, logits,
+        logProbs: UnsafeMutablePointer<Float>
 
-    var downsampled: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: ds, count: st ? (side / 2) * (side / 2) : 0) }
+    var downsampled: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: ds, count: st ? (side / 2) * (side / 2) : 0)
+    }
     var sampled: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: sampledBuffer, count: st ? pixels : 0) }
 
     init(_ weights: ModelWeights) {
@@ -139,35 +148,54 @@ final class PlannedNetwork {
         }
         let stCount = { (n: Int) in architecture.hasTransformer ? n : 1 }
         let slots = [
-            reserve(stCount(loc0.k * loc0.outCp)), reserve(stCount(loc0.outCp)), reserve(stCount(loc3.k * loc3.outCp)), reserve(stCount(loc3.outCp)),
-            reserve(stCount(loc6.inputs * loc6.outputsP)), reserve(stCount(loc6.outputsP)), reserve(stCount(loc8.inputs * loc8.outputsP)), reserve(stCount(loc8.outputsP)),
+            reserve(stCount(loc0.k * loc0.outCp)), reserve(stCount(loc0.outCp)), reserve(stCount(loc3.k * loc3.outCp)),
+            reserve(stCount(loc3.outCp)),
+            reserve(stCount(loc6.inputs * loc6.outputsP)), reserve(stCount(loc6.outputsP)),
+            reserve(stCount(loc8.inputs * loc8.outputsP)), reserve(stCount(loc8.outputsP)),
             reserve(conv0.k * conv0.outCp), reserve(conv0.outCp), reserve(conv3.k * conv3.outCp), reserve(conv3.outCp),
-            reserve(fc0.inputs * fc0.outputsP), reserve(fc0.outputsP), reserve(fc2.inputs * fc2.outputsP), reserve(fc2.outputsP),
-            reserve(pixels), reserve(stCount(loc0.inputCount)), reserve(stCount(loc0.outputCount)), reserve(stCount(locPool.outputCount)),
-            reserve(stCount(loc3.outputCount)), reserve(stCount(loc6.outputsP)), reserve(8), reserve(stCount(pixels * 2)), reserve(stCount(pixels)),
-            reserve(conv0.outputCount), reserve(pool0.outputCount), reserve(conv3.outputCount), reserve(pool1.outputCount),
+            reserve(fc0.inputs * fc0.outputsP), reserve(fc0.outputsP), reserve(fc2.inputs * fc2.outputsP),
+            reserve(fc2.outputsP),
+            reserve(pixels), reserve(stCount(loc0.inputCount)), reserve(stCount(loc0.outputCount)),
+            reserve(stCount(locPool.outputCount)),
+            reserve(stCount(loc3.outputCount)), reserve(stCount(loc6.outputsP)), reserve(8),
+            reserve(stCount(pixels * 2)), reserve(stCount(pixels)),
+            reserve(conv0.outputCount), reserve(pool0.outputCount), reserve(conv3.outputCount),
+            reserve(pool1.outputCount),
             reserve(fc0.outputsP), reserve(fc2.outputsP), reserve(fc2.outputsP),
         ]
         arenaBytes = total * MemoryLayout<Float>.stride
         // Anonymous pages arrive zeroed from the kernel (padding must be zero) and page-aligned;
         // MAP_POPULATE maps them all in one call rather than one page fault at a time.
-        guard let mapped = mmap(nil, arenaBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
-              mapped != MAP_FAILED else { fatalError("cannot map the engine's \(arenaBytes)-byte arena") }
+        guard
+            let mapped = mmap(
+                nil, arenaBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
+            mapped != MAP_FAILED
+        else { fatalError("cannot map the engine's \(arenaBytes)-byte arena") }
         arena = mapped
         let base = arena.assumingMemoryBound(to: Float.self)
         let p = slots.map { base + offsets[$0] }
         (wLoc0, bLoc0, wLoc3, bLoc3, wLoc6, bLoc6, wLoc8, bLoc8) = (p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7])
-        (wConv0, bConv0, wConv3, bConv3, wFc0, bFc0, wFc2, bFc2) = (p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15])
+        (wConv0, bConv0, wConv3, bConv3, wFc0, bFc0, wFc2, bFc2) = (
+            p[8], p[9], p[10], p[11], p[12], p[13], p[14], p[15]
+        )
         (input, ds, l0, l1, l3, f6, theta, grid) = (p[16], p[17], p[18], p[19], p[20], p[21], p[22], p[23])
         (sampledBuffer, c0, c1, c3, c4, h0, logits, logProbs) = (p[24], p[25], p[26], p[27], p[28], p[29], p[30], p[31])
 
         // Repack the weights once (inference needs no transposed copies: those are for the
         // backward pass).
-        func packConv(_ shape: Conv2DShape, _ name: String, realInC: Int, _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>) {
-            weights[name + ".weight"].withUnsafeBufferPointer { shape.pack(torch: $0.baseAddress!, realInC: realInC, into: w) }
+        func packConv(
+            _ shape: Conv2DShape, _ name: String, realInC: Int, _ w: UnsafeMutablePointer<Float>,
+            _ b: UnsafeMutablePointer<Float>
+        ) {
+            weights[name + ".weight"].withUnsafeBufferPointer {
+                shape.pack(torch: $0.baseAddress!, realInC: realInC, into: w)
+            }
             weights[name + ".bias"].withUnsafeBufferPointer { b.update(from: $0.baseAddress!, count: shape.outC) }
         }
-        func packLinear(_ shape: LinearShape, _ name: String, realInputs: Int, index: [Int?], _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>) {
+        func packLinear(
+            _ shape: LinearShape, _ name: String, realInputs: Int, index: [Int?], _ w: UnsafeMutablePointer<Float>,
+            _ b: UnsafeMutablePointer<Float>
+        ) {
             weights[name + ".weight"].withUnsafeBufferPointer {
                 shape.pack(torch: $0.baseAddress!, realInputs: realInputs, inputIndex: index, into: w)
             }
@@ -176,20 +204,29 @@ final class PlannedNetwork {
         if st {
             packConv(loc0, "localisation_net.0", realInC: 1, wLoc0, bLoc0)
             packConv(loc3, "localisation_net.3", realInC: 20, wLoc3, bLoc3)
-            packLinear(loc6, "localisation_net.6", realInputs: 320,
-                       index: LinearShape.flattenedIndex(h: loc3.outH, w: loc3.outW, channels: 20, channelsP: loc3.outCp), wLoc6, bLoc6)
-            packLinear(loc8, "localisation_net.8", realInputs: 20, index: (0 ..< loc8.inputs).map { $0 < 20 ? $0 : nil }, wLoc8, bLoc8)
+            packLinear(
+                loc6, "localisation_net.6", realInputs: 320,
+                index: LinearShape.flattenedIndex(h: loc3.outH, w: loc3.outW, channels: 20, channelsP: loc3.outCp),
+                wLoc6, bLoc6)
+            packLinear(
+                loc8, "localisation_net.8", realInputs: 20, index: (0 ..< loc8.inputs).map { $0 < 20 ? $0 : nil },
+                wLoc8, bLoc8)
         }
         packConv(conv0, "convs.0", realInC: 1, wConv0, bConv0)
         packConv(conv3, "convs.3", realInC: channels, wConv3, bConv3)
-        packLinear(fc0, "classification.0", realInputs: channels * pool1.outH * pool1.outW,
-                   index: LinearShape.flattenedIndex(h: pool1.outH, w: pool1.outW, channels: channels, channelsP: pool1.channels), wFc0, bFc0)
-        packLinear(fc2, "classification.2", realInputs: 50, index: (0 ..< fc2.inputs).map { $0 < 50 ? $0 : nil }, wFc2, bFc2)
+        packLinear(
+            fc0, "classification.0", realInputs: channels * pool1.outH * pool1.outW,
+            index: LinearShape.flattenedIndex(
+                h: pool1.outH, w: pool1.outW, channels: channels, channelsP: pool1.channels), wFc0, bFc0)
+        packLinear(
+            fc2, "classification.2", realInputs: 50, index: (0 ..< fc2.inputs).map { $0 < 50 ? $0 : nil }, wFc2, bFc2)
     }
 
     deinit { munmap(arena, arenaBytes) }
 
-    func run(pixels source: UnsafePointer<UInt8>, result: inout InferenceResult, times: UnsafeMutablePointer<StageTimes>?) {
+    func run(
+        pixels source: UnsafePointer<UInt8>, result: inout InferenceResult, times: UnsafeMutablePointer<StageTimes>?
+    ) {
         let scale: Float = 1 / 255
         for i in 0 ..< pixels { input[i] = Float(source[i]) * scale }
         forward(input, &result, times)
@@ -202,7 +239,9 @@ final class PlannedNetwork {
     @inline(__always)
     private func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
-    private func forward(_ frame: UnsafePointer<Float>, _ result: inout InferenceResult, _ times: UnsafeMutablePointer<StageTimes>?) {
+    private func forward(
+        _ frame: UnsafePointer<Float>, _ result: inout InferenceResult, _ times: UnsafeMutablePointer<StageTimes>?
+    ) {
         var t0 = times == nil ? 0 : now()
         var classifierInput = frame
         if st {
@@ -214,11 +253,23 @@ final class PlannedNetwork {
             loc6.forward(input: l3, packed: wLoc6, bias: bLoc6, output: f6)
             ReLU.forward(f6, count: loc6.outputsP)
             loc8.forward(input: f6, packed: wLoc8, bias: bLoc8, output: theta)
-            if let times { let t = now(); times.pointee.localisation += t - t0; t0 = t }
+            if let times {
+                let t = now()
+                times.pointee.localisation += t - t0
+                t0 = t
+            }
             Transformer.affineGrid(theta: theta, height: side, width: side, into: grid)
-            if let times { let t = now(); times.pointee.grid += t - t0; t0 = t }
+            if let times {
+                let t = now()
+                times.pointee.grid += t - t0
+                t0 = t
+            }
             Transformer.sample(frame, height: side, width: side, grid: grid, count: pixels, into: sampledBuffer)
-            if let times { let t = now(); times.pointee.sampler += t - t0; t0 = t }
+            if let times {
+                let t = now()
+                times.pointee.sampler += t - t0
+                t0 = t
+            }
             classifierInput = UnsafePointer(sampledBuffer)
             result.hasTheta = true
             for i in 0 ..< 6 { result.theta[i] = theta[i] }

@@ -1,8 +1,13 @@
 import STNSystem
+
 /// A 24-bit colour.
 public struct RGB: Sendable, Equatable {
     public var r, g, b: UInt8
-    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) { self.r = r; self.g = g; self.b = b }
+    public init(_ r: UInt8, _ g: UInt8, _ b: UInt8) {
+        self.r = r
+        self.g = g
+        self.b = b
+    }
     public init(gray: UInt8) { self.init(gray, gray, gray) }
     public static let black = RGB(0, 0, 0)
     public static let white = RGB(255, 255, 255)
@@ -37,8 +42,10 @@ public struct Canvas: Sendable {
 
     /// Fills a rectangle, clipped to the canvas (nothing if it lies outside).
     public mutating func fill(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
-        let x0 = max(0, x), x1 = min(width, x &+ max(0, w))
-        let y0 = max(0, y), y1 = min(height, y &+ max(0, h))
+        let x0 = max(0, x)
+        let x1 = min(width, x &+ max(0, w))
+        let y0 = max(0, y)
+        let y1 = min(height, y &+ max(0, h))
         guard x0 < x1, y0 < y1 else { return }
         for yy in y0 ..< y1 {
             for xx in x0 ..< x1 { pixels[yy * width + xx] = color }
@@ -50,27 +57,44 @@ public struct Canvas: Sendable {
         // Clip to the canvas (plus the pen's width) first: a transform that maps far outside
         // must not mean a walk of millions of pixels, and NaN draws nothing.
         let margin = Double(max(1, thickness))
-        guard let (a, b) = Canvas.clip(a, b, minX: -margin, minY: -margin, maxX: Double(width) + margin, maxY: Double(height) + margin) else { return }
-        var x0 = Int(a.0.rounded()), y0 = Int(a.1.rounded())
-        let x1 = Int(b.0.rounded()), y1 = Int(b.1.rounded())
-        let dx = abs(x1 - x0), dy = -abs(y1 - y0)
-        let sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1
+        guard
+            let (a, b) = Canvas.clip(
+                a, b, minX: -margin, minY: -margin, maxX: Double(width) + margin, maxY: Double(height) + margin)
+        else { return }
+        var x0 = Int(a.0.rounded())
+        var y0 = Int(a.1.rounded())
+        let x1 = Int(b.0.rounded())
+        let y1 = Int(b.1.rounded())
+        let dx = abs(x1 - x0)
+        let dy = -abs(y1 - y0)
+        let sx = x0 < x1 ? 1 : -1
+        let sy = y0 < y1 ? 1 : -1
         var error = dx + dy
         let half = (thickness - 1) / 2
         while true {
             fill(x: x0 - half, y: y0 - half, width: thickness, height: thickness, color: color)
             if x0 == x1 && y0 == y1 { break }
             let e2 = 2 * error
-            if e2 >= dy { error += dy; x0 += sx }
-            if e2 <= dx { error += dx; y0 += sy }
+            if e2 >= dy {
+                error += dy
+                x0 += sx
+            }
+            if e2 <= dx {
+                error += dx
+                y0 += sy
+            }
         }
     }
 
     /// The part of segment a-b inside the rectangle (Liang-Barsky), or nil.
-    static func clip(_ a: (Double, Double), _ b: (Double, Double), minX: Double, minY: Double, maxX: Double, maxY: Double) -> ((Double, Double), (Double, Double))? {
+    static func clip(
+        _ a: (Double, Double), _ b: (Double, Double), minX: Double, minY: Double, maxX: Double, maxY: Double
+    ) -> ((Double, Double), (Double, Double))? {
         guard a.0.isFinite, a.1.isFinite, b.0.isFinite, b.1.isFinite else { return nil }
-        let dx = b.0 - a.0, dy = b.1 - a.1
-        var t0 = 0.0, t1 = 1.0
+        let dx = b.0 - a.0
+        let dy = b.1 - a.1
+        var t0 = 0.0
+        var t1 = 1.0
         for (p, q) in [(-dx, a.0 - minX), (dx, maxX - a.0), (-dy, a.1 - minY), (dy, maxY - a.1)] {
             if p == 0 {
                 if q < 0 { return nil }
@@ -90,25 +114,37 @@ public struct Canvas: Sendable {
 
     /// A closed polygon outline.
     public mutating func polygon(_ points: [(Double, Double)], color: RGB, thickness: Int = 1) {
-        for i in points.indices { line(from: points[i], to: points[(i + 1) % points.count], color: color, thickness: thickness) }
+        for i in points.indices {
+            line(from: points[i], to: points[(i + 1) % points.count], color: color, thickness: thickness)
+        }
     }
 
     public mutating func rectangle(x: Int, y: Int, width w: Int, height h: Int, color: RGB) {
-        polygon([(Double(x), Double(y)), (Double(x + w - 1), Double(y)), (Double(x + w - 1), Double(y + h - 1)), (Double(x), Double(y + h - 1))], color: color)
+        polygon(
+            [
+                (Double(x), Double(y)), (Double(x + w - 1), Double(y)), (Double(x + w - 1), Double(y + h - 1)),
+                (Double(x), Double(y + h - 1)),
+            ], color: color)
     }
 
     /// Draws an 8-bit grayscale image (0 black, 255 white), each pixel as a scale x scale block.
-    public mutating func drawGray(_ gray: [UInt8], width w: Int, height h: Int, atX x: Int, y: Int, scale: Int = 1, invert: Bool = false) {
+    public mutating func drawGray(
+        _ gray: [UInt8], width w: Int, height h: Int, atX x: Int, y: Int, scale: Int = 1, invert: Bool = false
+    ) {
         for row in 0 ..< h {
             for column in 0 ..< w {
                 let v = gray[row * w + column]
-                fill(x: x + column * scale, y: y + row * scale, width: scale, height: scale, color: RGB(gray: invert ? 255 - v : v))
+                fill(
+                    x: x + column * scale, y: y + row * scale, width: scale, height: scale,
+                    color: RGB(gray: invert ? 255 - v : v))
             }
         }
     }
 
     /// Draws floats in [0, 1] as grayscale (clamped).
-    public mutating func drawGray(floats: [Float], width w: Int, height h: Int, atX x: Int, y: Int, scale: Int = 1, invert: Bool = false) {
+    public mutating func drawGray(
+        floats: [Float], width w: Int, height h: Int, atX x: Int, y: Int, scale: Int = 1, invert: Bool = false
+    ) {
         let bytes = floats.map { UInt8((min(max($0, 0), 1) * 255).rounded()) }
         drawGray(bytes, width: w, height: h, atX: x, y: y, scale: scale, invert: invert)
     }
@@ -122,7 +158,8 @@ public struct Canvas: Sendable {
 
     /// Canvases placed left to right, top-aligned, on white (multi-panel figures).
     public static func sideBySide(_ panels: [Canvas]) -> Canvas {
-        var canvas = Canvas(width: panels.reduce(0) { $0 + $1.width }, height: panels.map(\.height).max() ?? 0, background: .white)
+        var canvas = Canvas(
+            width: panels.reduce(0) { $0 + $1.width }, height: panels.map(\.height).max() ?? 0, background: .white)
         var x = 0
         for panel in panels {
             canvas.draw(panel, atX: x, y: 0)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// A line chart: series of (x, y) points joined by lines with small markers, axes with
@@ -38,8 +38,12 @@ public struct LinePlot: Sendable {
 
     public func render(width: Int = 640, height: Int = 400) -> Canvas {
         var canvas = Canvas(width: width, height: height, background: .white)
-        let left = 62, right = 16, top = 30, bottom = 44
-        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        let left = 62
+        let right = 16
+        let top = 30
+        let bottom = 44
+        let plotWidth = width - left - right
+        let plotHeight = height - top - bottom
         canvas.text(title, x: max(4, (width - Canvas.textWidth(title)) / 2), y: 10)
 
         // With a log axis everything vertical happens in log10 space; labels show real values.
@@ -49,17 +53,24 @@ public struct LinePlot: Sendable {
         let ys = yRange.map { toY($0.lowerBound) ... toY($0.upperBound) } ?? LinePlot.range(all.map { toY($0.1) })
         let xTicks = LinePlot.ticks(xs)
         let yTicks = logY ? LinePlot.logTicks(ys) : LinePlot.ticks(ys)
-        let x0 = min(xs.lowerBound, xTicks.first ?? xs.lowerBound), x1 = max(xs.upperBound, xTicks.last ?? xs.upperBound)
-        let y0 = min(ys.lowerBound, yTicks.first ?? ys.lowerBound), y1 = max(ys.upperBound, yTicks.last ?? ys.upperBound)
+        let x0 = min(xs.lowerBound, xTicks.first ?? xs.lowerBound)
+        let x1 = max(xs.upperBound, xTicks.last ?? xs.upperBound)
+        let y0 = min(ys.lowerBound, yTicks.first ?? ys.lowerBound)
+        let y1 = max(ys.upperBound, yTicks.last ?? ys.upperBound)
         func px(_ x: Double) -> Double { Double(left) + (x - x0) / max(x1 - x0, 1e-12) * Double(plotWidth - 1) }
-        func py(_ y: Double) -> Double { Double(top + plotHeight - 1) - (y - y0) / max(y1 - y0, 1e-12) * Double(plotHeight - 1) }
+        func py(_ y: Double) -> Double {
+            Double(top + plotHeight - 1) - (y - y0) / max(y1 - y0, 1e-12) * Double(plotHeight - 1)
+        }
 
         // Grid, ticks and their labels.
         for t in yTicks {
             let y = Int(py(t).rounded())
             canvas.fill(x: left, y: y, width: plotWidth, height: 1, color: .lightGray)
             let value = logY ? pow(10, t) : t
-            let label = logY ? LinePlot.format(value, step: value) : LinePlot.format(t, step: yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1)
+            let label =
+                logY
+                ? LinePlot.format(value, step: value)
+                : LinePlot.format(t, step: yTicks.count > 1 ? yTicks[1] - yTicks[0] : 1)
             canvas.text(label, x: left - 6 - Canvas.textWidth(label), y: y - 3)
         }
         for t in xTicks {
@@ -77,7 +88,10 @@ public struct LinePlot: Sendable {
             for (a, b) in zip(points, points.dropFirst()) {
                 canvas.line(from: (px(a.0), py(a.1)), to: (px(b.0), py(b.1)), color: s.color, thickness: 2)
             }
-            for p in points { canvas.fill(x: Int(px(p.0).rounded()) - 2, y: Int(py(p.1).rounded()) - 2, width: 5, height: 5, color: s.color) }
+            for p in points {
+                canvas.fill(
+                    x: Int(px(p.0).rounded()) - 2, y: Int(py(p.1).rounded()) - 2, width: 5, height: 5, color: s.color)
+            }
         }
         // Legend, inside the frame at the top right (or bottom right).
         var y = legendAtBottom ? top + plotHeight - 8 - 13 * series.count : top + 8
@@ -141,9 +155,11 @@ public struct LinePlot: Sendable {
         for _ in 0 ..< decimals { scale *= 10 }
         let units = (abs(value) * scale).rounded()
         guard units < 9e15 else { return String(value) }
-        let n = Int64(units), p = Int64(scale)
+        let n = Int64(units)
+        let p = Int64(scale)
         let fraction = String(n % p)
-        let digits = decimals == 0 ? "\(n)" : "\(n / p)." + String(repeating: "0", count: decimals - fraction.count) + fraction
+        let digits =
+            decimals == 0 ? "\(n)" : "\(n / p)." + String(repeating: "0", count: decimals - fraction.count) + fraction
         return (value < 0 && n != 0 ? "-" : "") + digits
     }
 }

@@ -1,8 +1,9 @@
 import CZlib
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// Minimal PNG encoder: 8-bit RGB or grayscale, filter 0, zlib-deflated, CRC-checked chunks.

@@ -20,8 +20,12 @@ public struct Conv2DShape: Sendable, Equatable {
     public var outputCount: Int { positions * outCp }
 
     public init(inH: Int, inW: Int, inC: Int, outC: Int, kernel: Int) {
-        self.inH = inH; self.inW = inW; self.inC = inC
-        self.outC = outC; outCp = roundUp8(outC); self.kernel = kernel
+        self.inH = inH
+        self.inW = inW
+        self.inC = inC
+        self.outC = outC
+        outCp = roundUp8(outC)
+        self.kernel = kernel
     }
 
     // MARK: Packing
@@ -66,29 +70,37 @@ public struct Conv2DShape: Sendable, Equatable {
     // MARK: Forward
 
     /// output = bias + input (*) weights. `bias` has outCp entries.
-    public func forward(input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
-                        output: UnsafeMutablePointer<Float>) {
+    public func forward(
+        input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
         for p in 0 ..< positions { (output + p * outCp).update(from: bias, count: outCp) }
         // Output row i = (y, x) reads the patch whose top-left input pixel is (y, x); patch
         // row ky is contiguous in NHWC (kernel * inC floats).
-        gemmAccumulate(m: positions, n: outCp, a: input, rows: RowMap(perLine: outW, lineStride: inW * inC, step: inC),
-                       b: packed,
-                       reduction: Reduction(n1: kernel, n2: kernel * inC, aStride1: inW * inC, aStride2: 1,
-                                            bStride1: kernel * inC * outCp, bStride2: outCp),
-                       c: output, ldc: outCp)
+        gemmAccumulate(
+            m: positions, n: outCp, a: input, rows: RowMap(perLine: outW, lineStride: inW * inC, step: inC),
+            b: packed,
+            reduction: Reduction(
+                n1: kernel, n2: kernel * inC, aStride1: inW * inC, aStride2: 1,
+                bStride1: kernel * inC * outCp, bStride2: outCp),
+            c: output, ldc: outCp)
     }
 
     // MARK: Backward
 
     /// dW[k][co] += sum over positions p of input[p + offset(k)] * dOutput[p][co], and
     /// dBias[co] += sum over p of dOutput[p][co].
-    public func backwardWeights(input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
-                                dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>) {
-        gemmAccumulate(m: k, n: outCp, a: input, rows: RowMap(perLine: kernel * inC, lineStride: inW * inC, step: 1),
-                       b: dOutput,
-                       reduction: Reduction(n1: outH, n2: outW, aStride1: inW * inC, aStride2: inC,
-                                            bStride1: outW * outCp, bStride2: outCp),
-                       c: dPacked, ldc: outCp)
+    public func backwardWeights(
+        input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+        dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+    ) {
+        gemmAccumulate(
+            m: k, n: outCp, a: input, rows: RowMap(perLine: kernel * inC, lineStride: inW * inC, step: 1),
+            b: dOutput,
+            reduction: Reduction(
+                n1: outH, n2: outW, aStride1: inW * inC, aStride2: inC,
+                bStride1: outW * outCp, bStride2: outCp),
+            c: dPacked, ldc: outCp)
         for p in 0 ..< positions {
             let row = dOutput + p * outCp
             var j = 0
@@ -102,11 +114,14 @@ public struct Conv2DShape: Sendable, Equatable {
     /// dInput (overwritten) from dOutput: G = dOutput * W^T per position (a GEMM), then each
     /// G[p][k] is added to the input pixel it came from (col2im). `scratch` holds
     /// positions x Kp floats.
-    public func backwardInput(dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
-                              scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
+    public func backwardInput(
+        dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>
+    ) {
         scratch.initialize(repeating: 0, count: positions * kp)
-        gemmAccumulate(m: positions, n: kp, a: dOutput, rows: .linear(step: outCp), b: packedT,
-                       reduction: .contiguous(outCp, ldb: kp), c: scratch, ldc: kp)
+        gemmAccumulate(
+            m: positions, n: kp, a: dOutput, rows: .linear(step: outCp), b: packedT,
+            reduction: .contiguous(outCp, ldb: kp), c: scratch, ldc: kp)
         dInput.initialize(repeating: 0, count: inputCount)
         let rowLength = kernel * inC
         for y in 0 ..< outH {

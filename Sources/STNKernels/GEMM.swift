@@ -42,9 +42,12 @@ public struct Reduction: Sendable {
     public var bStride1: Int, bStride2: Int
 
     public init(n1: Int, n2: Int, aStride1: Int, aStride2: Int, bStride1: Int, bStride2: Int) {
-        self.n1 = n1; self.n2 = n2
-        self.aStride1 = aStride1; self.aStride2 = aStride2
-        self.bStride1 = bStride1; self.bStride2 = bStride2
+        self.n1 = n1
+        self.n2 = n2
+        self.aStride1 = aStride1
+        self.aStride2 = aStride2
+        self.bStride1 = bStride1
+        self.bStride2 = bStride2
     }
 
     /// A plain dot-product reduction of length k: A contiguous, B rows `ldb` apart.
@@ -54,49 +57,64 @@ public struct Reduction: Sendable {
 }
 
 #if STN_AVX512
-/// One vector register: 16 floats in a zmm register.
-typealias Lane = SIMD16<Float>
+    /// One vector register: 16 floats in a zmm register.
+    typealias Lane = SIMD16<Float>
 #else
-/// One vector register: 8 floats in a ymm register.
-typealias Lane = SIMD8<Float>
+    /// One vector register: 8 floats in a ymm register.
+    typealias Lane = SIMD8<Float>
 #endif
 
 /// C (m x n, rows `ldc` apart) += A (through `rows`) * B (through `reduction`).
-public func gemmAccumulate(m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
-                           reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int) {
+public func gemmAccumulate(
+    m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
+    reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
     let lanes = Lane.scalarCount
     var i = 0
     while i < m {
         // A partial last block repeats its last row: it computes and stores the same values twice.
         let last = m - 1
-        let i0 = i, i1 = min(i + 1, last), i2 = min(i + 2, last), i3 = min(i + 3, last), i4 = min(i + 4, last), i5 = min(i + 5, last)
-        let a0 = a + rows.offset(i0), a1 = a + rows.offset(i1), a2 = a + rows.offset(i2)
-        let a3 = a + rows.offset(i3), a4 = a + rows.offset(i4), a5 = a + rows.offset(i5)
+        let i0 = i
+        let i1 = min(i + 1, last)
+        let i2 = min(i + 2, last)
+        let i3 = min(i + 3, last)
+        let i4 = min(i + 4, last)
+        let i5 = min(i + 5, last)
+        let a0 = a + rows.offset(i0)
+        let a1 = a + rows.offset(i1)
+        let a2 = a + rows.offset(i2)
+        let a3 = a + rows.offset(i3)
+        let a4 = a + rows.offset(i4)
+        let a5 = a + rows.offset(i5)
         var j = 0
         #if STN_AVX512
-        // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
-        // broadcast of A with the two wide vectors instead of re-reading A on its own.
-        if n == 2 * lanes + 8 {
-            kernel6x2plus8(a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
-                           c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction)
-            j = n
-        }
+            // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
+            // broadcast of A with the two wide vectors instead of re-reading A on its own.
+            if n == 2 * lanes + 8 {
+                kernel6x2plus8(
+                    a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
+                    c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction)
+                j = n
+            }
         #endif
         while j + 2 * lanes <= n {
-            kernel6x2(Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                      c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+            kernel6x2(
+                Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
             j += 2 * lanes
         }
         // The columns left over: one register's worth, then (AVX-512 only) a last 8.
         if j + lanes <= n {
-            kernel6x1(Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                      c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+            kernel6x1(
+                Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
             j += lanes
         }
         if j < n {
-            kernel6x1(SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                      c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+            kernel6x1(
+                SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
         }
         i += 6
     }
@@ -124,62 +142,94 @@ func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<Float>) where V.Scalar == 
 
 /// C's 6 rows x 2 vectors of columns += the reduction; all twelve accumulators stay in registers.
 @inline(__always)
-func kernel6x2<V: SIMD>(_: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-                        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-                        _ b: UnsafePointer<Float>,
-                        _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
-                        _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-                        _ r: Reduction) where V.Scalar == Float {
+func kernel6x2<V: SIMD>(
+    _: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+    _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+    _ b: UnsafePointer<Float>,
+    _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+    _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+    _ r: Reduction
+) where V.Scalar == Float {
     let w = V.scalarCount
-    var x00: V = load(c0), x01: V = load(c0 + w)
-    var x10: V = load(c1), x11: V = load(c1 + w)
-    var x20: V = load(c2), x21: V = load(c2 + w)
-    var x30: V = load(c3), x31: V = load(c3 + w)
-    var x40: V = load(c4), x41: V = load(c4 + w)
-    var x50: V = load(c5), x51: V = load(c5 + w)
-    var outerA = 0, outerB = 0
+    var x00: V = load(c0)
+    var x01: V = load(c0 + w)
+    var x10: V = load(c1)
+    var x11: V = load(c1 + w)
+    var x20: V = load(c2)
+    var x21: V = load(c2 + w)
+    var x30: V = load(c3)
+    var x31: V = load(c3 + w)
+    var x40: V = load(c4)
+    var x41: V = load(c4 + w)
+    var x50: V = load(c5)
+    var x51: V = load(c5 + w)
+    var outerA = 0
+    var outerB = 0
     for _ in 0 ..< r.n1 {
-        var ia = outerA, ib = outerB
+        var ia = outerA
+        var ib = outerB
         for _ in 0 ..< r.n2 {
-            let b0: V = load(b + ib), b1: V = load(b + ib + w)
+            let b0: V = load(b + ib)
+            let b1: V = load(b + ib + w)
             var s = V(repeating: a0[ia])
-            x00 = x00.addingProduct(s, b0); x01 = x01.addingProduct(s, b1)
+            x00 = x00.addingProduct(s, b0)
+            x01 = x01.addingProduct(s, b1)
             s = V(repeating: a1[ia])
-            x10 = x10.addingProduct(s, b0); x11 = x11.addingProduct(s, b1)
+            x10 = x10.addingProduct(s, b0)
+            x11 = x11.addingProduct(s, b1)
             s = V(repeating: a2[ia])
-            x20 = x20.addingProduct(s, b0); x21 = x21.addingProduct(s, b1)
+            x20 = x20.addingProduct(s, b0)
+            x21 = x21.addingProduct(s, b1)
             s = V(repeating: a3[ia])
-            x30 = x30.addingProduct(s, b0); x31 = x31.addingProduct(s, b1)
+            x30 = x30.addingProduct(s, b0)
+            x31 = x31.addingProduct(s, b1)
             s = V(repeating: a4[ia])
-            x40 = x40.addingProduct(s, b0); x41 = x41.addingProduct(s, b1)
+            x40 = x40.addingProduct(s, b0)
+            x41 = x41.addingProduct(s, b1)
             s = V(repeating: a5[ia])
-            x50 = x50.addingProduct(s, b0); x51 = x51.addingProduct(s, b1)
+            x50 = x50.addingProduct(s, b0)
+            x51 = x51.addingProduct(s, b1)
             ia &+= r.aStride2
             ib &+= r.bStride2
         }
         outerA &+= r.aStride1
         outerB &+= r.bStride1
     }
-    store(x00, c0); store(x01, c0 + w)
-    store(x10, c1); store(x11, c1 + w)
-    store(x20, c2); store(x21, c2 + w)
-    store(x30, c3); store(x31, c3 + w)
-    store(x40, c4); store(x41, c4 + w)
-    store(x50, c5); store(x51, c5 + w)
+    store(x00, c0)
+    store(x01, c0 + w)
+    store(x10, c1)
+    store(x11, c1 + w)
+    store(x20, c2)
+    store(x21, c2 + w)
+    store(x30, c3)
+    store(x31, c3 + w)
+    store(x40, c4)
+    store(x41, c4 + w)
+    store(x50, c5)
+    store(x51, c5 + w)
 }
 
 /// C's 6 rows x 1 vector of columns += the reduction.
 @inline(__always)
-func kernel6x1<V: SIMD>(_: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-                        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-                        _ b: UnsafePointer<Float>,
-                        _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
-                        _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-                        _ r: Reduction) where V.Scalar == Float {
-    var x0: V = load(c0), x1: V = load(c1), x2: V = load(c2), x3: V = load(c3), x4: V = load(c4), x5: V = load(c5)
-    var outerA = 0, outerB = 0
+func kernel6x1<V: SIMD>(
+    _: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+    _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+    _ b: UnsafePointer<Float>,
+    _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+    _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+    _ r: Reduction
+) where V.Scalar == Float {
+    var x0: V = load(c0)
+    var x1: V = load(c1)
+    var x2: V = load(c2)
+    var x3: V = load(c3)
+    var x4: V = load(c4)
+    var x5: V = load(c5)
+    var outerA = 0
+    var outerB = 0
     for _ in 0 ..< r.n1 {
-        var ia = outerA, ib = outerB
+        var ia = outerA
+        var ib = outerB
         for _ in 0 ..< r.n2 {
             let b0: V = load(b + ib)
             x0 = x0.addingProduct(V(repeating: a0[ia]), b0)
@@ -194,55 +244,102 @@ func kernel6x1<V: SIMD>(_: V.Type, _ a0: UnsafePointer<Float>, _ a1: UnsafePoint
         outerA &+= r.aStride1
         outerB &+= r.bStride1
     }
-    store(x0, c0); store(x1, c1); store(x2, c2); store(x3, c3); store(x4, c4); store(x5, c5)
+    store(x0, c0)
+    store(x1, c1)
+    store(x2, c2)
+    store(x3, c3)
+    store(x4, c4)
+    store(x5, c5)
 }
 
 #if STN_AVX512
-/// C's 6 rows x (2 16-lane vectors + 8) columns += the reduction: 18 accumulators, which
-/// fit AVX-512's 32 registers (not AVX2's 16).
-@inline(__always)
-func kernel6x2plus8(_ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
-                    _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
-                    _ b: UnsafePointer<Float>,
-                    _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
-                    _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-                    _ r: Reduction) {
-    typealias W = SIMD16<Float>
-    typealias N = SIMD8<Float>
-    var x00: W = load(c0), x01: W = load(c0 + 16), x02: N = load(c0 + 32)
-    var x10: W = load(c1), x11: W = load(c1 + 16), x12: N = load(c1 + 32)
-    var x20: W = load(c2), x21: W = load(c2 + 16), x22: N = load(c2 + 32)
-    var x30: W = load(c3), x31: W = load(c3 + 16), x32: N = load(c3 + 32)
-    var x40: W = load(c4), x41: W = load(c4 + 16), x42: N = load(c4 + 32)
-    var x50: W = load(c5), x51: W = load(c5 + 16), x52: N = load(c5 + 32)
-    var outerA = 0, outerB = 0
-    for _ in 0 ..< r.n1 {
-        var ia = outerA, ib = outerB
-        for _ in 0 ..< r.n2 {
-            let b0: W = load(b + ib), b1: W = load(b + ib + 16), b2: N = load(b + ib + 32)
-            var s = a0[ia]
-            x00 = x00.addingProduct(W(repeating: s), b0); x01 = x01.addingProduct(W(repeating: s), b1); x02 = x02.addingProduct(N(repeating: s), b2)
-            s = a1[ia]
-            x10 = x10.addingProduct(W(repeating: s), b0); x11 = x11.addingProduct(W(repeating: s), b1); x12 = x12.addingProduct(N(repeating: s), b2)
-            s = a2[ia]
-            x20 = x20.addingProduct(W(repeating: s), b0); x21 = x21.addingProduct(W(repeating: s), b1); x22 = x22.addingProduct(N(repeating: s), b2)
-            s = a3[ia]
-            x30 = x30.addingProduct(W(repeating: s), b0); x31 = x31.addingProduct(W(repeating: s), b1); x32 = x32.addingProduct(N(repeating: s), b2)
-            s = a4[ia]
-            x40 = x40.addingProduct(W(repeating: s), b0); x41 = x41.addingProduct(W(repeating: s), b1); x42 = x42.addingProduct(N(repeating: s), b2)
-            s = a5[ia]
-            x50 = x50.addingProduct(W(repeating: s), b0); x51 = x51.addingProduct(W(repeating: s), b1); x52 = x52.addingProduct(N(repeating: s), b2)
-            ia &+= r.aStride2
-            ib &+= r.bStride2
+    /// C's 6 rows x (2 16-lane vectors + 8) columns += the reduction: 18 accumulators, which
+    /// fit AVX-512's 32 registers (not AVX2's 16).
+    @inline(__always)
+    func kernel6x2plus8(
+        _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+        _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>,
+        _ b: UnsafePointer<Float>,
+        _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
+        _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
+        _ r: Reduction
+    ) {
+        typealias W = SIMD16<Float>
+        typealias N = SIMD8<Float>
+        var x00: W = load(c0)
+        var x01: W = load(c0 + 16)
+        var x02: N = load(c0 + 32)
+        var x10: W = load(c1)
+        var x11: W = load(c1 + 16)
+        var x12: N = load(c1 + 32)
+        var x20: W = load(c2)
+        var x21: W = load(c2 + 16)
+        var x22: N = load(c2 + 32)
+        var x30: W = load(c3)
+        var x31: W = load(c3 + 16)
+        var x32: N = load(c3 + 32)
+        var x40: W = load(c4)
+        var x41: W = load(c4 + 16)
+        var x42: N = load(c4 + 32)
+        var x50: W = load(c5)
+        var x51: W = load(c5 + 16)
+        var x52: N = load(c5 + 32)
+        var outerA = 0
+        var outerB = 0
+        for _ in 0 ..< r.n1 {
+            var ia = outerA
+            var ib = outerB
+            for _ in 0 ..< r.n2 {
+                let b0: W = load(b + ib)
+                let b1: W = load(b + ib + 16)
+                let b2: N = load(b + ib + 32)
+                var s = a0[ia]
+                x00 = x00.addingProduct(W(repeating: s), b0)
+                x01 = x01.addingProduct(W(repeating: s), b1)
+                x02 = x02.addingProduct(N(repeating: s), b2)
+                s = a1[ia]
+                x10 = x10.addingProduct(W(repeating: s), b0)
+                x11 = x11.addingProduct(W(repeating: s), b1)
+                x12 = x12.addingProduct(N(repeating: s), b2)
+                s = a2[ia]
+                x20 = x20.addingProduct(W(repeating: s), b0)
+                x21 = x21.addingProduct(W(repeating: s), b1)
+                x22 = x22.addingProduct(N(repeating: s), b2)
+                s = a3[ia]
+                x30 = x30.addingProduct(W(repeating: s), b0)
+                x31 = x31.addingProduct(W(repeating: s), b1)
+                x32 = x32.addingProduct(N(repeating: s), b2)
+                s = a4[ia]
+                x40 = x40.addingProduct(W(repeating: s), b0)
+                x41 = x41.addingProduct(W(repeating: s), b1)
+                x42 = x42.addingProduct(N(repeating: s), b2)
+                s = a5[ia]
+                x50 = x50.addingProduct(W(repeating: s), b0)
+                x51 = x51.addingProduct(W(repeating: s), b1)
+                x52 = x52.addingProduct(N(repeating: s), b2)
+                ia &+= r.aStride2
+                ib &+= r.bStride2
+            }
+            outerA &+= r.aStride1
+            outerB &+= r.bStride1
         }
-        outerA &+= r.aStride1
-        outerB &+= r.bStride1
+        store(x00, c0)
+        store(x01, c0 + 16)
+        store(x02, c0 + 32)
+        store(x10, c1)
+        store(x11, c1 + 16)
+        store(x12, c1 + 32)
+        store(x20, c2)
+        store(x21, c2 + 16)
+        store(x22, c2 + 32)
+        store(x30, c3)
+        store(x31, c3 + 16)
+        store(x32, c3 + 32)
+        store(x40, c4)
+        store(x41, c4 + 16)
+        store(x42, c4 + 32)
+        store(x50, c5)
+        store(x51, c5 + 16)
+        store(x52, c5 + 32)
     }
-    store(x00, c0); store(x01, c0 + 16); store(x02, c0 + 32)
-    store(x10, c1); store(x11, c1 + 16); store(x12, c1 + 32)
-    store(x20, c2); store(x21, c2 + 16); store(x22, c2 + 32)
-    store(x30, c3); store(x31, c3 + 16); store(x32, c3 + 32)
-    store(x40, c4); store(x41, c4 + 16); store(x42, c4 + 32)
-    store(x50, c5); store(x51, c5 + 16); store(x52, c5 + 32)
-}
 #endif

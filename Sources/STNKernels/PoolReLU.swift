@@ -9,26 +9,34 @@ public struct PoolReLUShape: Sendable, Equatable {
     public var inputCount: Int { inH * inW * channels }
 
     public init(inH: Int, inW: Int, channels: Int) {
-        self.inH = inH; self.inW = inW; self.channels = channels
+        self.inH = inH
+        self.inW = inW
+        self.channels = channels
     }
 
     /// `argmax` (optional, outputCount entries) receives the input index of each maximum.
     /// Eight channels at a time (channel counts are padded to 8): a scalar loop with a
     /// branch per comparison took as long as the classifier's convolutions.
-    public func forward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?) {
+    public func forward(
+        input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
+    ) {
         let c = channels
         precondition(c % 8 == 0, "pool: channels must be padded to a multiple of 8")
         let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
         let zero = SIMD8<Float>(repeating: 0)
         for y in 0 ..< outH {
             for x in 0 ..< outW {
-                let i00 = ((2 * y) * inW + 2 * x) * c, i01 = i00 + c
-                let i10 = i00 + inW * c, i11 = i10 + c
+                let i00 = ((2 * y) * inW + 2 * x) * c
+                let i01 = i00 + c
+                let i10 = i00 + inW * c
+                let i11 = i10 + c
                 let o = (y * outW + x) * c
                 var ch = 0
                 while ch < c {
-                    let v00 = load8(input + i00 + ch), v01 = load8(input + i01 + ch)
-                    let v10 = load8(input + i10 + ch), v11 = load8(input + i11 + ch)
+                    let v00 = load8(input + i00 + ch)
+                    let v01 = load8(input + i01 + ch)
+                    let v10 = load8(input + i10 + ch)
+                    let v11 = load8(input + i11 + ch)
                     if let argmax {
                         // PyTorch keeps the first maximum in scan order (strictly greater replaces).
                         var best = v00
@@ -54,8 +62,10 @@ public struct PoolReLUShape: Sendable, Equatable {
     }
 
     /// dInput (overwritten): each output's gradient goes to its maximum, if the ReLU passed it.
-    public func backward(dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
-                         dInput: UnsafeMutablePointer<Float>) {
+    public func backward(
+        dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+        dInput: UnsafeMutablePointer<Float>
+    ) {
         dInput.initialize(repeating: 0, count: inputCount)
         for o in 0 ..< outputCount where output[o] > 0 {
             dInput[Int(argmax[o])] += dOutput[o]

@@ -34,7 +34,8 @@ extension WeightFile {
                 try file.flush()
             }  // the file is closed here, before the rename
             guard rename(temporary, path) == 0 else {
-                throw HDF5Error(path: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+                throw HDF5Error(
+                    path: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
             }
         } catch let error as HDF5Error {
             unlink(temporary)

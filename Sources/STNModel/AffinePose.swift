@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// What an affine theta does to the digit, in the terms of the RTS distortion: the rotation
@@ -49,6 +49,8 @@ public struct AffinePose: Sendable, Equatable {
     /// for thetas without shear.
     public var theta: [Float] {
         let r = rotationDegrees * Double.pi / 180
-        return [scale * cos(r), -scale * sin(r), translationX, scale * sin(r), scale * cos(r), translationY].map { Float($0) }
+        return [scale * cos(r), -scale * sin(r), translationX, scale * sin(r), scale * cos(r), translationY].map {
+            Float($0)
+        }
     }
 }

@@ -99,14 +99,14 @@ public struct Architecture: Sendable, Equatable {
             let downsample = builder.layers
             builder.layers = []
             builder.conv("localisation_net.0", 20, kernel: 5)  // 21 -> 17
-            builder.add("localisation_net.1", .maxPool)          // 17 -> 8
+            builder.add("localisation_net.1", .maxPool)  // 17 -> 8
             builder.add("localisation_net.2", .relu)
             builder.conv("localisation_net.3", 20, kernel: 5)  // 8 -> 4
             builder.add("localisation_net.4", .relu)
-            builder.add("localisation_net.5", .flatten)          // 320
+            builder.add("localisation_net.5", .flatten)  // 320
             builder.linear("localisation_net.6", 20)
             builder.add("localisation_net.7", .relu)
-            builder.linear("localisation_net.8", 6)              // theta, 2x3
+            builder.linear("localisation_net.8", 6)  // theta, 2x3
             localisation = builder.layers
             builder.layers = []
             builder.shape = [2, 3]
@@ -120,12 +120,12 @@ public struct Architecture: Sendable, Equatable {
         builder.layers = []
         builder.shape = [1, inputSize, inputSize]
         builder.conv("convs.0", channels, kernel: 9)  // 42 -> 34
-        builder.add("convs.1", .maxPool)             // 34 -> 17
+        builder.add("convs.1", .maxPool)  // 34 -> 17
         builder.add("convs.2", .relu)
         builder.conv("convs.3", channels, kernel: 7)  // 17 -> 11
-        builder.add("convs.4", .maxPool)             // 11 -> 5
+        builder.add("convs.4", .maxPool)  // 11 -> 5
         builder.add("convs.5", .relu)
-        builder.add("flatten", .flatten)             // channels * 25
+        builder.add("flatten", .flatten)  // channels * 25
         builder.linear("classification.0", 50)
         builder.add("classification.1", .relu)
         builder.linear("classification.2", Architecture.numberOfClasses)
@@ -138,7 +138,9 @@ public struct Architecture: Sendable, Equatable {
         var layers: [LayerSpec] = []
         var shape: [Int] = []
 
-        mutating func add(_ name: String, _ kind: LayerSpec.Kind, shape explicit: [Int]? = nil, parameters: [ParameterSpec] = []) {
+        mutating func add(
+            _ name: String, _ kind: LayerSpec.Kind, shape explicit: [Int]? = nil, parameters: [ParameterSpec] = []
+        ) {
             switch kind {
             case .downsample: shape = [shape[0], shape[1] / 2, shape[2] / 2]
             case .conv(_, let out, let k): shape = [out, shape[1] - k + 1, shape[2] - k + 1]
@@ -154,18 +156,22 @@ public struct Architecture: Sendable, Equatable {
         mutating func conv(_ name: String, _ out: Int, kernel: Int) {
             let inChannels = shape[0]
             let fanIn = inChannels * kernel * kernel
-            add(name, .conv(inChannels: inChannels, outChannels: out, kernel: kernel), parameters: [
-                ParameterSpec(name: name + ".weight", shape: [out, inChannels, kernel, kernel], fanIn: fanIn),
-                ParameterSpec(name: name + ".bias", shape: [out], fanIn: fanIn),
-            ])
+            add(
+                name, .conv(inChannels: inChannels, outChannels: out, kernel: kernel),
+                parameters: [
+                    ParameterSpec(name: name + ".weight", shape: [out, inChannels, kernel, kernel], fanIn: fanIn),
+                    ParameterSpec(name: name + ".bias", shape: [out], fanIn: fanIn),
+                ])
         }
 
         mutating func linear(_ name: String, _ out: Int) {
             let inputs = shape[0]
-            add(name, .linear(inputs: inputs, outputs: out), parameters: [
-                ParameterSpec(name: name + ".weight", shape: [out, inputs], fanIn: inputs),
-                ParameterSpec(name: name + ".bias", shape: [out], fanIn: inputs),
-            ])
+            add(
+                name, .linear(inputs: inputs, outputs: out),
+                parameters: [
+                    ParameterSpec(name: name + ".weight", shape: [out, inputs], fanIn: inputs),
+                    ParameterSpec(name: name + ".bias", shape: [out], fanIn: inputs),
+                ])
         }
     }
 }
@@ -187,13 +193,17 @@ extension Architecture {
             }
         }
         func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-        func padLeft(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+        func padLeft(_ s: String, _ n: Int) -> String {
+            s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
+        }
         var lines = ["\(kind.rawValue): input 1x\(inputSize)x\(inputSize)"]
         lines.append(pad("layer", 22) + pad("kind", 30) + pad("output", 14) + padLeft("params", 8))
         for layer in layers {
             let params = layer.parameters.reduce(0) { $0 + $1.count }
             let shape = layer.outputShape.map(String.init).joined(separator: "x")
-            lines.append(pad(layer.name, 22) + pad(describe(layer.kind), 30) + pad(shape, 14) + padLeft(params == 0 ? "-" : grouped(params), 8))
+            lines.append(
+                pad(layer.name, 22) + pad(describe(layer.kind), 30) + pad(shape, 14)
+                    + padLeft(params == 0 ? "-" : grouped(params), 8))
         }
         lines.append("total parameters: \(grouped(parameterCount))")
         return lines.joined(separator: "\n")

@@ -51,7 +51,9 @@ struct HDF5Bytes {
     /// A file address as an index into `bytes`, checked to lie inside the file.
     func position(_ address: UInt64, _ what: String) throws -> Int {
         let (absolute, overflow) = address.addingReportingOverflow(base)
-        guard !overflow, absolute < UInt64(bytes.count) else { throw corrupt("\(what) points past the end of the file") }
+        guard !overflow, absolute < UInt64(bytes.count) else {
+            throw corrupt("\(what) points past the end of the file")
+        }
         return Int(absolute)
     }
 }

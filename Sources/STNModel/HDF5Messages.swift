@@ -45,11 +45,17 @@ struct HDF5Datatype {
         switch typeClass {
         case 0:
             kind = .integer(signed: bits & 0x08 != 0)
-            guard [1, 2, 4, 8].contains(size) else { kind = .other(typeClass); return }
+            guard [1, 2, 4, 8].contains(size) else {
+                kind = .other(typeClass)
+                return
+            }
         case 1:
             kind = .float
             // Bits 0 and 6 together give the byte order; 0b10 is reserved, 0b11 is VAX.
-            guard bits & 0x40 == 0, size == 4 || size == 8 else { kind = .other(typeClass); return }
+            guard bits & 0x40 == 0, size == 4 || size == 8 else {
+                kind = .other(typeClass)
+                return
+            }
         case 3:
             kind = .fixedString
         case 9:
@@ -148,7 +154,10 @@ struct HDF5Message {
 func hdf5Messages(_ file: HDF5Bytes, objectAt address: UInt64) throws -> [HDF5Message] {
     let start = try file.position(address, "object header")
     if file.matches("OHDR", at: start) {
-        throw HDF5Error(path: file.path, "uses version-2 object headers (written with libver='latest'), which the built-in reader does not read; write it with default HDF5 settings")
+        throw HDF5Error(
+            path: file.path,
+            "uses version-2 object headers (written with libver='latest'), which the built-in reader does not read; write it with default HDF5 settings"
+        )
     }
     var c = HDF5Cursor(file, at: start)
     let version = try c.u8("object header")

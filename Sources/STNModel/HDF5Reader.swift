@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import STNSystem
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 /// A small read-only HDF5 reader in plain Swift, for the files stn-swift and h5py write
 /// with default settings: superblock version 0 or 1, version-1 object headers,
@@ -50,7 +51,9 @@ public final class HDF5Reader {
         defer { close(descriptor) }
         guard size >= 8 else { throw HDF5Error(path: path, "not an HDF5 file") }
         mappedBytes = size
-        guard let mapped = mmap(nil, mappedBytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0), mapped != MAP_FAILED else {
+        guard let mapped = mmap(nil, mappedBytes, PROT_READ, MAP_PRIVATE | MAP_POPULATE, descriptor, 0),
+            mapped != MAP_FAILED
+        else {
             throw HDF5Error(path: path, "cannot read file: \(String(cString: strerror(errno)))")
         }
         mapping = mapped
@@ -90,12 +93,15 @@ public final class HDF5Reader {
         if entry.type.kind == .float, entry.type.size == 4, !entry.type.bigEndian {
             // The common case, copied in one go: little-endian float32 as on every host we build for.
             let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: file.bytes[position ..< position + 4 * count]))
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: file.bytes[position ..< position + 4 * count]))
                 initialized = count
             }
             return HDF5Dataset(shape: entry.shape, values: values)
         }
-        return HDF5Dataset(shape: entry.shape, values: try (0 ..< count).map { Float(try number(entry.type, at: position + $0 * entry.type.size)) })
+        return HDF5Dataset(
+            shape: entry.shape,
+            values: try (0 ..< count).map { Float(try number(entry.type, at: position + $0 * entry.type.size)) })
     }
 
     /// Reads a floating-point or integer dataset, converted to Double.
@@ -103,7 +109,9 @@ public final class HDF5Reader {
         let (entry, position) = try locate(name, integerOnly: false)
         let count = entry.shape.reduce(1, *)
         guard let position else { return HDF5Dataset(shape: entry.shape, values: [Double](repeating: 0, count: count)) }
-        return HDF5Dataset(shape: entry.shape, values: try (0 ..< count).map { try number(entry.type, at: position + $0 * entry.type.size) })
+        return HDF5Dataset(
+            shape: entry.shape,
+            values: try (0 ..< count).map { try number(entry.type, at: position + $0 * entry.type.size) })
     }
 
     /// Reads an integer dataset, converted to Int64.
@@ -111,7 +119,9 @@ public final class HDF5Reader {
         let (entry, position) = try locate(name, integerOnly: true)
         let count = entry.shape.reduce(1, *)
         guard let position else { return HDF5Dataset(shape: entry.shape, values: [Int64](repeating: 0, count: count)) }
-        return HDF5Dataset(shape: entry.shape, values: try (0 ..< count).map { try integer(entry.type, at: position + $0 * entry.type.size) })
+        return HDF5Dataset(
+            shape: entry.shape,
+            values: try (0 ..< count).map { try integer(entry.type, at: position + $0 * entry.type.size) })
     }
 
     // MARK: Root attributes
@@ -136,7 +146,10 @@ public final class HDF5Reader {
         var c = HDF5Cursor(file, at: start + 8)
         let version = try c.u8("superblock")
         guard version <= 1 else {
-            throw HDF5Error(path: path, "uses HDF5 superblock version \(version) (written with libver='latest'), which the built-in reader does not read; write it with default HDF5 settings")
+            throw HDF5Error(
+                path: path,
+                "uses HDF5 superblock version \(version) (written with libver='latest'), which the built-in reader does not read; write it with default HDF5 settings"
+            )
         }
         try c.skip(4, "superblock")
         let offsetSize = try c.u8("superblock")
@@ -172,17 +185,25 @@ public final class HDF5Reader {
             let heap = try localHeap(at: try c.address("group heap"))
             try visitGroupTree(at: tree, heap: heap, prefix: objectPath, depth: depth, level: nil)
         } else if messages.contains(where: { $0.type == 0x06 || $0.type == 0x02 }) {
-            throw HDF5Error(path: path, "group '\(objectPath)' uses link messages (a newer HDF5 group format), which the built-in reader does not read")
+            throw HDF5Error(
+                path: path,
+                "group '\(objectPath)' uses link messages (a newer HDF5 group format), which the built-in reader does not read"
+            )
         } else if let space = messages.first(where: { $0.type == HDF5MessageType.dataspace }),
-                  let type = messages.first(where: { $0.type == HDF5MessageType.datatype }),
-                  let layout = messages.first(where: { $0.type == HDF5MessageType.layout }) {
+            let type = messages.first(where: { $0.type == HDF5MessageType.datatype }),
+            let layout = messages.first(where: { $0.type == HDF5MessageType.layout })
+        {
             guard !type.isShared else {
-                throw HDF5Error(path: path, "dataset '\(objectPath)' uses a committed (shared) datatype, which the built-in reader does not read")
+                throw HDF5Error(
+                    path: path,
+                    "dataset '\(objectPath)' uses a committed (shared) datatype, which the built-in reader does not read"
+                )
             }
-            datasets[objectPath] = Dataset(shape: try HDF5Dataspace(file, at: space.position).shape,
-                                           type: try HDF5Datatype(file, at: type.position),
-                                           layout: try HDF5Layout(file, at: layout.position),
-                                           isFiltered: messages.contains { $0.type == HDF5MessageType.filterPipeline })
+            datasets[objectPath] = Dataset(
+                shape: try HDF5Dataspace(file, at: space.position).shape,
+                type: try HDF5Datatype(file, at: type.position),
+                layout: try HDF5Layout(file, at: layout.position),
+                isFiltered: messages.contains { $0.type == HDF5MessageType.filterPipeline })
         }
     }
 
@@ -204,7 +225,9 @@ public final class HDF5Reader {
     }
 
     /// Walks a version-1 B-tree of a group down to its symbol table nodes.
-    private func visitGroupTree(at address: UInt64, heap: (position: Int, size: Int), prefix: String, depth: Int, level expected: Int?) throws {
+    private func visitGroupTree(
+        at address: UInt64, heap: (position: Int, size: Int), prefix: String, depth: Int, level expected: Int?
+    ) throws {
         try spendVisit()
         let start = try file.position(address, "group B-tree")
         guard file.matches("TREE", at: start) else { throw file.corrupt("group B-tree signature") }
@@ -228,7 +251,9 @@ public final class HDF5Reader {
         }
     }
 
-    private func visitSymbolNode(at address: UInt64, heap: (position: Int, size: Int), prefix: String, depth: Int) throws {
+    private func visitSymbolNode(at address: UInt64, heap: (position: Int, size: Int), prefix: String, depth: Int)
+        throws
+    {
         let start = try file.position(address, "symbol table node")
         guard file.matches("SNOD", at: start) else { throw file.corrupt("symbol table node signature") }
         var c = HDF5Cursor(file, at: start + 6)
@@ -238,7 +263,8 @@ public final class HDF5Reader {
             let object = try c.address("symbol object")
             try c.skip(4 + 4 + 16)  // cache type, reserved, scratch pad
             guard nameOffset < UInt64(heap.size) else { throw file.corrupt("symbol name offset") }
-            let name = try file.cString(at: heap.position + Int(nameOffset), limit: heap.size - Int(nameOffset), "symbol name")
+            let name = try file.cString(
+                at: heap.position + Int(nameOffset), limit: heap.size - Int(nameOffset), "symbol name")
             try visitObject(at: object, path: prefix.isEmpty ? name : prefix + "/" + name, depth: depth + 1)
         }
     }
@@ -317,13 +343,22 @@ public final class HDF5Reader {
         switch entry.type.kind {
         case .integer: break
         case .float where !integerOnly: break
-        default: throw HDF5Error(path: path, "dataset '\(name)' is \(entry.type.description), not \(integerOnly ? "an integer" : "a numeric") dataset")
+        default:
+            throw HDF5Error(
+                path: path,
+                "dataset '\(name)' is \(entry.type.description), not \(integerOnly ? "an integer" : "a numeric") dataset"
+            )
         }
         guard !entry.isFiltered else {
-            throw HDF5Error(path: path, "dataset '\(name)' is compressed or filtered, which the built-in reader does not read; save it without compression")
+            throw HDF5Error(
+                path: path,
+                "dataset '\(name)' is compressed or filtered, which the built-in reader does not read; save it without compression"
+            )
         }
         let (bytes, overflow) = entry.shape.reduce(1, *).multipliedReportingOverflow(by: entry.type.size)
-        guard !overflow, bytes <= file.bytes.count else { throw file.corrupt("dataset '\(name)' is larger than the file") }
+        guard !overflow, bytes <= file.bytes.count else {
+            throw file.corrupt("dataset '\(name)' is larger than the file")
+        }
         switch entry.layout {
         case .compact(let position, let size):
             guard bytes <= size else { throw file.corrupt("dataset '\(name)' is larger than its compact storage") }
@@ -335,9 +370,14 @@ public final class HDF5Reader {
             try file.check(position, bytes, "dataset '\(name)' data")
             return (entry, position)
         case .chunked:
-            throw HDF5Error(path: path, "dataset '\(name)' is chunked, which the built-in reader does not read; save it with contiguous layout (no chunks or compression)")
+            throw HDF5Error(
+                path: path,
+                "dataset '\(name)' is chunked, which the built-in reader does not read; save it with contiguous layout (no chunks or compression)"
+            )
         case .other(let layoutClass):
-            throw HDF5Error(path: path, "dataset '\(name)' has storage layout class \(layoutClass), which the built-in reader does not read")
+            throw HDF5Error(
+                path: path,
+                "dataset '\(name)' has storage layout class \(layoutClass), which the built-in reader does not read")
         }
     }
 

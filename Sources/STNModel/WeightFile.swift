@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 /// The stn-swift weight file: HDF5, one float32 dataset per parameter named exactly as the
@@ -48,19 +48,27 @@ public struct WeightFile: Sendable {
             throw HDF5Error(path: path, "attribute 'format' is '\(format)', expected '\(WeightFile.format)'")
         }
         if let version = attributes["format_version"], version.intValue != WeightFile.formatVersion {
-            throw HDF5Error(path: path, "attribute 'format_version' is \(version), this build reads version \(WeightFile.formatVersion)")
+            throw HDF5Error(
+                path: path,
+                "attribute 'format_version' is \(version), this build reads version \(WeightFile.formatVersion)")
         }
         let architecture: Architecture
         if let model = attributes["model"] {
             guard let name = model.stringValue, let known = Architecture.named(name) else {
-                throw HDF5Error(path: path, "attribute 'model' is '\(model)', expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw HDF5Error(
+                    path: path,
+                    "attribute 'model' is '\(model)', expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
             architecture = known
         } else {
             architecture = try identify(datasets: datasets, path: path)
         }
         if let size = attributes["input_size"], size.intValue != architecture.inputSize {
-            throw HDF5Error(path: path, "attribute 'input_size' is \(size), the \(architecture.kind.rawValue) model takes \(architecture.inputSize)x\(architecture.inputSize) frames")
+            throw HDF5Error(
+                path: path,
+                "attribute 'input_size' is \(size), the \(architecture.kind.rawValue) model takes \(architecture.inputSize)x\(architecture.inputSize) frames"
+            )
         }
 
         var tensors: [String: [Float]] = [:]
@@ -70,14 +78,16 @@ public struct WeightFile: Sendable {
             }
             let type = try file.storedType(of: spec.name)
             guard type.kind == "float", type.bytes == 4 || type.bytes == 8 else {
-                throw HDF5Error(path: path, "dataset '\(spec.name)' is \(type.kind)\(type.bytes * 8), expected float32 or float64")
+                throw HDF5Error(
+                    path: path, "dataset '\(spec.name)' is \(type.kind)\(type.bytes * 8), expected float32 or float64")
             }
             let data = try file.readFloats(spec.name)
             guard data.shape == spec.shape else {
                 throw HDF5Error(path: path, "dataset '\(spec.name)' has shape \(data.shape), expected \(spec.shape)")
             }
             if let bad = data.values.firstIndex(where: { !$0.isFinite }) {
-                throw HDF5Error(path: path, "dataset '\(spec.name)' has a non-finite value (\(data.values[bad])) at index \(bad)")
+                throw HDF5Error(
+                    path: path, "dataset '\(spec.name)' has a non-finite value (\(data.values[bad])) at index \(bad)")
             }
             tensors[spec.name] = data.values
         }
@@ -99,7 +109,8 @@ public struct WeightFile: Sendable {
         // The localisation net's parameters exist only in the ST-CNN.
         if names.contains(where: { $0.hasPrefix("localisation_net.") }) { return .stCNN }
         if names.contains("convs.0.weight") { return .cnn }
-        throw HDF5Error(path: path, "no 'model' attribute and no model parameters (expected datasets like 'convs.0.weight')")
+        throw HDF5Error(
+            path: path, "no 'model' attribute and no model parameters (expected datasets like 'convs.0.weight')")
     }
 
     // MARK: Writing

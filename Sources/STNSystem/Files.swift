@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif
 
 // Files through plain POSIX calls. Foundation would do the same work, but loading it
@@ -87,7 +87,9 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
     let temporary = (directory == "/" ? "" : directory) + "/." + baseName(path) + ".\(getpid()).tmp"
     let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard descriptor >= 0 else {
-        let reason = fileKind(directory) == .directory ? "directory '\(directory)' is not writable" : "directory '\(directory)' does not exist"
+        let reason =
+            fileKind(directory) == .directory
+            ? "directory '\(directory)' is not writable" : "directory '\(directory)' does not exist"
         throw FileError(path, reason)
     }
     var written = 0

@@ -1,9 +1,9 @@
-import STNModel
 import STNLibHDF5
+import STNModel
 
 /// One epoch's line of the training log.
 public struct EpochRecord: Sendable, Equatable {
-    public var epoch: Int            // 1-based
+    public var epoch: Int  // 1-based
     public var trainLoss: Double
     public var trainAccuracy: Double
     public var testLoss: Double
@@ -12,7 +12,10 @@ public struct EpochRecord: Sendable, Equatable {
     public var seconds: Double
     public var learningRate: Double
 
-    public init(epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, seconds: Double, learningRate: Double) {
+    public init(
+        epoch: Int, trainLoss: Double, trainAccuracy: Double, testLoss: Double, testAccuracy: Double, seconds: Double,
+        learningRate: Double
+    ) {
         self.epoch = epoch
         self.trainLoss = trainLoss
         self.trainAccuracy = trainAccuracy
@@ -26,7 +29,9 @@ public struct EpochRecord: Sendable, Equatable {
     var row: [Double] { [Double(epoch), trainLoss, trainAccuracy, testLoss, testAccuracy, seconds, learningRate] }
     init(row r: ArraySlice<Double>) {
         let r = Array(r)
-        self.init(epoch: Int(r[0]), trainLoss: r[1], trainAccuracy: r[2], testLoss: r[3], testAccuracy: r[4], seconds: r[5], learningRate: r[6])
+        self.init(
+            epoch: Int(r[0]), trainLoss: r[1], trainAccuracy: r[2], testLoss: r[3], testAccuracy: r[4], seconds: r[5],
+            learningRate: r[6])
     }
 }
 
@@ -64,7 +69,10 @@ public struct TrainingConfiguration: Sendable, Equatable {
     /// Evaluate on the first `testLimit` images of the RTS test set only (nil: all 10,000).
     public var testLimit: Int?
 
-    public init(architecture: Architecture, recipe: Recipe, seed: UInt64 = 1, threads: Int = 2, limit: Int? = nil, testLimit: Int? = nil) {
+    public init(
+        architecture: Architecture, recipe: Recipe, seed: UInt64 = 1, threads: Int = 2, limit: Int? = nil,
+        testLimit: Int? = nil
+    ) {
         self.architecture = architecture
         self.recipe = recipe
         self.seed = seed
@@ -113,16 +121,19 @@ public struct TrainingConfiguration: Sendable, Equatable {
         let scheduleText: String = try need("schedule") { $0.stringValue }
         let schedule: Recipe.Schedule
         if scheduleText.hasPrefix("step") {
-            schedule = .step(every: try need("schedule_step") { $0.intValue }, gamma: try need("schedule_gamma") { $0.doubleValue })
+            schedule = .step(
+                every: try need("schedule_step") { $0.intValue }, gamma: try need("schedule_gamma") { $0.doubleValue })
         } else if scheduleText.hasPrefix("cosine") {
             schedule = .cosine(warmupEpochs: try need("schedule_warmup_epochs") { $0.doubleValue })
         } else {
             schedule = .constant
         }
-        var recipe = Recipe(name: try need("recipe") { $0.stringValue }, epochs: try need("epochs") { $0.intValue },
-                            batchSize: try need("batch_size") { $0.intValue }, learningRate: try need("learning_rate") { $0.doubleValue },
-                            momentum: try need("momentum") { $0.doubleValue }, weightDecay: try need("weight_decay") { $0.doubleValue },
-                            schedule: schedule, localisationRateScale: try need("localisation_rate_scale") { $0.doubleValue })
+        var recipe = Recipe(
+            name: try need("recipe") { $0.stringValue }, epochs: try need("epochs") { $0.intValue },
+            batchSize: try need("batch_size") { $0.intValue },
+            learningRate: try need("learning_rate") { $0.doubleValue },
+            momentum: try need("momentum") { $0.doubleValue }, weightDecay: try need("weight_decay") { $0.doubleValue },
+            schedule: schedule, localisationRateScale: try need("localisation_rate_scale") { $0.doubleValue })
         // Absent in checkpoints written before clipping existed: those trained without it.
         if let clip = a["gradient_clip_norm"] {
             guard let value = clip.doubleValue, value >= 0, value.isFinite else {
@@ -144,9 +155,11 @@ public struct TrainingConfiguration: Sendable, Equatable {
             recipe.labelSmoothing = value
         }
         let trainImages: Int = try need("train_images") { $0.intValue }
-        self.init(architecture: architecture, recipe: recipe, seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
-                  threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
-                  testLimit: a["test_images"]?.intValue)
+        self.init(
+            architecture: architecture, recipe: recipe,
+            seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
+            threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
+            testLimit: a["test_images"]?.intValue)
     }
 }
 
@@ -190,36 +203,46 @@ public enum Checkpoint {
         if file.hasDataset("optimizer/velocity") {
             velocity = try file.readFloats("optimizer/velocity").values
             guard velocity.count == layout.total else {
-                throw HDF5Error(path: path, "dataset 'optimizer/velocity' has \(velocity.count) values, expected \(layout.total)")
+                throw HDF5Error(
+                    path: path, "dataset 'optimizer/velocity' has \(velocity.count) values, expected \(layout.total)")
             }
         }
         var secondMoment: [Float] = []
         if file.hasDataset("optimizer/second_moment") {
             secondMoment = try file.readFloats("optimizer/second_moment").values
             guard secondMoment.count == layout.total else {
-                throw HDF5Error(path: path, "dataset 'optimizer/second_moment' has \(secondMoment.count) values, expected \(layout.total)")
+                throw HDF5Error(
+                    path: path,
+                    "dataset 'optimizer/second_moment' has \(secondMoment.count) values, expected \(layout.total)")
             }
         }
         let history = try file.readDoubles("training/history")
         guard history.shape.count == 2, history.shape[1] == EpochRecord.columns || history.shape[0] == 0 else {
-            throw HDF5Error(path: path, "dataset 'training/history' has shape \(history.shape), expected [epochs, \(EpochRecord.columns)]")
+            throw HDF5Error(
+                path: path,
+                "dataset 'training/history' has shape \(history.shape), expected [epochs, \(EpochRecord.columns)]")
         }
         let records = stride(from: 0, to: history.values.count, by: EpochRecord.columns).map {
             EpochRecord(row: history.values[$0 ..< $0 + EpochRecord.columns])
         }
         func int(_ key: String) throws -> Int {
-            guard let v = a[key]?.intValue else { throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing") }
+            guard let v = a[key]?.intValue else {
+                throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing")
+            }
             return v
         }
         func double(_ key: String) throws -> Double {
-            guard let v = a[key]?.doubleValue else { throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing") }
+            guard let v = a[key]?.doubleValue else {
+                throw HDF5Error(path: path, "checkpoint attribute '\(key)' is missing")
+            }
             return v
         }
-        let state = TrainingState(parameters: layout.flatten(contents.weights), velocity: velocity, secondMoment: secondMoment,
-                                  epoch: try int("checkpoint_epoch"), batch: try int("checkpoint_batch"),
-                                  iteration: try int("checkpoint_iteration"), epochLossSum: try double("checkpoint_epoch_loss_sum"),
-                                  epochCorrect: try int("checkpoint_epoch_correct"), epochSeen: try int("checkpoint_epoch_seen"),
-                                  elapsed: try double("checkpoint_elapsed"), history: records)
+        let state = TrainingState(
+            parameters: layout.flatten(contents.weights), velocity: velocity, secondMoment: secondMoment,
+            epoch: try int("checkpoint_epoch"), batch: try int("checkpoint_batch"),
+            iteration: try int("checkpoint_iteration"), epochLossSum: try double("checkpoint_epoch_loss_sum"),
+            epochCorrect: try int("checkpoint_epoch_correct"), epochSeen: try int("checkpoint_epoch_seen"),
+            elapsed: try double("checkpoint_elapsed"), history: records)
         return (state, configuration)
     }
 }

@@ -1,9 +1,9 @@
 import Dispatch
-import STNSystem
 import Foundation
-import STNKernels
 import STNData
+import STNKernels
 import STNModel
+import STNSystem
 
 /// The trainable model: parameters as one flat vector (state_dict order, PyTorch layouts),
 /// a forward and backward pass over a batch spread across threads, and gradients.
@@ -65,7 +65,9 @@ public final class Network {
 
     /// Runs `body` on each thread's part of `count` items and sums the (loss, correct) it
     /// returns in thread order, so the totals do not depend on scheduling.
-    private func sumOverThreads(_ count: Int, _ body: (Workspace, Range<Int>) -> (Double, Int)) -> (loss: Double, correct: Int) {
+    private func sumOverThreads(_ count: Int, _ body: (Workspace, Range<Int>) -> (Double, Int)) -> (
+        loss: Double, correct: Int
+    ) {
         var losses = [Double](repeating: 0, count: threads)
         var corrects = [Int](repeating: 0, count: threads)
         losses.withUnsafeMutableBufferPointer { losses in
@@ -81,15 +83,18 @@ public final class Network {
     /// Forward and backward over `count` images (count * 42 * 42 floats in [0, 1]).
     /// Returns the mean NLL loss and the number of correct predictions; fills `gradients`
     /// (of the label-smoothed loss with `labelSmoothing` > 0; the returned loss stays the NLL).
-    public func forwardBackward(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int,
-                                labelSmoothing: Float = 0) -> (loss: Double, correct: Int) {
+    public func forwardBackward(
+        images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int,
+        labelSmoothing: Float = 0
+    ) -> (loss: Double, correct: Int) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) exceeds the planned \(maxBatch)")
         pack()
         let pixels = plan.side * plan.side
         let scale = 1 / Float(count)
         let (lossSum, correct) = sumOverThreads(count) { w, range in
             w.zeroGradients()
-            var loss = 0.0, correct = 0
+            var loss = 0.0
+            var correct = 0
             for i in range {
                 let image = images + i * pixels
                 let label = Int(labels[i])
@@ -118,13 +123,16 @@ public final class Network {
 
     /// Forward only. Returns the summed NLL (if labels are given) and the number correct;
     /// optionally writes count * 10 log-probabilities and count * 6 thetas (ST models).
-    public func evaluate(images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>?, count: Int,
-                         logProbs: UnsafeMutablePointer<Float>?, thetas: UnsafeMutablePointer<Float>?) -> (lossSum: Double, correct: Int) {
+    public func evaluate(
+        images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>?, count: Int,
+        logProbs: UnsafeMutablePointer<Float>?, thetas: UnsafeMutablePointer<Float>?
+    ) -> (lossSum: Double, correct: Int) {
         guard count > 0 else { return (0, 0) }
         pack()
         let pixels = plan.side * plan.side
         let totals = sumOverThreads(count) { w, range in
-            var loss = 0.0, correct = 0
+            var loss = 0.0
+            var correct = 0
             for i in range {
                 let digit = w.forward(images + i * pixels)
                 if let labels {

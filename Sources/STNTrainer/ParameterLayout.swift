@@ -9,7 +9,8 @@ public struct ParameterLayout: Sendable, Equatable {
     public let total: Int
 
     public init(_ architecture: Architecture) {
-        var offsets: [Int] = [], counts: [Int] = []
+        var offsets: [Int] = []
+        var counts: [Int] = []
         var total = 0
         for spec in architecture.parameters {
             offsets.append(total)

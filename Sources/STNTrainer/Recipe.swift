@@ -54,17 +54,19 @@ public struct Recipe: Sendable, Equatable {
 
     /// Exactly the seed: SGD, lr 0.01, no momentum, batch 256, StepLR(50,000 iterations,
     /// gamma 0.1), 50 epochs.
-    public static let seed = Recipe(name: "seed", epochs: 50, batchSize: 256, learningRate: 0.01, momentum: 0,
-                                    weightDecay: 0, schedule: .step(every: 50_000, gamma: 0.1), localisationRateScale: 1)
+    public static let seed = Recipe(
+        name: "seed", epochs: 50, batchSize: 256, learningRate: 0.01, momentum: 0,
+        weightDecay: 0, schedule: .step(every: 50_000, gamma: 0.1), localisationRateScale: 1)
 
     /// Ours: momentum, weight decay, warm-up and cosine decay; measured to learn far faster
     /// per epoch than the seed (see README, Results). The localisation net tolerates a peak
     /// rate near 0.015, a sixth of the classifier's (at 0.025 and above the transformer
     /// drifts into zooming out), hence its 0.15x scale. The clip binds on most steps, which
     /// bounds every step's length; loosened to 5, the same rates collapse the transformer.
-    public static let standard = Recipe(name: "default", epochs: 50, batchSize: 128, learningRate: 0.1, momentum: 0.9,
-                                        weightDecay: 5e-4, schedule: .cosine(warmupEpochs: 2), localisationRateScale: 0.15,
-                                        gradientClipNorm: 1)
+    public static let standard = Recipe(
+        name: "default", epochs: 50, batchSize: 128, learningRate: 0.1, momentum: 0.9,
+        weightDecay: 5e-4, schedule: .cosine(warmupEpochs: 2), localisationRateScale: 0.15,
+        gradientClipNorm: 1)
 
     public static func named(_ name: String) -> Recipe? {
         switch name {

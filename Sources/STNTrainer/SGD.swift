@@ -48,16 +48,21 @@ public struct SGD: Sendable {
     /// localisation net train at a scaled rate.
     /// Returns the gradient's global L2 norm before clipping.
     @discardableResult
-    public mutating func step(parameters: inout [Float], gradients: [Float], segments: [(range: Range<Int>, rate: Double)],
-                              maxGradientNorm: Double? = nil) -> Double {
-        step(parameters: &parameters, gradients: gradients, segments: segments.map { ($0.range, $0.rate, .sgd) },
-             maxGradientNorm: maxGradientNorm)
+    public mutating func step(
+        parameters: inout [Float], gradients: [Float], segments: [(range: Range<Int>, rate: Double)],
+        maxGradientNorm: Double? = nil
+    ) -> Double {
+        step(
+            parameters: &parameters, gradients: gradients, segments: segments.map { ($0.range, $0.rate, .sgd) },
+            maxGradientNorm: maxGradientNorm)
     }
 
     /// One update, each segment by its own rule.
     @discardableResult
-    public mutating func step(parameters: inout [Float], gradients: [Float], segments: [(range: Range<Int>, rate: Double, update: Update)],
-                              maxGradientNorm: Double? = nil) -> Double {
+    public mutating func step(
+        parameters: inout [Float], gradients: [Float], segments: [(range: Range<Int>, rate: Double, update: Update)],
+        maxGradientNorm: Double? = nil
+    ) -> Double {
         precondition(parameters.count == gradients.count, "parameter and gradient layouts differ")
         let firstStep = velocity.isEmpty
         let adaptive = segments.contains { $0.update != .sgd }
@@ -66,7 +71,8 @@ public struct SGD: Sendable {
         let norm = SGD.norm(gradients)
         var scale: Float = 1
         if let maxGradientNorm, norm > maxGradientNorm { scale = Float(maxGradientNorm / (norm + 1e-6)) }
-        let mu = Float(momentum), wd = Float(weightDecay)
+        let mu = Float(momentum)
+        let wd = Float(weightDecay)
         parameters.withUnsafeMutableBufferPointer { p in
             gradients.withUnsafeBufferPointer { g in
                 velocity.withUnsafeMutableBufferPointer { v in
@@ -74,7 +80,8 @@ public struct SGD: Sendable {
                         let lr = Float(rate)
                         if case .adam(let t) = update {
                             secondMoment.withUnsafeMutableBufferPointer { s in
-                                SGD.adam(p, g, v, s, range: range, rate: lr, gradientScale: scale, weightDecay: wd, step: t)
+                                SGD.adam(
+                                    p, g, v, s, range: range, rate: lr, gradientScale: scale, weightDecay: wd, step: t)
                             }
                             continue
                         }
@@ -97,12 +104,16 @@ public struct SGD: Sendable {
 
     /// AdamW over one range: m = b1 m + (1 - b1) g, s = b2 s + (1 - b2) g^2,
     /// p -= rate * (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps) + rate * wd * p.
-    private static func adam(_ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>,
-                             _ m: UnsafeMutableBufferPointer<Float>, _ s: UnsafeMutableBufferPointer<Float>,
-                             range: Range<Int>, rate: Float, gradientScale: Float, weightDecay: Float, step: Int) {
-        let b1 = adamBeta1, b2 = adamBeta2
+    private static func adam(
+        _ p: UnsafeMutableBufferPointer<Float>, _ g: UnsafeBufferPointer<Float>,
+        _ m: UnsafeMutableBufferPointer<Float>, _ s: UnsafeMutableBufferPointer<Float>,
+        range: Range<Int>, rate: Float, gradientScale: Float, weightDecay: Float, step: Int
+    ) {
+        let b1 = adamBeta1
+        let b2 = adamBeta2
         let t = Float(max(1, step))
-        let correction1 = 1 - pow(b1, t), correction2 = 1 - pow(b2, t)
+        let correction1 = 1 - pow(b1, t)
+        let correction2 = 1 - pow(b2, t)
         for i in range {
             let gi = gradientScale * g[i]
             m[i] = b1 * m[i] + (1 - b1) * gi

@@ -11,9 +11,9 @@ public enum TrainingEvent: Sendable {
 }
 
 public struct BatchProgress: Sendable {
-    public var epoch: Int            // 1-based
+    public var epoch: Int  // 1-based
     public var epochs: Int
-    public var batch: Int            // 1-based within the epoch
+    public var batch: Int  // 1-based within the epoch
     public var batchesPerEpoch: Int
     /// Mean training loss over the epoch so far.
     public var runningLoss: Double
@@ -35,7 +35,8 @@ public enum TrainingError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .diverged(let e, let b, let loss):
-            return "training diverged: loss is \(loss) at epoch \(e), batch \(b); lower --lr (the last good checkpoint is kept)"
+            return
+                "training diverged: loss is \(loss) at epoch \(e), batch \(b); lower --lr (the last good checkpoint is kept)"
         case .invalid(let message):
             return message
         }
@@ -60,12 +61,17 @@ public final class Trainer {
     ///   - train: MNIST training split (28x28 digits).
     ///   - test: the RTS test set (42x42, u8) and its labels.
     ///   - resume: a checkpoint's state, or nil to start from PyTorch's default initialisation.
-    public init(configuration: TrainingConfiguration, train: MNISTSplit, test: IDXImages, testLabels: [UInt8], resume: TrainingState? = nil) throws {
+    public init(
+        configuration: TrainingConfiguration, train: MNISTSplit, test: IDXImages, testLabels: [UInt8],
+        resume: TrainingState? = nil
+    ) throws {
         let recipe = configuration.recipe
         guard recipe.epochs > 0, recipe.batchSize > 0, recipe.learningRate > 0, configuration.threads > 0 else {
             throw TrainingError.invalid("epochs, batch size, learning rate and threads must be positive")
         }
-        guard test.rows == RTSDistortion.canvasSize, test.columns == RTSDistortion.canvasSize, test.count == testLabels.count else {
+        guard test.rows == RTSDistortion.canvasSize, test.columns == RTSDistortion.canvasSize,
+            test.count == testLabels.count
+        else {
             throw TrainingError.invalid("the test set must be 42x42 images with one label each")
         }
         self.configuration = configuration
@@ -76,18 +82,22 @@ public final class Trainer {
         let testCount = min(configuration.testLimit ?? test.count, test.count)
         testImages = test.pixels[0 ..< testCount * 42 * 42].map { Float($0) / 255 }
         self.testLabels = Array(testLabels.prefix(testCount))
-        network = Network(architecture: configuration.architecture, maxBatch: recipe.batchSize, threads: configuration.threads)
+        network = Network(
+            architecture: configuration.architecture, maxBatch: recipe.batchSize, threads: configuration.threads)
         if let resume {
             state = resume
         } else {
             let weights = Initializer.pytorchDefault(configuration.architecture, seed: configuration.seed)
-            state = TrainingState(parameters: network.layout.flatten(weights), velocity: [], epoch: 0, batch: 0, iteration: 0,
-                                  epochLossSum: 0, epochCorrect: 0, epochSeen: 0, elapsed: 0, history: [])
+            state = TrainingState(
+                parameters: network.layout.flatten(weights), velocity: [], epoch: 0, batch: 0, iteration: 0,
+                epochLossSum: 0, epochCorrect: 0, epochSeen: 0, elapsed: 0, history: [])
         }
         network.parameters = state.parameters
     }
 
-    public var batchesPerEpoch: Int { (trainCount + configuration.recipe.batchSize - 1) / configuration.recipe.batchSize }
+    public var batchesPerEpoch: Int {
+        (trainCount + configuration.recipe.batchSize - 1) / configuration.recipe.batchSize
+    }
     public var isFinished: Bool { state.epoch >= configuration.recipe.epochs }
 
     /// The current parameters as weights (with the provenance attributes of the run).
@@ -100,13 +110,17 @@ public final class Trainer {
             attributes["training_seconds"] = .double(last.seconds)
         }
         attributes["created"] = .string(ISO8601DateFormatter().string(from: Date()))
-        return WeightFile(weights: try network.layout.weights(from: state.parameters, architecture: configuration.architecture), attributes: attributes)
+        return WeightFile(
+            weights: try network.layout.weights(from: state.parameters, architecture: configuration.architecture),
+            attributes: attributes)
     }
 
     /// Trains until the recipe's last epoch or until `shouldStop` returns true (checked after
     /// every batch; the state then points at the next batch so a checkpoint resumes exactly).
     /// `checkpoint` is called at the end of every epoch.
-    public func run(events: (TrainingEvent) -> Void, shouldStop: () -> Bool, checkpoint: (TrainingState) throws -> Void) throws {
+    public func run(events: (TrainingEvent) -> Void, shouldStop: () -> Bool, checkpoint: (TrainingState) throws -> Void)
+        throws
+    {
         let recipe = configuration.recipe
         let batchSize = recipe.batchSize
         let side = RTSDistortion.canvasSize
@@ -114,14 +128,17 @@ public final class Trainer {
         var canvas = [UInt8](repeating: 0, count: pixels)
         var images = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [UInt8](repeating: 0, count: batchSize)
-        var optimizer = SGD(momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
-                            secondMoment: state.secondMoment)
+        var optimizer = SGD(
+            momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
+            secondMoment: state.secondMoment)
         let localisation = network.layout.localisationRange
         let started = Date()
         let segmentStartElapsed = state.elapsed
         var imagesThisSegment = 0
         // Display only (not checkpointed): gradient norms this epoch.
-        var normSum = 0.0, normMax = 0.0, normBatches = 0
+        var normSum = 0.0
+        var normMax = 0.0
+        var normBatches = 0
 
         while state.epoch < recipe.epochs {
             let order = Trainer.permutation(count: trainCount, seed: configuration.seed, epoch: state.epoch)
@@ -134,27 +151,39 @@ public final class Trainer {
                         let index = order[first + j]
                         let parameters = rts.parameters(index: index, epoch: state.epoch)
                         canvas.withUnsafeMutableBufferPointer { out in
-                            RTSDistortion.render(digit: digits.baseAddress! + index * 28 * 28, parameters, into: out.baseAddress!)
+                            RTSDistortion.render(
+                                digit: digits.baseAddress! + index * 28 * 28, parameters, into: out.baseAddress!)
                         }
                         for p in 0 ..< pixels { images[j * pixels + p] = Float(canvas[p]) * (1 / 255) }
                         labels[j] = train.labels[index]
                     }
                 }
-                let (loss, correct) = network.forwardBackward(images: images, labels: labels, count: count,
-                                                              labelSmoothing: Float(recipe.labelSmoothing))
+                let (loss, correct) = network.forwardBackward(
+                    images: images, labels: labels, count: count,
+                    labelSmoothing: Float(recipe.labelSmoothing))
                 guard loss.isFinite else {
                     throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch + 1, loss: loss)
                 }
                 let rate = recipe.rate(iteration: state.iteration, iterationsPerEpoch: batchesPerEpoch)
-                var segments: [(range: Range<Int>, rate: Double, update: SGD.Update)] = [(0 ..< network.layout.total, rate, .sgd)]
+                var segments: [(range: Range<Int>, rate: Double, update: SGD.Update)] = [
+                    (0 ..< network.layout.total, rate, .sgd)
+                ]
                 if let localisation, recipe.localisationRateScale != 1 || recipe.localisationOptimizer != .sgd {
-                    let update: SGD.Update = recipe.localisationOptimizer == .adam ? .adam(step: state.iteration + 1) : .sgd
-                    segments = [(localisation, rate * recipe.localisationRateScale, update),
-                                (localisation.upperBound ..< network.layout.total, rate, .sgd)]
+                    let update: SGD.Update =
+                        recipe.localisationOptimizer == .adam ? .adam(step: state.iteration + 1) : .sgd
+                    segments = [
+                        (localisation, rate * recipe.localisationRateScale, update),
+                        (localisation.upperBound ..< network.layout.total, rate, .sgd),
+                    ]
                 }
-                let gradientNorm = optimizer.step(parameters: &network.parameters, gradients: network.gradients, segments: segments,
-                                                  maxGradientNorm: recipe.gradientClipNorm > 0 ? recipe.gradientClipNorm : nil)
-                if state.batch == 0 { normSum = 0; normMax = 0; normBatches = 0 }
+                let gradientNorm = optimizer.step(
+                    parameters: &network.parameters, gradients: network.gradients, segments: segments,
+                    maxGradientNorm: recipe.gradientClipNorm > 0 ? recipe.gradientClipNorm : nil)
+                if state.batch == 0 {
+                    normSum = 0
+                    normMax = 0
+                    normBatches = 0
+                }
                 normSum += gradientNorm
                 normMax = max(normMax, gradientNorm)
                 normBatches += 1
@@ -170,11 +199,15 @@ public final class Trainer {
                 let remainingImages = Double((recipe.epochs - state.epoch) * trainCount - state.epochSeen)
                 // Evaluation costs about a third of a training pass per test image.
                 let remainingTests = Double((recipe.epochs - state.epoch) * testLabels.count) / 3
-                events(.batch(BatchProgress(epoch: state.epoch + 1, epochs: recipe.epochs, batch: state.batch,
-                                            batchesPerEpoch: batchesPerEpoch, runningLoss: state.epochLossSum / Double(state.epochSeen),
-                                            imagesPerSecond: speed, secondsRemaining: (remainingImages + remainingTests) / max(speed, 1e-9),
-                                            learningRate: rate, meanGradientNorm: normSum / Double(normBatches),
-                                            maxGradientNorm: normMax)))
+                events(
+                    .batch(
+                        BatchProgress(
+                            epoch: state.epoch + 1, epochs: recipe.epochs, batch: state.batch,
+                            batchesPerEpoch: batchesPerEpoch, runningLoss: state.epochLossSum / Double(state.epochSeen),
+                            imagesPerSecond: speed,
+                            secondsRemaining: (remainingImages + remainingTests) / max(speed, 1e-9),
+                            learningRate: rate, meanGradientNorm: normSum / Double(normBatches),
+                            maxGradientNorm: normMax)))
                 state.parameters = network.parameters
                 state.velocity = optimizer.velocity
                 state.secondMoment = optimizer.secondMoment
@@ -183,11 +216,12 @@ public final class Trainer {
             }
 
             let (testLoss, testAccuracy) = evaluate()
-            let record = EpochRecord(epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(max(1, state.epochSeen)),
-                                     trainAccuracy: Double(state.epochCorrect) / Double(max(1, state.epochSeen)),
-                                     testLoss: testLoss, testAccuracy: testAccuracy,
-                                     seconds: segmentStartElapsed + Date().timeIntervalSince(started),
-                                     learningRate: recipe.rate(iteration: max(0, state.iteration - 1), iterationsPerEpoch: batchesPerEpoch))
+            let record = EpochRecord(
+                epoch: state.epoch + 1, trainLoss: state.epochLossSum / Double(max(1, state.epochSeen)),
+                trainAccuracy: Double(state.epochCorrect) / Double(max(1, state.epochSeen)),
+                testLoss: testLoss, testAccuracy: testAccuracy,
+                seconds: segmentStartElapsed + Date().timeIntervalSince(started),
+                learningRate: recipe.rate(iteration: max(0, state.iteration - 1), iterationsPerEpoch: batchesPerEpoch))
             guard testLoss.isFinite else {
                 throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch, loss: testLoss)
             }
@@ -215,8 +249,9 @@ public final class Trainer {
                 var start = 0
                 while start < labels.count {
                     let count = min(chunk, labels.count - start)
-                    let r = network.evaluate(images: images.baseAddress! + start * pixels, labels: labels.baseAddress! + start,
-                                             count: count, logProbs: nil, thetas: nil)
+                    let r = network.evaluate(
+                        images: images.baseAddress! + start * pixels, labels: labels.baseAddress! + start,
+                        count: count, logProbs: nil, thetas: nil)
                     lossSum += r.lossSum
                     correct += r.correct
                     start += count
@@ -246,7 +281,9 @@ extension ParameterLayout {
     /// Parameters of the localisation net: a contiguous range at the front of the layout,
     /// or nil for models without a transformer.
     var localisationRange: Range<Int>? {
-        let ranges = names.indices.filter { names[$0].hasPrefix("localisation_net.") }.map { offsets[$0] ..< offsets[$0] + counts[$0] }
+        let ranges = names.indices.filter { names[$0].hasPrefix("localisation_net.") }.map {
+            offsets[$0] ..< offsets[$0] + counts[$0]
+        }
         guard let first = ranges.first, let last = ranges.last else { return nil }
         return first.lowerBound ..< last.upperBound
     }

@@ -7,8 +7,10 @@ public enum TrainingLog {
     public static func csv(_ history: [EpochRecord]) -> String {
         var lines = [header]
         for r in history {
-            lines.append(String(format: "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.6g", r.epoch, r.trainLoss, r.trainAccuracy,
-                                r.testLoss, r.testAccuracy, r.seconds, r.learningRate))
+            lines.append(
+                String(
+                    format: "%d,%.6f,%.6f,%.6f,%.6f,%.1f,%.6g", r.epoch, r.trainLoss, r.trainAccuracy,
+                    r.testLoss, r.testAccuracy, r.seconds, r.learningRate))
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -1,8 +1,8 @@
 import AllocationCounter
 import ArgumentParser
-import STNCommandLine
 import Dispatch
 import Foundation
+import STNCommandLine
 import STNData
 import STNEngine
 import STNModel
@@ -31,13 +31,14 @@ struct InferBench: ParsableCommand {
         commandName: "infer",
         abstract: "Latency per frame (one core), throughput on all cores, allocations, time per stage.",
         discussion: """
-        Warms up, then runs --frames frames one at a time on one thread, timing each: min, p50, p90, p99 and max in microseconds; then the same frames spread over --threads cores. Frames are the fixed RTS test set if MNIST is found (--data or $STN_DATA), else random pixels (the work per frame is the same). Heap allocations during the timed frames are counted by interposing malloc (AllocationCounter).
-        """)
+            Warms up, then runs --frames frames one at a time on one thread, timing each: min, p50, p90, p99 and max in microseconds; then the same frames spread over --threads cores. Frames are the fixed RTS test set if MNIST is found (--data or $STN_DATA), else random pixels (the work per frame is the same). Heap allocations during the timed frames are counted by interposing malloc (AllocationCounter).
+            """)
 
     @Option(help: "Weight file (default: random weights for --model).") var weights: String?
     @Option(help: "Model for random weights: st-cnn or cnn.") var model: String = "st-cnn"
     @Option(help: "Timed frames.") var frames: Int = 10_000
-    @Option(help: "Threads for the all-cores figure.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Threads for the all-cores figure.") var threads: Int = max(
+        1, ProcessInfo.processInfo.activeProcessorCount)
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
 
@@ -46,13 +47,17 @@ struct InferBench: ParsableCommand {
     }
 
     func bench() throws {
-        guard frames >= 10, threads >= 1 else { throw ValidationError("--frames must be at least 10 and --threads at least 1") }
+        guard frames >= 10, threads >= 1 else {
+            throw ValidationError("--frames must be at least 10 and --threads at least 1")
+        }
         let w = try benchmarkWeights(file: weights, model: model)
         let engine = try Engine(weights: w, threads: threads)
         let pool = 1000
         var pixels: [UInt8]
         var source = "random pixels"
-        if let directory = try? MNIST.resolveDirectory(data), let test = try? MNIST.load(split: .test, directory: directory) {
+        if let directory = try? MNIST.resolveDirectory(data),
+            let test = try? MNIST.load(split: .test, directory: directory)
+        {
             pixels = RTSDistortion(seed: 1).distort(test.images.prefix(pool), threads: threads).pixels
             source = "RTS test images"
         } else {
@@ -73,11 +78,15 @@ struct InferBench: ParsableCommand {
                 latencies[i] = DispatchTime.now().uptimeNanoseconds - start
             }
             allocations = stn_allocations_count()
-            for i in 0 ..< min(frames, 2000) { engine.infer(pixels: base + (i % pool) * 1764, into: &result, times: &stages) }
+            for i in 0 ..< min(frames, 2000) {
+                engine.infer(pixels: base + (i % pool) * 1764, into: &result, times: &stages)
+            }
         }
         let stageFrames = Double(min(frames, 2000))
         latencies.sort()
-        func percentile(_ p: Double) -> Double { Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000 }
+        func percentile(_ p: Double) -> Double {
+            Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000
+        }
         let total = Double(latencies.reduce(0, +)) / 1e9
         let oneCore = Double(frames) / total
 
@@ -86,27 +95,49 @@ struct InferBench: ParsableCommand {
         let repeats = max(1, frames / pool)
         let start = DispatchTime.now().uptimeNanoseconds
         pixels.withUnsafeBufferPointer { buffer in
-            for _ in 0 ..< repeats { engine.inferBatch(pixels: buffer.baseAddress!, count: pool, results: &results, threads: threads) }
+            for _ in 0 ..< repeats {
+                engine.inferBatch(pixels: buffer.baseAddress!, count: pool, results: &results, threads: threads)
+            }
         }
         let allCores = Double(repeats * pool) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         let mflop = engine.architecture.hasTransformer ? 18.8 : 22.2  // multiply-adds x 2, see README
         let us = { (ns: UInt64) in Double(ns) / stageFrames / 1000 }
 
         if json {
-            print(String(format: "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"heap_allocations_per_frame\":%.4f,\"stage_us\":{\"localisation\":%.2f,\"grid\":%.2f,\"sampler\":%.2f,\"classifier\":%.2f}}",
-                         engine.architecture.kind.rawValue, frames, percentile(0), percentile(0.5), percentile(0.9), percentile(0.99), percentile(1),
-                         oneCore, allCores, threads, Double(allocations) / Double(frames),
-                         us(stages.localisation), us(stages.grid), us(stages.sampler), us(stages.classifier)))
+            print(
+                String(
+                    format:
+                        "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"heap_allocations_per_frame\":%.4f,\"stage_us\":{\"localisation\":%.2f,\"grid\":%.2f,\"sampler\":%.2f,\"classifier\":%.2f}}",
+                    engine.architecture.kind.rawValue, frames, percentile(0), percentile(0.5), percentile(0.9),
+                    percentile(0.99), percentile(1),
+                    oneCore, allCores, threads, Double(allocations) / Double(frames),
+                    us(stages.localisation), us(stages.grid), us(stages.sampler), us(stages.classifier)))
             return
         }
-        print("stn-bench infer: \(engine.architecture.kind.rawValue), \(weights ?? "random weights"), \(frames) frames of \(source) after 200 warm-up frames")
-        print(String(format: "  latency (one core, us): min %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f", percentile(0), percentile(0.5), percentile(0.9), percentile(0.99), percentile(1)))
-        print(String(format: "  throughput: %.0f frames/s on one core, %.0f frames/s on %d threads", oneCore, allCores, threads))
-        print(String(format: "  arithmetic: ~%.1f MFLOP/frame -> %.1f GFLOP/s at p50", mflop, mflop * 1e6 / (percentile(0.5) * 1e-6) / 1e9))
-        print(String(format: "  heap allocations: %llu in %d frames (%.4f per frame); arena %d KiB", allocations, frames, Double(allocations) / Double(frames), engine.arenaBytes / 1024))
+        print(
+            "stn-bench infer: \(engine.architecture.kind.rawValue), \(weights ?? "random weights"), \(frames) frames of \(source) after 200 warm-up frames"
+        )
+        print(
+            String(
+                format: "  latency (one core, us): min %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f", percentile(0),
+                percentile(0.5), percentile(0.9), percentile(0.99), percentile(1)))
+        print(
+            String(
+                format: "  throughput: %.0f frames/s on one core, %.0f frames/s on %d threads", oneCore, allCores,
+                threads))
+        print(
+            String(
+                format: "  arithmetic: ~%.1f MFLOP/frame -> %.1f GFLOP/s at p50", mflop,
+                mflop * 1e6 / (percentile(0.5) * 1e-6) / 1e9))
+        print(
+            String(
+                format: "  heap allocations: %llu in %d frames (%.4f per frame); arena %d KiB", allocations, frames,
+                Double(allocations) / Double(frames), engine.arenaBytes / 1024))
         if engine.architecture.hasTransformer {
-            print(String(format: "  per stage (us): localisation net %.1f  grid %.1f  sampler %.1f  classifier %.1f",
-                         us(stages.localisation), us(stages.grid), us(stages.sampler), us(stages.classifier)))
+            print(
+                String(
+                    format: "  per stage (us): localisation net %.1f  grid %.1f  sampler %.1f  classifier %.1f",
+                    us(stages.localisation), us(stages.grid), us(stages.sampler), us(stages.classifier)))
         } else {
             print(String(format: "  per stage (us): classifier %.1f", us(stages.classifier)))
         }
@@ -117,7 +148,9 @@ struct TrainBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Training throughput: images/s of forward + backward at a batch size.",
-        discussion: "Random images and labels; one warm-up batch, then --batches timed batches (the data pipeline and optimiser step are excluded: they cost under 2%).")
+        discussion:
+            "Random images and labels; one warm-up batch, then --batches timed batches (the data pipeline and optimiser step are excluded: they cost under 2%)."
+    )
 
     @Option(help: "Model: st-cnn or cnn.") var model: String = "st-cnn"
     @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize: Int = 256
@@ -125,9 +158,17 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Timed batches.") var batches: Int = 10
 
     func run() throws {
-        guard let architecture = Architecture.named(model) else { throw ValidationError("--model must be st-cnn or cnn") }
-        guard batchSize >= 1, threads >= 1, batches >= 1 else { throw ValidationError("--batch-size, --threads and --batches must be positive") }
-        let rate = benchmarkTraining(architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
-        print(String(format: "stn-bench train: %@, batch %d, %d threads: %.0f images/s (forward + backward)", model, batchSize, threads, rate))
+        guard let architecture = Architecture.named(model) else {
+            throw ValidationError("--model must be st-cnn or cnn")
+        }
+        guard batchSize >= 1, threads >= 1, batches >= 1 else {
+            throw ValidationError("--batch-size, --threads and --batches must be positive")
+        }
+        let rate = benchmarkTraining(
+            architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
+        print(
+            String(
+                format: "stn-bench train: %@, batch %d, %d threads: %.0f images/s (forward + backward)", model,
+                batchSize, threads, rate))
     }
 }

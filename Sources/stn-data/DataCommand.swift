@@ -1,9 +1,9 @@
 import ArgumentParser
-import STNCommandLine
 import Foundation
+import STNCommandLine
 import STNData
-import STNSystem
 import STNImage
+import STNSystem
 
 @main
 struct DataCommand: ParsableCommand {
@@ -20,22 +20,25 @@ struct RTSCommand: ParsableCommand {
         commandName: "rts",
         abstract: "Write an RTS-distorted MNIST split as IDX files with a preview.",
         discussion: """
-        Each 28x28 digit is rotated by an angle uniform in [-45, 45] degrees and scaled by a factor uniform in [0.7, 1.2] about its centre (nearest neighbour, as torchvision's RandomAffine on PIL images), then pasted at a uniformly random offset in {0..13}^2 of a black 42x42 canvas. The same seed gives the same bytes on any machine. The standard test set is `--split test --seed 1`.
+            Each 28x28 digit is rotated by an angle uniform in [-45, 45] degrees and scaled by a factor uniform in [0.7, 1.2] about its centre (nearest neighbour, as torchvision's RandomAffine on PIL images), then pasted at a uniformly random offset in {0..13}^2 of a black 42x42 canvas. The same seed gives the same bytes on any machine. The standard test set is `--split test --seed 1`.
 
-        Writes DIR/images-idx3-ubyte (N x 42 x 42), DIR/labels-idx1-ubyte, DIR/params.csv (the angle, scale and offset of every image) and DIR/preview.png (the first 100 images).
-        """)
+            Writes DIR/images-idx3-ubyte (N x 42 x 42), DIR/labels-idx1-ubyte, DIR/params.csv (the angle, scale and offset of every image) and DIR/preview.png (the first 100 images).
+            """)
 
     @Option(help: "MNIST split to distort: test or train.") var split: String
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "Epoch of the draw (training draws a fresh distortion per epoch).") var epoch: Int = 0
     @Option(help: "Distort only the first N images.") var count: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Threads (the output does not depend on it).") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(help: "Threads (the output does not depend on it).") var threads: Int = max(
+        1, ProcessInfo.processInfo.activeProcessorCount)
     @Flag(help: "Gzip the IDX files (names end in .gz).") var gzip = false
     @Option(help: "Output directory (created if missing).") var out: String
 
     func validate() throws {
-        guard split == "test" || split == "train" else { throw ValidationError("--split must be test or train, not '\(split)'") }
+        guard split == "test" || split == "train" else {
+            throw ValidationError("--split must be test or train, not '\(split)'")
+        }
         if let count, count < 1 { throw ValidationError("--count must be at least 1") }
         guard epoch >= 0 else { throw ValidationError("--epoch must be >= 0") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
@@ -63,12 +66,16 @@ struct RTSCommand: ParsableCommand {
             var csv = "index,label,angle,scale,offset_x,offset_y\n"
             for i in 0 ..< images.count {
                 let p = rts.parameters(index: i, epoch: epoch)
-                csv += String(format: "%d,%d,%.4f,%.4f,%d,%d\n", i, mnist.labels[i], p.angleDegrees, p.scale, p.offsetX, p.offsetY)
+                csv += String(
+                    format: "%d,%d,%.4f,%.4f,%d,%d\n", i, mnist.labels[i], p.angleDegrees, p.scale, p.offsetX, p.offsetY
+                )
             }
             try writeAtomically(Array(csv.utf8), to: out + "/params.csv")
             try preview(images).writePNG(to: out + "/preview.png")
-            print(String(format: "distorted %d %@ images (seed %llu, epoch %d) in %.3f s on %d thread%@",
-                         images.count, split, seed, epoch, seconds, threads, threads == 1 ? "" : "s"))
+            print(
+                String(
+                    format: "distorted %d %@ images (seed %llu, epoch %d) in %.3f s on %d thread%@",
+                    images.count, split, seed, epoch, seconds, threads, threads == 1 ? "" : "s"))
             print("wrote \(imagesPath) (\(images.count) x 42 x 42)")
             print("wrote \(labelsPath)")
             print("wrote \(out)/params.csv")
@@ -78,18 +85,23 @@ struct RTSCommand: ParsableCommand {
 
     /// A 10 x 10 grid of the first 100 images, each 2x, with grid lines between cells.
     func preview(_ images: IDXImages) -> Canvas {
-        let cell = 42 * 2, gap = 2, side = 10
-        var canvas = Canvas(width: side * (cell + gap) + gap, height: side * (cell + gap) + gap, background: RGB(90, 90, 110))
+        let cell = 42 * 2
+        let gap = 2
+        let side = 10
+        var canvas = Canvas(
+            width: side * (cell + gap) + gap, height: side * (cell + gap) + gap, background: RGB(90, 90, 110))
         for i in 0 ..< min(100, images.count) {
-            canvas.drawGray(Array(images.image(i)), width: 42, height: 42,
-                            atX: gap + (i % side) * (cell + gap), y: gap + (i / side) * (cell + gap), scale: 2)
+            canvas.drawGray(
+                Array(images.image(i)), width: 42, height: 42,
+                atX: gap + (i % side) * (cell + gap), y: gap + (i / side) * (cell + gap), scale: 2)
         }
         return canvas
     }
 }
 
 struct InfoCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "info", abstract: "Print an IDX file's shape, after validating it.")
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Print an IDX file's shape, after validating it.")
 
     @Argument(help: "An idx1 (labels) or idx3 (images) file, raw or gzip.") var file: String
 
@@ -97,7 +109,9 @@ struct InfoCommand: ParsableCommand {
         do {
             if let images = try? IDX.readImages(at: file) {
                 let mean = Double(images.pixels.reduce(0) { $0 + Int($1) }) / Double(max(1, images.pixels.count))
-                print("\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns), mean pixel \(String(format: "%.1f", mean))")
+                print(
+                    "\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns), mean pixel \(String(format: "%.1f", mean))"
+                )
             } else {
                 do {
                     let labels = try IDX.readLabels(at: file)

@@ -11,22 +11,28 @@ enum Explain {
 
     /// Draws `groups` of image indices side by side (one group per column block, e.g. one
     /// per digit), each image a row of: input, sampled region, transformer output, prediction.
-    static func figure(engine: Engine, frames: IDXImages, results: [InferenceResult], labels: [UInt8]?,
-                       groups: [[Int]], groupTitles: [String]? = nil) -> Canvas {
+    static func figure(
+        engine: Engine, frames: IDXImages, results: [InferenceResult], labels: [UInt8]?,
+        groups: [[Int]], groupTitles: [String]? = nil
+    ) -> Canvas {
         let st = engine.architecture.hasTransformer
         let columns = st ? 3 : 1
-        let gap = 10, textWidth = 150
+        let gap = 10
+        let textWidth = 150
         let header = groupTitles == nil ? 24 : 44
         let blockWidth = columns * (cell + gap) + textWidth
         let rows = groups.map(\.count).max() ?? 0
-        var canvas = Canvas(width: gap + groups.count * blockWidth, height: header + rows * (cell + gap) + gap, background: .white)
+        var canvas = Canvas(
+            width: gap + groups.count * blockWidth, height: header + rows * (cell + gap) + gap, background: .white)
         let titles = st ? ["input", "sampled region", "transformer output"] : ["input"]
 
         var result = InferenceResult()
         for (g, group) in groups.enumerated() {
             let left = gap + g * blockWidth
             if let groupTitles { canvas.text(groupTitles[g], x: left, y: 6, color: .black, scale: 2) }
-            for (c, title) in titles.enumerated() { canvas.text(title, x: left + c * (cell + gap), y: header - 16, color: .black) }
+            for (c, title) in titles.enumerated() {
+                canvas.text(title, x: left + c * (cell + gap), y: header - 16, color: .black)
+            }
             canvas.text("prediction", x: left + columns * (cell + gap), y: header - 16, color: .black)
             for (row, index) in group.enumerated() {
                 let y = header + row * (cell + gap)
@@ -46,7 +52,9 @@ enum Explain {
                     canvas.polygon(corners, color: .red, thickness: 2)
                     // Re-run the frame to read the sampled image (the batch kept only results).
                     pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
-                    canvas.drawGray(floats: Array(engine.lastSampled), width: 42, height: 42, atX: left + 2 * (cell + gap), y: y, scale: scale)
+                    canvas.drawGray(
+                        floats: Array(engine.lastSampled), width: 42, height: 42, atX: left + 2 * (cell + gap), y: y,
+                        scale: scale)
                 }
                 let r = results[index]
                 let tx = left + columns * (cell + gap)
@@ -54,7 +62,9 @@ enum Explain {
                 canvas.text(formatted("p %.3f", r.probability), x: tx + 40, y: y + cell / 2 - 14, color: .gray)
                 if let labels {
                     let ok = Int(labels[index]) == r.digit
-                    canvas.text(ok ? "correct" : "label \(labels[index])", x: tx + 40, y: y + cell / 2, color: ok ? .green : .red)
+                    canvas.text(
+                        ok ? "correct" : "label \(labels[index])", x: tx + 40, y: y + cell / 2,
+                        color: ok ? .green : .red)
                 }
             }
         }
@@ -63,7 +73,7 @@ enum Explain {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #else
-import Darwin
+    import Darwin
 #endif

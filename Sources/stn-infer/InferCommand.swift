@@ -1,15 +1,16 @@
-import STNSystem
 import ArgumentParser
 import STNCommandLine
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 import STNData
 import STNEngine
 import STNImage
 import STNModel
+import STNSystem
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
 
 @main
 struct InferCommand: ParsableCommand {
@@ -19,15 +20,15 @@ struct InferCommand: ParsableCommand {
         commandName: "stn-infer",
         abstract: "Classify 42x42 (or 28x28) digits with a trained CNN or ST-CNN.",
         discussion: """
-        Reads an idx3 file of 8-bit images (raw or gzip), 42x42 or 28x28 (centred on a 42x42 canvas), and prints one line per image: index, predicted digit, its probability and, for ST models, theta (the affine transform the localisation net chose). With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from.
+            Reads an idx3 file of 8-bit images (raw or gzip), 42x42 or 28x28 (centred on a 42x42 canvas), and prints one line per image: index, predicted digit, its probability and, for ST models, theta (the affine transform the localisation net chose). With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from.
 
-        Examples:
-          stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
-          stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
-          stn-infer Weights/samples/images-idx3-ubyte --explain explain.png
-          stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain fig.png --explain-digits 2,5,7 --explain-count 5
-          stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain misses.png --explain-misses --explain-count 30
-        """)
+            Examples:
+              stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
+              stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
+              stn-infer Weights/samples/images-idx3-ubyte --explain explain.png
+              stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain fig.png --explain-digits 2,5,7 --explain-count 5
+              stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain misses.png --explain-misses --explain-count 30
+            """)
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
@@ -35,24 +36,37 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Weight file (HDF5). Default: Weights/st-cnn.h5.") var weights: String?
     @Option(help: "Labels (idx1) for the images: prints the accuracy at the end.") var labels: String?
     @Option(help: "Output: text, json (JSON Lines) or csv.") var format: Format = .text
-    @Option(help: "Write the seed's figure for the first images: input, sampled region, transformer output, prediction.")
+    @Option(
+        help: "Write the seed's figure for the first images: input, sampled region, transformer output, prediction.")
     var explain: String?
-    @Option(name: .customLong("explain-count"), help: "Images in the --explain figure (per digit with --explain-digits).") var explainCount: Int = 8
-    @Option(name: .customLong("explain-digits"),
-            help: ArgumentHelp("Digits for --explain, e.g. 2,5,7: the first --explain-count images of each, one column per digit (needs --labels).", valueName: "D,D,..."))
+    @Option(
+        name: .customLong("explain-count"), help: "Images in the --explain figure (per digit with --explain-digits).")
+    var explainCount: Int = 8
+    @Option(
+        name: .customLong("explain-digits"),
+        help: ArgumentHelp(
+            "Digits for --explain, e.g. 2,5,7: the first --explain-count images of each, one column per digit (needs --labels).",
+            valueName: "D,D,..."))
     var explainDigits: String?
-    @Flag(name: .customLong("explain-misses"),
-          help: "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels).")
+    @Flag(
+        name: .customLong("explain-misses"),
+        help:
+            "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels)."
+    )
     var explainMisses = false
     @Option(help: "Classify only the first N images.") var limit: Int?
     @Option(help: "Threads for large files.") var threads: Int = processorCount()
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard explainCount >= 1 && explainCount <= 100 else { throw ValidationError("--explain-count must be between 1 and 100") }
+        guard explainCount >= 1 && explainCount <= 100 else {
+            throw ValidationError("--explain-count must be between 1 and 100")
+        }
         if let explainDigits {
             guard explain != nil else { throw ValidationError("--explain-digits needs --explain OUT.png") }
-            guard labels != nil else { throw ValidationError("--explain-digits needs --labels LABELS.idx (to find each digit's images)") }
+            guard labels != nil else {
+                throw ValidationError("--explain-digits needs --labels LABELS.idx (to find each digit's images)")
+            }
             guard let digits = Self.parseDigits(explainDigits) else {
                 throw ValidationError("--explain-digits '\(explainDigits)' is not a comma-separated list of digits 0-9")
             }
@@ -60,8 +74,13 @@ struct InferCommand: ParsableCommand {
         }
         if explainMisses {
             guard explain != nil else { throw ValidationError("--explain-misses needs --explain OUT.png") }
-            guard labels != nil else { throw ValidationError("--explain-misses needs --labels LABELS.idx (to know which predictions are wrong)") }
-            guard explainDigits == nil else { throw ValidationError("--explain-misses and --explain-digits choose images differently; pass one") }
+            guard labels != nil else {
+                throw ValidationError(
+                    "--explain-misses needs --labels LABELS.idx (to know which predictions are wrong)")
+            }
+            guard explainDigits == nil else {
+                throw ValidationError("--explain-misses and --explain-digits choose images differently; pass one")
+            }
         }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
     }
@@ -85,7 +104,9 @@ struct InferCommand: ParsableCommand {
         }
         let file = try WeightFile.read(weightsPath)
         if !file.extraDatasets.isEmpty {
-            writeStandardError("stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n")
+            writeStandardError(
+                "stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n"
+            )
         }
         let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
 
@@ -97,7 +118,10 @@ struct InferCommand: ParsableCommand {
         var output = ""
         output.reserveCapacity(frames.count * 80)
         if format == .csv {
-            output += "index,digit,probability" + (engine.architecture.hasTransformer ? ",theta0,theta1,theta2,theta3,theta4,theta5" : "") + (truth != nil ? ",label" : "") + "\n"
+            output +=
+                "index,digit,probability"
+                + (engine.architecture.hasTransformer ? ",theta0,theta1,theta2,theta3,theta4,theta5" : "")
+                + (truth != nil ? ",label" : "") + "\n"
         }
         var correct = 0
         for (i, r) in results.enumerated() {
@@ -112,8 +136,12 @@ struct InferCommand: ParsableCommand {
         if let truth {
             let accuracy = Double(correct) / Double(max(1, truth.count))
             switch format {
-            case .json: output += formatted("{\"accuracy\":%.6f,\"correct\":%d,\"count\":%d}\n", accuracy, correct, truth.count)
-            case .csv, .text: output += formatted("accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count, (1 - accuracy) * 100)
+            case .json:
+                output += formatted("{\"accuracy\":%.6f,\"correct\":%d,\"count\":%d}\n", accuracy, correct, truth.count)
+            case .csv, .text:
+                output += formatted(
+                    "accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count,
+                    (1 - accuracy) * 100)
             }
         }
         writeStandardOutput(output)
@@ -127,11 +155,15 @@ struct InferCommand: ParsableCommand {
             }
             if explainMisses, let truth {
                 let misses = Array(truth.indices.filter { Int(truth[$0]) != results[$0].digit }.prefix(explainCount))
-                groups = stride(from: 0, to: misses.count, by: 10).map { Array(misses[$0 ..< min($0 + 10, misses.count)]) }
+                groups = stride(from: 0, to: misses.count, by: 10).map {
+                    Array(misses[$0 ..< min($0 + 10, misses.count)])
+                }
                 titles = groups.indices.map { "misses \($0 * 10 + 1)-\($0 * 10 + groups[$0].count)" }
                 if misses.isEmpty { (groups, titles) = ([[]], ["no misclassified images"]) }
             }
-            try Explain.figure(engine: engine, frames: frames, results: results, labels: truth, groups: groups, groupTitles: titles).writePNG(to: explain)
+            try Explain.figure(
+                engine: engine, frames: frames, results: results, labels: truth, groups: groups, groupTitles: titles
+            ).writePNG(to: explain)
             writeStandardError("stn-infer: wrote \(explain)\n")
         }
     }
@@ -162,7 +194,9 @@ enum DefaultWeights {
             if directory == "/" { break }
             directory = directoryName(directory)
         }
-        throw EngineError("\(relativePath): no weights found here or beside the package; pass --weights FILE or train some with 'stn-train --model st-cnn --out \(relativePath)'")
+        throw EngineError(
+            "\(relativePath): no weights found here or beside the package; pass --weights FILE or train some with 'stn-train --model st-cnn --out \(relativePath)'"
+        )
     }
 }
 
@@ -183,7 +217,8 @@ enum Frames {
             }
             return IDXImages(count: images.count, rows: 42, columns: 42, pixels: pixels)
         default:
-            throw IDXError(path, .wrongImageSize(rows: images.rows, columns: images.columns, expected: "42x42 or 28x28"))
+            throw IDXError(
+                path, .wrongImageSize(rows: images.rows, columns: images.columns, expected: "42x42 or 28x28"))
         }
     }
 }
@@ -208,7 +243,8 @@ enum Lines {
             if let label { fields.append(String(label)) }
             return fields.joined(separator: ",") + "\n"
         case .json:
-            var json = "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\(r.logProbabilities.map(number).joined(separator: ","))]"
+            var json =
+                "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\(r.logProbabilities.map(number).joined(separator: ","))]"
             if r.hasTheta { json += ",\"theta\":[\(r.thetaValues.map(number).joined(separator: ","))]" }
             if let label { json += ",\"label\":\(label)" }
             return json + "}\n"

@@ -23,13 +23,17 @@ struct FixedTestSet {
     func results(_ weights: ModelWeights, threads: Int) throws -> [InferenceResult] {
         let engine = try Engine(weights: weights, threads: threads)
         var results = [InferenceResult](repeating: InferenceResult(), count: count)
-        images.pixels.withUnsafeBufferPointer { engine.inferBatch(pixels: $0.baseAddress!, count: count, results: &results, threads: threads) }
+        images.pixels.withUnsafeBufferPointer {
+            engine.inferBatch(pixels: $0.baseAddress!, count: count, results: &results, threads: threads)
+        }
         return results
     }
 
     /// Mean of `value` over the images whose parameters fall in each of `bins`, with the
     /// number of images in the bin.
-    func binned(_ bins: [Range<Double>], by key: (RTSParameters) -> Double, _ value: (Int) -> Double) -> [(mean: Double, count: Int)] {
+    func binned(_ bins: [Range<Double>], by key: (RTSParameters) -> Double, _ value: (Int) -> Double) -> [(
+        mean: Double, count: Int
+    )] {
         bins.map { bin in
             let members = parameters.indices.filter { bin.contains(key(parameters[$0])) }
             return (members.reduce(0.0) { $0 + value($1) } / Double(max(1, members.count)), members.count)

@@ -1,5 +1,5 @@
-import STNCommandLine
 import Foundation
+import STNCommandLine
 import STNTrainer
 
 /// Per-batch progress: one line updated in place on a terminal, a plain line every tenth
@@ -14,9 +14,10 @@ final class ProgressPrinter {
 
     func batch(_ p: BatchProgress) {
         guard !quiet else { return }
-        let text = String(format: "epoch %d/%d  batch %d/%d  %.0f img/s  loss %.4f  lr %.4g  |grad| mean %.3g max %.3g  ETA %@",
-                          p.epoch, p.epochs, p.batch, p.batchesPerEpoch, p.imagesPerSecond, p.runningLoss,
-                          p.learningRate, p.meanGradientNorm, p.maxGradientNorm, ProgressPrinter.duration(p.secondsRemaining))
+        let text = String(
+            format: "epoch %d/%d  batch %d/%d  %.0f img/s  loss %.4f  lr %.4g  |grad| mean %.3g max %.3g  ETA %@",
+            p.epoch, p.epochs, p.batch, p.batchesPerEpoch, p.imagesPerSecond, p.runningLoss,
+            p.learningRate, p.meanGradientNorm, p.maxGradientNorm, ProgressPrinter.duration(p.secondsRemaining))
         if isTerminal {
             // Redraw at most 10 times a second.
             guard Date().timeIntervalSince(lastPrinted) > 0.1 || p.batch == p.batchesPerEpoch else { return }
@@ -35,14 +36,21 @@ final class ProgressPrinter {
 
     func epoch(_ r: EpochRecord, total: Int) {
         finishLine()
-        print(String(format: "epoch %3d/%d  train loss %.4f  acc %6.2f%%  |  test loss %.4f  acc %6.2f%%  error %5.2f%%  |  %@",
-                     r.epoch, total, r.trainLoss, r.trainAccuracy * 100, r.testLoss, r.testAccuracy * 100,
-                     (1 - r.testAccuracy) * 100, ProgressPrinter.duration(r.seconds)))
+        print(
+            String(
+                format:
+                    "epoch %3d/%d  train loss %.4f  acc %6.2f%%  |  test loss %.4f  acc %6.2f%%  error %5.2f%%  |  %@",
+                r.epoch, total, r.trainLoss, r.trainAccuracy * 100, r.testLoss, r.testAccuracy * 100,
+                (1 - r.testAccuracy) * 100, ProgressPrinter.duration(r.seconds)))
         flushStandardOutput()
     }
 
     func finishLine() {
-        if lineOpen { print("\r\u{1B}[K", terminator: ""); flushStandardOutput(); lineOpen = false }
+        if lineOpen {
+            print("\r\u{1B}[K", terminator: "")
+            flushStandardOutput()
+            lineOpen = false
+        }
     }
 
     static func duration(_ seconds: Double) -> String {

@@ -1,9 +1,9 @@
 import ArgumentParser
-import STNCommandLine
 import Foundation
+import STNCommandLine
 import STNData
-import STNModel
 import STNLibHDF5
+import STNModel
 import STNTrainer
 
 @main
@@ -14,16 +14,16 @@ struct TrainCommand: ParsableCommand {
         commandName: "stn-train",
         abstract: "Train a CNN or an ST-CNN on rotated, translated and scaled (RTS) MNIST.",
         discussion: """
-        Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
+            Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
 
-        Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
+            Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
-        Examples:
-          stn-train --model st-cnn --out Weights/st-cnn.h5
-          stn-train --model cnn --recipe seed --epochs 5 --out /tmp/cnn.h5
-          stn-train --resume /tmp/cnn.checkpoint.h5
-          stn-train --model st-cnn --summary
-        """)
+            Examples:
+              stn-train --model st-cnn --out Weights/st-cnn.h5
+              stn-train --model cnn --recipe seed --epochs 5 --out /tmp/cnn.h5
+              stn-train --resume /tmp/cnn.checkpoint.h5
+              stn-train --model st-cnn --summary
+            """)
 
     @Option(help: "Model to train: st-cnn or cnn.")
     var model: String = "st-cnn"
@@ -40,14 +40,24 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "SGD momentum (overrides the recipe).") var momentum: Double?
     @Option(name: .customLong("weight-decay"), help: "L2 weight decay (overrides the recipe).") var weightDecay: Double?
     @Option(help: "Learning-rate schedule: cosine, step or constant (overrides the recipe).") var schedule: String?
-    @Option(name: .customLong("warmup-epochs"), help: "Warm-up epochs for the cosine schedule.") var warmupEpochs: Double?
-    @Option(name: .customLong("step-size"), help: "Iterations between rate drops for the step schedule.") var stepSize: Int?
+    @Option(name: .customLong("warmup-epochs"), help: "Warm-up epochs for the cosine schedule.") var warmupEpochs:
+        Double?
+    @Option(name: .customLong("step-size"), help: "Iterations between rate drops for the step schedule.") var stepSize:
+        Int?
     @Option(help: "Rate multiplier per step for the step schedule.") var gamma: Double?
-    @Option(name: .customLong("loc-lr-scale"), help: "Learning-rate multiplier for the localisation net.") var locLRScale: Double?
-    @Option(name: .customLong("clip-norm"), help: "Clip each batch's gradient to this global L2 norm (0: no clipping).") var clipNorm: Double?
-    @Option(name: .customLong("loc-optimizer"), help: "Update rule of the localisation net: sgd (as the classifier) or adam (AdamW at the rate times --loc-lr-scale).")
+    @Option(name: .customLong("loc-lr-scale"), help: "Learning-rate multiplier for the localisation net.")
+    var locLRScale: Double?
+    @Option(name: .customLong("clip-norm"), help: "Clip each batch's gradient to this global L2 norm (0: no clipping).")
+    var clipNorm: Double?
+    @Option(
+        name: .customLong("loc-optimizer"),
+        help:
+            "Update rule of the localisation net: sgd (as the classifier) or adam (AdamW at the rate times --loc-lr-scale)."
+    )
     var locOptimizer: String?
-    @Option(name: .customLong("label-smoothing"), help: "Train against (1 - e) one-hot + e / 10 (0: plain log-likelihood).") var labelSmoothing: Double?
+    @Option(
+        name: .customLong("label-smoothing"), help: "Train against (1 - e) one-hot + e / 10 (0: plain log-likelihood).")
+    var labelSmoothing: Double?
 
     @Option(help: "Random seed: initialisation, shuffling and RTS draws.") var seed: UInt64 = 1
     @Option(help: "Worker threads (results are bit-identical for the same seed and thread count).")
@@ -55,34 +65,51 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
     @Option(name: .customLong("test-limit"), help: "Evaluate on the first N RTS test images only.") var testLimit: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Continue from a checkpoint written by an earlier run (its recipe and seed are used).") var resume: String?
+    @Option(help: "Continue from a checkpoint written by an earlier run (its recipe and seed are used).") var resume:
+        String?
     @Flag(help: "Print the layer table with output shapes and parameter counts, then exit.") var summary = false
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
 
     func validate() throws {
-        guard Architecture.named(model) != nil else { throw ValidationError("--model must be st-cnn or cnn, not '\(model)'") }
-        guard Recipe.named(recipe) != nil else { throw ValidationError("--recipe must be default or seed, not '\(recipe)'") }
+        guard Architecture.named(model) != nil else {
+            throw ValidationError("--model must be st-cnn or cnn, not '\(model)'")
+        }
+        guard Recipe.named(recipe) != nil else {
+            throw ValidationError("--recipe must be default or seed, not '\(recipe)'")
+        }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let batchSize, batchSize < 1 || batchSize > 4096 { throw ValidationError("--batch-size must be between 1 and 4096") }
+        if let batchSize, batchSize < 1 || batchSize > 4096 {
+            throw ValidationError("--batch-size must be between 1 and 4096")
+        }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
         if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
-        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) { throw ValidationError("--weight-decay must be >= 0") }
+        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
+            throw ValidationError("--weight-decay must be >= 0")
+        }
         if let schedule, Recipe.Schedule.named(schedule) == nil {
             throw ValidationError("--schedule must be cosine, step or constant")
         }
-        if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) { throw ValidationError("--loc-lr-scale must be >= 0") }
+        if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) {
+            throw ValidationError("--loc-lr-scale must be >= 0")
+        }
         if let clipNorm, !(clipNorm >= 0 && clipNorm.isFinite) { throw ValidationError("--clip-norm must be >= 0") }
-        if let labelSmoothing, !(labelSmoothing >= 0 && labelSmoothing < 1) { throw ValidationError("--label-smoothing must be in [0, 1)") }
+        if let labelSmoothing, !(labelSmoothing >= 0 && labelSmoothing < 1) {
+            throw ValidationError("--label-smoothing must be in [0, 1)")
+        }
         if let locOptimizer, Recipe.LocalisationOptimizer(rawValue: locOptimizer) == nil {
             throw ValidationError("--loc-optimizer must be sgd or adam, not '\(locOptimizer)'")
         }
-        if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) { throw ValidationError("--warmup-epochs must be >= 0") }
+        if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) {
+            throw ValidationError("--warmup-epochs must be >= 0")
+        }
         if let stepSize, stepSize < 1 { throw ValidationError("--step-size must be at least 1") }
         if let gamma, !(gamma > 0 && gamma.isFinite) { throw ValidationError("--gamma must be a positive number") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
         guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
-        if !summary && out == nil && resume == nil { throw ValidationError("missing --out FILE (where to write the trained weights)") }
+        if !summary && out == nil && resume == nil {
+            throw ValidationError("missing --out FILE (where to write the trained weights)")
+        }
     }
 
     func run() throws {
@@ -112,11 +139,14 @@ struct TrainCommand: ParsableCommand {
         case .step(let every, let g): r.schedule = .step(every: stepSize ?? every, gamma: gamma ?? g)
         case .constant: break
         }
-        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil || locLRScale != nil || clipNorm != nil || locOptimizer != nil || labelSmoothing != nil {
+        if lr != nil || momentum != nil || weightDecay != nil || epochs != nil || batchSize != nil || schedule != nil
+            || locLRScale != nil || clipNorm != nil || locOptimizer != nil || labelSmoothing != nil
+        {
             r.name += "+custom"
         }
-        return TrainingConfiguration(architecture: Architecture.named(model)!, recipe: r, seed: seed, threads: threads,
-                                     limit: limit, testLimit: testLimit)
+        return TrainingConfiguration(
+            architecture: Architecture.named(model)!, recipe: r, seed: seed, threads: threads,
+            limit: limit, testLimit: testLimit)
     }
 
     func train() throws {
@@ -141,26 +171,35 @@ struct TrainCommand: ParsableCommand {
         let t10k = try MNIST.load(split: .test, directory: directory)
         let test = RTSDistortion(seed: 1).distort(t10k.images, epoch: 0, threads: configuration.threads)
 
-        let trainer = try Trainer(configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed)
+        let trainer = try Trainer(
+            configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed)
         let recipe = configuration.recipe
-        print("stn-train: \(configuration.architecture.kind.rawValue), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)")
-        print("  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (fresh RTS draw every epoch), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) RTS test images (seed 1); seed \(configuration.seed), \(configuration.threads) threads")
+        print(
+            "stn-train: \(configuration.architecture.kind.rawValue), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"
+        )
+        print(
+            "  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (fresh RTS draw every epoch), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) RTS test images (seed 1); seed \(configuration.seed), \(configuration.threads) threads"
+        )
         if let resumed { print("  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)") }
         print("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
 
         let progress = ProgressPrinter(quiet: quiet)
         Interrupt.install()
         do {
-            try trainer.run(events: { event in
-                switch event {
-                case .batch(let p): progress.batch(p)
-                case .epoch(let record): progress.epoch(record, total: recipe.epochs)
-                }
-            }, shouldStop: { Interrupt.requested }, checkpoint: { state in
-                try Checkpoint.write(state, configuration: configuration, to: paths.checkpoint)
-                try TrainingLog.write(state.history, to: paths.log)
-                try TrainingPlot.write(state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)", to: paths.plot)
-            })
+            try trainer.run(
+                events: { event in
+                    switch event {
+                    case .batch(let p): progress.batch(p)
+                    case .epoch(let record): progress.epoch(record, total: recipe.epochs)
+                    }
+                }, shouldStop: { Interrupt.requested },
+                checkpoint: { state in
+                    try Checkpoint.write(state, configuration: configuration, to: paths.checkpoint)
+                    try TrainingLog.write(state.history, to: paths.log)
+                    try TrainingPlot.write(
+                        state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)",
+                        to: paths.plot)
+                })
         } catch {
             progress.finishLine()
             throw error
@@ -168,17 +207,23 @@ struct TrainCommand: ParsableCommand {
         progress.finishLine()
         if Interrupt.requested && !trainer.isFinished {
             try Checkpoint.write(trainer.state, configuration: configuration, to: paths.checkpoint)
-            print("interrupted at epoch \(trainer.state.epoch + 1), batch \(trainer.state.batch); checkpoint written to \(paths.checkpoint)")
+            print(
+                "interrupted at epoch \(trainer.state.epoch + 1), batch \(trainer.state.batch); checkpoint written to \(paths.checkpoint)"
+            )
             print("resume with: stn-train --resume \(paths.checkpoint) --out \(paths.weights)")
             throw ExitCode(130)
         }
         // The log and plot again, so resuming a finished checkpoint regenerates them too.
         try TrainingLog.write(trainer.state.history, to: paths.log)
-        try TrainingPlot.write(trainer.state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)", to: paths.plot)
+        try TrainingPlot.write(
+            trainer.state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)",
+            to: paths.plot)
         try trainer.weightFile().write(to: paths.weights)
         if let last = trainer.state.history.last {
-            print(String(format: "done: test accuracy %.2f%% (error %.2f%%), test loss %.4f, %.0f s; wrote %@",
-                         last.testAccuracy * 100, (1 - last.testAccuracy) * 100, last.testLoss, last.seconds, paths.weights))
+            print(
+                String(
+                    format: "done: test accuracy %.2f%% (error %.2f%%), test loss %.4f, %.0f s; wrote %@",
+                    last.testAccuracy * 100, (1 - last.testAccuracy) * 100, last.testLoss, last.seconds, paths.weights))
         }
     }
 }

@@ -9,7 +9,8 @@ enum TrainingPlot {
         loss.add(series: "test", points: history.map { (Double($0.epoch), $0.testLoss) }, color: .red)
         loss.logY = true
         var error = LinePlot(title: "\(title): error", xLabel: "epoch", yLabel: "error %")
-        error.add(series: "train", points: history.map { (Double($0.epoch), (1 - $0.trainAccuracy) * 100) }, color: .blue)
+        error.add(
+            series: "train", points: history.map { (Double($0.epoch), (1 - $0.trainAccuracy) * 100) }, color: .blue)
         error.logY = true
         error.add(series: "test", points: history.map { (Double($0.epoch), (1 - $0.testAccuracy) * 100) }, color: .red)
         return Canvas.sideBySide([loss.render(width: 560, height: 400), error.render(width: 560, height: 400)])

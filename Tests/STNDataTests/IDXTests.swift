@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import STNData
 
 final class IDXTests: XCTestCase {
@@ -37,10 +38,14 @@ final class IDXTests: XCTestCase {
     }
 
     /// Writes raw bytes and expects reading them to fail with `kind`, naming the file.
-    func assertFails(_ bytes: [UInt8], images: Bool = true, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertFails(
+        _ bytes: [UInt8], images: Bool = true, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let path = try temporaryDirectory(self) + "/bad.idx"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        XCTAssertThrowsError(images ? try IDX.readImages(at: path).pixels : try IDX.readLabels(at: path), file: file, line: line) { error in
+        XCTAssertThrowsError(
+            images ? try IDX.readImages(at: path).pixels : try IDX.readLabels(at: path), file: file, line: line
+        ) { error in
             guard let error = error as? IDXError else { return XCTFail("\(error)", file: file, line: line) }
             XCTAssertEqual(error.kind, kind, file: file, line: line)
             XCTAssertTrue(error.description.hasPrefix(path + ": "), error.description, file: file, line: line)
@@ -86,7 +91,9 @@ final class IDXTests: XCTestCase {
 
     func testAbsurdHeaderSizeIsRejectedBeforeAllocating() throws {
         // 4 billion x 4 billion x 4 billion would overflow; 60000 x 60000 x 60000 exceeds the cap.
-        try assertFails(header([0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]) + [1, 2, 3], .tooLarge(dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]))
+        try assertFails(
+            header([0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]) + [1, 2, 3],
+            .tooLarge(dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]))
         try assertFails(header([60000, 60000, 60000]) + [1], .tooLarge(dimensions: [60000, 60000, 60000]))
     }
 
@@ -112,7 +119,8 @@ final class IDXTests: XCTestCase {
     }
 
     func testGzipBombIsCapped() throws {
-        XCTAssertThrowsError(try Gzip.decompress(Gzip.compress([UInt8](repeating: 0, count: 1 << 20)), limit: 1000)) { error in
+        XCTAssertThrowsError(try Gzip.decompress(Gzip.compress([UInt8](repeating: 0, count: 1 << 20)), limit: 1000)) {
+            error in
             guard case Gzip.Failure.tooLarge = error else { return XCTFail("\(error)") }
         }
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import STNData
 
 final class MNISTTests: XCTestCase {
@@ -39,7 +40,9 @@ final class MNISTTests: XCTestCase {
 
     func testLabelOutOfRangeIsRejected() throws {
         let dir = try temporaryDirectory(self)
-        try IDX.writeImages(IDXImages(count: 2, rows: 28, columns: 28, pixels: [UInt8](repeating: 0, count: 2 * 784)), to: dir + "/t10k-images-idx3-ubyte")
+        try IDX.writeImages(
+            IDXImages(count: 2, rows: 28, columns: 28, pixels: [UInt8](repeating: 0, count: 2 * 784)),
+            to: dir + "/t10k-images-idx3-ubyte")
         try IDX.writeLabels([3, 12], to: dir + "/t10k-labels-idx1-ubyte.gz", gzip: true)
         XCTAssertThrowsError(try MNIST.load(split: .test, directory: dir)) {
             XCTAssertEqual(($0 as? IDXError)?.kind, .badLabel(index: 1, value: 12))

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import STNData
 
 final class RTSTests: XCTestCase {
@@ -24,13 +25,16 @@ final class RTSTests: XCTestCase {
 
     func testThreadCountDoesNotChangeTheResult() throws {
         let digits = try testDigits().images.prefix(300)
-        XCTAssertEqual(RTSDistortion(seed: 9).distort(digits, threads: 1), RTSDistortion(seed: 9).distort(digits, threads: 3))
+        XCTAssertEqual(
+            RTSDistortion(seed: 9).distort(digits, threads: 1), RTSDistortion(seed: 9).distort(digits, threads: 3))
     }
 
     func testParameterDrawsCoverTheirRanges() {
         let rts = RTSDistortion(seed: 1)
-        var angles: [Double] = [], scales: [Double] = []
-        var offsetsX = Set<Int>(), offsetsY = Set<Int>()
+        var angles: [Double] = []
+        var scales: [Double] = []
+        var offsetsX = Set<Int>()
+        var offsetsY = Set<Int>()
         for i in 0 ..< 10_000 {
             let p = rts.parameters(index: i)
             angles.append(p.angleDegrees)
@@ -61,8 +65,9 @@ final class RTSTests: XCTestCase {
             let image = Array(images.image(i))
             for y in 0 ..< 42 {
                 for x in 0 ..< 42 where image[y * 42 + x] != 0 {
-                    XCTAssertTrue((p.offsetX ..< p.offsetX + 28).contains(x) && (p.offsetY ..< p.offsetY + 28).contains(y),
-                                  "image \(i): pixel (\(x), \(y)) outside the square at (\(p.offsetX), \(p.offsetY))")
+                    XCTAssertTrue(
+                        (p.offsetX ..< p.offsetX + 28).contains(x) && (p.offsetY ..< p.offsetY + 28).contains(y),
+                        "image \(i): pixel (\(x), \(y)) outside the square at (\(p.offsetX), \(p.offsetY))")
                 }
             }
         }
@@ -74,7 +79,9 @@ final class RTSTests: XCTestCase {
         let digits = try IDX.readImages(at: fixture("rts-digits-idx3-ubyte.gz"))
         let expected = try IDX.readImages(at: fixture("rts-expected-idx3-ubyte.gz"))
         let csv = try String(contentsOfFile: fixture("rts-cases.csv"), encoding: .utf8)
-        let cases = csv.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("index") }.map { $0.split(separator: ",") }
+        let cases = csv.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("index") }.map {
+            $0.split(separator: ",")
+        }
         XCTAssertEqual(cases.count, expected.count)
         XCTAssertGreaterThan(cases.count, 50)
         var canvas = [UInt8](repeating: 0, count: 42 * 42)
@@ -83,7 +90,9 @@ final class RTSTests: XCTestCase {
             let p = RTSParameters(angleDegrees: Double(row[2])!, scale: Double(row[3])!, offsetX: 0, offsetY: 0)
             let digit = Array(digits.image(i))
             digit.withUnsafeBufferPointer { d in
-                canvas.withUnsafeMutableBufferPointer { RTSDistortion.render(digit: d.baseAddress!, p, into: $0.baseAddress!) }
+                canvas.withUnsafeMutableBufferPointer {
+                    RTSDistortion.render(digit: d.baseAddress!, p, into: $0.baseAddress!)
+                }
             }
             let ours = (0 ..< 28).flatMap { y in canvas[y * 42 ..< y * 42 + 28] }
             let theirs = Array(expected.image(i))
@@ -101,14 +110,20 @@ final class RTSTests: XCTestCase {
         var canvas = [UInt8](repeating: 0, count: 42 * 42)
         digit.withUnsafeBufferPointer { d in
             canvas.withUnsafeMutableBufferPointer {
-                RTSDistortion.render(digit: d.baseAddress!, RTSParameters(angleDegrees: 0, scale: 1, offsetX: 13, offsetY: 2), into: $0.baseAddress!)
+                RTSDistortion.render(
+                    digit: d.baseAddress!, RTSParameters(angleDegrees: 0, scale: 1, offsetX: 13, offsetY: 2),
+                    into: $0.baseAddress!)
             }
         }
-        for y in 0 ..< 28 { XCTAssertEqual(Array(canvas[(y + 2) * 42 + 13 ..< (y + 2) * 42 + 41]), Array(digit[y * 28 ..< y * 28 + 28])) }
+        for y in 0 ..< 28 {
+            XCTAssertEqual(Array(canvas[(y + 2) * 42 + 13 ..< (y + 2) * 42 + 41]), Array(digit[y * 28 ..< y * 28 + 28]))
+        }
     }
 
     func testPRNGStreamsAreIndependentAndReproducible() {
-        var a = PRNG(seed: 1, stream: 0), b = PRNG(seed: 1, stream: 0), c = PRNG(seed: 1, stream: 1)
+        var a = PRNG(seed: 1, stream: 0)
+        var b = PRNG(seed: 1, stream: 0)
+        var c = PRNG(seed: 1, stream: 1)
         let xs = (0 ..< 8).map { _ in a.next() }
         XCTAssertEqual(xs, (0 ..< 8).map { _ in b.next() })
         XCTAssertNotEqual(xs, (0 ..< 8).map { _ in c.next() })

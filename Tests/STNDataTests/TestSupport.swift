@@ -1,9 +1,10 @@
 import Foundation
-import XCTest
 import STNData
+import XCTest
 
 /// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 func fixture(_ name: String) -> String {
     packageRoot.appendingPathComponent("Tests/Fixtures/\(name)").path
@@ -11,7 +12,9 @@ func fixture(_ name: String) -> String {
 
 /// MNIST from $STN_DATA, else ../shared/data/mnist beside the package; skips if absent.
 func mnistDirectory() throws -> String {
-    let directory = ProcessInfo.processInfo.environment["STN_DATA"] ?? packageRoot.appendingPathComponent("../shared/data/mnist").standardized.path
+    let directory =
+        ProcessInfo.processInfo.environment["STN_DATA"]
+        ?? packageRoot.appendingPathComponent("../shared/data/mnist").standardized.path
     guard FileManager.default.fileExists(atPath: directory) else {
         throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
     }

@@ -1,7 +1,7 @@
-import XCTest
 import STNData
 import STNKernels
 import STNModel
+import XCTest
 
 /// AffinePose's sign and scale conventions against the RTS distortion itself: the pose of
 /// an RTS draw, turned into a theta and run through the grid generator and sampler, must
@@ -13,8 +13,8 @@ final class AffinePoseTests: XCTestCase {
         func fill(_ x0: Int, _ y0: Int, _ x1: Int, _ y1: Int) {
             for y in y0 ..< y1 { for x in x0 ..< x1 { g[y * 28 + x] = 255 } }
         }
-        fill(8, 4, 12, 24)    // stem
-        fill(12, 4, 21, 8)    // top bar
+        fill(8, 4, 12, 24)  // stem
+        fill(12, 4, 21, 8)  // top bar
         fill(12, 12, 18, 15)  // middle bar
         return g
     }
@@ -25,8 +25,9 @@ final class AffinePoseTests: XCTestCase {
         var canvas = [UInt8](repeating: 0, count: 42 * 42)
         glyph().withUnsafeBufferPointer { digit in
             canvas.withUnsafeMutableBufferPointer { out in
-                RTSDistortion.render(digit: digit.baseAddress!, RTSParameters(angleDegrees: angle, scale: scale, offsetX: 7, offsetY: 7),
-                                     into: out.baseAddress!)
+                RTSDistortion.render(
+                    digit: digit.baseAddress!, RTSParameters(angleDegrees: angle, scale: scale, offsetX: 7, offsetY: 7),
+                    into: out.baseAddress!)
             }
         }
         return canvas.map { Float($0) / 255 }
@@ -42,8 +43,11 @@ final class AffinePoseTests: XCTestCase {
 
     private func correlation(_ a: [Float], _ b: [Float]) -> Double {
         let n = Double(a.count)
-        let ma = a.reduce(0.0) { $0 + Double($1) } / n, mb = b.reduce(0.0) { $0 + Double($1) } / n
-        var ab = 0.0, aa = 0.0, bb = 0.0
+        let ma = a.reduce(0.0) { $0 + Double($1) } / n
+        let mb = b.reduce(0.0) { $0 + Double($1) } / n
+        var ab = 0.0
+        var aa = 0.0
+        var bb = 0.0
         for (x, y) in zip(a, b) {
             ab += (Double(x) - ma) * (Double(y) - mb)
             aa += (Double(x) - ma) * (Double(x) - ma)
@@ -63,7 +67,8 @@ final class AffinePoseTests: XCTestCase {
             XCTAssertLessThan(correlation(wrongSign, upright), correlation(undone, upright) - 0.2, "angle \(angle)")
             XCTAssertLessThan(correlation(distorted, upright), correlation(undone, upright) - 0.2, "angle \(angle)")
             if scale != 1 {
-                XCTAssertLessThan(correlation(wrongScale, upright), correlation(undone, upright) - 0.1, "scale \(scale)")
+                XCTAssertLessThan(
+                    correlation(wrongScale, upright), correlation(undone, upright) - 0.1, "scale \(scale)")
             }
         }
     }

@@ -1,13 +1,15 @@
 import AllocationCounter
 import Foundation
-import XCTest
 import STNData
-import STNModel
 import STNLibHDF5
+import STNModel
 import STNTrainer
+import XCTest
+
 @testable import STNEngine
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// PyTorch-default weights with the localisation net's last layer perturbed, so theta
 /// differs per image (the identity start would hide transformer bugs).
@@ -16,15 +18,20 @@ func sampleWeights(_ architecture: Architecture, seed: UInt64 = 3) throws -> Mod
     if architecture.hasTransformer {
         var random = PRNG(seed: seed, stream: 99)
         try weights.set("localisation_net.8.weight", (0 ..< 120).map { _ in (random.nextUnitFloat() - 0.5) * 0.2 })
-        try weights.set("localisation_net.8.bias", [1, 0, 0, 0, 1, 0].map { $0 + (random.nextUnitFloat() - 0.5) * 0.2 })
+        try weights.set(
+            "localisation_net.8.bias", [1, 0, 0, 0, 1, 0].map { $0 + (random.nextUnitFloat() - 0.5) * 0.2 })
     }
     return weights
 }
 
 /// The fixed RTS test set's first `count` images (MNIST t10k, seed 1).
 func rtsTestImages(_ count: Int) throws -> (images: IDXImages, labels: [UInt8]) {
-    let directory = ProcessInfo.processInfo.environment["STN_DATA"] ?? packageRoot.appendingPathComponent("../shared/data/mnist").standardized.path
-    guard FileManager.default.fileExists(atPath: directory) else { throw XCTSkip("MNIST not found at \(directory): set STN_DATA") }
+    let directory =
+        ProcessInfo.processInfo.environment["STN_DATA"]
+        ?? packageRoot.appendingPathComponent("../shared/data/mnist").standardized.path
+    guard FileManager.default.fileExists(atPath: directory) else {
+        throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
+    }
     let test = try MNIST.load(split: .test, directory: directory)
     return (RTSDistortion(seed: 1).distort(test.images.prefix(count), threads: 2), Array(test.labels.prefix(count)))
 }
@@ -43,18 +50,24 @@ final class EngineTests: XCTestCase {
         network.load(weights)
         let (images, _) = try rtsTestImages(1000)
         let floats = images.pixels.map { Float($0) / 255 }
-        var logProbs = [Float](repeating: 0, count: 1000 * 10), thetas = [Float](repeating: 0, count: 1000 * 6)
+        var logProbs = [Float](repeating: 0, count: 1000 * 10)
+        var thetas = [Float](repeating: 0, count: 1000 * 6)
         _ = network.evaluate(images: floats, labels: nil, count: 1000, logProbs: &logProbs, thetas: &thetas)
 
         var results = [InferenceResult](repeating: InferenceResult(), count: 1000)
-        images.pixels.withUnsafeBufferPointer { engine.inferBatch(pixels: $0.baseAddress!, count: 1000, results: &results, threads: 2) }
-        var worstLogProb: Float = 0, worstTheta: Float = 0, sameDigit = 0
+        images.pixels.withUnsafeBufferPointer {
+            engine.inferBatch(pixels: $0.baseAddress!, count: 1000, results: &results, threads: 2)
+        }
+        var worstLogProb: Float = 0
+        var worstTheta: Float = 0
+        var sameDigit = 0
         for i in 0 ..< 1000 {
             let theirs = Array(logProbs[i * 10 ..< i * 10 + 10])
             worstLogProb = max(worstLogProb, maxAbsDifference(results[i].logProbabilities, theirs))
             if results[i].digit == theirs.indices.max(by: { theirs[$0] < theirs[$1] })! { sameDigit += 1 }
             if architecture.hasTransformer {
-                worstTheta = max(worstTheta, maxAbsDifference(results[i].thetaValues, Array(thetas[i * 6 ..< i * 6 + 6])))
+                worstTheta = max(
+                    worstTheta, maxAbsDifference(results[i].thetaValues, Array(thetas[i * 6 ..< i * 6 + 6])))
             }
         }
         XCTAssertLessThanOrEqual(worstLogProb, 1e-4)
@@ -76,7 +89,9 @@ final class EngineTests: XCTestCase {
         }
         XCTAssertLessThanOrEqual(worstImage, 1e-4)
         XCTAssertLessThanOrEqual(worstLogProb, 1e-4)
-        print("\(architecture.kind.rawValue) engine vs trainer: max |log-prob diff| \(worstLogProb), theta \(worstTheta), images \(worstImage), same digit \(sameDigit)/1000")
+        print(
+            "\(architecture.kind.rawValue) engine vs trainer: max |log-prob diff| \(worstLogProb), theta \(worstTheta), images \(worstImage), same digit \(sameDigit)/1000"
+        )
     }
 
     func testSTCNNMatchesTheTrainer() throws { try checkAgainstTrainer(.stCNN) }
@@ -85,24 +100,32 @@ final class EngineTests: XCTestCase {
     /// Engine against PyTorch (Tests/Fixtures/golden-*.h5 from tools/make_golden.py).
     func testMatchesPyTorchFixtures() throws {
         for name in ["cnn", "st-cnn"] {
-            let file = try HDF5File(path: packageRoot.appendingPathComponent("Tests/Fixtures/golden-\(name).h5").path, mode: .read)
+            let file = try HDF5File(
+                path: packageRoot.appendingPathComponent("Tests/Fixtures/golden-\(name).h5").path, mode: .read)
             let architecture = Architecture.named(name)!
             var tensors: [String: [Float]] = [:]
-            for spec in architecture.parameters { tensors[spec.name] = try file.readFloats("params/" + spec.name).values }
+            for spec in architecture.parameters {
+                tensors[spec.name] = try file.readFloats("params/" + spec.name).values
+            }
             let engine = try Engine(weights: try ModelWeights(architecture: architecture, tensors: tensors), threads: 1)
             let input = try file.readFloats("input").values
             let logProbs = try file.readFloats("act/log_probs").values
             var result = InferenceResult()
             for i in 0 ..< 8 {
                 input.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress! + i * 1764, into: &result) }
-                XCTAssertLessThanOrEqual(maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4, name)
+                XCTAssertLessThanOrEqual(
+                    maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4, name)
                 if architecture.hasTransformer {
                     let theta = try file.readFloats("act/theta").values
                     let sampled = try file.readFloats("act/sampled").values
                     let downsampled = try file.readFloats("act/downsampled").values
-                    XCTAssertLessThanOrEqual(maxAbsDifference(result.thetaValues, Array(theta[i * 6 ..< i * 6 + 6])), 1e-4)
-                    XCTAssertLessThanOrEqual(maxAbsDifference(Array(engine.lastSampled), Array(sampled[i * 1764 ..< (i + 1) * 1764])), 1e-4)
-                    XCTAssertLessThanOrEqual(maxAbsDifference(Array(engine.lastDownsampled), Array(downsampled[i * 441 ..< (i + 1) * 441])), 1e-4)
+                    XCTAssertLessThanOrEqual(
+                        maxAbsDifference(result.thetaValues, Array(theta[i * 6 ..< i * 6 + 6])), 1e-4)
+                    XCTAssertLessThanOrEqual(
+                        maxAbsDifference(Array(engine.lastSampled), Array(sampled[i * 1764 ..< (i + 1) * 1764])), 1e-4)
+                    XCTAssertLessThanOrEqual(
+                        maxAbsDifference(Array(engine.lastDownsampled), Array(downsampled[i * 441 ..< (i + 1) * 441])),
+                        1e-4)
                 }
             }
         }
@@ -121,7 +144,9 @@ final class EngineTests: XCTestCase {
                 for i in 0 ..< 10 { engine.infer(pixels: buffer.baseAddress! + i * 1764, into: &result) }
                 stn_allocations_reset()
                 for i in 0 ..< 1000 { engine.infer(pixels: buffer.baseAddress! + (i % 10) * 1764, into: &result) }
-                for i in 0 ..< 100 { engine.infer(pixels: buffer.baseAddress! + (i % 10) * 1764, into: &result, times: &times) }
+                for i in 0 ..< 100 {
+                    engine.infer(pixels: buffer.baseAddress! + (i % 10) * 1764, into: &result, times: &times)
+                }
             }
             let count = stn_allocations_count()
             XCTAssertEqual(count, 0, "\(architecture.kind.rawValue): \(count) heap allocations in 1,100 frames")
@@ -136,7 +161,9 @@ final class EngineTests: XCTestCase {
     func testWeightFileForAnotherInputSizeIsRejectedAtLoad() throws {
         let path = NSTemporaryDirectory() + "stn-engine-\(UUID().uuidString).h5"
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try WeightFile(weights: try sampleWeights(.cnn), attributes: [:]).write(to: path) { try $0.setAttribute("input_size", .int(28)) }
+        try WeightFile(weights: try sampleWeights(.cnn), attributes: [:]).write(to: path) {
+            try $0.setAttribute("input_size", .int(28))
+        }
         XCTAssertThrowsError(try Engine(weightsAt: path)) { error in
             XCTAssertTrue("\(error)".contains("input_size"), "\(error)")
             XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")

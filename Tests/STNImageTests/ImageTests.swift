@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import XCTest
+
 @testable import STNImage
 
 final class ImageTests: XCTestCase {

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import STNKernels
 
 /// The microkernel and its drivers against plain loops, including partial row blocks and
@@ -12,16 +13,22 @@ final class GEMMTests: XCTestCase {
     }
 
     func testGEMMMatchesNaiveLoops() {
-        for (m, n, k) in [(1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100), (7, 48, 9), (12, 56, 20), (8, 64, 5)] {
-            let a = (0 ..< m * k).map { _ in random() }, b = (0 ..< k * n).map { _ in random() }
+        for (m, n, k) in [
+            (1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100), (7, 48, 9), (12, 56, 20), (8, 64, 5),
+        ] {
+            let a = (0 ..< m * k).map { _ in random() }
+            let b = (0 ..< k * n).map { _ in random() }
             let c0 = (0 ..< m * n).map { _ in random() }
             var c = c0
-            gemmAccumulate(m: m, n: n, a: a, rows: .linear(step: k), b: b, reduction: .contiguous(k, ldb: n), c: &c, ldc: n)
+            gemmAccumulate(
+                m: m, n: n, a: a, rows: .linear(step: k), b: b, reduction: .contiguous(k, ldb: n), c: &c, ldc: n)
             for i in 0 ..< m {
                 for j in 0 ..< n {
                     var expected = Double(c0[i * n + j])
                     for t in 0 ..< k { expected += Double(a[i * k + t]) * Double(b[t * n + j]) }
-                    XCTAssertEqual(Double(c[i * n + j]), expected, accuracy: 1e-4 * Double(k), "m \(m) n \(n) k \(k) at (\(i), \(j))")
+                    XCTAssertEqual(
+                        Double(c[i * n + j]), expected, accuracy: 1e-4 * Double(k),
+                        "m \(m) n \(n) k \(k) at (\(i), \(j))")
                 }
             }
         }
@@ -33,7 +40,8 @@ final class GEMMTests: XCTestCase {
         let torch = (0 ..< 10 * 3 * 16).map { _ in random() }
         var bias = (0 ..< shape.outCp).map { _ in random() }
         for c in 10 ..< shape.outCp { bias[c] = 0 }
-        var packed = [Float](repeating: 0, count: shape.k * shape.outCp), out = [Float](repeating: 0, count: shape.outputCount)
+        var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
+        var out = [Float](repeating: 0, count: shape.outputCount)
         shape.pack(torch: torch, realInC: 3, into: &packed)
         shape.forward(input: input, packed: packed, bias: bias, output: &out)
         for y in 0 ..< shape.outH {
@@ -44,12 +52,16 @@ final class GEMMTests: XCTestCase {
                         for ci in 0 ..< 3 {
                             for ky in 0 ..< 4 {
                                 for kx in 0 ..< 4 {
-                                    expected += Double(input[((y + ky) * 9 + x + kx) * 3 + ci]) * Double(torch[((co * 3 + ci) * 4 + ky) * 4 + kx])
+                                    expected +=
+                                        Double(input[((y + ky) * 9 + x + kx) * 3 + ci])
+                                        * Double(torch[((co * 3 + ci) * 4 + ky) * 4 + kx])
                                 }
                             }
                         }
                     }
-                    XCTAssertEqual(Double(out[(y * shape.outW + x) * shape.outCp + co]), expected, accuracy: 1e-4, "(\(y), \(x), \(co))")
+                    XCTAssertEqual(
+                        Double(out[(y * shape.outW + x) * shape.outCp + co]), expected, accuracy: 1e-4,
+                        "(\(y), \(x), \(co))")
                 }
             }
         }
@@ -65,7 +77,8 @@ final class GEMMTests: XCTestCase {
     func testIdentityGridSamplesEveryPixelExactly() {
         let side = 9
         let image = (0 ..< side * side).map { Float($0) / 81 }
-        var grid = [Float](repeating: 0, count: 2 * side * side), out = [Float](repeating: 0, count: side * side)
+        var grid = [Float](repeating: 0, count: 2 * side * side)
+        var out = [Float](repeating: 0, count: side * side)
         Transformer.affineGrid(theta: [1, 0, 0, 0, 1, 0], height: side, width: side, into: &grid)
         Transformer.sample(image, height: side, width: side, grid: grid, count: side * side, into: &out)
         for i in 0 ..< side * side { XCTAssertEqual(out[i], image[i], accuracy: 1e-6) }
@@ -76,7 +89,8 @@ final class GEMMTests: XCTestCase {
         // must win, as in PyTorch.
         let shape = PoolReLUShape(inH: 7, inW: 6, channels: 16)
         let input = (0 ..< shape.inputCount).map { _ in Float(Int(random() * 3)) }
-        var output = [Float](repeating: -1, count: shape.outputCount), argmax = [Int32](repeating: -1, count: shape.outputCount)
+        var output = [Float](repeating: -1, count: shape.outputCount)
+        var argmax = [Int32](repeating: -1, count: shape.outputCount)
         var plain = [Float](repeating: -1, count: shape.outputCount)
         shape.forward(input: input, output: &output, argmax: &argmax)
         shape.forward(input: input, output: &plain, argmax: nil)
@@ -85,7 +99,8 @@ final class GEMMTests: XCTestCase {
         for y in 0 ..< shape.outH {
             for x in 0 ..< shape.outW {
                 for ch in 0 ..< c {
-                    let candidates = [(2 * y, 2 * x), (2 * y, 2 * x + 1), (2 * y + 1, 2 * x), (2 * y + 1, 2 * x + 1)].map { ($0.0 * shape.inW + $0.1) * c + ch }
+                    let candidates = [(2 * y, 2 * x), (2 * y, 2 * x + 1), (2 * y + 1, 2 * x), (2 * y + 1, 2 * x + 1)]
+                        .map { ($0.0 * shape.inW + $0.1) * c + ch }
                     var at = candidates[0]
                     for i in candidates.dropFirst() where input[i] > input[at] { at = i }
                     let o = (y * shape.outW + x) * c + ch

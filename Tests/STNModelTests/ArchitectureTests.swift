@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import STNModel
 
 final class ArchitectureTests: XCTestCase {
@@ -9,23 +10,27 @@ final class ArchitectureTests: XCTestCase {
 
     func testStateDictNamesAndShapes() {
         let cnn = Architecture.cnn.parameters.map { "\($0.name) \($0.shape)" }
-        XCTAssertEqual(cnn, [
-            "convs.0.weight [36, 1, 9, 9]", "convs.0.bias [36]",
-            "convs.3.weight [36, 36, 7, 7]", "convs.3.bias [36]",
-            "classification.0.weight [50, 900]", "classification.0.bias [50]",
-            "classification.2.weight [10, 50]", "classification.2.bias [10]",
-        ])
+        XCTAssertEqual(
+            cnn,
+            [
+                "convs.0.weight [36, 1, 9, 9]", "convs.0.bias [36]",
+                "convs.3.weight [36, 36, 7, 7]", "convs.3.bias [36]",
+                "classification.0.weight [50, 900]", "classification.0.bias [50]",
+                "classification.2.weight [10, 50]", "classification.2.bias [10]",
+            ])
         let st = Architecture.stCNN.parameters.map { "\($0.name) \($0.shape)" }
-        XCTAssertEqual(st, [
-            "localisation_net.0.weight [20, 1, 5, 5]", "localisation_net.0.bias [20]",
-            "localisation_net.3.weight [20, 20, 5, 5]", "localisation_net.3.bias [20]",
-            "localisation_net.6.weight [20, 320]", "localisation_net.6.bias [20]",
-            "localisation_net.8.weight [6, 20]", "localisation_net.8.bias [6]",
-            "convs.0.weight [32, 1, 9, 9]", "convs.0.bias [32]",
-            "convs.3.weight [32, 32, 7, 7]", "convs.3.bias [32]",
-            "classification.0.weight [50, 800]", "classification.0.bias [50]",
-            "classification.2.weight [10, 50]", "classification.2.bias [10]",
-        ])
+        XCTAssertEqual(
+            st,
+            [
+                "localisation_net.0.weight [20, 1, 5, 5]", "localisation_net.0.bias [20]",
+                "localisation_net.3.weight [20, 20, 5, 5]", "localisation_net.3.bias [20]",
+                "localisation_net.6.weight [20, 320]", "localisation_net.6.bias [20]",
+                "localisation_net.8.weight [6, 20]", "localisation_net.8.bias [6]",
+                "convs.0.weight [32, 1, 9, 9]", "convs.0.bias [32]",
+                "convs.3.weight [32, 32, 7, 7]", "convs.3.bias [32]",
+                "classification.0.weight [50, 800]", "classification.0.bias [50]",
+                "classification.2.weight [10, 50]", "classification.2.bias [10]",
+            ])
     }
 
     func testOutputShapesFollowTheLayers() {

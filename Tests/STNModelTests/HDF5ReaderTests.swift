@@ -1,6 +1,7 @@
 import Foundation
-import XCTest
 import STNLibHDF5
+import XCTest
+
 @testable import STNModel
 
 /// The built-in reader against libhdf5 on the same files: every dataset and attribute
@@ -17,7 +18,8 @@ final class HDF5ReaderTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Compares everything the two readers report about `path`.
     func assertAgree(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -33,11 +35,19 @@ final class HDF5ReaderTests: XCTestCase {
             do {
                 let doubles = try reader.readDoubles(name)
                 XCTAssertEqual(doubles.values, try reference.readDoubles(name).values, name, file: file, line: line)
-                XCTAssertEqual(try reader.readFloats(name).values, try reference.readFloats(name).values, name, file: file, line: line)
-                if type.kind == "int" { XCTAssertEqual(try reader.readInts(name).values, try reference.readInts(name).values, name, file: file, line: line) }
+                XCTAssertEqual(
+                    try reader.readFloats(name).values, try reference.readFloats(name).values, name, file: file,
+                    line: line)
+                if type.kind == "int" {
+                    XCTAssertEqual(
+                        try reader.readInts(name).values, try reference.readInts(name).values, name, file: file,
+                        line: line)
+                }
             } catch let error as HDF5Error {
                 // The only refusal allowed: storage the reader deliberately leaves to libhdf5.
-                XCTAssertTrue(error.message.contains("chunked") || error.message.contains("compressed"), "\(error)", file: file, line: line)
+                XCTAssertTrue(
+                    error.message.contains("chunked") || error.message.contains("compressed"), "\(error)", file: file,
+                    line: line)
                 XCTAssertFalse("\(error)".contains("\n"), file: file, line: line)
             }
         }
@@ -62,8 +72,12 @@ final class HDF5ReaderTests: XCTestCase {
         XCTAssertEqual(try reader.readInts("group/deeper/ints").values, [Int64.min, -1, 0, 1, Int64.max])
         XCTAssertEqual(try reader.readFloats("scalar").values, [42.5])
         XCTAssertEqual(try reader.readFloats("empty").shape, [0, 3])
-        XCTAssertThrowsError(try reader.readInts("floats")) { XCTAssertTrue("\($0)".contains("not an integer dataset"), "\($0)") }
-        XCTAssertThrowsError(try reader.readFloats("nothing")) { XCTAssertTrue("\($0)".contains("missing dataset 'nothing'"), "\($0)") }
+        XCTAssertThrowsError(try reader.readInts("floats")) {
+            XCTAssertTrue("\($0)".contains("not an integer dataset"), "\($0)")
+        }
+        XCTAssertThrowsError(try reader.readFloats("nothing")) {
+            XCTAssertTrue("\($0)".contains("missing dataset 'nothing'"), "\($0)")
+        }
     }
 
     /// Large groups spread over several symbol-table nodes and B-tree levels.
@@ -96,7 +110,9 @@ final class HDF5ReaderTests: XCTestCase {
     func testCheckpointLikeFileRoundTrips() throws {
         let path = directory + "/checkpoint.h5"
         var weights = ModelWeights.zeros(.stCNN)
-        for spec in Architecture.stCNN.parameters { try weights.set(spec.name, (0 ..< spec.count).map { Float($0 % 13) - 6 }) }
+        for spec in Architecture.stCNN.parameters {
+            try weights.set(spec.name, (0 ..< spec.count).map { Float($0 % 13) - 6 })
+        }
         try WeightFile(weights: weights, attributes: ["checkpoint": .int(1)]).write(to: path) { file in
             try file.write("optimizer/velocity", floats: [Float](repeating: 0.25, count: 110_478), shape: [110_478])
             try file.write("training/history", doubles: (0 ..< 14).map(Double.init), shape: [2, 7])
@@ -106,7 +122,9 @@ final class HDF5ReaderTests: XCTestCase {
     }
 
     func assertOneLineError(_ error: Error, _ path: String, file: StaticString = #filePath, line: UInt = #line) {
-        guard let error = error as? HDF5Error else { return XCTFail("not an HDF5Error: \(error)", file: file, line: line) }
+        guard let error = error as? HDF5Error else {
+            return XCTFail("not an HDF5Error: \(error)", file: file, line: line)
+        }
         XCTAssertEqual(error.path, path, file: file, line: line)
         XCTAssertFalse(error.description.contains("\n"), file: file, line: line)
     }

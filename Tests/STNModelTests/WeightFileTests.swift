@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
-@testable import STNModel
 import STNLibHDF5
+import XCTest
+
+@testable import STNModel
 
 final class WeightFileTests: XCTestCase {
     var directory: String!
@@ -19,24 +20,32 @@ final class WeightFileTests: XCTestCase {
     func sampleWeights(_ architecture: Architecture) -> ModelWeights {
         var weights = ModelWeights.zeros(architecture)
         for (p, spec) in architecture.parameters.enumerated() {
-            let values = (0..<spec.count).map { Float(p) + Float($0 % 997) * 0.001 - 0.5 }
+            let values = (0 ..< spec.count).map { Float(p) + Float($0 % 997) * 0.001 - 0.5 }
             try! weights.set(spec.name, values)
         }
         return weights
     }
 
     /// Writes a file the way h5py would from a state_dict: datasets only, optional tweaks.
-    func writeRaw(_ name: String, _ architecture: Architecture, attributes: [String: HDF5Attribute] = [:],
-                  skip: String? = nil, override: (String, [Float], [Int])? = nil, asDouble: Bool = false) throws -> String {
+    func writeRaw(
+        _ name: String, _ architecture: Architecture, attributes: [String: HDF5Attribute] = [:],
+        skip: String? = nil, override: (String, [Float], [Int])? = nil, asDouble: Bool = false
+    ) throws -> String {
         let path = directory + "/" + name
         let file = try HDF5File(path: path, mode: .create)
         let weights = sampleWeights(architecture)
         for spec in architecture.parameters where spec.name != skip {
             var values = weights[spec.name]
             var shape = spec.shape
-            if let (n, v, s) = override, n == spec.name { values = v; shape = s }
-            if asDouble { try file.write(spec.name, doubles: values.map(Double.init), shape: shape) }
-            else { try file.write(spec.name, floats: values, shape: shape) }
+            if let (n, v, s) = override, n == spec.name {
+                values = v
+                shape = s
+            }
+            if asDouble {
+                try file.write(spec.name, doubles: values.map(Double.init), shape: shape)
+            } else {
+                try file.write(spec.name, floats: values, shape: shape)
+            }
         }
         for (k, v) in attributes { try file.setAttribute(k, v) }
         return path
@@ -55,7 +64,9 @@ final class WeightFileTests: XCTestCase {
         for architecture in [Architecture.cnn, .stCNN] {
             let path = directory + "/\(architecture.kind.rawValue).h5"
             let weights = sampleWeights(architecture)
-            let attributes: [String: HDF5Attribute] = ["recipe": .string("default"), "epochs": .int(3), "test_accuracy": .double(0.9931)]
+            let attributes: [String: HDF5Attribute] = [
+                "recipe": .string("default"), "epochs": .int(3), "test_accuracy": .double(0.9931),
+            ]
             try WeightFile(weights: weights, attributes: attributes).write(to: path)
             let read = try WeightFile.read(path)
             XCTAssertEqual(read.weights, weights)
@@ -70,7 +81,9 @@ final class WeightFileTests: XCTestCase {
             XCTAssertEqual(read.attributes["transform"], architecture.hasTransformer ? .string("affine") : nil)
             XCTAssertEqual(read.extraDatasets, [])
             // No temporary file is left beside the output.
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".tmp") }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter {
+                $0.hasSuffix(".tmp")
+            }
             XCTAssertEqual(leftovers, [])
         }
     }
@@ -93,7 +106,9 @@ final class WeightFileTests: XCTestCase {
         try HDF5File(path: path, mode: .read).flush()
         let file = try HDF5File(path: directory + "/extra2.h5", mode: .create)
         let weights = sampleWeights(.cnn)
-        for spec in Architecture.cnn.parameters { try file.write(spec.name, floats: weights[spec.name], shape: spec.shape) }
+        for spec in Architecture.cnn.parameters {
+            try file.write(spec.name, floats: weights[spec.name], shape: spec.shape)
+        }
         try file.write("optimizer/momentum", floats: [1, 2], shape: [2])
         try file.flush()
         XCTAssertEqual(try WeightFile.read(directory + "/extra2.h5").extraDatasets, ["optimizer/momentum"])
@@ -107,7 +122,8 @@ final class WeightFileTests: XCTestCase {
     }
 
     func testMissingDataset() throws {
-        assertError(try writeRaw("missing.h5", .stCNN, skip: "convs.3.bias"), contains: "missing dataset 'convs.3.bias'")
+        assertError(
+            try writeRaw("missing.h5", .stCNN, skip: "convs.3.bias"), contains: "missing dataset 'convs.3.bias'")
     }
 
     func testWrongShape() throws {
@@ -124,16 +140,22 @@ final class WeightFileTests: XCTestCase {
     }
 
     func testUnknownModel() throws {
-        assertError(try writeRaw("unknown.h5", .cnn, attributes: ["model": .string("resnet")]), contains: "attribute 'model' is 'resnet'")
+        assertError(
+            try writeRaw("unknown.h5", .cnn, attributes: ["model": .string("resnet")]),
+            contains: "attribute 'model' is 'resnet'")
     }
 
     func testWrongInputSize() throws {
-        assertError(try writeRaw("size.h5", .cnn, attributes: ["model": .string("cnn"), "input_size": .int(28)]), contains: "input_size")
+        assertError(
+            try writeRaw("size.h5", .cnn, attributes: ["model": .string("cnn"), "input_size": .int(28)]),
+            contains: "input_size")
     }
 
     func testModelAttributeDisagreeingWithDatasetsIsMissingDataset() throws {
         // Claims st-cnn but holds only the CNN's (32-channel shapes differ too).
-        assertError(try writeRaw("claims.h5", .cnn, attributes: ["model": .string("st-cnn")]), contains: "missing dataset 'localisation_net.0.weight'")
+        assertError(
+            try writeRaw("claims.h5", .cnn, attributes: ["model": .string("st-cnn")]),
+            contains: "missing dataset 'localisation_net.0.weight'")
     }
 
     func testIntegerDatasetIsRejected() throws {
@@ -141,8 +163,11 @@ final class WeightFileTests: XCTestCase {
         let file = try HDF5File(path: path, mode: .create)
         let weights = sampleWeights(.cnn)
         for spec in Architecture.cnn.parameters {
-            if spec.name == "convs.0.bias" { try file.write(spec.name, ints: [Int64](repeating: 1, count: 36), shape: [36]) }
-            else { try file.write(spec.name, floats: weights[spec.name], shape: spec.shape) }
+            if spec.name == "convs.0.bias" {
+                try file.write(spec.name, ints: [Int64](repeating: 1, count: 36), shape: [36])
+            } else {
+                try file.write(spec.name, floats: weights[spec.name], shape: spec.shape)
+            }
         }
         try file.flush()
         assertError(path, contains: "dataset 'convs.0.bias' is int64, expected float32 or float64")

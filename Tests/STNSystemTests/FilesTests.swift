@@ -1,5 +1,5 @@
-import XCTest
 import STNSystem
+import XCTest
 
 final class FilesTests: XCTestCase {
     func testPathComponentsMatchDirnameAndBasename() {
@@ -23,9 +23,13 @@ final class FilesTests: XCTestCase {
         XCTAssertEqual(try readWholeFile(path), bytes)
         XCTAssertEqual(fileKind(path), .file)
         XCTAssertEqual(fileKind(directory), .directory)
-        XCTAssertThrowsError(try readWholeFile(path, limit: 9_999)) { XCTAssertTrue("\($0)".contains("too large"), "\($0)") }
+        XCTAssertThrowsError(try readWholeFile(path, limit: 9_999)) {
+            XCTAssertTrue("\($0)".contains("too large"), "\($0)")
+        }
         XCTAssertThrowsError(try readWholeFile(directory)) { XCTAssertEqual("\($0)", "\(directory): is a directory") }
-        XCTAssertThrowsError(try readWholeFile(directory + "/none")) { XCTAssertEqual("\($0)", "\(directory)/none: no such file") }
+        XCTAssertThrowsError(try readWholeFile(directory + "/none")) {
+            XCTAssertEqual("\($0)", "\(directory)/none: no such file")
+        }
         XCTAssertThrowsError(try writeAtomically(bytes, to: directory + "/no/such/f")) {
             XCTAssertEqual("\($0)", "\(directory)/no/such/f: directory '\(directory)/no/such' does not exist")
         }
@@ -34,7 +38,9 @@ final class FilesTests: XCTestCase {
         var entries: [String] = []
         if let handle = opendir(directory) {
             while let entry = readdir(handle) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) { String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self)) }
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
                 if name != "." && name != ".." { entries.append(name) }
             }
             closedir(handle)

@@ -1,16 +1,19 @@
 import Foundation
-import XCTest
 import STNKernels
-import STNModel
 import STNLibHDF5
+import STNModel
+import XCTest
+
 @testable import STNTrainer
 
-let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures").path
+let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures").path
 
 /// max |ours - theirs| / max |theirs|: the error relative to the tensor's scale.
 func relativeError(_ ours: [Float], _ theirs: [Float]) -> Double {
     precondition(ours.count == theirs.count, "sizes differ: \(ours.count) vs \(theirs.count)")
-    var worst = 0.0, scale = 0.0
+    var worst = 0.0
+    var scale = 0.0
     for (a, b) in zip(ours, theirs) {
         worst = max(worst, Double(abs(a - b)))
         scale = max(scale, Double(abs(b)))
@@ -38,8 +41,10 @@ final class GoldenTests: XCTestCase {
         let architecture = Architecture.named(name)!
         var tensors: [String: [Float]] = [:]
         for spec in architecture.parameters { tensors[spec.name] = try file.readFloats("params/" + spec.name).values }
-        return Fixture(file: file, architecture: architecture, weights: try ModelWeights(architecture: architecture, tensors: tensors),
-                       input: try file.readFloats("input").values, labels: try file.readInts("labels").values.map { UInt8($0) })
+        return Fixture(
+            file: file, architecture: architecture,
+            weights: try ModelWeights(architecture: architecture, tensors: tensors),
+            input: try file.readFloats("input").values, labels: try file.readInts("labels").values.map { UInt8($0) })
     }
 
     func checkActivations(_ name: String) throws {
@@ -63,7 +68,9 @@ final class GoldenTests: XCTestCase {
         for (key, error) in worst.sorted(by: { $0.key < $1.key }) {
             XCTAssertLessThanOrEqual(error, Self.activationTolerance, "\(name) \(key): relative error \(error)")
         }
-        print("\(name) activations, worst relative error: \(worst.values.max() ?? 0) (\(worst.max { $0.value < $1.value }?.key ?? ""))")
+        print(
+            "\(name) activations, worst relative error: \(worst.values.max() ?? 0) (\(worst.max { $0.value < $1.value }?.key ?? ""))"
+        )
     }
 
     func checkGradients(_ name: String, threads: Int) throws {
@@ -79,7 +86,8 @@ final class GoldenTests: XCTestCase {
             let ours = Array(network.gradients[network.layout.range(of: spec.name)!])
             let error = relativeError(ours, theirs)
             worst = max(worst, error)
-            XCTAssertLessThanOrEqual(error, Self.gradientTolerance, "\(name) grad \(spec.name): relative error \(error)")
+            XCTAssertLessThanOrEqual(
+                error, Self.gradientTolerance, "\(name) grad \(spec.name): relative error \(error)")
         }
         print("\(name) gradients (\(threads) threads), worst relative error: \(worst)")
     }
@@ -94,13 +102,17 @@ final class GoldenTests: XCTestCase {
     func testOptimiserStepsMatchPyTorch() throws {
         for name in ["cnn", "st-cnn"] {
             let f = try fixture(name)
-            for (group, lr, momentum, decay, steps) in [("after_step", 0.01, 0.0, 0.0, 1), ("momentum", 0.05, 0.9, 5e-4, 2)] {
+            for (group, lr, momentum, decay, steps) in [
+                ("after_step", 0.01, 0.0, 0.0, 1), ("momentum", 0.05, 0.9, 5e-4, 2),
+            ] {
                 let network = Network(architecture: f.architecture, maxBatch: 8, threads: 2)
                 network.load(f.weights)
                 var sgd = SGD(momentum: momentum, weightDecay: decay)
                 for _ in 0 ..< steps {
                     _ = network.forwardBackward(images: f.input, labels: f.labels, count: 8)
-                    sgd.step(parameters: &network.parameters, gradients: network.gradients, segments: [(0 ..< network.layout.total, lr)])
+                    sgd.step(
+                        parameters: &network.parameters, gradients: network.gradients,
+                        segments: [(0 ..< network.layout.total, lr)])
                 }
                 for spec in f.architecture.parameters {
                     let theirs = try f.file.readFloats("\(group)/\(spec.name)").values
@@ -120,12 +132,15 @@ final class GoldenTests: XCTestCase {
         for (group, size) in [("interpolate", 42), ("interpolate_odd", 21)] {
             let input = try file.readFloats(group + "/input")
             let expected = try file.readFloats(group + "/output").values
-            let n = input.shape[0], half = size / 2
+            let n = input.shape[0]
+            let half = size / 2
             var ours = [Float](repeating: 0, count: n * half * half)
             input.values.withUnsafeBufferPointer { x in
                 ours.withUnsafeMutableBufferPointer { y in
                     for i in 0 ..< n {
-                        Transformer.downsample(x.baseAddress! + i * size * size, height: size, width: size, into: y.baseAddress! + i * half * half)
+                        Transformer.downsample(
+                            x.baseAddress! + i * size * size, height: size, width: size,
+                            into: y.baseAddress! + i * half * half)
                     }
                 }
             }
@@ -135,56 +150,92 @@ final class GoldenTests: XCTestCase {
         let input = try file.readFloats("sample/input").values
         let upstream = try file.readFloats("sample/upstream").values
         let px = 42 * 42
-        var grid = [Float](repeating: 0, count: 5 * px * 2), output = [Float](repeating: 0, count: 5 * px)
-        var dGrid = grid, dInput = output, dTheta = [Float](repeating: 0, count: 30)
+        var grid = [Float](repeating: 0, count: 5 * px * 2)
+        var output = [Float](repeating: 0, count: 5 * px)
+        var dGrid = grid
+        var dInput = output
+        var dTheta = [Float](repeating: 0, count: 30)
         for i in 0 ..< 5 {
-            theta.withUnsafeBufferPointer { t in grid.withUnsafeMutableBufferPointer { g in
-                Transformer.affineGrid(theta: t.baseAddress! + 6 * i, height: 42, width: 42, into: g.baseAddress! + i * px * 2)
-            } }
-            input.withUnsafeBufferPointer { x in grid.withUnsafeBufferPointer { g in output.withUnsafeMutableBufferPointer { o in
-                Transformer.sample(x.baseAddress! + i * px, height: 42, width: 42, grid: g.baseAddress! + i * px * 2, count: px, into: o.baseAddress! + i * px)
-            } } }
-            input.withUnsafeBufferPointer { x in grid.withUnsafeBufferPointer { g in upstream.withUnsafeBufferPointer { u in
-                dGrid.withUnsafeMutableBufferPointer { dg in dInput.withUnsafeMutableBufferPointer { di in
-                    Transformer.sampleBackward(x.baseAddress! + i * px, height: 42, width: 42, grid: g.baseAddress! + i * px * 2, count: px,
-                                               dOutput: u.baseAddress! + i * px, dGrid: dg.baseAddress! + i * px * 2, dInput: di.baseAddress! + i * px)
-                } }
-            } } }
-            dGrid.withUnsafeBufferPointer { dg in dTheta.withUnsafeMutableBufferPointer { dt in
-                Transformer.affineGridBackward(dGrid: dg.baseAddress! + i * px * 2, height: 42, width: 42, dTheta: dt.baseAddress! + 6 * i)
-            } }
+            theta.withUnsafeBufferPointer { t in
+                grid.withUnsafeMutableBufferPointer { g in
+                    Transformer.affineGrid(
+                        theta: t.baseAddress! + 6 * i, height: 42, width: 42, into: g.baseAddress! + i * px * 2)
+                }
+            }
+            input.withUnsafeBufferPointer { x in
+                grid.withUnsafeBufferPointer { g in
+                    output.withUnsafeMutableBufferPointer { o in
+                        Transformer.sample(
+                            x.baseAddress! + i * px, height: 42, width: 42, grid: g.baseAddress! + i * px * 2,
+                            count: px, into: o.baseAddress! + i * px)
+                    }
+                }
+            }
+            input.withUnsafeBufferPointer { x in
+                grid.withUnsafeBufferPointer { g in
+                    upstream.withUnsafeBufferPointer { u in
+                        dGrid.withUnsafeMutableBufferPointer { dg in
+                            dInput.withUnsafeMutableBufferPointer { di in
+                                Transformer.sampleBackward(
+                                    x.baseAddress! + i * px, height: 42, width: 42, grid: g.baseAddress! + i * px * 2,
+                                    count: px,
+                                    dOutput: u.baseAddress! + i * px, dGrid: dg.baseAddress! + i * px * 2,
+                                    dInput: di.baseAddress! + i * px)
+                            }
+                        }
+                    }
+                }
+            }
+            dGrid.withUnsafeBufferPointer { dg in
+                dTheta.withUnsafeMutableBufferPointer { dt in
+                    Transformer.affineGridBackward(
+                        dGrid: dg.baseAddress! + i * px * 2, height: 42, width: 42, dTheta: dt.baseAddress! + 6 * i)
+                }
+            }
         }
         XCTAssertLessThanOrEqual(relativeError(grid, try file.readFloats("sample/grid").values), 1e-6, "grid")
         XCTAssertLessThanOrEqual(relativeError(output, try file.readFloats("sample/output").values), 1e-5, "sampled")
-        XCTAssertLessThanOrEqual(relativeError(dInput, try file.readFloats("sample/grad_input").values), 1e-5, "grad input")
+        XCTAssertLessThanOrEqual(
+            relativeError(dInput, try file.readFloats("sample/grad_input").values), 1e-5, "grad input")
         // The bilinear gradient is discontinuous where a sample lands on a pixel row or
         // column; there the last bit of the coordinate picks the side, so compare only
         // points clear of those kinks, and theta's gradient only for transforms that avoid them.
         let expectedGrid = try file.readFloats("sample/grad_grid").values
         let expectedTheta = try file.readFloats("sample/grad_theta").values
-        var compared = 0, thetaCases = 0
+        var compared = 0
+        var thetaCases = 0
         for i in 0 ..< 5 {
             var clear = true
             for p in 0 ..< px {
-                let ix = ((grid[(i * px + p) * 2] + 1) * 42 - 1) / 2, iy = ((grid[(i * px + p) * 2 + 1] + 1) * 42 - 1) / 2
+                let ix = ((grid[(i * px + p) * 2] + 1) * 42 - 1) / 2
+                let iy = ((grid[(i * px + p) * 2 + 1] + 1) * 42 - 1) / 2
                 let nearKink = abs(ix - ix.rounded()) < 1e-3 || abs(iy - iy.rounded()) < 1e-3
-                if nearKink { clear = false; continue }
+                if nearKink {
+                    clear = false
+                    continue
+                }
                 for c in 0 ..< 2 {
                     let k = (i * px + p) * 2 + c
-                    XCTAssertEqual(dGrid[k], expectedGrid[k], accuracy: 1e-4 * max(1, abs(expectedGrid[k])), "case \(i) point \(p)")
+                    XCTAssertEqual(
+                        dGrid[k], expectedGrid[k], accuracy: 1e-4 * max(1, abs(expectedGrid[k])), "case \(i) point \(p)"
+                    )
                     compared += 1
                 }
             }
             if clear {
                 thetaCases += 1
-                XCTAssertLessThanOrEqual(relativeError(Array(dTheta[6 * i ..< 6 * i + 6]), Array(expectedTheta[6 * i ..< 6 * i + 6])), 1e-4, "grad theta, case \(i)")
+                XCTAssertLessThanOrEqual(
+                    relativeError(Array(dTheta[6 * i ..< 6 * i + 6]), Array(expectedTheta[6 * i ..< 6 * i + 6])), 1e-4,
+                    "grad theta, case \(i)")
             }
         }
         XCTAssertGreaterThan(compared, 5 * px)
         XCTAssertGreaterThanOrEqual(thetaCases, 2)
         // At the identity (the localisation net's initial transform) every sample sits on a
         // kink; our coordinates follow PyTorch's float operations, so even there we agree.
-        XCTAssertLessThanOrEqual(relativeError(Array(dGrid[0 ..< px * 2]), Array(expectedGrid[0 ..< px * 2])), 1e-5, "grad grid at identity")
-        XCTAssertLessThanOrEqual(relativeError(Array(dTheta[0 ..< 6]), Array(expectedTheta[0 ..< 6])), 1e-4, "grad theta at identity")
+        XCTAssertLessThanOrEqual(
+            relativeError(Array(dGrid[0 ..< px * 2]), Array(expectedGrid[0 ..< px * 2])), 1e-5, "grad grid at identity")
+        XCTAssertLessThanOrEqual(
+            relativeError(Array(dTheta[0 ..< 6]), Array(expectedTheta[0 ..< 6])), 1e-4, "grad theta at identity")
     }
 }

@@ -1,7 +1,8 @@
-import XCTest
 import STNData
 import STNKernels
 import STNModel
+import XCTest
+
 @testable import STNTrainer
 
 /// Finite-difference checks of every layer's backward pass: the analytic gradient of
@@ -9,11 +10,15 @@ import STNModel
 final class GradientCheckTests: XCTestCase {
     var random = PRNG(seed: 11)
 
-    func randoms(_ n: Int, scale: Float = 1) -> [Float] { (0 ..< n).map { _ in (random.nextUnitFloat() * 2 - 1) * scale } }
+    func randoms(_ n: Int, scale: Float = 1) -> [Float] {
+        (0 ..< n).map { _ in (random.nextUnitFloat() * 2 - 1) * scale }
+    }
 
     /// Compares analytic and numeric gradients for `count` randomly chosen coordinates.
-    func check(_ name: String, values: inout [Float], analytic: [Float], samples: Int = 40, h: Float = 1e-2,
-               tolerance: Double = 2e-2, loss: ([Float]) -> Double, file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ name: String, values: inout [Float], analytic: [Float], samples: Int = 40, h: Float = 1e-2,
+        tolerance: Double = 2e-2, loss: ([Float]) -> Double, file: StaticString = #filePath, line: UInt = #line
+    ) {
         var worst = 0.0
         for _ in 0 ..< samples {
             let i = random.nextInt(below: values.count)
@@ -26,7 +31,8 @@ final class GradientCheckTests: XCTestCase {
             let numeric = (up - down) / Double(2 * h)
             let error = abs(numeric - Double(analytic[i])) / max(1, abs(numeric))
             worst = max(worst, error)
-            XCTAssertLessThanOrEqual(error, tolerance, "\(name)[\(i)]: analytic \(analytic[i]), numeric \(numeric)", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                error, tolerance, "\(name)[\(i)]: analytic \(analytic[i]), numeric \(numeric)", file: file, line: line)
         }
         print("\(name): worst relative error \(worst)")
     }
@@ -35,27 +41,34 @@ final class GradientCheckTests: XCTestCase {
 
     func testConvolution() {
         let shape = Conv2DShape(inH: 7, inW: 6, inC: 8, outC: 5, kernel: 3)
-        var input = randoms(shape.inputCount), torchW = randoms(5 * 8 * 9, scale: 0.5)
+        var input = randoms(shape.inputCount)
+        var torchW = randoms(5 * 8 * 9, scale: 0.5)
         var bias = randoms(shape.outCp)
         for c in 5 ..< shape.outCp { bias[c] = 0 }
         var r = randoms(shape.outputCount)
         for p in 0 ..< shape.positions { for c in 5 ..< shape.outCp { r[p * shape.outCp + c] = 0 } }
         func forward(_ x: [Float], _ w: [Float], _ b: [Float]) -> [Float] {
-            var packed = [Float](repeating: 0, count: shape.k * shape.outCp), out = [Float](repeating: 0, count: shape.outputCount)
+            var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
+            var out = [Float](repeating: 0, count: shape.outputCount)
             shape.pack(torch: w, realInC: 8, into: &packed)
             shape.forward(input: x, packed: packed, bias: b, output: &out)
             return out
         }
-        var packed = [Float](repeating: 0, count: shape.k * shape.outCp), packedT = [Float](repeating: 0, count: shape.outCp * shape.kp)
+        var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
+        var packedT = [Float](repeating: 0, count: shape.outCp * shape.kp)
         shape.pack(torch: torchW, realInC: 8, into: &packed)
         shape.transpose(packed: packed, into: &packedT)
-        var dPacked = [Float](repeating: 0, count: shape.k * shape.outCp), dBias = [Float](repeating: 0, count: shape.outCp)
+        var dPacked = [Float](repeating: 0, count: shape.k * shape.outCp)
+        var dBias = [Float](repeating: 0, count: shape.outCp)
         shape.backwardWeights(input: input, dOutput: r, dPacked: &dPacked, dBias: &dBias)
         var dW = [Float](repeating: 0, count: torchW.count)
         shape.unpackAdding(packed: dPacked, realInC: 8, into: &dW)
-        var scratch = [Float](repeating: 0, count: shape.positions * shape.kp), dInput = [Float](repeating: 0, count: shape.inputCount)
+        var scratch = [Float](repeating: 0, count: shape.positions * shape.kp)
+        var dInput = [Float](repeating: 0, count: shape.inputCount)
         shape.backwardInput(dOutput: r, packedT: packedT, scratch: &scratch, dInput: &dInput)
-        let w0 = torchW, x0 = input, b0 = bias
+        let w0 = torchW
+        let x0 = input
+        let b0 = bias
         check("conv weight", values: &torchW, analytic: dW) { self.dot(forward(x0, $0, b0), r) }
         check("conv input", values: &input, analytic: dInput) { self.dot(forward($0, w0, b0), r) }
         check("conv bias", values: &bias, analytic: dBias, samples: 5) { self.dot(forward(x0, w0, $0), r) }
@@ -64,28 +77,36 @@ final class GradientCheckTests: XCTestCase {
     func testLinear() {
         let shape = LinearShape(inputs: 24, outputs: 11)
         let index: [Int?] = (0 ..< 24).map { $0 < 20 ? $0 : nil }
-        var input = randoms(24), torchW = randoms(11 * 20)
+        var input = randoms(24)
+        var torchW = randoms(11 * 20)
         for i in 20 ..< 24 { input[i] = 0 }
         let bias = randoms(shape.outputsP).enumerated().map { $0.offset < 11 ? $0.element : 0 }
         let r = randoms(shape.outputsP).enumerated().map { $0.offset < 11 ? $0.element : 0 }
         func forward(_ x: [Float], _ w: [Float]) -> [Float] {
-            var p = [Float](repeating: 0, count: 24 * shape.outputsP), t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
+            var p = [Float](repeating: 0, count: 24 * shape.outputsP)
+            var t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
             var out = [Float](repeating: 0, count: shape.outputsP)
             shape.pack(torch: w, realInputs: 20, inputIndex: index, into: &p, transposed: &t)
             shape.forward(input: x, packed: p, bias: bias, output: &out)
             return out
         }
-        var p = [Float](repeating: 0, count: 24 * shape.outputsP), t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
+        var p = [Float](repeating: 0, count: 24 * shape.outputsP)
+        var t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
         shape.pack(torch: torchW, realInputs: 20, inputIndex: index, into: &p, transposed: &t)
-        var dP = [Float](repeating: 0, count: p.count), dB = [Float](repeating: 0, count: shape.outputsP), dX = [Float](repeating: 0, count: shape.inputsP)
+        var dP = [Float](repeating: 0, count: p.count)
+        var dB = [Float](repeating: 0, count: shape.outputsP)
+        var dX = [Float](repeating: 0, count: shape.inputsP)
         shape.backwardWeights(input: input, dOutput: r, dPacked: &dP, dBias: &dB)
         shape.backwardInput(dOutput: r, packedT: t, dInput: &dX)
         var dW = [Float](repeating: 0, count: torchW.count)
         shape.unpackAdding(packed: dP, realInputs: 20, inputIndex: index, into: &dW)
-        let x0 = input, w0 = torchW
+        let x0 = input
+        let w0 = torchW
         check("linear weight", values: &torchW, analytic: dW) { self.dot(forward(x0, $0), r) }
         var realInput = Array(input[0 ..< 20])
-        check("linear input", values: &realInput, analytic: Array(dX[0 ..< 20])) { self.dot(forward($0 + [0, 0, 0, 0], w0), r) }
+        check("linear input", values: &realInput, analytic: Array(dX[0 ..< 20])) {
+            self.dot(forward($0 + [0, 0, 0, 0], w0), r)
+        }
     }
 
     func testPoolReLU() {
@@ -95,7 +116,8 @@ final class GradientCheckTests: XCTestCase {
         for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, random.nextInt(below: i + 1)) }
         var input = order.map { Float($0) * 0.1 - Float(shape.inputCount) * 0.04 }
         let r = randoms(shape.outputCount)
-        var out = [Float](repeating: 0, count: shape.outputCount), arg = [Int32](repeating: 0, count: shape.outputCount)
+        var out = [Float](repeating: 0, count: shape.outputCount)
+        var arg = [Int32](repeating: 0, count: shape.outputCount)
         shape.forward(input: input, output: &out, argmax: &arg)
         var dX = [Float](repeating: 0, count: shape.inputCount)
         shape.backward(dOutput: r, output: out, argmax: arg, dInput: &dX)
@@ -107,30 +129,39 @@ final class GradientCheckTests: XCTestCase {
     }
 
     func testSamplerAndGridGradientsReachThetaAndInput() {
-        let side = 12, n = side * side
+        let side = 12
+        let n = side * side
         var image = randoms(n).map { abs($0) }
         var theta: [Float] = [0.83, -0.21, 0.071, 0.17, 1.13, -0.093]
         let r = randoms(n)
         func loss(_ x: [Float], _ t: [Float]) -> Double {
-            var grid = [Float](repeating: 0, count: 2 * n), out = [Float](repeating: 0, count: n)
+            var grid = [Float](repeating: 0, count: 2 * n)
+            var out = [Float](repeating: 0, count: n)
             Transformer.affineGrid(theta: t, height: side, width: side, into: &grid)
             Transformer.sample(x, height: side, width: side, grid: grid, count: n, into: &out)
             return dot(out, r)
         }
         var grid = [Float](repeating: 0, count: 2 * n)
         Transformer.affineGrid(theta: theta, height: side, width: side, into: &grid)
-        var dGrid = [Float](repeating: 0, count: 2 * n), dInput = [Float](repeating: 0, count: n), dTheta = [Float](repeating: 0, count: 6)
-        Transformer.sampleBackward(image, height: side, width: side, grid: grid, count: n, dOutput: r, dGrid: &dGrid, dInput: &dInput)
+        var dGrid = [Float](repeating: 0, count: 2 * n)
+        var dInput = [Float](repeating: 0, count: n)
+        var dTheta = [Float](repeating: 0, count: 6)
+        Transformer.sampleBackward(
+            image, height: side, width: side, grid: grid, count: n, dOutput: r, dGrid: &dGrid, dInput: &dInput)
         Transformer.affineGridBackward(dGrid: dGrid, height: side, width: side, dTheta: &dTheta)
-        let image0 = image, theta0 = theta
+        let image0 = image
+        let theta0 = theta
         check("sampler input", values: &image, analytic: dInput) { loss($0, theta0) }
         // Small steps: no sample may cross a pixel boundary (where the derivative jumps).
-        check("grid theta", values: &theta, analytic: dTheta, samples: 12, h: 2e-4, tolerance: 5e-2) { loss(image0, $0) }
+        check("grid theta", values: &theta, analytic: dTheta, samples: 12, h: 2e-4, tolerance: 5e-2) {
+            loss(image0, $0)
+        }
     }
 
     func testLogSoftmaxNLL() {
         var logits = randoms(10, scale: 3)
-        var logProbs = [Float](repeating: 0, count: 10), dLogits = [Float](repeating: 0, count: 10)
+        var logProbs = [Float](repeating: 0, count: 10)
+        var dLogits = [Float](repeating: 0, count: 10)
         LogSoftmax.forward(logits, count: 10, into: &logProbs)
         LogSoftmax.backward(logProbs: logProbs, count: 10, label: 4, scale: 1, dLogits: &dLogits)
         XCTAssertEqual(logProbs.map { Double(exp($0)) }.reduce(0, +), 1, accuracy: 1e-5)
@@ -144,10 +175,12 @@ final class GradientCheckTests: XCTestCase {
     func testLabelSmoothedLossGradient() {
         // PyTorch's cross_entropy(label_smoothing: e): (1 - e) NLL(label) + e * mean over classes of -log p.
         var logits = randoms(10, scale: 3)
-        var logProbs = [Float](repeating: 0, count: 10), dLogits = [Float](repeating: 0, count: 10)
+        var logProbs = [Float](repeating: 0, count: 10)
+        var dLogits = [Float](repeating: 0, count: 10)
         LogSoftmax.forward(logits, count: 10, into: &logProbs)
         LogSoftmax.backward(logProbs: logProbs, count: 10, label: 7, scale: 1, smoothing: 0.1, dLogits: &dLogits)
-        XCTAssertEqual(dLogits.map(Double.init).reduce(0, +), 0, accuracy: 1e-5, "softmax and the smoothed target both sum to 1")
+        XCTAssertEqual(
+            dLogits.map(Double.init).reduce(0, +), 0, accuracy: 1e-5, "softmax and the smoothed target both sum to 1")
         check("label-smoothed loss", values: &logits, analytic: dLogits, samples: 10, h: 1e-2) { l in
             var lp = [Float](repeating: 0, count: 10)
             LogSoftmax.forward(l, count: 10, into: &lp)
@@ -168,11 +201,15 @@ final class GradientCheckTests: XCTestCase {
         network.load(weights)
         // Smooth images (blurred noise) keep the bilinear sampler's kinks gentle.
         var images = [Float](repeating: 0, count: 4 * 1764)
-        for i in images.indices { images[i] = 0.5 + 0.5 * sin(Float(i % 42) * 0.3 + Float(i / 42) * 0.2 + Float(i / 1764)) }
+        for i in images.indices {
+            images[i] = 0.5 + 0.5 * sin(Float(i % 42) * 0.3 + Float(i / 42) * 0.2 + Float(i / 1764))
+        }
         let labels: [UInt8] = [3, 1, 4, 1]
         _ = network.forwardBackward(images: images, labels: labels, count: 4)
         let analytic = network.gradients
-        for name in ["convs.0.weight", "convs.0.bias", "convs.3.weight", "classification.0.weight", "classification.2.bias"] {
+        for name in [
+            "convs.0.weight", "convs.0.bias", "convs.3.weight", "classification.0.weight", "classification.2.bias",
+        ] {
             let range = network.layout.range(of: name)!
             // The coordinates with the largest gradients: a finite difference of a float loss
             // resolves those well.
@@ -183,12 +220,16 @@ final class GradientCheckTests: XCTestCase {
                 // across a kink would measure the average of two one-sided slopes.
                 let h: Float = 1e-3
                 network.parameters[i] = saved + h
-                let up = network.evaluate(images: images, labels: labels, count: 4, logProbs: nil, thetas: nil).lossSum / 4
+                let up =
+                    network.evaluate(images: images, labels: labels, count: 4, logProbs: nil, thetas: nil).lossSum / 4
                 network.parameters[i] = saved - h
-                let down = network.evaluate(images: images, labels: labels, count: 4, logProbs: nil, thetas: nil).lossSum / 4
+                let down =
+                    network.evaluate(images: images, labels: labels, count: 4, logProbs: nil, thetas: nil).lossSum / 4
                 network.parameters[i] = saved
                 let numeric = (up - down) / Double(2 * h)
-                XCTAssertEqual(Double(analytic[i]), numeric, accuracy: 0.05 * max(abs(numeric), 1e-3), "\(name)[\(i - range.lowerBound)]")
+                XCTAssertEqual(
+                    Double(analytic[i]), numeric, accuracy: 0.05 * max(abs(numeric), 1e-3),
+                    "\(name)[\(i - range.lowerBound)]")
             }
         }
     }

@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
 import STNData
 import STNModel
+import XCTest
+
 @testable import STNTrainer
 
 /// Short real training runs on the first few hundred MNIST images: determinism, resume
@@ -12,8 +13,11 @@ final class TrainingRunTests: XCTestCase {
 
     func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) {
         if let cached = Self.cached { return cached }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let directory = ProcessInfo.processInfo.environment["STN_DATA"] ?? root.appendingPathComponent("../shared/data/mnist").standardized.path
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let directory =
+            ProcessInfo.processInfo.environment["STN_DATA"]
+            ?? root.appendingPathComponent("../shared/data/mnist").standardized.path
         guard FileManager.default.fileExists(atPath: directory) else {
             throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
         }
@@ -31,7 +35,8 @@ final class TrainingRunTests: XCTestCase {
         var recipe = Recipe.standard
         recipe.epochs = 2
         recipe.batchSize = 64
-        return TrainingConfiguration(architecture: architecture, recipe: recipe, seed: 5, threads: threads, limit: 640, testLimit: 200)
+        return TrainingConfiguration(
+            architecture: architecture, recipe: recipe, seed: 5, threads: threads, limit: 640, testLimit: 200)
     }
 
     func trainer(_ c: TrainingConfiguration, resume: TrainingState? = nil) throws -> Trainer {
@@ -68,7 +73,8 @@ final class TrainingRunTests: XCTestCase {
         // Adam moves the localisation net differently from SGD at the same rate.
         var sgd = c
         sgd.recipe.localisationOptimizer = .sgd
-        let a = try trainer(c), b = try trainer(sgd)
+        let a = try trainer(c)
+        let b = try trainer(sgd)
         try runToEnd(a, stopAfter: 3)
         try runToEnd(b, stopAfter: 3)
         XCTAssertNotEqual(a.state.parameters, b.state.parameters)
@@ -101,7 +107,8 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(state.history, first.state.history, line: line)
         // A checkpoint is also a weight file, with the optimiser state reported as extra.
         let asWeights = try WeightFile.read(path)
-        XCTAssertEqual(asWeights.extraDatasets.sorted(), (optimizerDatasets + ["training/history"]).sorted(), line: line)
+        XCTAssertEqual(
+            asWeights.extraDatasets.sorted(), (optimizerDatasets + ["training/history"]).sorted(), line: line)
 
         let resumed = try trainer(saved, resume: state)
         try runToEnd(resumed)
@@ -116,7 +123,8 @@ final class TrainingRunTests: XCTestCase {
         try runToEnd(clipped, stopAfter: 3)
         let plain = try trainer(configuration(.cnn))
         try runToEnd(plain, stopAfter: 3)
-        XCTAssertNotEqual(clipped.state.parameters, plain.state.parameters, "a 0.05 clip should bind in the first batches")
+        XCTAssertNotEqual(
+            clipped.state.parameters, plain.state.parameters, "a 0.05 clip should bind in the first batches")
 
         let directory = NSTemporaryDirectory() + "stn-clip-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

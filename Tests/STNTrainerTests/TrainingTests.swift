@@ -1,7 +1,8 @@
 import Foundation
-import XCTest
 import STNData
 import STNModel
+import XCTest
+
 @testable import STNTrainer
 
 /// The training loop around the network: optimiser, schedule, shuffling, checkpoints, resume.
@@ -48,11 +49,15 @@ final class TrainingTests: XCTestCase {
         // gradients (0.5, 0.25) then (0.25, -1), worked through by hand.
         var optimizer = SGD(momentum: 0.9, weightDecay: 0.1)
         var p: [Float] = [1, -2, 1]
-        optimizer.step(parameters: &p, gradients: [0.5, 0.25, 0.5], segments: [(0 ..< 2, 0.1, .adam(step: 1)), (2 ..< 3, 0.1, .sgd)])
+        optimizer.step(
+            parameters: &p, gradients: [0.5, 0.25, 0.5],
+            segments: [(0 ..< 2, 0.1, .adam(step: 1)), (2 ..< 3, 0.1, .sgd)])
         XCTAssertEqual(p[0], 0.89, accuracy: 1e-6)
         XCTAssertEqual(p[1], -2.08, accuracy: 1e-6)
         XCTAssertEqual(p[2], 1 - 0.1 * (0.5 + 0.1), accuracy: 1e-6, "the SGD segment takes a plain momentum step")
-        optimizer.step(parameters: &p, gradients: [0.25, -1, 0.5], segments: [(0 ..< 2, 0.1, .adam(step: 2)), (2 ..< 3, 0.1, .sgd)])
+        optimizer.step(
+            parameters: &p, gradients: [0.25, -1, 0.5],
+            segments: [(0 ..< 2, 0.1, .adam(step: 2)), (2 ..< 3, 0.1, .sgd)])
         XCTAssertEqual(p[0], 0.787882, accuracy: 1e-5)
         XCTAssertEqual(p[1], -2.003250, accuracy: 1e-5)
         XCTAssertEqual(optimizer.secondMoment.count, 3)
@@ -117,11 +122,18 @@ final class TrainingTests: XCTestCase {
     }
 
     func testCSVLogHasHeaderAndOneRowPerEpoch() {
-        let records = [EpochRecord(epoch: 1, trainLoss: 1.5, trainAccuracy: 0.5, testLoss: 1.25, testAccuracy: 0.625, seconds: 12.5, learningRate: 0.05),
-                       EpochRecord(epoch: 2, trainLoss: 0.5, trainAccuracy: 0.875, testLoss: 0.375, testAccuracy: 0.9, seconds: 25, learningRate: 0.025)]
+        let records = [
+            EpochRecord(
+                epoch: 1, trainLoss: 1.5, trainAccuracy: 0.5, testLoss: 1.25, testAccuracy: 0.625, seconds: 12.5,
+                learningRate: 0.05),
+            EpochRecord(
+                epoch: 2, trainLoss: 0.5, trainAccuracy: 0.875, testLoss: 0.375, testAccuracy: 0.9, seconds: 25,
+                learningRate: 0.025),
+        ]
         let lines = TrainingLog.csv(records).split(separator: "\n")
         XCTAssertEqual(lines.count, 3)
-        XCTAssertEqual(String(lines[0]), "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,learning_rate")
+        XCTAssertEqual(
+            String(lines[0]), "epoch,train_loss,train_accuracy,test_loss,test_accuracy,seconds,learning_rate")
         XCTAssertEqual(String(lines[2]), "2,0.500000,0.875000,0.375000,0.900000,25.0,0.025")
     }
 }
