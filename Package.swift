@@ -84,12 +84,17 @@ let package = Package(
         .target(name: "STNLibHDF5", dependencies: ["STNModel", "CHDF5"], swiftSettings: speed),
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
         .target(name: "STNKernels", swiftSettings: speed),
+        // A model's layer list compiled into steps over named tensors, forward and backward,
+        // with the inference arena planned by buffer lifetime: what engine and trainer run.
+        .target(name: "STNPlan", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
         // Forward/backward passes, SGD, recipes, checkpoints.
         .target(
-            name: "STNTrainer", dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernels"],
+            name: "STNTrainer",
+            dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernels", "STNPlan"],
             swiftSettings: speed),
         // Fixed-shape, zero-allocation inference.
-        .target(name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNSystem"], swiftSettings: speed),
+        .target(
+            name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNPlan", "STNSystem"], swiftSettings: speed),
 
         // Counts heap allocations by interposing glibc's malloc: linked only into stn-bench
         // and the engine tests, to prove the engine allocates nothing per frame.

@@ -1,42 +1,26 @@
 /// One frame's answer, in fixed-size storage so filling it never allocates.
 public struct InferenceResult: Sendable, Equatable {
-    /// The predicted digit, 0-9.
+    /// The predicted class (for digits, the digit).
     public var digit: Int = 0
     /// exp(log-probability) of `digit`.
     public var probability: Float = 0
-    /// The 10 log-probabilities in lanes 0...9 (lanes 10...15 are unused).
-    public var logProbs = SIMD16<Float>()
-    /// theta = [[a, b, tx], [c, d, ty]] row-major in lanes 0...5, ST models only.
-    public var theta = SIMD8<Float>()
-    public var hasTheta = false
+    /// The log-probabilities of the model's classes in lanes 0 ..< classCount.
+    public var logProbs = SIMD64<Float>()
+    public var classCount = 0
+    /// The first transformer's parameters in lanes 0 ..< thetaCount (affine: the 2 x 3
+    /// matrix [[a, b, tx], [c, d, ty]] row-major).
+    public var theta = SIMD32<Float>()
+    public var thetaCount = 0
+    /// False when a logit or a transform parameter was not finite: the answer means nothing.
+    public var isFinite = true
 
     public init() {}
 
-    /// The 10 log-probabilities as an array (allocates; for output, not the hot path).
-    public var logProbabilities: [Float] { (0 ..< 10).map { logProbs[$0] } }
-    /// theta's six values, or an empty array for models without a transformer.
-    public var thetaValues: [Float] { hasTheta ? (0 ..< 6).map { theta[$0] } : [] }
-}
-
-/// Wall time spent in each stage of one frame, in nanoseconds (for `stn-bench`).
-public struct StageTimes: Sendable {
-    /// Downsample and localisation net (ST models).
-    public var localisation: UInt64 = 0
-    /// Affine grid generator.
-    public var grid: UInt64 = 0
-    /// Bilinear sampler.
-    public var sampler: UInt64 = 0
-    /// Convolutions, pooling, fully connected layers and log-softmax.
-    public var classifier: UInt64 = 0
-
-    public init() {}
-
-    public static func += (a: inout StageTimes, b: StageTimes) {
-        a.localisation += b.localisation
-        a.grid += b.grid
-        a.sampler += b.sampler
-        a.classifier += b.classifier
-    }
+    public var hasTheta: Bool { thetaCount > 0 }
+    /// The log-probabilities as an array (allocates; for output, not the hot path).
+    public var logProbabilities: [Float] { (0 ..< classCount).map { logProbs[$0] } }
+    /// theta's values, or an empty array for models without a transformer.
+    public var thetaValues: [Float] { (0 ..< thetaCount).map { theta[$0] } }
 }
 
 /// Why an engine could not be built. One line, naming the file when there is one.

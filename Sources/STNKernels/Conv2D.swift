@@ -1,31 +1,42 @@
-/// A valid, stride-1 convolution over one NHWC image, forward and backward.
+/// A valid convolution (any kernel height x width and stride; padding is the caller's, by
+/// a zero-bordered copy of the input) over one NHWC image, forward and backward.
 ///
 /// Buffers: input `inH x inW x inC` (inC is the producer's padded channel count), output
 /// `outH x outW x outCp` with `outCp` = out channels rounded up to 8. Weights are packed
 /// once per step from PyTorch's `[out, in, kh, kw]`:
-///   - `packed`   `[K][outCp]`, K = kernel * kernel * inC, row k = (ky, kx, ci): the
+///   - `packed`   `[K][outCp]`, K = kernelH * kernelW * inC, row k = (ky, kx, ci): the
 ///                forward product and the weight gradient use it;
 ///   - `packedT`  `[outCp][Kp]`, Kp = K rounded up to 8: the input gradient uses it.
 /// Padded channels have zero weights, so they stay zero through the network.
 public struct Conv2DShape: Sendable, Equatable {
     public let inH: Int, inW: Int, inC: Int
     public let outC: Int, outCp: Int
-    public let kernel: Int
-    public var outH: Int { inH - kernel + 1 }
-    public var outW: Int { inW - kernel + 1 }
+    public let kernelH: Int, kernelW: Int
+    public let strideH: Int, strideW: Int
+    public var outH: Int { (inH - kernelH) / strideH + 1 }
+    public var outW: Int { (inW - kernelW) / strideW + 1 }
     public var positions: Int { outH * outW }
-    public var k: Int { kernel * kernel * inC }
+    public var k: Int { kernelH * kernelW * inC }
     public var kp: Int { roundUp8(k) }
     public var inputCount: Int { inH * inW * inC }
     public var outputCount: Int { positions * outCp }
 
-    public init(inH: Int, inW: Int, inC: Int, outC: Int, kernel: Int) {
+    public init(inH: Int, inW: Int, inC: Int, outC: Int, kernelH: Int, kernelW: Int, strideH: Int = 1, strideW: Int = 1)
+    {
         self.inH = inH
         self.inW = inW
         self.inC = inC
         self.outC = outC
         outCp = roundUp8(outC)
-        self.kernel = kernel
+        self.kernelH = kernelH
+        self.kernelW = kernelW
+        self.strideH = strideH
+        self.strideW = strideW
+    }
+
+    /// A square kernel, stride 1.
+    public init(inH: Int, inW: Int, inC: Int, outC: Int, kernel: Int) {
+        self.init(inH: inH, inW: inW, inC: inC, outC: outC, kernelH: kernel, kernelW: kernel)
     }
 
     // MARK: Packing
@@ -35,10 +46,10 @@ public struct Conv2DShape: Sendable, Equatable {
         packed.initialize(repeating: 0, count: k * outCp)
         for co in 0 ..< outC {
             for ci in 0 ..< realInC {
-                for ky in 0 ..< kernel {
-                    for kx in 0 ..< kernel {
-                        let row = (ky * kernel + kx) * inC + ci
-                        packed[row * outCp + co] = w[((co * realInC + ci) * kernel + ky) * kernel + kx]
+                for ky in 0 ..< kernelH {
+                    for kx in 0 ..< kernelW {
+                        let row = (ky * kernelW + kx) * inC + ci
+                        packed[row * outCp + co] = w[((co * realInC + ci) * kernelH + ky) * kernelW + kx]
                     }
                 }
             }
@@ -57,10 +68,10 @@ public struct Conv2DShape: Sendable, Equatable {
     public func unpackAdding(packed: UnsafePointer<Float>, realInC: Int, into w: UnsafeMutablePointer<Float>) {
         for co in 0 ..< outC {
             for ci in 0 ..< realInC {
-                for ky in 0 ..< kernel {
-                    for kx in 0 ..< kernel {
-                        let row = (ky * kernel + kx) * inC + ci
-                        w[((co * realInC + ci) * kernel + ky) * kernel + kx] += packed[row * outCp + co]
+                for ky in 0 ..< kernelH {
+                    for kx in 0 ..< kernelW {
+                        let row = (ky * kernelW + kx) * inC + ci
+                        w[((co * realInC + ci) * kernelH + ky) * kernelW + kx] += packed[row * outCp + co]
                     }
                 }
             }
@@ -75,14 +86,15 @@ public struct Conv2DShape: Sendable, Equatable {
         output: UnsafeMutablePointer<Float>
     ) {
         for p in 0 ..< positions { (output + p * outCp).update(from: bias, count: outCp) }
-        // Output row i = (y, x) reads the patch whose top-left input pixel is (y, x); patch
-        // row ky is contiguous in NHWC (kernel * inC floats).
+        // Output row i = (y, x) reads the patch whose top-left input pixel is (y * strideH,
+        // x * strideW); patch row ky is contiguous in NHWC (kernelW * inC floats).
         gemmAccumulate(
-            m: positions, n: outCp, a: input, rows: RowMap(perLine: outW, lineStride: inW * inC, step: inC),
+            m: positions, n: outCp, a: input,
+            rows: RowMap(perLine: outW, lineStride: strideH * inW * inC, step: strideW * inC),
             b: packed,
             reduction: Reduction(
-                n1: kernel, n2: kernel * inC, aStride1: inW * inC, aStride2: 1,
-                bStride1: kernel * inC * outCp, bStride2: outCp),
+                n1: kernelH, n2: kernelW * inC, aStride1: inW * inC, aStride2: 1,
+                bStride1: kernelW * inC * outCp, bStride2: outCp),
             c: output, ldc: outCp)
     }
 
@@ -95,10 +107,10 @@ public struct Conv2DShape: Sendable, Equatable {
         dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
     ) {
         gemmAccumulate(
-            m: k, n: outCp, a: input, rows: RowMap(perLine: kernel * inC, lineStride: inW * inC, step: 1),
+            m: k, n: outCp, a: input, rows: RowMap(perLine: kernelW * inC, lineStride: inW * inC, step: 1),
             b: dOutput,
             reduction: Reduction(
-                n1: outH, n2: outW, aStride1: inW * inC, aStride2: inC,
+                n1: outH, n2: outW, aStride1: strideH * inW * inC, aStride2: strideW * inC,
                 bStride1: outW * outCp, bStride2: outCp),
             c: dPacked, ldc: outCp)
         for p in 0 ..< positions {
@@ -123,12 +135,12 @@ public struct Conv2DShape: Sendable, Equatable {
             m: positions, n: kp, a: dOutput, rows: .linear(step: outCp), b: packedT,
             reduction: .contiguous(outCp, ldb: kp), c: scratch, ldc: kp)
         dInput.initialize(repeating: 0, count: inputCount)
-        let rowLength = kernel * inC
+        let rowLength = kernelW * inC
         for y in 0 ..< outH {
             for x in 0 ..< outW {
                 let g = scratch + (y * outW + x) * kp
-                let origin = dInput + (y * inW + x) * inC
-                for ky in 0 ..< kernel {
+                let origin = dInput + (y * strideH * inW + x * strideW) * inC
+                for ky in 0 ..< kernelH {
                     let target = origin + ky * inW * inC
                     let source = g + ky * rowLength
                     var j = 0

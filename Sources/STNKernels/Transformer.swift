@@ -4,52 +4,135 @@
     import Darwin
 #endif
 
+/// How a sampler reads between and beyond pixels (PyTorch's `F.grid_sample` options).
+public struct SamplerOptions: Sendable, Equatable {
+    public var nearest: Bool
+    /// Outside the image: the nearest edge pixel (border) instead of zero.
+    public var border: Bool
+    public var alignCorners: Bool
+
+    public init(nearest: Bool = false, border: Bool = false, alignCorners: Bool = false) {
+        self.nearest = nearest
+        self.border = border
+        self.alignCorners = alignCorners
+    }
+}
+
 /// The spatial transformer's parameter-free stages, forward and backward, with PyTorch's
-/// semantics at align_corners=False: the bilinear 2x downsample (`F.interpolate`), the
-/// affine grid generator (`F.affine_grid`) and the bilinear sampler with zero padding
-/// (`F.grid_sample`). Single-channel images, row-major.
+/// semantics: the bilinear resize (`F.interpolate`), the affine grid generator
+/// (`F.affine_grid`) and the sampler (`F.grid_sample`). Images are NHWC rows of `stride`
+/// floats per pixel (every lane is processed, so zero padding lanes stay zero).
+///
+/// The grid comes from a localisation net and is not to be trusted: any float, NaN and
+/// infinities included, samples as "outside the image", never reads out of bounds and never
+/// traps.
 public enum Transformer {
-    /// `F.interpolate(scale_factor=0.5, mode='bilinear', align_corners=False,
-    /// recompute_scale_factor=False)`: source coordinate (d + 0.5) * 2 - 0.5 = 2d + 0.5 lies
-    /// halfway between pixels 2d and 2d + 1, so each output is the mean of a 2x2 block.
-    public static func downsample(
-        _ input: UnsafePointer<Float>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>
+    // MARK: Resize
+
+    /// Where output pixel `d` reads along one axis: PyTorch's `area_pixel_compute_source_index`
+    /// with the step from `area_pixel_compute_scale`.
+    @inline(__always)
+    static func sourceIndex(_ d: Int, step: Float, alignCorners: Bool) -> Float {
+        if alignCorners { return step * Float(d) }
+        return max(step * (Float(d) + 0.5) - 0.5, 0)
+    }
+
+    /// The source step of a resize from `input` to `output` pixels: with `scale` (PyTorch's
+    /// scale_factor, recompute_scale_factor=False) 1 / scale, else input / output.
+    public static func resizeStep(input: Int, output: Int, scale: Float?, alignCorners: Bool) -> Float {
+        if alignCorners { return output > 1 ? Float(input - 1) / Float(output - 1) : 0 }
+        if let scale, scale > 0 { return Float(1.0 / Double(scale)) }
+        return Float(input) / Float(output)
+    }
+
+    /// Bilinear `F.interpolate` of an `inH x inW` image to `outH x outW`, `stride` lanes per pixel.
+    public static func resize(
+        _ input: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
+        stepW: Float, alignCorners: Bool, into output: UnsafeMutablePointer<Float>
     ) {
-        let oh = height / 2
-        let ow = width / 2
-        for y in 0 ..< oh {
-            let r0 = input + 2 * y * width
-            let r1 = r0 + width
-            for x in 0 ..< ow {
-                // Same association as PyTorch: interpolate along x in each row, then along y.
-                let top = 0.5 * r0[2 * x] + 0.5 * r0[2 * x + 1]
-                let bottom = 0.5 * r1[2 * x] + 0.5 * r1[2 * x + 1]
-                output[y * ow + x] = 0.5 * top + 0.5 * bottom
+        for y in 0 ..< outH {
+            let (y0, y1, wy0, wy1) = taps(y, step: stepH, size: inH, alignCorners: alignCorners)
+            for x in 0 ..< outW {
+                let (x0, x1, wx0, wx1) = taps(x, step: stepW, size: inW, alignCorners: alignCorners)
+                let p00 = input + (y0 * inW + x0) * stride
+                let p01 = input + (y0 * inW + x1) * stride
+                let p10 = input + (y1 * inW + x0) * stride
+                let p11 = input + (y1 * inW + x1) * stride
+                let o = output + (y * outW + x) * stride
+                for c in 0 ..< stride {
+                    // PyTorch's association: along x in each row, then along y.
+                    let top = wx0 * p00[c] + wx1 * p01[c]
+                    let bottom = wx0 * p10[c] + wx1 * p11[c]
+                    o[c] = wy0 * top + wy1 * bottom
+                }
             }
         }
     }
 
-    /// Normalised coordinate of pixel i of n at align_corners=False: (2i + 1) / n - 1,
-    /// computed with PyTorch's float operations (`linspace(-1, 1, n) * (n - 1) / n`). The
-    /// bilinear gradient has kinks at integer pixel positions, which the identity transform
-    /// hits exactly, so the last bit decides which one-sided derivative a pixel gets.
+    /// dInput (overwritten) of `resize` from dOutput.
+    public static func resizeBackward(
+        dOutput: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
+        stepW: Float, alignCorners: Bool, dInput: UnsafeMutablePointer<Float>
+    ) {
+        dInput.initialize(repeating: 0, count: inH * inW * stride)
+        for y in 0 ..< outH {
+            let (y0, y1, wy0, wy1) = taps(y, step: stepH, size: inH, alignCorners: alignCorners)
+            for x in 0 ..< outW {
+                let (x0, x1, wx0, wx1) = taps(x, step: stepW, size: inW, alignCorners: alignCorners)
+                let g = dOutput + (y * outW + x) * stride
+                for c in 0 ..< stride {
+                    dInput[(y0 * inW + x0) * stride + c] += wy0 * wx0 * g[c]
+                    dInput[(y0 * inW + x1) * stride + c] += wy0 * wx1 * g[c]
+                    dInput[(y1 * inW + x0) * stride + c] += wy1 * wx0 * g[c]
+                    dInput[(y1 * inW + x1) * stride + c] += wy1 * wx1 * g[c]
+                }
+            }
+        }
+    }
+
+    /// The two source pixels of output pixel `d` along one axis and their weights.
     @inline(__always)
-    public static func normalised(_ i: Int, _ n: Int) -> Float {
-        guard n > 1 else { return 0 }
+    static func taps(_ d: Int, step: Float, size: Int, alignCorners: Bool) -> (Int, Int, Float, Float) {
+        let source = sourceIndex(d, step: step, alignCorners: alignCorners)
+        let i0 = min(Int(source), size - 1)
+        let i1 = i0 + (i0 < size - 1 ? 1 : 0)
+        let lambda1 = source - Float(i0)
+        return (i0, i1, 1 - lambda1, lambda1)
+    }
+
+    /// `F.interpolate(scale_factor=0.5, mode='bilinear', align_corners=False)` of one channel.
+    public static func downsample(
+        _ input: UnsafePointer<Float>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>
+    ) {
+        resize(
+            input, inH: height, inW: width, stride: 1, outH: height / 2, outW: width / 2, stepH: 2, stepW: 2,
+            alignCorners: false, into: output)
+    }
+
+    // MARK: Affine grid
+
+    /// Normalised coordinate of pixel i of n, computed with PyTorch's float operations
+    /// (`linspace(-1, 1, n)`, times (n - 1) / n at align_corners=False). The bilinear
+    /// gradient has kinks at integer pixel positions, which the identity transform hits
+    /// exactly, so the last bit decides which one-sided derivative a pixel gets.
+    @inline(__always)
+    public static func normalised(_ i: Int, _ n: Int, alignCorners: Bool = false) -> Float {
+        guard n > 1 else { return alignCorners ? -1 : 0 }
         let step = Float(2) / Float(n - 1)
         let linspace = i < n / 2 ? -1 + step * Float(i) : 1 - step * Float(n - 1 - i)
-        return linspace * Float(n - 1) / Float(n)
+        return alignCorners ? linspace : linspace * Float(n - 1) / Float(n)
     }
 
     /// grid[(y * width + x) * 2 + {0, 1}] = theta * (x_n, y_n, 1): where output pixel (x, y)
     /// samples the input, in normalised coordinates.
     public static func affineGrid(
-        theta t: UnsafePointer<Float>, height: Int, width: Int, into grid: UnsafeMutablePointer<Float>
+        theta t: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool = false,
+        into grid: UnsafeMutablePointer<Float>
     ) {
         for y in 0 ..< height {
-            let yn = normalised(y, height)
+            let yn = normalised(y, height, alignCorners: alignCorners)
             for x in 0 ..< width {
-                let xn = normalised(x, width)
+                let xn = normalised(x, width, alignCorners: alignCorners)
                 grid[(y * width + x) * 2] = t[0] * xn + t[1] * yn + t[2]
                 grid[(y * width + x) * 2 + 1] = t[3] * xn + t[4] * yn + t[5]
             }
@@ -58,9 +141,10 @@ public enum Transformer {
 
     /// dTheta (6, overwritten) from dGrid.
     public static func affineGridBackward(
-        dGrid: UnsafePointer<Float>, height: Int, width: Int, dTheta: UnsafeMutablePointer<Float>
+        dGrid: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool = false,
+        dTheta: UnsafeMutablePointer<Float>
     ) {
-        // Accumulated in Double: 1,764 terms of mixed sign.
+        // Accumulated in Double: thousands of terms of mixed sign.
         var d0 = 0.0
         var d1 = 0.0
         var d2 = 0.0
@@ -68,9 +152,9 @@ public enum Transformer {
         var d4 = 0.0
         var d5 = 0.0
         for y in 0 ..< height {
-            let yn = Double(normalised(y, height))
+            let yn = Double(normalised(y, height, alignCorners: alignCorners))
             for x in 0 ..< width {
-                let xn = Double(normalised(x, width))
+                let xn = Double(normalised(x, width, alignCorners: alignCorners))
                 let gx = Double(dGrid[(y * width + x) * 2])
                 let gy = Double(dGrid[(y * width + x) * 2 + 1])
                 d0 += gx * xn
@@ -89,72 +173,158 @@ public enum Transformer {
         dTheta[5] = Float(d5)
     }
 
-    /// Where grid point i samples: the top-left pixel of its 2x2 neighbourhood and the
-    /// fractional offsets, after unnormalising: pixel = ((g + 1) * size - 1) / 2.
+    // MARK: Sampler
+
+    /// A grid coordinate in pixels, and d pixel / d coordinate: ((g + 1) * size - 1) / 2 at
+    /// align_corners=False, (g + 1) / 2 * (size - 1) at True; with border padding clipped to
+    /// the image (where the derivative is zero). The result is finite and within
+    /// [-2, size + 1] whatever `g` is, so the taps it names can be tested and never overflow.
     @inline(__always)
-    static func sourcePixel(_ grid: UnsafePointer<Float>, _ i: Int, height: Int, width: Int) -> (Int, Int, Float, Float)
-    {
-        let ix = ((grid[2 * i] + 1) * Float(width) - 1) / 2
-        let iy = ((grid[2 * i + 1] + 1) * Float(height) - 1) / 2
-        let x0 = ix.rounded(.down)
-        let y0 = iy.rounded(.down)
-        return (Int(x0), Int(y0), ix - x0, iy - y0)
+    static func pixelCoordinate(_ g: Float, size: Int, _ options: SamplerOptions) -> (Float, Float) {
+        let n = Float(size)
+        var p: Float
+        var slope: Float
+        if options.alignCorners {
+            p = (g + 1) / 2 * (n - 1)
+            slope = (n - 1) / 2
+        } else {
+            p = ((g + 1) * n - 1) / 2
+            slope = n / 2
+        }
+        if options.border {
+            if !(p > 0) {  // also NaN
+                p = 0
+                slope = 0
+            } else if p >= n - 1 {
+                p = n - 1
+                slope = 0
+            }
+        }
+        if !(p >= -2) {  // also NaN
+            p = -2
+        } else if p > n + 1 {
+            p = n + 1
+        }
+        return (p, slope)
     }
 
-    /// Bilinear sampling with zero padding: output pixel i reads the input at grid point i.
-    /// The output has as many pixels as the grid; the input is height x width.
+    /// Where grid point i samples: the top-left pixel of its 2x2 neighbourhood, the
+    /// fractional offsets, and the chain factors d pixel / d grid.
+    @inline(__always)
+    static func sourcePixel(
+        _ grid: UnsafePointer<Float>, _ i: Int, height: Int, width: Int, _ options: SamplerOptions
+    ) -> (x0: Int, y0: Int, fx: Float, fy: Float, slopeX: Float, slopeY: Float) {
+        let (ix, slopeX) = pixelCoordinate(grid[2 * i], size: width, options)
+        let (iy, slopeY) = pixelCoordinate(grid[2 * i + 1], size: height, options)
+        let x0 = ix.rounded(.down)
+        let y0 = iy.rounded(.down)
+        return (Int(x0), Int(y0), ix - x0, iy - y0, slopeX, slopeY)
+    }
+
+    /// Nearest-neighbour tap of grid point i (PyTorch rounds half to even).
+    @inline(__always)
+    static func nearestPixel(_ grid: UnsafePointer<Float>, _ i: Int, height: Int, width: Int, _ options: SamplerOptions)
+        -> (Int, Int)
+    {
+        let ix = pixelCoordinate(grid[2 * i], size: width, options).0
+        let iy = pixelCoordinate(grid[2 * i + 1], size: height, options).0
+        return (Int(ix.rounded(.toNearestOrEven)), Int(iy.rounded(.toNearestOrEven)))
+    }
+
+    /// Samples an `height x width` image with `stride` lanes per pixel at `count` grid
+    /// points: output pixel i reads the input at grid point i.
     public static func sample(
-        _ input: UnsafePointer<Float>, height: Int, width: Int, grid: UnsafePointer<Float>,
-        count: Int, into output: UnsafeMutablePointer<Float>
+        _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int = 1, grid: UnsafePointer<Float>,
+        count: Int, options: SamplerOptions = SamplerOptions(), into output: UnsafeMutablePointer<Float>
     ) {
-        for i in 0 ..< count {
-            let (x0, y0, fx, fy) = sourcePixel(grid, i, height: height, width: width)
-            var value: Float = 0
-            func pixel(_ x: Int, _ y: Int) -> Float {
-                x >= 0 && x < width && y >= 0 && y < height ? input[y * width + x] : 0
+        @inline(__always)
+        func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height }
+        if options.nearest {
+            for i in 0 ..< count {
+                let (x, y) = nearestPixel(grid, i, height: height, width: width, options)
+                let o = output + i * stride
+                if inside(x, y) {
+                    o.update(from: input + (y * width + x) * stride, count: stride)
+                } else {
+                    o.initialize(repeating: 0, count: stride)
+                }
             }
-            value += pixel(x0, y0) * ((1 - fx) * (1 - fy))
-            value += pixel(x0 + 1, y0) * (fx * (1 - fy))
-            value += pixel(x0, y0 + 1) * ((1 - fx) * fy)
-            value += pixel(x0 + 1, y0 + 1) * (fx * fy)
-            output[i] = value
+            return
+        }
+        for i in 0 ..< count {
+            let s = sourcePixel(grid, i, height: height, width: width, options)
+            let (x0, y0, fx, fy) = (s.x0, s.y0, s.fx, s.fy)
+            let w00 = (1 - fx) * (1 - fy)
+            let w10 = fx * (1 - fy)
+            let w01 = (1 - fx) * fy
+            let w11 = fx * fy
+            let in00 = inside(x0, y0)
+            let in10 = inside(x0 + 1, y0)
+            let in01 = inside(x0, y0 + 1)
+            let in11 = inside(x0 + 1, y0 + 1)
+            let base = input + (y0 * width + x0) * stride
+            let o = output + i * stride
+            for c in 0 ..< stride {
+                var value: Float = 0
+                if in00 { value += base[c] * w00 }
+                if in10 { value += base[stride + c] * w10 }
+                if in01 { value += base[width * stride + c] * w01 }
+                if in11 { value += base[(width + 1) * stride + c] * w11 }
+                o[c] = value
+            }
         }
     }
 
     /// Gradients of `sample`: dGrid (overwritten, 2 per output pixel) and, if given, dInput
-    /// (overwritten, height x width).
+    /// (overwritten, height x width x stride).
     public static func sampleBackward(
-        _ input: UnsafePointer<Float>, height: Int, width: Int, grid: UnsafePointer<Float>,
-        count: Int, dOutput: UnsafePointer<Float>, dGrid: UnsafeMutablePointer<Float>,
-        dInput: UnsafeMutablePointer<Float>?
+        _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int = 1, grid: UnsafePointer<Float>,
+        count: Int, options: SamplerOptions = SamplerOptions(), dOutput: UnsafePointer<Float>,
+        dGrid: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>?
     ) {
-        dInput?.initialize(repeating: 0, count: height * width)
-        let w = Float(width)
-        let h = Float(height)
+        dInput?.initialize(repeating: 0, count: height * width * stride)
+        @inline(__always)
+        func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height }
+        if options.nearest {
+            for i in 0 ..< count {
+                dGrid[2 * i] = 0
+                dGrid[2 * i + 1] = 0
+                let (x, y) = nearestPixel(grid, i, height: height, width: width, options)
+                guard let dInput, inside(x, y) else { continue }
+                for c in 0 ..< stride { dInput[(y * width + x) * stride + c] += dOutput[i * stride + c] }
+            }
+            return
+        }
         for i in 0 ..< count {
-            let (x0, y0, fx, fy) = sourcePixel(grid, i, height: height, width: width)
-            let g = dOutput[i]
-            func pixel(_ x: Int, _ y: Int) -> Float {
-                x >= 0 && x < width && y >= 0 && y < height ? input[y * width + x] : 0
-            }
-            let v00 = pixel(x0, y0)
-            let v10 = pixel(x0 + 1, y0)
-            let v01 = pixel(x0, y0 + 1)
-            let v11 = pixel(x0 + 1, y0 + 1)
-            // d value / d ix and d iy, then the chain through the unnormalisation (size / 2).
-            let dix = (v10 - v00) * (1 - fy) + (v11 - v01) * fy
-            let diy = (v01 - v00) * (1 - fx) + (v11 - v10) * fx
-            dGrid[2 * i] = g * dix * (w / 2)
-            dGrid[2 * i + 1] = g * diy * (h / 2)
-            if let dInput {
-                func add(_ x: Int, _ y: Int, _ weight: Float) {
-                    if x >= 0 && x < width && y >= 0 && y < height { dInput[y * width + x] += g * weight }
+            let s = sourcePixel(grid, i, height: height, width: width, options)
+            let (x0, y0, fx, fy) = (s.x0, s.y0, s.fx, s.fy)
+            let in00 = inside(x0, y0)
+            let in10 = inside(x0 + 1, y0)
+            let in01 = inside(x0, y0 + 1)
+            let in11 = inside(x0 + 1, y0 + 1)
+            let base = (y0 * width + x0) * stride
+            var gx: Float = 0
+            var gy: Float = 0
+            for c in 0 ..< stride {
+                let g = dOutput[i * stride + c]
+                let v00 = in00 ? input[base + c] : 0
+                let v10 = in10 ? input[base + stride + c] : 0
+                let v01 = in01 ? input[base + width * stride + c] : 0
+                let v11 = in11 ? input[base + (width + 1) * stride + c] : 0
+                // d value / d ix and d iy, then the chain through the unnormalisation.
+                let dix = (v10 - v00) * (1 - fy) + (v11 - v01) * fy
+                let diy = (v01 - v00) * (1 - fx) + (v11 - v10) * fx
+                gx += g * dix
+                gy += g * diy
+                if let dInput {
+                    if in00 { dInput[base + c] += g * ((1 - fx) * (1 - fy)) }
+                    if in10 { dInput[base + stride + c] += g * (fx * (1 - fy)) }
+                    if in01 { dInput[base + width * stride + c] += g * ((1 - fx) * fy) }
+                    if in11 { dInput[base + (width + 1) * stride + c] += g * (fx * fy) }
                 }
-                add(x0, y0, (1 - fx) * (1 - fy))
-                add(x0 + 1, y0, fx * (1 - fy))
-                add(x0, y0 + 1, (1 - fx) * fy)
-                add(x0 + 1, y0 + 1, fx * fy)
             }
+            dGrid[2 * i] = gx * s.slopeX
+            dGrid[2 * i + 1] = gy * s.slopeY
         }
     }
 }

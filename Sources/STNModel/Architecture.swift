@@ -1,212 +1,283 @@
-/// The two models of the seed (Jaderberg et al. 2015 on RTS MNIST), declared once and
-/// shared by the trainer and the engine.
-public enum ModelKind: String, CaseIterable, Sendable {
-    /// Plain CNN: two conv+pool+ReLU blocks, then two fully connected layers.
-    case cnn = "cnn"
-    /// ST-CNN Affine: a spatial transformer (localisation net, affine grid, bilinear
-    /// sampler) in front of a 32-channel version of the CNN.
-    case stCNN = "st-cnn"
-}
-
-/// One learnable tensor, named and shaped as the seed's PyTorch `state_dict` entry
-/// (conv `[out, in, kh, kw]`, linear `[out, in]`, bias `[out]`).
+/// One learnable tensor (or batch-norm statistic), named and shaped as its PyTorch
+/// `state_dict` entry: conv `[out, in, kh, kw]`, linear `[out, in]`, bias `[out]`.
 public struct ParameterSpec: Sendable, Equatable {
+    public enum Role: Sendable, Equatable {
+        case weight, bias
+        /// Batch-norm statistics: loaded and folded, never trained.
+        case runningMean, runningVariance
+    }
+
     public let name: String
     public let shape: [Int]
     /// Inputs feeding one output unit: PyTorch's default initialisation draws from
     /// uniform(+-1/sqrt(fanIn)) (kaiming-uniform with a = sqrt(5) gives the same bound).
     public let fanIn: Int
+    public let role: Role
+
+    public init(name: String, shape: [Int], fanIn: Int, role: Role) {
+        self.name = name
+        self.shape = shape
+        self.fanIn = fanIn
+        self.role = role
+    }
+
     public var count: Int { shape.reduce(1, *) }
-    public var isBias: Bool { shape.count == 1 }
+    public var isBias: Bool { role == .bias }
 }
 
-/// One step of the forward pass, as the seed's `nn.Sequential` indices name it.
+/// One layer of a checked model: its operation, the shapes it reads and writes, its parameters.
 public struct LayerSpec: Sendable, Equatable {
-    public enum Kind: Sendable, Equatable {
-        /// Bilinear downsample by 2 (`F.interpolate(scale_factor=0.5, align_corners=False)`).
-        case downsample
-        /// Valid convolution, stride 1, square kernel.
-        case conv(inChannels: Int, outChannels: Int, kernel: Int)
-        /// 2x2 max pooling, stride 2, floor.
-        case maxPool
-        case relu
-        case flatten
-        case linear(inputs: Int, outputs: Int)
-        /// theta (2x3) -> sampling grid (`F.affine_grid`, align_corners=False).
-        case affineGrid
-        /// Bilinear sampling of the full input with zero padding (`F.grid_sample`).
-        case gridSample
-        case logSoftmax
-    }
-    /// `state_dict` prefix for layers with parameters (e.g. "convs.0"); a descriptive
-    /// name otherwise.
-    public let name: String
-    public let kind: Kind
-    /// Output shape for one image: [channels, height, width] or [features].
-    public let outputShape: [Int]
-    /// Parameters this layer owns (weight, bias).
+    public let layer: Layer
+    public let inputShapes: [TensorShape]
+    public let outputShape: TensorShape
     public let parameters: [ParameterSpec]
+
+    /// The layer's output tensor, which also names the layer.
+    public var name: String { layer.output }
+    public var operation: Operation { layer.operation }
 }
 
-/// A model architecture: its layers in execution order and its parameters.
+/// A model description checked and sized: every tensor's shape, every parameter's name and
+/// shape, in execution order. Built only through `init(_:)`, which refuses a description
+/// whose shapes do not fit, names an unknown tensor or exceeds the size limits.
 public struct Architecture: Sendable, Equatable {
-    public let kind: ModelKind
-    /// Side of the square single-channel input frame.
-    public let inputSize: Int
-    /// The localisation net's layers (empty for the plain CNN), run on the downsampled input.
-    public let localisation: [LayerSpec]
-    /// Downsample, localisation, grid, sampler (ST models only): the spatial transformer.
-    public let transformer: [LayerSpec]
-    /// The classifier: convolutions, pooling, fully connected layers, log-softmax.
-    public let classifier: [LayerSpec]
+    public let modelDescription: ModelDescription
+    public let layers: [LayerSpec]
+    /// Every parameter, in layer order.
+    public let parameters: [ParameterSpec]
+    /// Shape of every tensor by name, the input included.
+    public let shapes: [String: TensorShape]
 
-    public var hasTransformer: Bool { !transformer.isEmpty }
-    /// Every layer in execution order.
-    public var layers: [LayerSpec] { transformer + classifier }
-    /// Every parameter, in `state_dict` order.
-    public var parameters: [ParameterSpec] { layers.flatMap(\.parameters) }
+    /// The most floats any one tensor may hold (64 MiB of activations).
+    public static let maximumTensorElements = 1 << 24
+    /// The most floats all tensors together may hold (the arena's bound, 1 GiB).
+    public static let maximumTotalElements = 1 << 28
+
+    public var name: String { modelDescription.name }
+    public var inputShape: TensorShape { modelDescription.input }
+    public var outputShape: TensorShape { layers.last!.outputShape }
+    /// The classes of the model's answer (its output's features).
+    public var classCount: Int { outputShape.channels }
+    public var hasTransformer: Bool { layers.contains { if case .affineGrid = $0.operation { true } else { false } } }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
-    /// Channels of the classifier's convolutions (36 for the CNN, 32 for the ST-CNN).
-    public var classifierChannels: Int {
-        for layer in classifier { if case .conv(_, let out, _) = layer.kind { return out } }
-        return 0
-    }
-    public static let numberOfClasses = 10
-
-    public static let cnn = Architecture(kind: .cnn, channels: 36)
-    public static let stCNN = Architecture(kind: .stCNN, channels: 32)
-
-    public static func named(_ name: String) -> Architecture? {
-        switch ModelKind(rawValue: name) {
-        case .cnn: return .cnn
-        case .stCNN: return .stCNN
-        case nil: return nil
-        }
-    }
-
-    public static func of(_ kind: ModelKind) -> Architecture { kind == .cnn ? .cnn : .stCNN }
 
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
+    public func layer(_ name: String) -> LayerSpec? { layers.first { $0.name == name } }
 
-    private init(kind: ModelKind, channels: Int) {
-        self.kind = kind
-        inputSize = 42
-        var builder = Builder()
-        if kind == .stCNN {
-            // The localisation net sees the input downsampled 42 -> 21.
-            builder.shape = [1, inputSize, inputSize]
-            builder.add("downsample", .downsample)
-            let downsample = builder.layers
-            builder.layers = []
-            builder.conv("localisation_net.0", 20, kernel: 5)  // 21 -> 17
-            builder.add("localisation_net.1", .maxPool)  // 17 -> 8
-            builder.add("localisation_net.2", .relu)
-            builder.conv("localisation_net.3", 20, kernel: 5)  // 8 -> 4
-            builder.add("localisation_net.4", .relu)
-            builder.add("localisation_net.5", .flatten)  // 320
-            builder.linear("localisation_net.6", 20)
-            builder.add("localisation_net.7", .relu)
-            builder.linear("localisation_net.8", 6)  // theta, 2x3
-            localisation = builder.layers
-            builder.layers = []
-            builder.shape = [2, 3]
-            builder.add("affine_grid", .affineGrid, shape: [inputSize, inputSize, 2])
-            builder.add("grid_sample", .gridSample, shape: [1, inputSize, inputSize])
-            transformer = downsample + localisation + builder.layers
-        } else {
-            localisation = []
-            transformer = []
-        }
-        builder.layers = []
-        builder.shape = [1, inputSize, inputSize]
-        builder.conv("convs.0", channels, kernel: 9)  // 42 -> 34
-        builder.add("convs.1", .maxPool)  // 34 -> 17
-        builder.add("convs.2", .relu)
-        builder.conv("convs.3", channels, kernel: 7)  // 17 -> 11
-        builder.add("convs.4", .maxPool)  // 11 -> 5
-        builder.add("convs.5", .relu)
-        builder.add("flatten", .flatten)  // channels * 25
-        builder.linear("classification.0", 50)
-        builder.add("classification.1", .relu)
-        builder.linear("classification.2", Architecture.numberOfClasses)
-        builder.add("log_softmax", .logSoftmax)
-        classifier = builder.layers
+    public init(parsing text: String) throws {
+        try self.init(ModelDescription(parsing: text))
     }
 
-    /// Tracks the running output shape while layers are declared.
-    private struct Builder {
+    public init(_ description: ModelDescription) throws {
+        var shapes: [String: TensorShape] = [description.inputName: description.input]
+        var producers: [String: Operation] = [:]
+        var consumers: [String: Int] = [:]
         var layers: [LayerSpec] = []
-        var shape: [Int] = []
-
-        mutating func add(
-            _ name: String, _ kind: LayerSpec.Kind, shape explicit: [Int]? = nil, parameters: [ParameterSpec] = []
-        ) {
-            switch kind {
-            case .downsample: shape = [shape[0], shape[1] / 2, shape[2] / 2]
-            case .conv(_, let out, let k): shape = [out, shape[1] - k + 1, shape[2] - k + 1]
-            case .maxPool: shape = [shape[0], shape[1] / 2, shape[2] / 2]
-            case .flatten: shape = [shape.reduce(1, *)]
-            case .linear(_, let outputs): shape = [outputs]
-            case .relu, .logSoftmax, .affineGrid, .gridSample: break
+        var parameterNames = Set<String>()
+        var parameters: [ParameterSpec] = []
+        var total = description.input.count
+        guard description.input.count <= Architecture.maximumTensorElements else {
+            throw DescriptionError(
+                layer: description.inputName,
+                "input \(description.input) exceeds \(Architecture.maximumTensorElements) values")
+        }
+        for layer in description.layers {
+            func fail(_ message: String) -> DescriptionError { DescriptionError(layer: layer.output, message) }
+            guard shapes[layer.output] == nil else { throw fail("the tensor '\(layer.output)' is written twice") }
+            let inputs = try layer.inputs.map { name -> TensorShape in
+                guard let shape = shapes[name] else {
+                    throw fail("reads '\(name)', which no earlier layer writes")
+                }
+                return shape
             }
-            if let explicit { shape = explicit }
-            layers.append(LayerSpec(name: name, kind: kind, outputShape: shape, parameters: parameters))
+            for name in layer.inputs { consumers[name, default: 0] += 1 }
+            let input = inputs[0]
+            let output: TensorShape
+            var owned: [ParameterSpec] = []
+            func parameter(_ suffix: String, _ shape: [Int], fanIn: Int, _ role: ParameterSpec.Role) {
+                owned.append(ParameterSpec(name: layer.prefix + "." + suffix, shape: shape, fanIn: fanIn, role: role))
+            }
+            func spatial(_ extent: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ what: String) throws -> Int {
+                let span = extent + 2 * padding - kernel
+                guard span >= 0 else {
+                    throw fail("\(what) \(kernel) is larger than the padded input (\(extent + 2 * padding))")
+                }
+                return span / stride + 1
+            }
+            switch layer.operation {
+            case .conv(let out, let kernel, let stride, let padding, let bias):
+                guard !input.isVector || (kernel.height == 1 && kernel.width == 1) else {
+                    throw fail("convolution of a vector (\(input)); flatten comes after convolutions")
+                }
+                output = TensorShape(
+                    channels: out,
+                    height: try spatial(input.height, kernel.height, stride.height, padding.height, "kernel height"),
+                    width: try spatial(input.width, kernel.width, stride.width, padding.width, "kernel width"))
+                let fanIn = input.channels * kernel.height * kernel.width
+                parameter("weight", [out, input.channels, kernel.height, kernel.width], fanIn: fanIn, .weight)
+                if bias { parameter("bias", [out], fanIn: fanIn, .bias) }
+            case .batchNorm:
+                guard let producer = producers[layer.inputs[0]], case .conv = producer,
+                    consumers[layer.inputs[0]] == 1
+                else {
+                    throw fail("batchnorm must directly follow a convolution whose output nothing else reads")
+                }
+                output = input
+                let c = input.channels
+                parameter("weight", [c], fanIn: 1, .weight)
+                parameter("bias", [c], fanIn: 1, .bias)
+                parameter("running_mean", [c], fanIn: 1, .runningMean)
+                parameter("running_var", [c], fanIn: 1, .runningVariance)
+            case .maxPool(let kernel, let stride), .averagePool(let kernel, let stride):
+                output = TensorShape(
+                    channels: input.channels,
+                    height: try spatial(input.height, kernel.height, stride.height, 0, "pooling window height"),
+                    width: try spatial(input.width, kernel.width, stride.width, 0, "pooling window width"))
+            case .relu, .dropout, .dropout2d:
+                output = input
+            case .flatten:
+                output = .vector(input.count)
+            case .linear(let out, let bias):
+                guard input.isVector else { throw fail("linear layer on a \(input) map: flatten it first") }
+                parameter("weight", [out, input.channels], fanIn: input.channels, .weight)
+                if bias { parameter("bias", [out], fanIn: input.channels, .bias) }
+                output = .vector(out)
+            case .resize(let size, let scale, _):
+                var target = size
+                if let scale {
+                    target = Size2(Int(Float(input.height) * scale), Int(Float(input.width) * scale))
+                }
+                guard target.height >= 1, target.width >= 1, target.height <= ModelDescription.maximumDimension,
+                    target.width <= ModelDescription.maximumDimension
+                else { throw fail("resize of \(input) gives \(target.height)x\(target.width)") }
+                output = TensorShape(channels: input.channels, height: target.height, width: target.width)
+            case .affineGrid(let size, _):
+                guard input == .vector(6) else {
+                    throw fail("affine_grid reads 6 values (theta), '\(layer.inputs[0])' has \(input)")
+                }
+                output = TensorShape(channels: 2, height: size.height, width: size.width)
+            case .gridSample:
+                let grid = inputs[1]
+                guard grid.channels == 2, !grid.isVector || grid.count == 2 else {
+                    throw fail("grid_sample's grid '\(layer.inputs[1])' is \(grid), expected 2xHxW")
+                }
+                output = TensorShape(channels: input.channels, height: grid.height, width: grid.width)
+            case .softmax, .logSoftmax:
+                guard input.isVector else {
+                    throw fail("\(layer.operation.keyword) of a \(input) map: flatten it first")
+                }
+                output = input
+            case .normalize(let mean, let std):
+                guard mean.count == std.count, mean.count == 1 || mean.count == input.channels else {
+                    throw fail(
+                        "normalize has \(mean.count) means and \(std.count) deviations for \(input.channels) channels")
+                }
+                output = input
+            }
+            guard output.count <= Architecture.maximumTensorElements else {
+                throw fail("output \(output) exceeds \(Architecture.maximumTensorElements) values")
+            }
+            total += output.count
+            guard total <= Architecture.maximumTotalElements else {
+                throw fail("the model's tensors exceed \(Architecture.maximumTotalElements) values in all")
+            }
+            for spec in owned {
+                guard parameterNames.insert(spec.name).inserted else {
+                    throw fail("parameter '\(spec.name)' belongs to two layers")
+                }
+                guard spec.count <= Architecture.maximumTotalElements else {
+                    throw fail("parameter '\(spec.name)' \(spec.shape) is too large")
+                }
+            }
+            parameters += owned
+            shapes[layer.output] = output
+            producers[layer.output] = layer.operation
+            layers.append(LayerSpec(layer: layer, inputShapes: inputs, outputShape: output, parameters: owned))
         }
+        guard parameters.reduce(0, { $0 + $1.count }) <= Architecture.maximumTotalElements else {
+            throw DescriptionError(line: nil, "the model has more than \(Architecture.maximumTotalElements) parameters")
+        }
+        modelDescription = description
+        self.layers = layers
+        self.parameters = parameters
+        self.shapes = shapes
+    }
 
-        mutating func conv(_ name: String, _ out: Int, kernel: Int) {
-            let inChannels = shape[0]
-            let fanIn = inChannels * kernel * kernel
-            add(
-                name, .conv(inChannels: inChannels, outChannels: out, kernel: kernel),
-                parameters: [
-                    ParameterSpec(name: name + ".weight", shape: [out, inChannels, kernel, kernel], fanIn: fanIn),
-                    ParameterSpec(name: name + ".bias", shape: [out], fanIn: fanIn),
-                ])
+    /// The layers that compute a transform's parameters: every layer with parameters from
+    /// which some grid generator's input can be reached (the localisation nets). Their
+    /// parameters train at the recipe's localisation rate.
+    public var localisationLayers: Set<String> {
+        var needed = Set(
+            layers.compactMap { spec -> String? in
+                if case .affineGrid = spec.operation { return spec.layer.inputs[0] }
+                return nil
+            })
+        var result = Set<String>()
+        for spec in layers.reversed() where needed.contains(spec.name) {
+            if !spec.parameters.isEmpty { result.insert(spec.name) }
+            for input in spec.layer.inputs { needed.insert(input) }
         }
+        return result
+    }
 
-        mutating func linear(_ name: String, _ out: Int) {
-            let inputs = shape[0]
-            add(
-                name, .linear(inputs: inputs, outputs: out),
-                parameters: [
-                    ParameterSpec(name: name + ".weight", shape: [out, inputs], fanIn: inputs),
-                    ParameterSpec(name: name + ".bias", shape: [out], fanIn: inputs),
-                ])
+    /// Layers whose output is a transform's parameters (read by a grid generator): they start
+    /// at the identity transform (zero weights, identity bias).
+    public var thetaLayers: Set<String> {
+        var producers: [String: LayerSpec] = [:]
+        for spec in layers { producers[spec.name] = spec }
+        var result = Set<String>()
+        for spec in layers {
+            guard case .affineGrid = spec.operation, let producer = producers[spec.layer.inputs[0]] else { continue }
+            if case .linear = producer.operation { result.insert(producer.name) }
         }
+        return result
     }
 }
 
 extension Architecture {
-    /// The layer table `stn-train --summary` prints: name, kind, output shape, parameters.
+    /// The layer table `stn-train --summary` prints: name, operation, output shape, parameters.
     public func summary() -> String {
-        func describe(_ kind: LayerSpec.Kind) -> String {
-            switch kind {
-            case .downsample: return "Downsample x0.5 (bilinear)"
-            case .conv(let i, let o, let k): return "Conv2d(\(i), \(o), \(k))"
-            case .maxPool: return "MaxPool2d(2)"
-            case .relu: return "ReLU"
-            case .flatten: return "Flatten"
-            case .linear(let i, let o): return "Linear(\(i), \(o))"
-            case .affineGrid: return "AffineGrid (theta 2x3)"
-            case .gridSample: return "GridSample (bilinear, zeros)"
-            case .logSoftmax: return "LogSoftmax"
-            }
+        func pad(_ s: String, _ n: Int) -> String {
+            s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count)
         }
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
         func padLeft(_ s: String, _ n: Int) -> String {
             s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
         }
-        var lines = ["\(kind.rawValue): input 1x\(inputSize)x\(inputSize)"]
-        lines.append(pad("layer", 22) + pad("kind", 30) + pad("output", 14) + padLeft("params", 8))
-        for layer in layers {
-            let params = layer.parameters.reduce(0) { $0 + $1.count }
-            let shape = layer.outputShape.map(String.init).joined(separator: "x")
+        var lines = ["\(name): input \(modelDescription.inputName) \(inputShape)"]
+        lines.append(pad("layer", 22) + pad("operation", 34) + pad("output", 14) + padLeft("params", 8))
+        for spec in layers {
+            let params = spec.parameters.reduce(0) { $0 + $1.count }
             lines.append(
-                pad(layer.name, 22) + pad(describe(layer.kind), 30) + pad(shape, 14)
+                pad(spec.name, 22) + pad(Architecture.describe(spec), 34) + pad("\(spec.outputShape)", 14)
                     + padLeft(params == 0 ? "-" : grouped(params), 8))
         }
         lines.append("total parameters: \(grouped(parameterCount))")
         return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ spec: LayerSpec) -> String {
+        let from = spec.inputShapes[0]
+        switch spec.operation {
+        case .conv(let out, let k, let s, let p, _):
+            var text = "Conv2d(\(from.channels), \(out), \(k)"
+            if s != Size2(square: 1) { text += ", stride \(s)" }
+            if p != Size2(square: 0) { text += ", pad \(p)" }
+            return text + ")"
+        case .batchNorm: return "BatchNorm2d(\(from.channels)) folded"
+        case .maxPool(let k, let s): return "MaxPool2d(\(k)" + (s == k ? ")" : ", stride \(s))")
+        case .averagePool(let k, let s): return "AvgPool2d(\(k)" + (s == k ? ")" : ", stride \(s))")
+        case .relu: return "ReLU"
+        case .flatten: return "Flatten"
+        case .linear(let out, _): return "Linear(\(from.channels), \(out))"
+        case .dropout(let p): return "Dropout(\(p))"
+        case .dropout2d(let p): return "Dropout2d(\(p))"
+        case .resize: return "Resize (bilinear)"
+        case .affineGrid: return "AffineGrid (theta 2x3)"
+        case .gridSample(let mode, let padding, _): return "GridSample (\(mode.rawValue), \(padding.rawValue))"
+        case .softmax: return "Softmax"
+        case .logSoftmax: return "LogSoftmax"
+        case .normalize: return "Normalize (mean, std)"
+        }
     }
 }
 
@@ -219,4 +290,21 @@ func grouped(_ n: Int) -> String {
         out.append(c)
     }
     return out
+}
+
+extension Architecture {
+    /// Multiply-adds of one frame in the convolutions and linear layers (the arithmetic that
+    /// dominates; a FLOP count is twice this).
+    public var multiplyAdds: Int {
+        layers.reduce(0) { total, spec in
+            switch spec.operation {
+            case .conv(_, let kernel, _, _, _):
+                return total + spec.outputShape.count * spec.inputShapes[0].channels * kernel.height * kernel.width
+            case .linear(let out, _):
+                return total + out * spec.inputShapes[0].channels
+            default:
+                return total
+            }
+        }
+    }
 }

@@ -9,12 +9,14 @@
 /// `model.load_state_dict({k: torch.from_numpy(f[k][()]) for k in f})` loads it, and a
 /// state_dict dumped the same way by h5py loads here.
 ///
-/// Root attributes: `format` = "stn-weights", `format_version` = 1, `model` ("cnn" or
-/// "st-cnn"), `transform` ("affine", ST models), `input_size` = 42, and provenance when
-/// known (recipe, epochs, seed, test accuracy, created).
+/// Root attributes: `format` = "stn-weights", `format_version` = 2, `model` (the model's
+/// name), `model_description` (its layer list, docs/model-format.md), `transform`
+/// ("affine", models with a transformer), and provenance when known (recipe, epochs, seed,
+/// test accuracy, created). Version 1 files (no description, `model` names a built-in model,
+/// `input_size`) still load.
 public struct WeightFile: Sendable {
     public static let format = "stn-weights"
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     public var weights: ModelWeights
     /// Every root attribute, the format's own and provenance.
@@ -47,34 +49,27 @@ public struct WeightFile: Sendable {
         if let format = attributes["format"], format.stringValue != WeightFile.format {
             throw HDF5Error(path: path, "attribute 'format' is '\(format)', expected '\(WeightFile.format)'")
         }
-        if let version = attributes["format_version"], version.intValue != WeightFile.formatVersion {
+        if let version = attributes["format_version"],
+            !(1 ... WeightFile.formatVersion).contains(version.intValue ?? -1)
+        {
             throw HDF5Error(
                 path: path,
-                "attribute 'format_version' is \(version), this build reads version \(WeightFile.formatVersion)")
+                "attribute 'format_version' is \(version), this build reads versions 1 to \(WeightFile.formatVersion)")
         }
-        let architecture: Architecture
-        if let model = attributes["model"] {
-            guard let name = model.stringValue, let known = Architecture.named(name) else {
-                throw HDF5Error(
-                    path: path,
-                    "attribute 'model' is '\(model)', expected one of: \(ModelKind.allCases.map(\.rawValue).joined(separator: ", "))"
-                )
-            }
-            architecture = known
-        } else {
-            architecture = try identify(datasets: datasets, path: path)
-        }
-        if let size = attributes["input_size"], size.intValue != architecture.inputSize {
+        let architecture = try WeightFile.architecture(attributes: attributes, datasets: datasets, path: path)
+        if let size = attributes["input_size"],
+            size.intValue != architecture.inputShape.height || size.intValue != architecture.inputShape.width
+        {
             throw HDF5Error(
                 path: path,
-                "attribute 'input_size' is \(size), the \(architecture.kind.rawValue) model takes \(architecture.inputSize)x\(architecture.inputSize) frames"
+                "attribute 'input_size' is \(size), the \(architecture.name) model takes \(architecture.inputShape) frames"
             )
         }
 
         var tensors: [String: [Float]] = [:]
         for spec in architecture.parameters {
             guard file.hasDataset(spec.name) else {
-                throw HDF5Error(path: path, "missing dataset '\(spec.name)' (\(architecture.kind.rawValue) model)")
+                throw HDF5Error(path: path, "missing dataset '\(spec.name)' (\(architecture.name) model)")
             }
             let type = try file.storedType(of: spec.name)
             guard type.kind == "float", type.bytes == 4 || type.bytes == 8 else {
@@ -102,15 +97,43 @@ public struct WeightFile: Sendable {
         return WeightFile(weights: weights, attributes: attributes, extraDatasets: extras)
     }
 
+    /// The file's model: its `model_description`, else the preset its `model` attribute names,
+    /// else (a bare h5py dump of a state_dict) the preset its dataset names identify.
+    static func architecture(attributes: [String: HDF5Attribute], datasets: [String], path: String) throws
+        -> Architecture
+    {
+        if let description = attributes["model_description"] {
+            guard let text = description.stringValue else {
+                throw HDF5Error(path: path, "attribute 'model_description' is not a string")
+            }
+            do {
+                return try Architecture(parsing: text)
+            } catch {
+                throw HDF5Error(path: path, "\(error)")
+            }
+        }
+        if let model = attributes["model"] {
+            guard let name = model.stringValue, let known = Architecture.preset(named: name) else {
+                throw HDF5Error(
+                    path: path,
+                    "attribute 'model' is '\(model)' and there is no 'model_description'; built-in models: "
+                        + Architecture.presetNames.joined(separator: ", "))
+            }
+            return known
+        }
+        return try identify(datasets: datasets, path: path)
+    }
+
     /// A file without a `model` attribute (a bare h5py dump of a state_dict) is identified
     /// by its dataset names.
     static func identify(datasets: [String], path: String) throws -> Architecture {
-        let names = Set(datasets)
-        // The localisation net's parameters exist only in the ST-CNN.
-        if names.contains(where: { $0.hasPrefix("localisation_net.") }) { return .stCNN }
-        if names.contains("convs.0.weight") { return .cnn }
-        throw HDF5Error(
-            path: path, "no 'model' attribute and no model parameters (expected datasets like 'convs.0.weight')")
+        guard let known = Architecture.identify(parameterNames: Set(datasets)) else {
+            throw HDF5Error(
+                path: path,
+                "no 'model_description' attribute and no known model's parameters (expected datasets like "
+                    + "'convs.0.weight' or 'localization.0.weight'); describe the model with stn-train --architecture")
+        }
+        return known
     }
 
     // MARK: Writing
@@ -120,8 +143,8 @@ public struct WeightFile: Sendable {
         var attributes: [String: HDF5Attribute] = [
             "format": .string(format),
             "format_version": .int(formatVersion),
-            "model": .string(architecture.kind.rawValue),
-            "input_size": .int(architecture.inputSize),
+            "model": .string(architecture.name),
+            "model_description": .string(architecture.modelDescription.text),
         ]
         if architecture.hasTransformer { attributes["transform"] = .string("affine") }
         return attributes

@@ -66,13 +66,16 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var threads: Int
     /// Train on the first `limit` images only (nil: all 60,000).
     public var limit: Int?
-    /// Evaluate on the first `testLimit` images of the RTS test set only (nil: all 10,000).
+    /// Evaluate on the first `testLimit` images of the test set only (nil: all 10,000).
     public var testLimit: Int?
+    /// The data the model sees: plain MNIST digits or RTS frames.
+    public var distortion: Distortion
 
     public init(
         architecture: Architecture, recipe: Recipe, seed: UInt64 = 1, threads: Int = 2, limit: Int? = nil,
-        testLimit: Int? = nil
+        testLimit: Int? = nil, distortion: Distortion = .rts
     ) {
+        self.distortion = distortion
         self.architecture = architecture
         self.recipe = recipe
         self.seed = seed
@@ -99,6 +102,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
             "seed": .int(Int(truncatingIfNeeded: seed)),
             "threads": .int(threads),
             "train_images": .int(limit ?? 60_000),
+            "distortion": .string(distortion.rawValue),
         ]
         if case .step(let every, let gamma) = recipe.schedule {
             a["schedule_step"] = .int(every)
@@ -155,11 +159,19 @@ public struct TrainingConfiguration: Sendable, Equatable {
             recipe.labelSmoothing = value
         }
         let trainImages: Int = try need("train_images") { $0.intValue }
+        // Absent before other data existed: those trained on RTS.
+        var distortion = Distortion.rts
+        if let text = a["distortion"] {
+            guard let name = text.stringValue, let value = Distortion(rawValue: name) else {
+                throw HDF5Error(path: path, "checkpoint attribute 'distortion' is malformed")
+            }
+            distortion = value
+        }
         self.init(
             architecture: architecture, recipe: recipe,
             seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
             threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
-            testLimit: a["test_images"]?.intValue)
+            testLimit: a["test_images"]?.intValue, distortion: distortion)
     }
 }
 

@@ -3,16 +3,23 @@ import STNModel
 
 /// PyTorch's default initialisation, reproducibly from a seed:
 /// kaiming-uniform with a = sqrt(5) for weights, which is uniform(+-1/sqrt(fanIn)), and
-/// uniform(+-1/sqrt(fanIn)) for biases; the localisation net's last layer starts at zero
-/// weights and the identity transform (1, 0, 0, 0, 1, 0) as bias, as in the seed.
+/// uniform(+-1/sqrt(fanIn)) for biases; batch norm at weight 1, bias 0, mean 0, variance 1;
+/// the layer that outputs a transform's parameters starts at zero weights and the identity
+/// transform (1, 0, 0, 0, 1, 0) as bias, as in the seed and PyTorch's tutorial.
 public enum Initializer {
     public static func pytorchDefault(_ architecture: Architecture, seed: UInt64) -> ModelWeights {
         var weights = ModelWeights.zeros(architecture)
+        let thetaParameters = Set(
+            architecture.layers.filter { architecture.thetaLayers.contains($0.name) }.flatMap {
+                $0.parameters.map(\.name)
+            })
         for (index, spec) in architecture.parameters.enumerated() {
             var values = [Float](repeating: 0, count: spec.count)
-            if spec.name == "localisation_net.8.bias" {
-                values = [1, 0, 0, 0, 1, 0]
-            } else if spec.name != "localisation_net.8.weight" {
+            if thetaParameters.contains(spec.name) {
+                if spec.role == .bias && spec.count == 6 { values = [1, 0, 0, 0, 1, 0] }
+            } else if spec.role == .runningVariance || (spec.role == .weight && spec.shape.count == 1) {
+                values = [Float](repeating: 1, count: spec.count)
+            } else if spec.role != .runningMean {
                 // One stream per tensor, so adding a layer does not reshuffle the others.
                 var random = PRNG(seed: seed, stream: 0x1417 &+ UInt64(index))
                 let bound = 1 / Float(spec.fanIn).squareRoot()

@@ -1,12 +1,12 @@
 import Dispatch
-import Foundation
 import STNData
 import STNKernels
 import STNModel
+import STNPlan
 import STNSystem
 
-/// The trainable model: parameters as one flat vector (state_dict order, PyTorch layouts),
-/// a forward and backward pass over a batch spread across threads, and gradients.
+/// The trainable model: parameters as one flat vector (layer order, PyTorch layouts), the
+/// model's plan run forward and backward over a batch spread across threads, and gradients.
 ///
 /// Deterministic: the batch is split into `threads` contiguous parts, each thread
 /// accumulates its part in order, and the parts are summed in thread order, so the same
@@ -21,21 +21,28 @@ public final class Network {
     public let threads: Int
     public let maxBatch: Int
 
-    let plan: ModelPlan
-    let workspaces: [Workspace]
+    let plan: Plan
+    /// One frame per thread: its own tensors, gradients and accumulators.
+    let frames: [Frame]
 
-    public init(architecture: Architecture, maxBatch: Int, threads: Int) {
+    /// Fails for a model that cannot be trained (batch norm) with one line naming the layer.
+    public init(architecture: Architecture, maxBatch: Int, threads: Int) throws {
         self.architecture = architecture
         layout = ParameterLayout(architecture)
         parameters = [Float](repeating: 0, count: layout.total)
         gradients = [Float](repeating: 0, count: layout.total)
         self.threads = max(1, threads)
         self.maxBatch = max(1, maxBatch)
-        let plan = ModelPlan(architecture, layout: layout)
+        let plan = try Plan(architecture, training: true)
         self.plan = plan
-        // Threads share the packed weights read-only and own everything they write.
-        workspaces = (0 ..< max(1, threads)).map { _ in Workspace(plan: plan) }
+        frames = (0 ..< max(1, threads)).map { _ in plan.makeTrainingFrame() }
     }
+
+    /// Floats in one image (height x width x channels).
+    public var imageCount: Int { architecture.inputShape.count }
+    public var classCount: Int { architecture.classCount }
+    /// Values of the first transform's parameters (0 without a transformer).
+    public var thetaCount: Int { plan.thetaTensors.first.map { plan.tensors[$0].layout.shape.count } ?? 0 }
 
     public func load(_ weights: ModelWeights) {
         parameters = layout.flatten(weights)
@@ -47,162 +54,176 @@ public final class Network {
 
     /// Repacks the flat parameters into the kernels' layouts (once per step).
     private func pack() {
-        parameters.withUnsafeBufferPointer { plan.load($0.baseAddress!) }
-    }
-
-    /// Splits `count` items into `threads` contiguous parts and runs them concurrently.
-    private func parallel(_ count: Int, _ body: (Int, Range<Int>) -> Void) {
-        let parts = min(threads, count)
-        if parts <= 1 {
-            body(0, 0 ..< count)
-            return
-        }
-        // Each part writes only its own workspace and its own slots of the callers' arrays.
-        concurrentParts(parts) { part in
-            body(part, count * part / parts ..< count * (part + 1) / parts)
-        }
+        parameters.withUnsafeBufferPointer { plan.load(parameters: $0.baseAddress!) }
     }
 
     /// Runs `body` on each thread's part of `count` items and sums the (loss, correct) it
     /// returns in thread order, so the totals do not depend on scheduling.
-    private func sumOverThreads(_ count: Int, _ body: (Workspace, Range<Int>) -> (Double, Int)) -> (
+    private func sumOverThreads(_ count: Int, _ body: (Frame, Range<Int>) -> (Double, Int)) -> (
         loss: Double, correct: Int
     ) {
         var losses = [Double](repeating: 0, count: threads)
         var corrects = [Int](repeating: 0, count: threads)
+        let parts = min(threads, count)
         losses.withUnsafeMutableBufferPointer { losses in
             corrects.withUnsafeMutableBufferPointer { corrects in
-                parallel(count) { part, range in
-                    (losses[part], corrects[part]) = body(workspaces[part], range)
+                // Each part writes only its own frame and its own slots of the two arrays.
+                concurrentParts(parts) { part in
+                    (losses[part], corrects[part]) = body(
+                        frames[part], count * part / parts ..< count * (part + 1) / parts)
                 }
             }
         }
         return (losses.reduce(0, +), corrects.reduce(0, +))
     }
 
-    /// Forward and backward over `count` images (count * 42 * 42 floats in [0, 1]).
-    /// Returns the mean NLL loss and the number of correct predictions; fills `gradients`
-    /// (of the label-smoothed loss with `labelSmoothing` > 0; the returned loss stays the NLL).
+    /// Writes image `i` into the frame's input and runs the forward pass; returns the logits'
+    /// log-probabilities (the model's own log-softmax output, or computed from its logits).
+    private func forward(_ frame: Frame, _ image: UnsafePointer<Float>) -> UnsafeMutablePointer<Float> {
+        frame.value(plan.inputTensor).update(from: image, count: imageCount)
+        plan.forward(frame)
+        return logProbabilities(frame)
+    }
+
+    /// The log-probabilities of the last forward pass (in the frame's loss buffer when the
+    /// model does not end with a log-softmax).
+    private func logProbabilities(_ frame: Frame) -> UnsafeMutablePointer<Float> {
+        if plan.outputKind == .logSoftmax { return frame.value(plan.outputTensor) }
+        let target = plan.gradient(frame, plan.outputTensor)
+        LogSoftmax.forward(frame.value(plan.logitsTensor), count: classCount, into: target)
+        return target
+    }
+
+    /// Forward and backward over `count` images (count * imageCount floats, the model's
+    /// input scale). Returns the mean NLL loss and the number of correct predictions; fills
+    /// `gradients` (of the label-smoothed loss with `labelSmoothing` > 0; the returned loss
+    /// stays the NLL). Dropout draws its masks from `dropoutSeed` and each image's index.
     public func forwardBackward(
-        images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int,
-        labelSmoothing: Float = 0
+        images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int, labelSmoothing: Float = 0,
+        dropoutSeed: UInt64 = 0
     ) -> (loss: Double, correct: Int) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) exceeds the planned \(maxBatch)")
         pack()
-        let pixels = plan.side * plan.side
         let scale = 1 / Float(count)
-        let (lossSum, correct) = sumOverThreads(count) { w, range in
-            w.zeroGradients()
+        let classes = classCount
+        let (lossSum, correct) = sumOverThreads(count) { frame, range in
+            plan.zeroAccumulators(frame)
+            frame.dropoutActive = true
             var loss = 0.0
             var correct = 0
             for i in range {
-                let image = images + i * pixels
+                frame.seedDropout(dropoutSeed &+ UInt64(i))
                 let label = Int(labels[i])
-                if w.forward(image) == label { correct += 1 }
-                loss -= Double(w.logProbs.pointer[label])
-                w.backward(image, label: label, scale: scale, smoothing: labelSmoothing)
+                let logProbs = forward(frame, images + i * imageCount)
+                if argmax(logProbs, classes) == label { correct += 1 }
+                loss -= Double(logProbs[label])
+                let dLogits = plan.gradient(frame, plan.logitsTensor)
+                dLogits.initialize(repeating: 0, count: plan.tensors[plan.logitsTensor].layout.capacity)
+                LogSoftmax.backward(
+                    logProbs: logProbs, count: classes, label: label, scale: scale, smoothing: labelSmoothing,
+                    dLogits: dLogits)
+                plan.backward(frame)
             }
+            frame.dropoutActive = false
             return (loss, correct)
         }
         // Sum the threads' accumulators in order and unpack to PyTorch layouts.
         let used = min(threads, count)
         gradients.withUnsafeMutableBufferPointer { g in
             g.initialize(repeating: 0)
-            for part in 0 ..< used {
-                let w = workspaces[part]
-                for (layer, grad) in zip(plan.convs, w.convGrads) {
-                    layer.unpackAdding(dPacked: grad.packed.pointer, dBias: grad.bias.pointer, into: g.baseAddress!)
-                }
-                for (layer, grad) in zip(plan.linears, w.linearGrads) {
-                    layer.unpackAdding(dPacked: grad.packed.pointer, dBias: grad.bias.pointer, into: g.baseAddress!)
-                }
-            }
+            for part in 0 ..< used { plan.addGradients(of: frames[part], into: g.baseAddress!) }
         }
         return (lossSum / Double(count), correct)
     }
 
-    /// Forward only. Returns the summed NLL (if labels are given) and the number correct;
-    /// optionally writes count * 10 log-probabilities and count * 6 thetas (ST models).
+    /// Forward only (dropout off). Returns the summed NLL (if labels are given) and the
+    /// number correct; optionally writes count * classCount log-probabilities and
+    /// count * thetaCount transform parameters.
     public func evaluate(
         images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>?, count: Int,
         logProbs: UnsafeMutablePointer<Float>?, thetas: UnsafeMutablePointer<Float>?
     ) -> (lossSum: Double, correct: Int) {
         guard count > 0 else { return (0, 0) }
         pack()
-        let pixels = plan.side * plan.side
-        let totals = sumOverThreads(count) { w, range in
+        let classes = classCount
+        let thetaCount = self.thetaCount
+        let totals = sumOverThreads(count) { frame, range in
             var loss = 0.0
             var correct = 0
             for i in range {
-                let digit = w.forward(images + i * pixels)
+                let answer = forward(frame, images + i * imageCount)
                 if let labels {
                     let label = Int(labels[i])
-                    if digit == label { correct += 1 }
-                    loss -= Double(w.logProbs.pointer[label])
+                    if argmax(answer, classes) == label { correct += 1 }
+                    loss -= Double(answer[label])
                 }
-                logProbs?.advanced(by: i * 10).update(from: w.logProbs.pointer, count: 10)
-                thetas?.advanced(by: i * 6).update(from: w.theta.pointer, count: 6)
+                logProbs?.advanced(by: i * classes).update(from: answer, count: classes)
+                if let thetas, let theta = plan.thetaTensors.first {
+                    thetas.advanced(by: i * thetaCount).update(from: frame.value(theta), count: thetaCount)
+                }
             }
             return (loss, correct)
         }
         return (totals.loss, totals.correct)
     }
 
-    /// Every intermediate activation for one image, in PyTorch layout (C, H, W), keyed as in
-    /// the golden fixtures: "downsampled", "localisation_net.0", ".2", ".3", ".4", ".6", ".7",
-    /// "theta", "grid" (H, W, 2), "sampled", "convs.0", "convs.2", "convs.3", "convs.5",
-    /// "flat", "classification.0", ".1", ".2", "log_probs".
+    /// Every stored tensor for one image (dropout off), in PyTorch layout (C, H, W; vectors
+    /// as they are), keyed by tensor name. A max pool fused with its ReLU has no entry; the
+    /// affine grid is given as (H, W, 2) like `F.affine_grid`'s.
     public func activations(image: UnsafePointer<Float>) -> [String: [Float]] {
         pack()
-        let w = workspaces[0]
-        w.forward(image)
-        let p = w.plan
+        let frame = frames[0]
+        _ = forward(frame, image)
         var out: [String: [Float]] = [:]
-        func chw(_ b: Floats, h: Int, w: Int, c: Int, cp: Int) -> [Float] {
-            var r = [Float](repeating: 0, count: c * h * w)
-            for ch in 0 ..< c { for s in 0 ..< h * w { r[ch * h * w + s] = b.pointer[s * cp + ch] } }
-            return r
+        for (id, tensor) in plan.tensors.enumerated() where plan.tensors[tensor.storage].materialised {
+            let buffer = frame.value(id)
+            let layout = tensor.layout
+            var values = [Float](repeating: 0, count: layout.shape.count)
+            if layout.stride == 2 && layout.shape.channels == 2 && !layout.shape.isVector {
+                // A sampling grid: stored (H, W, 2) as PyTorch stores it.
+                for i in 0 ..< values.count { values[i] = buffer[i] }
+            } else {
+                for (i, torch) in layout.torchIndex().enumerated() {
+                    if let torch { values[torch] = buffer[i] }
+                }
+            }
+            out[tensor.name] = values
         }
-        func vector(_ b: Floats, _ n: Int) -> [Float] { Array(UnsafeBufferPointer(start: b.pointer, count: n)) }
-        let side = p.side
-        if let loc0 = p.loc0, let pool = p.locPool, let loc3 = p.loc3 {
-            out["downsampled"] = vector(w.downsampled, loc0.shape.inputCount)
-            out["localisation_net.0"] = chw(w.l0, h: loc0.shape.outH, w: loc0.shape.outW, c: 20, cp: loc0.shape.outCp)
-            out["localisation_net.2"] = chw(w.l1, h: pool.outH, w: pool.outW, c: 20, cp: pool.channels)
-            out["localisation_net.3"] = chw(w.l3, h: loc3.shape.outH, w: loc3.shape.outW, c: 20, cp: loc3.shape.outCp)
-            let l4 = chw(w.l4, h: loc3.shape.outH, w: loc3.shape.outW, c: 20, cp: loc3.shape.outCp)
-            out["localisation_net.4"] = l4
-            out["localisation_net.5"] = l4
-            out["localisation_net.6"] = vector(w.f6, 20)
-            out["localisation_net.7"] = vector(w.f7, 20)
-            out["localisation_net.8"] = vector(w.theta, 6)
-            out["theta"] = vector(w.theta, 6)
-            out["grid"] = vector(w.grid, side * side * 2)
-            out["sampled"] = vector(w.sampled, side * side)
+        return out
+    }
+
+    /// Gradient of the last `forwardBackward`'s final image's loss with respect to every
+    /// tensor that needs one (for golden tests: run it on one image), in PyTorch layout.
+    public func activationGradients() -> [String: [Float]] {
+        let frame = frames[0]
+        var out: [String: [Float]] = [:]
+        for (id, tensor) in plan.tensors.enumerated() where tensor.requiresGradient {
+            let buffer = plan.gradient(frame, id)
+            var values = [Float](repeating: 0, count: tensor.layout.shape.count)
+            for (i, torch) in tensor.layout.torchIndex().enumerated() {
+                if let torch { values[torch] = buffer[i] }
+            }
+            out[tensor.name] = values
         }
-        let c = architecture.classifierChannels
-        out["convs.0"] = chw(w.c0, h: p.conv0.shape.outH, w: p.conv0.shape.outW, c: c, cp: p.conv0.shape.outCp)
-        out["convs.2"] = chw(w.c1, h: p.pool0.outH, w: p.pool0.outW, c: c, cp: p.pool0.channels)
-        out["convs.3"] = chw(w.c3, h: p.conv3.shape.outH, w: p.conv3.shape.outW, c: c, cp: p.conv3.shape.outCp)
-        let c5 = chw(w.c4, h: p.pool1.outH, w: p.pool1.outW, c: c, cp: p.pool1.channels)
-        out["convs.5"] = c5
-        out["flat"] = c5
-        out["classification.0"] = vector(w.h0, 50)
-        out["classification.1"] = vector(w.h1, 50)
-        out["classification.2"] = vector(w.logits, 10)
-        out["log_probs"] = vector(w.logProbs, 10)
         return out
     }
 }
 
+@inline(__always)
+private func argmax(_ values: UnsafePointer<Float>, _ count: Int) -> Int {
+    var best = 0
+    for i in 1 ..< count where values[i] > values[best] { best = i }
+    return best
+}
+
 /// Training throughput of the forward and backward pass alone (no data pipeline, no
 /// optimiser): images per second over `iterations` batches after one warm-up batch.
-public func benchmarkTraining(architecture: Architecture, batch: Int, threads: Int, iterations: Int) -> Double {
-    let network = Network(architecture: architecture, maxBatch: batch, threads: threads)
+public func benchmarkTraining(architecture: Architecture, batch: Int, threads: Int, iterations: Int) throws -> Double {
+    let network = try Network(architecture: architecture, maxBatch: batch, threads: threads)
     network.load(Initializer.pytorchDefault(architecture, seed: 1))
     var random = PRNG(seed: 7)
-    let images = (0 ..< batch * 42 * 42).map { _ in random.nextUnitFloat() }
-    let labels = (0 ..< batch).map { UInt8($0 % 10) }
+    let images = (0 ..< batch * network.imageCount).map { _ in random.nextUnitFloat() }
+    let labels = (0 ..< batch).map { UInt8($0 % network.classCount) }
     _ = network.forwardBackward(images: images, labels: labels, count: batch)
     let start = DispatchTime.now().uptimeNanoseconds
     for _ in 0 ..< max(1, iterations) { _ = network.forwardBackward(images: images, labels: labels, count: batch) }

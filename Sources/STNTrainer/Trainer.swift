@@ -52,14 +52,14 @@ public final class Trainer {
 
     private let train: MNISTSplit
     private let rts: RTSDistortion
-    /// The fixed test set: MNIST t10k distorted with seed 1, as floats in [0, 1].
+    /// The fixed test set (MNIST t10k, distorted with seed 1 where the data is), as floats in [0, 1].
     private let testImages: [Float]
     private let testLabels: [UInt8]
     private let trainCount: Int
 
     /// - Parameters:
     ///   - train: MNIST training split (28x28 digits).
-    ///   - test: the RTS test set (42x42, u8) and its labels.
+    ///   - test: the test set for the configuration's distortion (`Distortion.testSet`) and its labels.
     ///   - resume: a checkpoint's state, or nil to start from PyTorch's default initialisation.
     public init(
         configuration: TrainingConfiguration, train: MNISTSplit, test: IDXImages, testLabels: [UInt8],
@@ -69,10 +69,19 @@ public final class Trainer {
         guard recipe.epochs > 0, recipe.batchSize > 0, recipe.learningRate > 0, configuration.threads > 0 else {
             throw TrainingError.invalid("epochs, batch size, learning rate and threads must be positive")
         }
-        guard test.rows == RTSDistortion.canvasSize, test.columns == RTSDistortion.canvasSize,
-            test.count == testLabels.count
-        else {
-            throw TrainingError.invalid("the test set must be 42x42 images with one label each")
+        let side = configuration.distortion.side
+        let input = configuration.architecture.inputShape
+        guard input.channels == 1, input.height == side, input.width == side else {
+            throw TrainingError.invalid(
+                "the \(configuration.architecture.name) model takes \(input) frames; --distortion "
+                    + "\(configuration.distortion.rawValue) gives 1x\(side)x\(side)")
+        }
+        guard test.rows == side, test.columns == side, test.count == testLabels.count else {
+            throw TrainingError.invalid("the test set must be \(side)x\(side) images with one label each")
+        }
+        if let bad = (testLabels + train.labels).first(where: { Int($0) >= configuration.architecture.classCount }) {
+            throw TrainingError.invalid(
+                "label \(bad) is outside the model's \(configuration.architecture.classCount) classes")
         }
         self.configuration = configuration
         self.train = train
@@ -80,10 +89,14 @@ public final class Trainer {
         guard trainCount > 0 else { throw TrainingError.invalid("--limit leaves no training images") }
         rts = RTSDistortion(seed: configuration.seed)
         let testCount = min(configuration.testLimit ?? test.count, test.count)
-        testImages = test.pixels[0 ..< testCount * 42 * 42].map { Float($0) / 255 }
+        testImages = test.pixels[0 ..< testCount * side * side].map { Float($0) / 255 }
         self.testLabels = Array(testLabels.prefix(testCount))
-        network = Network(
-            architecture: configuration.architecture, maxBatch: recipe.batchSize, threads: configuration.threads)
+        do {
+            network = try Network(
+                architecture: configuration.architecture, maxBatch: recipe.batchSize, threads: configuration.threads)
+        } catch {
+            throw TrainingError.invalid("\(error)")
+        }
         if let resume {
             state = resume
         } else {
@@ -123,15 +136,16 @@ public final class Trainer {
     {
         let recipe = configuration.recipe
         let batchSize = recipe.batchSize
-        let side = RTSDistortion.canvasSize
+        let side = configuration.distortion.side
         let pixels = side * side
+        let digitPixels = RTSDistortion.digitSize * RTSDistortion.digitSize
         var canvas = [UInt8](repeating: 0, count: pixels)
         var images = [Float](repeating: 0, count: batchSize * pixels)
         var labels = [UInt8](repeating: 0, count: batchSize)
         var optimizer = SGD(
             momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
             secondMoment: state.secondMoment)
-        let localisation = network.layout.localisationRange
+        let localisation = network.localisationRanges
         let started = Date()
         let segmentStartElapsed = state.elapsed
         var imagesThisSegment = 0
@@ -145,22 +159,28 @@ public final class Trainer {
             while state.batch < batchesPerEpoch {
                 let first = state.batch * batchSize
                 let count = min(batchSize, trainCount - first)
-                // A fresh RTS draw for every image, every epoch.
+                // RTS: a fresh draw for every image, every epoch.
                 train.images.pixels.withUnsafeBufferPointer { digits in
                     for j in 0 ..< count {
                         let index = order[first + j]
-                        let parameters = rts.parameters(index: index, epoch: state.epoch)
-                        canvas.withUnsafeMutableBufferPointer { out in
-                            RTSDistortion.render(
-                                digit: digits.baseAddress! + index * 28 * 28, parameters, into: out.baseAddress!)
+                        let digit = digits.baseAddress! + index * digitPixels
+                        switch configuration.distortion {
+                        case .none:
+                            for p in 0 ..< pixels { images[j * pixels + p] = Float(digit[p]) * (1 / 255) }
+                        case .rts:
+                            let parameters = rts.parameters(index: index, epoch: state.epoch)
+                            canvas.withUnsafeMutableBufferPointer { out in
+                                RTSDistortion.render(digit: digit, parameters, into: out.baseAddress!)
+                            }
+                            for p in 0 ..< pixels { images[j * pixels + p] = Float(canvas[p]) * (1 / 255) }
                         }
-                        for p in 0 ..< pixels { images[j * pixels + p] = Float(canvas[p]) * (1 / 255) }
                         labels[j] = train.labels[index]
                     }
                 }
                 let (loss, correct) = network.forwardBackward(
                     images: images, labels: labels, count: count,
-                    labelSmoothing: Float(recipe.labelSmoothing))
+                    labelSmoothing: Float(recipe.labelSmoothing),
+                    dropoutSeed: configuration.seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(state.iteration) << 24)
                 guard loss.isFinite else {
                     throw TrainingError.diverged(epoch: state.epoch + 1, batch: state.batch + 1, loss: loss)
                 }
@@ -168,13 +188,17 @@ public final class Trainer {
                 var segments: [(range: Range<Int>, rate: Double, update: SGD.Update)] = [
                     (0 ..< network.layout.total, rate, .sgd)
                 ]
-                if let localisation, recipe.localisationRateScale != 1 || recipe.localisationOptimizer != .sgd {
+                if !localisation.isEmpty, recipe.localisationRateScale != 1 || recipe.localisationOptimizer != .sgd {
                     let update: SGD.Update =
                         recipe.localisationOptimizer == .adam ? .adam(step: state.iteration + 1) : .sgd
-                    segments = [
-                        (localisation, rate * recipe.localisationRateScale, update),
-                        (localisation.upperBound ..< network.layout.total, rate, .sgd),
-                    ]
+                    segments = []
+                    var start = 0
+                    for range in localisation {
+                        if start < range.lowerBound { segments.append((start ..< range.lowerBound, rate, .sgd)) }
+                        segments.append((range, rate * recipe.localisationRateScale, update))
+                        start = range.upperBound
+                    }
+                    if start < network.layout.total { segments.append((start ..< network.layout.total, rate, .sgd)) }
                 }
                 let gradientNorm = optimizer.step(
                     parameters: &network.parameters, gradients: network.gradients, segments: segments,
@@ -240,7 +264,7 @@ public final class Trainer {
 
     /// Mean NLL and accuracy on the fixed test set.
     public func evaluate() -> (loss: Double, accuracy: Double) {
-        let pixels = 42 * 42
+        let pixels = network.imageCount
         let chunk = configuration.recipe.batchSize
         var lossSum = 0.0
         var correct = 0
@@ -277,31 +301,22 @@ public final class Trainer {
     }
 }
 
-extension ParameterLayout {
-    /// Parameters of the localisation net: a contiguous range at the front of the layout,
-    /// or nil for models without a transformer.
-    var localisationRange: Range<Int>? {
-        let ranges = names.indices.filter { names[$0].hasPrefix("localisation_net.") }.map {
-            offsets[$0] ..< offsets[$0] + counts[$0]
+extension Network {
+    /// Parameters of the localisation nets (the layers upstream of a grid generator), as
+    /// contiguous ranges of the flat vector in order; empty for models without a transformer.
+    var localisationRanges: [Range<Int>] {
+        let layers = architecture.localisationLayers
+        var ranges: [Range<Int>] = []
+        for spec in architecture.layers where layers.contains(spec.name) {
+            for parameter in spec.parameters {
+                guard let range = layout.range(of: parameter.name) else { continue }
+                if let last = ranges.last, last.upperBound == range.lowerBound {
+                    ranges[ranges.count - 1] = last.lowerBound ..< range.upperBound
+                } else {
+                    ranges.append(range)
+                }
+            }
         }
-        guard let first = ranges.first, let last = ranges.last else { return nil }
-        return first.lowerBound ..< last.upperBound
-    }
-
-    /// The flat vector of a set of weights, in layout order.
-    public func flatten(_ weights: ModelWeights) -> [Float] {
-        var flat = [Float](repeating: 0, count: total)
-        for (i, name) in names.enumerated() {
-            let values = weights[name]
-            for j in 0 ..< counts[i] { flat[offsets[i] + j] = values[j] }
-        }
-        return flat
-    }
-
-    /// Weights from a flat vector; fails if any value is not finite.
-    public func weights(from flat: [Float], architecture: Architecture) throws -> ModelWeights {
-        var tensors: [String: [Float]] = [:]
-        for (i, name) in names.enumerated() { tensors[name] = Array(flat[offsets[i] ..< offsets[i] + counts[i]]) }
-        return try ModelWeights(architecture: architecture, tensors: tensors)
+        return ranges
     }
 }

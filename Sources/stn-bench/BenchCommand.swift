@@ -22,20 +22,22 @@ struct BenchCommand: ParsableCommand {
 /// Loads weights from a file, or PyTorch-default random weights for a model name.
 func benchmarkWeights(file: String?, model: String) throws -> ModelWeights {
     if let file { return try WeightFile.read(file).weights }
-    guard let architecture = Architecture.named(model) else { throw ValidationError("--model must be st-cnn or cnn") }
+    guard let architecture = Architecture.preset(named: model) else {
+        throw ValidationError("--model must be one of \(Architecture.presetNames.joined(separator: ", "))")
+    }
     return Initializer.pytorchDefault(architecture, seed: 1)
 }
 
 struct InferBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
-        abstract: "Latency per frame (one core), throughput on all cores, allocations, time per stage.",
+        abstract: "Latency per frame (one core), throughput on all cores, allocations, time per step of the plan.",
         discussion: """
             Warms up, then runs --frames frames one at a time on one thread, timing each: min, p50, p90, p99 and max in microseconds; then the same frames spread over --threads cores. Frames are the fixed RTS test set if MNIST is found (--data or $STN_DATA), else random pixels (the work per frame is the same). Heap allocations during the timed frames are counted by interposing malloc (AllocationCounter).
             """)
 
     @Option(help: "Weight file (default: random weights for --model).") var weights: String?
-    @Option(help: "Model for random weights: st-cnn or cnn.") var model: String = "st-cnn"
+    @Option(help: "Model for random weights: st-cnn, cnn or pytorch-tutorial.") var model: String = "st-cnn"
     @Option(help: "Timed frames.") var frames: Int = 10_000
     @Option(help: "Threads for the all-cores figure.") var threads: Int = max(
         1, ProcessInfo.processInfo.activeProcessorCount)
@@ -53,36 +55,52 @@ struct InferBench: ParsableCommand {
         let w = try benchmarkWeights(file: weights, model: model)
         let engine = try Engine(weights: w, threads: threads)
         let pool = 1000
+        let frameCount = engine.frameCount
+        let input = engine.inputShape
         var pixels: [UInt8]
         var source = "random pixels"
-        if let directory = try? MNIST.resolveDirectory(data),
+        if input.channels == 1, let directory = try? MNIST.resolveDirectory(data),
             let test = try? MNIST.load(split: .test, directory: directory)
         {
-            pixels = RTSDistortion(seed: 1).distort(test.images.prefix(pool), threads: threads).pixels
-            source = "RTS test images"
+            if input.height == 42 && input.width == 42 {
+                pixels = RTSDistortion(seed: 1).distort(test.images.prefix(pool), threads: threads).pixels
+                source = "RTS test images"
+            } else if input.height == 28 && input.width == 28 {
+                pixels = test.images.prefix(pool).pixels
+                source = "MNIST test digits"
+            } else {
+                pixels = []
+            }
         } else {
+            pixels = []
+        }
+        if pixels.isEmpty {
             var random = PRNG(seed: 5)
-            pixels = (0 ..< pool * 1764).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            pixels = (0 ..< pool * frameCount).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            source = "random pixels"
         }
         var result = InferenceResult()
         var latencies = [UInt64](repeating: 0, count: frames)
-        var stages = StageTimes()
+        let stepNames = engine.stepNames
+        var stepTimes = [UInt64](repeating: 0, count: stepNames.count)
         var allocations: UInt64 = 0
         pixels.withUnsafeBufferPointer { buffer in
             let base = buffer.baseAddress!
-            for i in 0 ..< 200 { engine.infer(pixels: base + (i % pool) * 1764, into: &result) }
+            for i in 0 ..< 200 { engine.infer(pixels: base + (i % pool) * frameCount, into: &result) }
             stn_allocations_reset()
             for i in 0 ..< frames {
                 let start = DispatchTime.now().uptimeNanoseconds
-                engine.infer(pixels: base + (i % pool) * 1764, into: &result)
+                engine.infer(pixels: base + (i % pool) * frameCount, into: &result)
                 latencies[i] = DispatchTime.now().uptimeNanoseconds - start
             }
             allocations = stn_allocations_count()
-            for i in 0 ..< min(frames, 2000) {
-                engine.infer(pixels: base + (i % pool) * 1764, into: &result, times: &stages)
+            stepTimes.withUnsafeMutableBufferPointer { times in
+                for i in 0 ..< min(frames, 2000) {
+                    engine.infer(pixels: base + (i % pool) * frameCount, into: &result, stepTimes: times.baseAddress!)
+                }
             }
         }
-        let stageFrames = Double(min(frames, 2000))
+        let stepFrames = Double(min(frames, 2000))
         latencies.sort()
         func percentile(_ p: Double) -> Double {
             Double(latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]) / 1000
@@ -100,22 +118,22 @@ struct InferBench: ParsableCommand {
             }
         }
         let allCores = Double(repeats * pool) / (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-        let mflop = engine.architecture.hasTransformer ? 18.8 : 22.2  // multiply-adds x 2, see README
-        let us = { (ns: UInt64) in Double(ns) / stageFrames / 1000 }
+        let mflop = Double(engine.architecture.multiplyAdds) * 2 / 1e6
+        let stepMicroseconds = stepTimes.map { Double($0) / stepFrames / 1000 }
 
         if json {
+            let steps = zip(stepNames, stepMicroseconds).map { String(format: "\"%@\":%.2f", $0.0, $0.1) }
             print(
                 String(
                     format:
-                        "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"heap_allocations_per_frame\":%.4f,\"stage_us\":{\"localisation\":%.2f,\"grid\":%.2f,\"sampler\":%.2f,\"classifier\":%.2f}}",
-                    engine.architecture.kind.rawValue, frames, percentile(0), percentile(0.5), percentile(0.9),
-                    percentile(0.99), percentile(1),
-                    oneCore, allCores, threads, Double(allocations) / Double(frames),
-                    us(stages.localisation), us(stages.grid), us(stages.sampler), us(stages.classifier)))
+                        "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"heap_allocations_per_frame\":%.4f,\"arena_bytes\":%d,\"step_us\":{%@}}",
+                    engine.architecture.name, frames, percentile(0), percentile(0.5), percentile(0.9),
+                    percentile(0.99), percentile(1), oneCore, allCores, threads, Double(allocations) / Double(frames),
+                    engine.arenaBytes, steps.joined(separator: ",")))
             return
         }
         print(
-            "stn-bench infer: \(engine.architecture.kind.rawValue), \(weights ?? "random weights"), \(frames) frames of \(source) after 200 warm-up frames"
+            "stn-bench infer: \(engine.architecture.name), \(weights ?? "random weights"), \(frames) frames of \(source) after 200 warm-up frames"
         )
         print(
             String(
@@ -127,20 +145,15 @@ struct InferBench: ParsableCommand {
                 threads))
         print(
             String(
-                format: "  arithmetic: ~%.1f MFLOP/frame -> %.1f GFLOP/s at p50", mflop,
+                format: "  arithmetic: %.1f MFLOP/frame -> %.1f GFLOP/s at p50", mflop,
                 mflop * 1e6 / (percentile(0.5) * 1e-6) / 1e9))
         print(
             String(
-                format: "  heap allocations: %llu in %d frames (%.4f per frame); arena %d KiB", allocations, frames,
-                Double(allocations) / Double(frames), engine.arenaBytes / 1024))
-        if engine.architecture.hasTransformer {
-            print(
-                String(
-                    format: "  per stage (us): localisation net %.1f  grid %.1f  sampler %.1f  classifier %.1f",
-                    us(stages.localisation), us(stages.grid), us(stages.sampler), us(stages.classifier)))
-        } else {
-            print(String(format: "  per stage (us): classifier %.1f", us(stages.classifier)))
-        }
+                format: "  heap allocations: %llu in %d frames (%.4f per frame); arena %d KiB (tensors %d KiB)",
+                allocations, frames, Double(allocations) / Double(frames), engine.arenaBytes / 1024,
+                engine.tensorBytes / 1024))
+        print("  per step (us):")
+        for (name, us) in zip(stepNames, stepMicroseconds) { print(String(format: "    %-36@ %8.2f", name, us)) }
     }
 }
 
@@ -152,19 +165,19 @@ struct TrainBench: ParsableCommand {
             "Random images and labels; one warm-up batch, then --batches timed batches (the data pipeline and optimiser step are excluded: they cost under 2%)."
     )
 
-    @Option(help: "Model: st-cnn or cnn.") var model: String = "st-cnn"
+    @Option(help: "Model: st-cnn, cnn or pytorch-tutorial.") var model: String = "st-cnn"
     @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize: Int = 256
     @Option(help: "Threads.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
     @Option(help: "Timed batches.") var batches: Int = 10
 
     func run() throws {
-        guard let architecture = Architecture.named(model) else {
-            throw ValidationError("--model must be st-cnn or cnn")
+        guard let architecture = Architecture.preset(named: model) else {
+            throw ValidationError("--model must be one of \(Architecture.presetNames.joined(separator: ", "))")
         }
         guard batchSize >= 1, threads >= 1, batches >= 1 else {
             throw ValidationError("--batch-size, --threads and --batches must be positive")
         }
-        let rate = benchmarkTraining(
+        let rate = try benchmarkTraining(
             architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
         print(
             String(

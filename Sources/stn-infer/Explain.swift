@@ -2,12 +2,12 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
+import STNModel
 
 /// The seed's figure: for each image, the input, the input with the quadrilateral the
 /// transformer samples from, the transformer's output, and the prediction.
 enum Explain {
     static let scale = 3
-    static let cell = 42 * scale
 
     /// Draws `groups` of image indices side by side (one group per column block, e.g. one
     /// per digit), each image a row of: input, sampled region, transformer output, prediction.
@@ -15,7 +15,12 @@ enum Explain {
         engine: Engine, frames: IDXImages, results: [InferenceResult], labels: [UInt8]?,
         groups: [[Int]], groupTitles: [String]? = nil
     ) -> Canvas {
-        let st = engine.architecture.hasTransformer
+        let st = engine.architecture.hasTransformer && engine.sampledShape?.channels == 1
+        let side = frames.rows
+        // Small frames are drawn larger, so a 28x28 digit's cell is as big as a 42x42 frame's.
+        let scale = max(Explain.scale, 126 / max(side, 1))
+        let cell = side * scale
+        let sampled = engine.sampledShape ?? TensorShape(channels: 1, height: side, width: side)
         let columns = st ? 3 : 1
         let gap = 10
         let textWidth = 150
@@ -37,10 +42,10 @@ enum Explain {
             for (row, index) in group.enumerated() {
                 let y = header + row * (cell + gap)
                 let pixels = Array(frames.image(index))
-                canvas.drawGray(pixels, width: 42, height: 42, atX: left, y: y, scale: scale)
+                canvas.drawGray(pixels, width: side, height: side, atX: left, y: y, scale: scale)
                 if st {
                     let x = left + cell + gap
-                    canvas.drawGray(pixels, width: 42, height: 42, atX: x, y: y, scale: scale)
+                    canvas.drawGray(pixels, width: side, height: side, atX: x, y: y, scale: scale)
                     // theta maps the output's corners (+-1, +-1) into the input, in normalised
                     // coordinates where the image spans [-1, 1] edge to edge.
                     let t = results[index].thetaValues
@@ -53,8 +58,8 @@ enum Explain {
                     // Re-run the frame to read the sampled image (the batch kept only results).
                     pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
                     canvas.drawGray(
-                        floats: Array(engine.lastSampled), width: 42, height: 42, atX: left + 2 * (cell + gap), y: y,
-                        scale: scale)
+                        floats: Array(engine.lastSampled), width: sampled.width, height: sampled.height,
+                        atX: left + 2 * (cell + gap), y: y, scale: cell / max(sampled.width, 1))
                 }
                 let r = results[index]
                 let tx = left + columns * (cell + gap)

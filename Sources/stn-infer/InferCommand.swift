@@ -18,9 +18,9 @@ struct InferCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "stn-infer",
-        abstract: "Classify 42x42 (or 28x28) digits with a trained CNN or ST-CNN.",
+        abstract: "Classify digits with a trained spatial transformer network (or any model of stn-train's format).",
         discussion: """
-            Reads an idx3 file of 8-bit images (raw or gzip), 42x42 or 28x28 (centred on a 42x42 canvas), and prints one line per image: index, predicted digit, its probability and, for ST models, theta (the affine transform the localisation net chose). With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from.
+            Reads an idx3 file of 8-bit images (raw or gzip) of the model's input size (28x28 digits are centred on a 42x42 canvas for the 42x42 models) and prints one line per image: index, predicted digit, its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
 
             Examples:
               stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
@@ -32,7 +32,8 @@ struct InferCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
-    @Argument(help: "Images: an idx3 file of 42x42 or 28x28 u8 images, raw or gzip.") var images: String
+    @Argument(help: "Images: an idx3 file of u8 images of the model's size (or 28x28 for a 42x42 model), raw or gzip.")
+    var images: String
     @Option(help: "Weight file (HDF5). Default: Weights/st-cnn.h5.") var weights: String?
     @Option(help: "Labels (idx1) for the images: prints the accuracy at the end.") var labels: String?
     @Option(help: "Output: text, json (JSON Lines) or csv.") var format: Format = .text
@@ -92,7 +93,8 @@ struct InferCommand: ParsableCommand {
     func infer() throws {
         // Everything is loaded and checked before the first frame runs.
         let weightsPath = try weights ?? DefaultWeights.locate()
-        var frames = try Frames.load(images)
+        let file = try WeightFile.read(weightsPath)
+        var frames = try Frames.load(images, for: file.architecture.inputShape)
         if let limit, limit < frames.count { frames = frames.prefix(limit) }
         var truth: [UInt8]?
         if let labels {
@@ -102,7 +104,6 @@ struct InferCommand: ParsableCommand {
             }
             truth = Array(all.prefix(frames.count))
         }
-        let file = try WeightFile.read(weightsPath)
         if !file.extraDatasets.isEmpty {
             writeStandardError(
                 "stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n"
@@ -120,13 +121,13 @@ struct InferCommand: ParsableCommand {
         if format == .csv {
             output +=
                 "index,digit,probability"
-                + (engine.architecture.hasTransformer ? ",theta0,theta1,theta2,theta3,theta4,theta5" : "")
+                + (results.first?.thetaValues.indices.map { ",theta\($0)" }.joined() ?? "")
                 + (truth != nil ? ",label" : "") + "\n"
         }
         var correct = 0
         for (i, r) in results.enumerated() {
             let label = truth.map { Int($0[i]) }
-            if r.digit == label { correct += 1 }
+            if r.isFinite && r.digit == label { correct += 1 }
             output += Lines.format(index: i, result: r, label: label, format: format)
             if output.utf8.count > 1 << 16 {
                 writeStandardOutput(output)
@@ -200,14 +201,18 @@ enum DefaultWeights {
     }
 }
 
-/// The images to classify, as 42x42 frames.
+/// The images to classify, as frames of the model's input size.
 enum Frames {
-    static func load(_ path: String) throws -> IDXImages {
+    static func load(_ path: String, for input: TensorShape) throws -> IDXImages {
         let images = try IDX.readImages(at: path)
+        guard input.channels == 1 else {
+            throw IDXError(
+                path, .wrongImageSize(rows: images.rows, columns: images.columns, expected: "\(input) (colour)"))
+        }
         switch (images.rows, images.columns) {
-        case (42, 42):
+        case (input.height, input.width):
             return images
-        case (28, 28):
+        case (28, 28) where input.height == 42 && input.width == 42:
             // Centred on a black 42x42 canvas, as an undistorted digit would be.
             var pixels = [UInt8](repeating: 0, count: images.count * 42 * 42)
             for i in 0 ..< images.count {
@@ -218,7 +223,11 @@ enum Frames {
             return IDXImages(count: images.count, rows: 42, columns: 42, pixels: pixels)
         default:
             throw IDXError(
-                path, .wrongImageSize(rows: images.rows, columns: images.columns, expected: "42x42 or 28x28"))
+                path,
+                .wrongImageSize(
+                    rows: images.rows, columns: images.columns,
+                    expected: input.height == 42 && input.width == 42
+                        ? "42x42 or 28x28" : "\(input.height)x\(input.width), the model's input"))
         }
     }
 }
@@ -228,13 +237,23 @@ enum Lines {
     static func number(_ v: Float) -> String { formatted("%.6g", v) }
 
     static func format(index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format) -> String {
+        if !r.isFinite {
+            // The localisation net or the classifier overflowed: there is no answer to print.
+            switch format {
+            case .text: return formatted("%5d  non-finite output (a logit or theta is NaN or infinite)\n", index)
+            case .csv: return "\(index),non-finite\n"
+            case .json: return "{\"index\":\(index),\"error\":\"non-finite output\"}\n"
+            }
+        }
         switch format {
         case .text:
             var line = formatted("%5d  digit %d  p %.4f", index, r.digit, r.probability)
             if let label { line += r.digit == label ? "  ok" : "  WRONG (label \(label))" }
-            if r.hasTheta {
-                let t = r.thetaValues
+            let t = r.thetaValues
+            if t.count == 6 {
                 line += formatted("  theta [%.3f %.3f %.3f; %.3f %.3f %.3f]", t[0], t[1], t[2], t[3], t[4], t[5])
+            } else if !t.isEmpty {
+                line += "  theta [" + t.map { formatted("%.3f", $0) }.joined(separator: " ") + "]"
             }
             return line + "\n"
         case .csv:

@@ -27,7 +27,7 @@ struct Invariance: ParsableCommand {
         for (n, (path, file)) in files.enumerated() {
             let results = try test.results(file.weights, threads: options.threads)
             let correct = results.indices.map { results[$0].digit == Int(test.labels[$0]) ? 100.0 : 0 }
-            let name = "\(file.architecture.kind.rawValue) (\(ReportOptions.name(path)))"
+            let name = "\(file.architecture.name) (\(ReportOptions.name(path)))"
             print(String(format: "%@: %.2f%% overall", name, correct.reduce(0, +) / Double(correct.count)))
             let byAngle = test.binned(FixedTestSet.angleBins, by: \.angleDegrees) { correct[$0] }
             let byScale = test.binned(FixedTestSet.scaleBins, by: \.scale) { correct[$0] }

@@ -19,7 +19,7 @@ struct TransformerReport: ParsableCommand {
     func run() throws {
         let files = try options.models()
         for (path, file) in files where !file.architecture.hasTransformer {
-            throw ValidationError("\(path): a \(file.architecture.kind.rawValue) model has no transformer")
+            throw ValidationError("\(path): a \(file.architecture.name) model has no transformer")
         }
         let test = try FixedTestSet(data: options.data, threads: options.threads)
         let angleBins = stride(from: -45.0, to: 45.0, by: 5.0).map { $0 ..< $0 + 5 }

@@ -12,9 +12,12 @@ struct TrainCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "stn-train",
-        abstract: "Train a CNN or an ST-CNN on rotated, translated and scaled (RTS) MNIST.",
+        abstract:
+            "Train a spatial transformer network (or a plain CNN) on MNIST, plain or rotated, translated and scaled (RTS).",
         discussion: """
-            Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
+            Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
+
+            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); none trains on the 28x28 digits as they are. The default is the one that fits the model's input. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -23,10 +26,18 @@ struct TrainCommand: ParsableCommand {
               stn-train --model cnn --recipe seed --epochs 5 --out /tmp/cnn.h5
               stn-train --resume /tmp/cnn.checkpoint.h5
               stn-train --model st-cnn --summary
+              stn-train --model pytorch-tutorial --distortion none --epochs 1 --out /tmp/tutorial.h5
+              stn-train --architecture my-model.txt --out /tmp/mine.h5
             """)
 
-    @Option(help: "Model to train: st-cnn or cnn.")
+    @Option(help: "Built-in model to train: st-cnn, cnn or pytorch-tutorial.")
     var model: String = "st-cnn"
+
+    @Option(help: "Train the model described in this file instead (layer list, docs/model-format.md).")
+    var architecture: String?
+
+    @Option(help: "Data: rts (42x42 frames) or none (28x28 digits). Default: the one that fits the model.")
+    var distortion: String?
 
     @Option(help: "Output weight file (HDF5). Required unless --summary or --resume.")
     var out: String?
@@ -71,8 +82,12 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
 
     func validate() throws {
-        guard Architecture.named(model) != nil else {
-            throw ValidationError("--model must be st-cnn or cnn, not '\(model)'")
+        guard Architecture.preset(named: model) != nil else {
+            throw ValidationError(
+                "--model must be one of \(Architecture.presetNames.joined(separator: ", ")), not '\(model)'")
+        }
+        if let distortion, Distortion(rawValue: distortion) == nil {
+            throw ValidationError("--distortion must be none or rts, not '\(distortion)'")
         }
         guard Recipe.named(recipe) != nil else {
             throw ValidationError("--recipe must be default or seed, not '\(recipe)'")
@@ -114,13 +129,29 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if summary {
-            print(Architecture.named(model)!.summary())
+            print(try chosenArchitecture().summary())
             return
         }
         try train()
     }
 
-    func makeConfiguration() -> TrainingConfiguration {
+    /// The model to train: the file given with --architecture, else the --model preset.
+    func chosenArchitecture() throws -> Architecture {
+        guard let architecture else { return Architecture.preset(named: model)! }
+        let text: String
+        do {
+            text = try String(contentsOfFile: architecture, encoding: .utf8)
+        } catch {
+            throw ValidationError("\(architecture): cannot read the model description")
+        }
+        do {
+            return try Architecture(parsing: text)
+        } catch {
+            throw ValidationError("\(architecture): \(error)")
+        }
+    }
+
+    func makeConfiguration() throws -> TrainingConfiguration {
         var r = Recipe.named(recipe)!
         if let epochs { r.epochs = epochs }
         if let batchSize { r.batchSize = batchSize }
@@ -144,14 +175,18 @@ struct TrainCommand: ParsableCommand {
         {
             r.name += "+custom"
         }
+        let chosen = try chosenArchitecture()
+        let data =
+            distortion.flatMap(Distortion.init(rawValue:))
+            ?? (chosen.inputShape.height == Distortion.rts.side ? .rts : .none)
         return TrainingConfiguration(
-            architecture: Architecture.named(model)!, recipe: r, seed: seed, threads: threads,
-            limit: limit, testLimit: testLimit)
+            architecture: chosen, recipe: r, seed: seed, threads: threads, limit: limit, testLimit: testLimit,
+            distortion: data)
     }
 
     func train() throws {
         // Everything that can fail is checked before the first batch.
-        var configuration = makeConfiguration()
+        var configuration = try makeConfiguration()
         var resumed: TrainingState?
         if let resume {
             let (state, saved) = try Checkpoint.read(resume)
@@ -169,16 +204,16 @@ struct TrainCommand: ParsableCommand {
         let directory = try MNIST.resolveDirectory(data)
         let train = try MNIST.load(split: .train, directory: directory)
         let t10k = try MNIST.load(split: .test, directory: directory)
-        let test = RTSDistortion(seed: 1).distort(t10k.images, epoch: 0, threads: configuration.threads)
+        let test = configuration.distortion.testSet(t10k.images, threads: configuration.threads)
 
         let trainer = try Trainer(
             configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed)
         let recipe = configuration.recipe
         print(
-            "stn-train: \(configuration.architecture.kind.rawValue), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"
+            "stn-train: \(configuration.architecture.name), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"
         )
         print(
-            "  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (fresh RTS draw every epoch), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) RTS test images (seed 1); seed \(configuration.seed), \(configuration.threads) threads"
+            "  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (\(configuration.distortion == .rts ? "fresh RTS draw every epoch" : "plain digits")), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) \(configuration.distortion == .rts ? "RTS test images (seed 1)" : "test digits"); seed \(configuration.seed), \(configuration.threads) threads"
         )
         if let resumed { print("  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)") }
         print("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
@@ -197,7 +232,7 @@ struct TrainCommand: ParsableCommand {
                     try Checkpoint.write(state, configuration: configuration, to: paths.checkpoint)
                     try TrainingLog.write(state.history, to: paths.log)
                     try TrainingPlot.write(
-                        state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)",
+                        state.history, title: "\(configuration.architecture.name), recipe \(recipe.name)",
                         to: paths.plot)
                 })
         } catch {
@@ -216,7 +251,7 @@ struct TrainCommand: ParsableCommand {
         // The log and plot again, so resuming a finished checkpoint regenerates them too.
         try TrainingLog.write(trainer.state.history, to: paths.log)
         try TrainingPlot.write(
-            trainer.state.history, title: "\(configuration.architecture.kind.rawValue), recipe \(recipe.name)",
+            trainer.state.history, title: "\(configuration.architecture.name), recipe \(recipe.name)",
             to: paths.plot)
         try trainer.weightFile().write(to: paths.weights)
         if let last = trainer.state.history.last {

@@ -15,11 +15,11 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// differs per image (the identity start would hide transformer bugs).
 func sampleWeights(_ architecture: Architecture, seed: UInt64 = 3) throws -> ModelWeights {
     var weights = Initializer.pytorchDefault(architecture, seed: seed)
-    if architecture.hasTransformer {
-        var random = PRNG(seed: seed, stream: 99)
-        try weights.set("localisation_net.8.weight", (0 ..< 120).map { _ in (random.nextUnitFloat() - 0.5) * 0.2 })
-        try weights.set(
-            "localisation_net.8.bias", [1, 0, 0, 0, 1, 0].map { $0 + (random.nextUnitFloat() - 0.5) * 0.2 })
+    var random = PRNG(seed: seed, stream: 99)
+    for layer in architecture.thetaLayers {
+        let count = weights[layer + ".weight"].count
+        try weights.set(layer + ".weight", (0 ..< count).map { _ in (random.nextUnitFloat() - 0.5) * 0.2 })
+        try weights.set(layer + ".bias", [1, 0, 0, 0, 1, 0].map { $0 + (random.nextUnitFloat() - 0.5) * 0.2 })
     }
     return weights
 }
@@ -46,7 +46,7 @@ final class EngineTests: XCTestCase {
     func checkAgainstTrainer(_ architecture: Architecture) throws {
         let weights = try sampleWeights(architecture)
         let engine = try Engine(weights: weights, threads: 2)
-        let network = Network(architecture: architecture, maxBatch: 1000, threads: 2)
+        let network = try Network(architecture: architecture, maxBatch: 1000, threads: 2)
         network.load(weights)
         let (images, _) = try rtsTestImages(1000)
         let floats = images.pixels.map { Float($0) / 255 }
@@ -90,7 +90,7 @@ final class EngineTests: XCTestCase {
         XCTAssertLessThanOrEqual(worstImage, 1e-4)
         XCTAssertLessThanOrEqual(worstLogProb, 1e-4)
         print(
-            "\(architecture.kind.rawValue) engine vs trainer: max |log-prob diff| \(worstLogProb), theta \(worstTheta), images \(worstImage), same digit \(sameDigit)/1000"
+            "\(architecture.name) engine vs trainer: max |log-prob diff| \(worstLogProb), theta \(worstTheta), images \(worstImage), same digit \(sameDigit)/1000"
         )
     }
 
@@ -102,7 +102,7 @@ final class EngineTests: XCTestCase {
         for name in ["cnn", "st-cnn"] {
             let file = try HDF5File(
                 path: packageRoot.appendingPathComponent("Tests/Fixtures/golden-\(name).h5").path, mode: .read)
-            let architecture = Architecture.named(name)!
+            let architecture = Architecture.preset(named: name)!
             var tensors: [String: [Float]] = [:]
             for spec in architecture.parameters {
                 tensors[spec.name] = try file.readFloats("params/" + spec.name).values
@@ -135,21 +135,25 @@ final class EngineTests: XCTestCase {
     /// AllocationCounter test target).
     func testNoHeapAllocationsPerFrame() throws {
         guard stn_allocations_count() != UInt64.max else { throw XCTSkip("allocation counting needs glibc") }
-        for architecture in [Architecture.stCNN, .cnn] {
+        for architecture in [Architecture.stCNN, .cnn, .pytorchTutorial] {
             let engine = try Engine(weights: try sampleWeights(architecture), threads: 1)
-            let frames = (0 ..< 10 * 1764).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+            let size = engine.frameCount
+            let frames = (0 ..< 10 * size).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
             var result = InferenceResult()
-            var times = StageTimes()
+            var times = [UInt64](repeating: 0, count: engine.stepNames.count)
             frames.withUnsafeBufferPointer { buffer in
-                for i in 0 ..< 10 { engine.infer(pixels: buffer.baseAddress! + i * 1764, into: &result) }
-                stn_allocations_reset()
-                for i in 0 ..< 1000 { engine.infer(pixels: buffer.baseAddress! + (i % 10) * 1764, into: &result) }
-                for i in 0 ..< 100 {
-                    engine.infer(pixels: buffer.baseAddress! + (i % 10) * 1764, into: &result, times: &times)
+                times.withUnsafeMutableBufferPointer { times in
+                    for i in 0 ..< 10 { engine.infer(pixels: buffer.baseAddress! + i * size, into: &result) }
+                    stn_allocations_reset()
+                    for i in 0 ..< 1000 { engine.infer(pixels: buffer.baseAddress! + (i % 10) * size, into: &result) }
+                    for i in 0 ..< 100 {
+                        engine.infer(
+                            pixels: buffer.baseAddress! + (i % 10) * size, into: &result, stepTimes: times.baseAddress!)
+                    }
                 }
             }
             let count = stn_allocations_count()
-            XCTAssertEqual(count, 0, "\(architecture.kind.rawValue): \(count) heap allocations in 1,100 frames")
+            XCTAssertEqual(count, 0, "\(architecture.name): \(count) heap allocations in 1,100 frames")
             // The counter does see allocations (so a zero above means something).
             stn_allocations_reset()
             let array = [Float](repeating: 1, count: Int(result.probability * 0) + 1000)

@@ -34,19 +34,21 @@ final class ArchitectureTests: XCTestCase {
     }
 
     func testOutputShapesFollowTheLayers() {
-        let st = Architecture.stCNN
-        let shapes = Dictionary(uniqueKeysWithValues: st.layers.map { ($0.name, $0.outputShape) })
-        XCTAssertEqual(shapes["downsample"], [1, 21, 21])
-        XCTAssertEqual(shapes["localisation_net.1"], [20, 8, 8])
-        XCTAssertEqual(shapes["localisation_net.5"], [320])
-        XCTAssertEqual(shapes["localisation_net.8"], [6])
-        XCTAssertEqual(shapes["grid_sample"], [1, 42, 42])
-        XCTAssertEqual(shapes["convs.0"], [32, 34, 34])
-        XCTAssertEqual(shapes["convs.4"], [32, 5, 5])
-        XCTAssertEqual(shapes["flatten"], [800])
-        XCTAssertEqual(Architecture.cnn.layers.first { $0.name == "flatten" }?.outputShape, [900])
-        XCTAssertEqual(Architecture.cnn.classifierChannels, 36)
+        let shapes = Architecture.stCNN.shapes.mapValues(\.description)
+        XCTAssertEqual(shapes["downsampled"], "1x21x21")
+        XCTAssertEqual(shapes["localisation_net.1"], "20x8x8")
+        XCTAssertEqual(shapes["localisation_net.5"], "320")
+        XCTAssertEqual(shapes["localisation_net.8"], "6")
+        XCTAssertEqual(shapes["grid"], "2x42x42")
+        XCTAssertEqual(shapes["sampled"], "1x42x42")
+        XCTAssertEqual(shapes["convs.0"], "32x34x34")
+        XCTAssertEqual(shapes["convs.4"], "32x5x5")
+        XCTAssertEqual(shapes["flat"], "800")
+        XCTAssertEqual(Architecture.cnn.shapes["flat"], .vector(900))
         XCTAssertFalse(Architecture.cnn.hasTransformer)
+        XCTAssertTrue(Architecture.stCNN.hasTransformer)
+        XCTAssertEqual(Architecture.pytorchTutorial.shapes["xs"], .vector(90))
+        XCTAssertEqual(Architecture.pytorchTutorial.shapes["flat"], .vector(320))
     }
 
     func testFanInIsInputsPerOutputUnit() {
@@ -62,8 +64,33 @@ final class ArchitectureTests: XCTestCase {
     }
 
     func testNamedLookup() {
-        XCTAssertEqual(Architecture.named("st-cnn")?.kind, .stCNN)
-        XCTAssertEqual(Architecture.named("cnn")?.kind, .cnn)
-        XCTAssertNil(Architecture.named("resnet"))
+        XCTAssertEqual(Architecture.preset(named: "st-cnn"), .stCNN)
+        XCTAssertEqual(Architecture.preset(named: "cnn"), .cnn)
+        XCTAssertEqual(Architecture.preset(named: "pytorch-tutorial"), .pytorchTutorial)
+        XCTAssertNil(Architecture.preset(named: "resnet"))
+    }
+
+    func testTutorialParametersAreTheTutorialsStateDict() {
+        let tutorial = Architecture.pytorchTutorial.parameters.map { "\($0.name) \($0.shape)" }.sorted()
+        XCTAssertEqual(
+            tutorial,
+            [
+                "conv1.bias [10]", "conv1.weight [10, 1, 5, 5]", "conv2.bias [20]", "conv2.weight [20, 10, 5, 5]",
+                "fc1.bias [50]", "fc1.weight [50, 320]", "fc2.bias [10]", "fc2.weight [10, 50]", "fc_loc.0.bias [32]",
+                "fc_loc.0.weight [32, 90]", "fc_loc.2.bias [6]", "fc_loc.2.weight [6, 32]", "localization.0.bias [8]",
+                "localization.0.weight [8, 1, 7, 7]", "localization.3.bias [10]", "localization.3.weight [10, 8, 5, 5]",
+            ])
+        XCTAssertEqual(Architecture.pytorchTutorial.thetaLayers, ["fc_loc.2"])
+        XCTAssertEqual(
+            Architecture.pytorchTutorial.localisationLayers,
+            ["localization.0", "localization.3", "fc_loc.0", "fc_loc.2"])
+    }
+
+    func testEveryPresetsTextReadsBackToTheSameDescription() throws {
+        for preset in Architecture.presets {
+            let text = preset.modelDescription.text
+            XCTAssertEqual(try ModelDescription(parsing: text), preset.modelDescription, preset.name)
+            XCTAssertEqual(try Architecture(parsing: text), preset, preset.name)
+        }
     }
 }

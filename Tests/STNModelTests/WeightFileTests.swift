@@ -62,7 +62,7 @@ final class WeightFileTests: XCTestCase {
 
     func testWriteThenReadRoundTripsValuesAndAttributes() throws {
         for architecture in [Architecture.cnn, .stCNN] {
-            let path = directory + "/\(architecture.kind.rawValue).h5"
+            let path = directory + "/\(architecture.name).h5"
             let weights = sampleWeights(architecture)
             let attributes: [String: HDF5Attribute] = [
                 "recipe": .string("default"), "epochs": .int(3), "test_accuracy": .double(0.9931),
@@ -70,14 +70,14 @@ final class WeightFileTests: XCTestCase {
             try WeightFile(weights: weights, attributes: attributes).write(to: path)
             let read = try WeightFile.read(path)
             XCTAssertEqual(read.weights, weights)
-            XCTAssertEqual(read.architecture.kind, architecture.kind)
+            XCTAssertEqual(read.architecture, architecture)
             XCTAssertEqual(read.attributes["recipe"], .string("default"))
             XCTAssertEqual(read.attributes["epochs"], .int(3))
             XCTAssertEqual(read.attributes["test_accuracy"], .double(0.9931))
             XCTAssertEqual(read.attributes["format"], .string("stn-weights"))
-            XCTAssertEqual(read.attributes["format_version"], .int(1))
-            XCTAssertEqual(read.attributes["model"], .string(architecture.kind.rawValue))
-            XCTAssertEqual(read.attributes["input_size"], .int(42))
+            XCTAssertEqual(read.attributes["format_version"], .int(2))
+            XCTAssertEqual(read.attributes["model"], .string(architecture.name))
+            XCTAssertEqual(read.attributes["model_description"], .string(architecture.modelDescription.text))
             XCTAssertEqual(read.attributes["transform"], architecture.hasTransformer ? .string("affine") : nil)
             XCTAssertEqual(read.extraDatasets, [])
             // No temporary file is left beside the output.
@@ -90,10 +90,10 @@ final class WeightFileTests: XCTestCase {
 
     func testBareStateDictDumpIsIdentifiedByDatasetNames() throws {
         let st = try WeightFile.read(try writeRaw("st.h5", .stCNN))
-        XCTAssertEqual(st.architecture.kind, .stCNN)
+        XCTAssertEqual(st.architecture, .stCNN)
         XCTAssertEqual(st.weights, sampleWeights(.stCNN))
         let cnn = try WeightFile.read(try writeRaw("cnn.h5", .cnn))
-        XCTAssertEqual(cnn.architecture.kind, .cnn)
+        XCTAssertEqual(cnn.architecture, .cnn)
     }
 
     func testFloat64DatasetsAreConverted() throws {

@@ -38,7 +38,7 @@ final class GoldenTests: XCTestCase {
 
     func fixture(_ name: String) throws -> Fixture {
         let file = try HDF5File(path: fixturesDirectory + "/golden-\(name).h5", mode: .read)
-        let architecture = Architecture.named(name)!
+        let architecture = Architecture.preset(named: name)!
         var tensors: [String: [Float]] = [:]
         for spec in architecture.parameters { tensors[spec.name] = try file.readFloats("params/" + spec.name).values }
         return Fixture(
@@ -49,7 +49,7 @@ final class GoldenTests: XCTestCase {
 
     func checkActivations(_ name: String) throws {
         let f = try fixture(name)
-        let network = Network(architecture: f.architecture, maxBatch: 8, threads: 1)
+        let network = try Network(architecture: f.architecture, maxBatch: 8, threads: 1)
         network.load(f.weights)
         var worst: [String: Double] = [:]
         for i in 0 ..< 8 {
@@ -75,7 +75,7 @@ final class GoldenTests: XCTestCase {
 
     func checkGradients(_ name: String, threads: Int) throws {
         let f = try fixture(name)
-        let network = Network(architecture: f.architecture, maxBatch: 8, threads: threads)
+        let network = try Network(architecture: f.architecture, maxBatch: 8, threads: threads)
         network.load(f.weights)
         let (loss, _) = network.forwardBackward(images: f.input, labels: f.labels, count: 8)
         let expectedLoss = try f.file.readFloats("loss").values[0]
@@ -105,7 +105,7 @@ final class GoldenTests: XCTestCase {
             for (group, lr, momentum, decay, steps) in [
                 ("after_step", 0.01, 0.0, 0.0, 1), ("momentum", 0.05, 0.9, 5e-4, 2),
             ] {
-                let network = Network(architecture: f.architecture, maxBatch: 8, threads: 2)
+                let network = try Network(architecture: f.architecture, maxBatch: 8, threads: 2)
                 network.load(f.weights)
                 var sgd = SGD(momentum: momentum, weightDecay: decay)
                 for _ in 0 ..< steps {

@@ -197,7 +197,7 @@ final class GradientCheckTests: XCTestCase {
         let architecture = Architecture.stCNN
         var weights = Initializer.pytorchDefault(architecture, seed: 5)
         try weights.set("localisation_net.8.weight", randoms(120, scale: 0.05))
-        let network = Network(architecture: architecture, maxBatch: 4, threads: 1)
+        let network = try Network(architecture: architecture, maxBatch: 4, threads: 1)
         network.load(weights)
         // Smooth images (blurred noise) keep the bilinear sampler's kinks gentle.
         var images = [Float](repeating: 0, count: 4 * 1764)

@@ -153,6 +153,6 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(file.attributes["recipe"], .string("default"))
         XCTAssertEqual(file.attributes["batch_size"], .int(64))
         XCTAssertEqual(file.attributes["seed"], .int(5))
-        XCTAssertEqual(file.weights.architecture.kind, .cnn)
+        XCTAssertEqual(file.weights.architecture, .cnn)
     }
 }

@@ -1,0 +1,312 @@
+/// The text form of a `ModelDescription` (docs/model-format.md): reading, with a one-line
+/// error naming the line for anything malformed, and writing.
+///
+/// A description is untrusted input: every number is bounded here, every shape is checked
+/// by `Architecture`.
+extension ModelDescription {
+    /// The most layers a description may have.
+    public static let maximumLayers = 512
+    /// The largest value of any single dimension, kernel, stride or padding.
+    public static let maximumDimension = 4096
+
+    /// Reads the text form. Throws `DescriptionError` naming the offending line.
+    public init(parsing text: String) throws {
+        var header: (version: Int, name: String)?
+        var input: (name: String, shape: TensorShape)?
+        var layers: [Layer] = []
+        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let content = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let tokens = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            guard let keyword = tokens.first else { continue }
+            func fail(_ message: String) -> DescriptionError { DescriptionError(line: lineNumber, message) }
+            guard let header else {
+                guard keyword == "stn-model", tokens.count >= 2, let version = Int(tokens[1]) else {
+                    throw fail("expected the header 'stn-model \(ModelDescription.formatVersion)', found '\(keyword)'")
+                }
+                guard version >= 1, version <= ModelDescription.formatVersion else {
+                    throw fail(
+                        "format version \(version); this build reads versions 1 to \(ModelDescription.formatVersion)")
+                }
+                var options = try Options(tokens.dropFirst(2), line: lineNumber)
+                let name = try options.string("name") ?? "custom"
+                try options.finish(keyword)
+                header = (version, name)
+                continue
+            }
+            guard let input else {
+                guard keyword == "input", tokens.count >= 3 else {
+                    throw fail("expected 'input NAME CxHxW' after the header, found '\(keyword)'")
+                }
+                let name = try checkedName(tokens[1], line: lineNumber)
+                let dims = try dimensions(tokens[2], count: 3, line: lineNumber)
+                guard tokens.count == 3 else { throw fail("unexpected '\(tokens[3])' after the input's shape") }
+                input = (name, TensorShape(channels: dims[0], height: dims[1], width: dims[2]))
+                continue
+            }
+            guard layers.count < ModelDescription.maximumLayers else {
+                throw fail("more than \(ModelDescription.maximumLayers) layers")
+            }
+            guard tokens.count >= 3 else {
+                throw fail("expected 'OPERATION OUTPUT INPUTS [key=value ...]', found '\(content)'")
+            }
+            let output = try checkedName(tokens[1], line: lineNumber)
+            let inputs = try tokens[2].split(separator: ",", omittingEmptySubsequences: false).map {
+                try checkedName(String($0), line: lineNumber)
+            }
+            var options = try Options(tokens.dropFirst(3), line: lineNumber)
+            let operation = try Self.operation(keyword, &options, line: lineNumber)
+            let prefix = try options.string("params").map { try checkedName($0, line: lineNumber) }
+            try options.finish(keyword)
+            guard inputs.count == operation.inputCount else {
+                throw fail("\(keyword) reads \(operation.inputCount) tensor(s), given \(inputs.count)")
+            }
+            layers.append(Layer(output, operation, inputs: inputs, parameters: prefix))
+        }
+        guard let header else { throw DescriptionError(line: 1, "empty description: expected 'stn-model 1'") }
+        guard let input else { throw DescriptionError(line: 2, "no 'input NAME CxHxW' line") }
+        guard !layers.isEmpty else { throw DescriptionError(line: 3, "no layers") }
+        self.init(name: header.name, inputName: input.name, input: input.shape, layers: layers)
+    }
+
+    private static func operation(_ keyword: String, _ options: inout Options, line: Int) throws -> Operation {
+        switch keyword {
+        case "conv":
+            let kernel = try options.size("kernel", line: line) ?? Size2(square: 1)
+            return .conv(
+                outChannels: try options.required("out") { try positive($0, "out", line: line) },
+                kernel: kernel, stride: try options.size("stride", line: line) ?? Size2(square: 1),
+                padding: try options.size("padding", line: line, allowZero: true) ?? Size2(square: 0),
+                bias: try options.flag("bias", line: line) ?? true)
+        case "batchnorm":
+            return .batchNorm(epsilon: try options.float("eps", line: line) ?? 1e-5)
+        case "maxpool", "avgpool":
+            let kernel = try options.required("kernel") { try size($0, "kernel", line: line) }
+            let stride = try options.size("stride", line: line) ?? kernel
+            return keyword == "maxpool"
+                ? .maxPool(kernel: kernel, stride: stride) : .averagePool(kernel: kernel, stride: stride)
+        case "relu": return .relu
+        case "flatten": return .flatten
+        case "linear":
+            return .linear(
+                outFeatures: try options.required("out") { try positive($0, "out", line: line) },
+                bias: try options.flag("bias", line: line) ?? true)
+        case "dropout", "dropout2d":
+            let p = try options.float("p", line: line) ?? 0.5
+            guard p >= 0, p < 1 else { throw DescriptionError(line: line, "\(keyword) p=\(p) is outside [0, 1)") }
+            return keyword == "dropout" ? .dropout(probability: p) : .dropout2d(probability: p)
+        case "resize":
+            let scale = try options.float("scale", line: line)
+            if let scale, !(scale > 0 && scale <= 64) {
+                throw DescriptionError(line: line, "resize scale=\(scale) is outside (0, 64]")
+            }
+            let size = try options.size("size", line: line)
+            guard (scale == nil) != (size == nil) else {
+                throw DescriptionError(line: line, "resize takes exactly one of size=HxW and scale=S")
+            }
+            return .resize(
+                size: size ?? Size2(square: 0), scale: scale,
+                alignCorners: try options.flag("align_corners", line: line) ?? false)
+        case "affine_grid":
+            return .affineGrid(
+                size: try options.required("size") { try size($0, "size", line: line) },
+                alignCorners: try options.flag("align_corners", line: line) ?? false)
+        case "grid_sample":
+            let modeText = try options.string("mode") ?? "bilinear"
+            guard let mode = SampleMode(rawValue: modeText == "linear" ? "bilinear" : modeText) else {
+                throw DescriptionError(line: line, "grid_sample mode '\(modeText)': expected bilinear or nearest")
+            }
+            let paddingText = try options.string("padding") ?? "zeros"
+            guard let padding = SamplePadding(rawValue: paddingText) else {
+                throw DescriptionError(line: line, "grid_sample padding '\(paddingText)': expected zeros or border")
+            }
+            return .gridSample(
+                mode: mode, padding: padding, alignCorners: try options.flag("align_corners", line: line) ?? false)
+        case "softmax": return .softmax
+        case "log_softmax": return .logSoftmax
+        case "normalize":
+            let mean = try options.required("mean") { try floats($0, "mean", line: line) }
+            let std = try options.required("std") { try floats($0, "std", line: line) }
+            guard std.allSatisfy({ $0 > 0 && $0.isFinite }), mean.allSatisfy(\.isFinite) else {
+                throw DescriptionError(line: line, "normalize needs finite means and positive standard deviations")
+            }
+            return .normalize(mean: mean, std: std)
+        default:
+            throw DescriptionError(
+                line: line,
+                "unknown operation '\(keyword)' (known: conv, batchnorm, maxpool, avgpool, relu, flatten, linear, "
+                    + "dropout, dropout2d, resize, affine_grid, grid_sample, softmax, log_softmax, normalize)")
+        }
+    }
+
+    /// The text form: what `init(parsing:)` reads back to an equal description.
+    public var text: String {
+        var lines = [
+            "stn-model \(ModelDescription.formatVersion) name=\(name)", "input \(inputName) \(shapeText(input))",
+        ]
+        for layer in layers {
+            var line = "\(layer.operation.keyword) \(layer.output) \(layer.inputs.joined(separator: ","))"
+            for (key, value) in Self.options(of: layer.operation) { line += " \(key)=\(value)" }
+            if let prefix = layer.parameterPrefix { line += " params=\(prefix)" }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func options(of operation: Operation) -> [(String, String)] {
+        func bool(_ b: Bool) -> String { b ? "1" : "0" }
+        switch operation {
+        case .conv(let out, let kernel, let stride, let padding, let bias):
+            var o = [("out", "\(out)"), ("kernel", "\(kernel)")]
+            if stride != Size2(square: 1) { o.append(("stride", "\(stride)")) }
+            if padding != Size2(square: 0) { o.append(("padding", "\(padding)")) }
+            if !bias { o.append(("bias", "0")) }
+            return o
+        case .batchNorm(let epsilon): return [("eps", "\(epsilon)")]
+        case .maxPool(let kernel, let stride), .averagePool(let kernel, let stride):
+            return stride == kernel ? [("kernel", "\(kernel)")] : [("kernel", "\(kernel)"), ("stride", "\(stride)")]
+        case .relu, .flatten, .softmax, .logSoftmax: return []
+        case .linear(let out, let bias): return bias ? [("out", "\(out)")] : [("out", "\(out)"), ("bias", "0")]
+        case .dropout(let p), .dropout2d(let p): return [("p", "\(p)")]
+        case .resize(let size, let scale, let alignCorners):
+            let first = scale.map { ("scale", "\($0)") } ?? ("size", "\(size.height)x\(size.width)")
+            return [first, ("align_corners", bool(alignCorners))]
+        case .affineGrid(let size, let alignCorners):
+            return [("size", "\(size.height)x\(size.width)"), ("align_corners", bool(alignCorners))]
+        case .gridSample(let mode, let padding, let alignCorners):
+            return [("mode", mode.rawValue), ("padding", padding.rawValue), ("align_corners", bool(alignCorners))]
+        case .normalize(let mean, let std):
+            return [
+                ("mean", mean.map { "\($0)" }.joined(separator: ",")),
+                ("std", std.map { "\($0)" }.joined(separator: ",")),
+            ]
+        }
+    }
+}
+
+private func shapeText(_ shape: TensorShape) -> String { "\(shape.channels)x\(shape.height)x\(shape.width)" }
+
+/// Why a description could not be read or planned: one line, naming the line or the layer.
+public struct DescriptionError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let message: String
+    public let line: Int?
+
+    public init(line: Int?, _ message: String) {
+        self.line = line
+        self.message = message
+    }
+
+    /// An error found while checking shapes, naming the layer.
+    public init(layer: String, _ message: String) {
+        line = nil
+        self.message = "layer '\(layer)': \(message)"
+    }
+
+    public var description: String { line.map { "model description line \($0): \(message)" } ?? message }
+}
+
+/// A line's key=value options; each must be used exactly once.
+private struct Options {
+    var values: [String: String] = [:]
+    let line: Int
+
+    init(_ tokens: ArraySlice<String>, line: Int) throws {
+        self.line = line
+        for token in tokens {
+            let parts = token.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw DescriptionError(line: line, "expected key=value, found '\(token)'")
+            }
+            let key = String(parts[0])
+            guard values[key] == nil else { throw DescriptionError(line: line, "'\(key)' is given twice") }
+            values[key] = String(parts[1])
+        }
+    }
+
+    mutating func string(_ key: String) throws -> String? { values.removeValue(forKey: key) }
+
+    mutating func required<T>(_ key: String, _ convert: (String) throws -> T) throws -> T {
+        guard let value = values.removeValue(forKey: key) else {
+            throw DescriptionError(line: line, "missing '\(key)=...'")
+        }
+        return try convert(value)
+    }
+
+    mutating func size(_ key: String, line: Int, allowZero: Bool = false) throws -> Size2? {
+        try values.removeValue(forKey: key).map { try STNModel.size($0, key, line: line, allowZero: allowZero) }
+    }
+
+    mutating func float(_ key: String, line: Int) throws -> Float? {
+        guard let text = values.removeValue(forKey: key) else { return nil }
+        guard let value = Float(text), value.isFinite else {
+            throw DescriptionError(line: line, "\(key)=\(text) is not a finite number")
+        }
+        return value
+    }
+
+    mutating func flag(_ key: String, line: Int) throws -> Bool? {
+        guard let text = values.removeValue(forKey: key) else { return nil }
+        switch text {
+        case "1", "true": return true
+        case "0", "false": return false
+        default: throw DescriptionError(line: line, "\(key)=\(text): expected 0 or 1")
+        }
+    }
+
+    func finish(_ keyword: String) throws {
+        if let key = values.keys.sorted().first {
+            throw DescriptionError(line: line, "\(keyword) has no option '\(key)'")
+        }
+    }
+}
+
+/// Tensor and parameter names: letters, digits, '_', '.', '-', '/', at most 128 characters.
+private func checkedName(_ name: String, line: Int) throws -> String {
+    let allowed = name.utf8.allSatisfy {
+        ($0 >= 48 && $0 <= 57) || ($0 >= 65 && $0 <= 90) || ($0 >= 97 && $0 <= 122) || $0 == 95 || $0 == 46
+            || $0 == 45 || $0 == 47
+    }
+    guard !name.isEmpty, name.utf8.count <= 128, allowed else {
+        throw DescriptionError(line: line, "'\(name.prefix(40))' is not a valid name (letters, digits, _ . - /)")
+    }
+    return name
+}
+
+private func positive(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Int {
+    guard let value = Int(text), value >= (allowZero ? 0 : 1), value <= ModelDescription.maximumDimension else {
+        throw DescriptionError(
+            line: line,
+            "\(key)=\(text) is not an integer in \(allowZero ? 0 : 1)...\(ModelDescription.maximumDimension)")
+    }
+    return value
+}
+
+/// "5" (square) or "5x7" (height x width).
+private func size(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Size2 {
+    let parts = text.split(separator: "x", omittingEmptySubsequences: false).map(String.init)
+    switch parts.count {
+    case 1: return Size2(square: try positive(parts[0], key, line: line, allowZero: allowZero))
+    case 2:
+        return Size2(
+            try positive(parts[0], key, line: line, allowZero: allowZero),
+            try positive(parts[1], key, line: line, allowZero: allowZero))
+    default: throw DescriptionError(line: line, "\(key)=\(text): expected N or HxW")
+    }
+}
+
+private func dimensions(_ text: String, count: Int, line: Int) throws -> [Int] {
+    let parts = text.split(separator: "x", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count == count else {
+        throw DescriptionError(line: line, "shape '\(text)': expected \(count) dimensions like 1x28x28")
+    }
+    return try parts.map { try positive($0, "dimension", line: line) }
+}
+
+private func floats(_ text: String, _ key: String, line: Int) throws -> [Float] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    guard parts.count <= 64 else { throw DescriptionError(line: line, "\(key): more than 64 values") }
+    return try parts.map {
+        guard let v = Float($0) else { throw DescriptionError(line: line, "\(key): '\($0)' is not a number") }
+        return v
+    }
+}

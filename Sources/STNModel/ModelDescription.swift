@@ -1,0 +1,159 @@
+/// A model as a small graph: the input tensor, then layers in execution order, each naming
+/// its operation, the tensors it reads and the tensor it writes. The engine and the trainer
+/// both run this list; `Architecture` validates it and infers every shape.
+///
+/// The text form (`docs/model-format.md`) is one layer per line, for example
+///
+///     stn-model 1 name=st-cnn
+///     input image 1x42x42
+///     resize downsampled image scale=0.5
+///     conv localisation_net.0 downsampled out=20 kernel=5
+///
+/// and is stored in weight files as the root attribute `model_description`.
+public struct ModelDescription: Sendable, Equatable {
+    /// The version this build writes and the newest it reads.
+    public static let formatVersion = 1
+
+    /// A short name for reports ("st-cnn", "pytorch-tutorial", "custom").
+    public var name: String
+    /// Name and shape (channels x height x width) of the frame the model reads.
+    public var inputName: String
+    public var input: TensorShape
+    public var layers: [Layer]
+
+    public init(name: String, inputName: String, input: TensorShape, layers: [Layer]) {
+        self.name = name
+        self.inputName = inputName
+        self.input = input
+        self.layers = layers
+    }
+
+    /// The tensor the model answers with: the last layer's output.
+    public var outputName: String { layers.last?.output ?? inputName }
+}
+
+/// Channels x height x width of one image's tensor. A vector of n features is n x 1 x 1.
+public struct TensorShape: Sendable, Equatable, CustomStringConvertible {
+    public var channels: Int
+    public var height: Int
+    public var width: Int
+
+    public init(channels: Int, height: Int, width: Int) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+    }
+
+    public static func vector(_ features: Int) -> TensorShape { TensorShape(channels: features, height: 1, width: 1) }
+
+    public var count: Int { channels * height * width }
+    public var isVector: Bool { height == 1 && width == 1 }
+    public var description: String { isVector ? "\(channels)" : "\(channels)x\(height)x\(width)" }
+}
+
+/// Height and width of a kernel, stride, padding or output size.
+public struct Size2: Sendable, Equatable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+
+    public init(_ height: Int, _ width: Int) {
+        self.height = height
+        self.width = width
+    }
+
+    public init(square: Int) { self.init(square, square) }
+
+    public var description: String { height == width ? "\(height)" : "\(height)x\(width)" }
+}
+
+/// One layer: an operation on named input tensors, writing one named output tensor.
+public struct Layer: Sendable, Equatable {
+    /// The tensor this layer writes (unique in the model).
+    public var output: String
+    /// The tensors it reads, in the operation's order (grid_sample: image, grid).
+    public var inputs: [String]
+    public var operation: Operation
+    /// The `state_dict` prefix of its parameters (`prefix.weight`, `prefix.bias`, ...);
+    /// nil means the output name.
+    public var parameterPrefix: String?
+
+    public init(_ output: String, _ operation: Operation, inputs: [String], parameters: String? = nil) {
+        self.output = output
+        self.inputs = inputs
+        self.operation = operation
+        parameterPrefix = parameters
+    }
+
+    /// Where this layer's parameters live in a `state_dict`.
+    public var prefix: String { parameterPrefix ?? output }
+}
+
+/// What a layer computes. Parameters follow PyTorch's modules of the same name.
+public enum Operation: Sendable, Equatable {
+    /// `nn.Conv2d`: zero padding, any kernel and stride, one group.
+    case conv(outChannels: Int, kernel: Size2, stride: Size2, padding: Size2, bias: Bool)
+    /// `nn.BatchNorm2d` in evaluation mode (running statistics), folded into the convolution
+    /// before it when the model is planned.
+    case batchNorm(epsilon: Float)
+    /// `nn.MaxPool2d` / `nn.AvgPool2d`: no padding, floor mode.
+    case maxPool(kernel: Size2, stride: Size2)
+    case averagePool(kernel: Size2, stride: Size2)
+    case relu
+    /// Channels, rows and columns into one vector, in PyTorch's (C, H, W) order.
+    case flatten
+    /// `nn.Linear` on a vector.
+    case linear(outFeatures: Int, bias: Bool)
+    /// `nn.Dropout` (elements) and `nn.Dropout2d` (whole channels): active in training,
+    /// the identity at inference.
+    case dropout(probability: Float)
+    case dropout2d(probability: Float)
+    /// Bilinear `F.interpolate` to `size`. With `scale`, PyTorch's `scale_factor` with
+    /// `recompute_scale_factor=False`: the output is floor(input * scale) and the source
+    /// step is 1 / scale; otherwise the step is input / output.
+    case resize(size: Size2, scale: Float?, alignCorners: Bool)
+    /// `F.affine_grid`: theta (6 values, a 2 x 3 matrix) to a height x width x 2 grid.
+    case affineGrid(size: Size2, alignCorners: Bool)
+    /// `F.grid_sample` of an image at a grid.
+    case gridSample(mode: SampleMode, padding: SamplePadding, alignCorners: Bool)
+    case softmax
+    case logSoftmax
+    /// Per-channel (x - mean) / std, as torchvision's `Normalize`.
+    case normalize(mean: [Float], std: [Float])
+
+    /// The keyword that names the operation in the text form.
+    public var keyword: String {
+        switch self {
+        case .conv: return "conv"
+        case .batchNorm: return "batchnorm"
+        case .maxPool: return "maxpool"
+        case .averagePool: return "avgpool"
+        case .relu: return "relu"
+        case .flatten: return "flatten"
+        case .linear: return "linear"
+        case .dropout: return "dropout"
+        case .dropout2d: return "dropout2d"
+        case .resize: return "resize"
+        case .affineGrid: return "affine_grid"
+        case .gridSample: return "grid_sample"
+        case .softmax: return "softmax"
+        case .logSoftmax: return "log_softmax"
+        case .normalize: return "normalize"
+        }
+    }
+
+    /// How many tensors the operation reads.
+    public var inputCount: Int {
+        if case .gridSample = self { return 2 }
+        return 1
+    }
+}
+
+public enum SampleMode: String, Sendable, Equatable {
+    case bilinear
+    case nearest
+}
+
+public enum SamplePadding: String, Sendable, Equatable {
+    case zeros
+    case border
+}

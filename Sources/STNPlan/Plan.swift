@@ -1,0 +1,488 @@
+import STNKernels
+import STNModel
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
+/// A model compiled once into steps (operation, shapes, kernel) over tensors reached by id,
+/// each id resolved from the tensor's name. The engine runs `forward` in one frame planned
+/// into one arena by buffer lifetime; the trainer runs `forward` and then `backward`, the
+/// same steps in reverse, in one frame per thread.
+public final class Plan {
+    public let architecture: Architecture
+    public let training: Bool
+    public let tensors: [PlannedTensor]
+    let steps: [Step]
+    public let parameterLayout: ParameterLayout
+
+    /// The frame's input, the model's answer, and the vector the loss and the answer's
+    /// log-probabilities come from (the input of a final softmax or log-softmax, else the answer).
+    public let inputTensor = 0
+    public let outputTensor: Int
+    public let logitsTensor: Int
+    /// How the answer relates to the logits.
+    public let outputKind: OutputKind
+    /// Every transform's parameters (the inputs of grid generators), and every sampler's and
+    /// resize's output, kept readable after a frame.
+    public let thetaTensors: [Int]
+    public let sampledTensors: [Int]
+    public let resizedTensors: [Int]
+
+    /// Bytes of the inference arena (weights, tensors, saved state, scratch); 0 when training.
+    public private(set) var arenaBytes = 0
+    /// Bytes the tensors alone take in the arena (after lifetime sharing).
+    public private(set) var tensorBytes = 0
+    /// The inference frame (nil when training: make one per thread with `makeTrainingFrame`).
+    public private(set) var frame: Frame?
+
+    private var arena: UnsafeMutableRawPointer?
+    private var weightBuffer: RawBuffer?
+    private var tables: [RawBuffer] = []
+
+    public enum OutputKind: Sendable {
+        case logSoftmax, softmax, logits
+    }
+
+    /// The most steps' names a timing report shows.
+    public var stepNames: [String] { steps.map(\.name) }
+    public var stepCount: Int { steps.count }
+
+    public func tensor(named name: String) -> Int? { tensors.firstIndex { $0.name == name } }
+
+    /// Compiles `architecture`. Training plans keep what the backward pass needs and refuse
+    /// what cannot be trained (batch norm).
+    public init(_ architecture: Architecture, training: Bool) throws {
+        self.architecture = architecture
+        self.training = training
+        let layout = ParameterLayout(architecture)
+        parameterLayout = layout
+        var tensors: [PlannedTensor] = []
+        var ids: [String: Int] = [:]
+        func add(_ name: String, _ layout: TensorLayout, storage: Int? = nil) -> Int {
+            let id = tensors.count
+            tensors.append(PlannedTensor(name: name, layout: layout, storage: storage ?? id))
+            ids[name] = id
+            return id
+        }
+        let input = architecture.inputShape
+        _ = add(architecture.modelDescription.inputName, TensorLayout(shape: input, stride: input.channels))
+
+        // Which layers read each tensor (to fuse a max pool into the ReLU that alone reads it).
+        var readers: [String: [Int]] = [:]
+        for (i, spec) in architecture.layers.enumerated() {
+            for name in spec.layer.inputs { readers[name, default: []].append(i) }
+        }
+        var steps: [Step] = []
+        var convolutionSteps: [String: ConvolutionStep] = [:]
+        var fusedReLUs = Set<Int>()
+        for (layerIndex, spec) in architecture.layers.enumerated() {
+            if fusedReLUs.contains(layerIndex) { continue }
+            let name = spec.name
+            func fail(_ message: String) -> DescriptionError { DescriptionError(layer: name, message) }
+            let inputIDs = spec.layer.inputs.map { ids[$0]! }
+            let from = tensors[inputIDs[0]].layout
+            let out = spec.outputShape
+            func offset(_ suffix: String) -> Int? { layout.range(of: spec.layer.prefix + "." + suffix)?.lowerBound }
+            func map() throws {
+                guard from.flattenedFrom == nil, !from.shape.isVector || from.shape == spec.inputShapes[0] else {
+                    throw fail("reads the flattened tensor '\(spec.layer.inputs[0])' as an image")
+                }
+            }
+            switch spec.operation {
+            case .conv(let outC, let kernel, let stride, let padding, _):
+                try map()
+                let shape = Conv2DShape(
+                    inH: from.shape.height + 2 * padding.height, inW: from.shape.width + 2 * padding.width,
+                    inC: from.stride, outC: outC, kernelH: kernel.height, kernelW: kernel.width,
+                    strideH: stride.height, strideW: stride.width)
+                let id = add(name, TensorLayout(shape: out, stride: roundUp8(outC)))
+                let step = ConvolutionStep(
+                    name: name, input: inputIDs[0], output: id, shape: shape, inputHeight: from.shape.height,
+                    inputWidth: from.shape.width, padH: padding.height, padW: padding.width,
+                    realInC: from.shape.channels, weightOffset: offset("weight")!, biasOffset: offset("bias"),
+                    batchNorm: nil)
+                convolutionSteps[name] = step
+                steps.append(step)
+            case .batchNorm(let epsilon):
+                guard !training else {
+                    throw fail("batch norm cannot be trained here; it is folded into its convolution at inference")
+                }
+                guard let conv = convolutionSteps[spec.layer.inputs[0]], conv.batchNorm == nil else {
+                    throw fail("batch norm must follow a convolution")
+                }
+                conv.batchNorm = (
+                    offset("weight")!, offset("bias")!, offset("running_mean")!, offset("running_var")!, epsilon
+                )
+                _ = add(name, from, storage: tensors[inputIDs[0]].storage)
+            case .maxPool(let kernel, let stride):
+                try map()
+                let fusable =
+                    kernel == Size2(square: 2) && stride == Size2(square: 2) && from.stride % 8 == 0
+                    && readers[name]?.count == 1
+                if fusable, let next = readers[name]?.first, case .relu = architecture.layers[next].operation {
+                    // The pool's output is read only by this ReLU: one pass writes the ReLU's.
+                    var pooled = tensors[add(name, TensorLayout(shape: out, stride: from.stride))]
+                    pooled.materialised = false
+                    tensors[tensors.count - 1] = pooled
+                    let relu = architecture.layers[next]
+                    let id = add(relu.name, TensorLayout(shape: out, stride: from.stride))
+                    steps.append(
+                        MaxPoolReLUStep(
+                            name: name + "+" + relu.name, input: inputIDs[0], output: id,
+                            shape: PoolReLUShape(inH: from.shape.height, inW: from.shape.width, channels: from.stride)))
+                    fusedReLUs.insert(next)
+                } else {
+                    let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                    steps.append(
+                        MaxPoolStep(
+                            name: name, input: inputIDs[0], output: id,
+                            shape: poolShape(from, kernel: kernel, stride: stride)))
+                }
+            case .averagePool(let kernel, let stride):
+                try map()
+                let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                steps.append(
+                    AveragePoolStep(
+                        name: name, input: inputIDs[0], output: id,
+                        shape: poolShape(from, kernel: kernel, stride: stride)))
+            case .relu:
+                let id = add(name, from)
+                steps.append(ReLUStep(name: name, input: inputIDs[0], output: id, count: from.count))
+            case .flatten:
+                let source =
+                    from.flattenedFrom
+                    ?? TensorLayout.FlattenSource(
+                        height: from.shape.height, width: from.shape.width, channels: from.shape.channels,
+                        stride: from.stride)
+                let flat =
+                    from.shape.isVector && from.flattenedFrom == nil
+                    ? TensorLayout(shape: out, stride: from.stride)
+                    : TensorLayout(shape: out, stride: out.channels, flattenedFrom: source)
+                _ = add(name, flat, storage: tensors[inputIDs[0]].storage)
+            case .linear(let outFeatures, _):
+                let shape = LinearShape(inputs: from.count, outputs: outFeatures)
+                let id = add(name, TensorLayout(shape: out, stride: roundUp8(outFeatures)))
+                steps.append(
+                    LinearStep(
+                        name: name, input: inputIDs[0], output: id, shape: shape, realInputs: from.shape.count,
+                        inputIndex: from.torchIndex(), weightOffset: offset("weight")!, biasOffset: offset("bias")))
+            case .dropout(let p), .dropout2d(let p):
+                if training {
+                    var perChannel = false
+                    if case .dropout2d = spec.operation { perChannel = true }
+                    let id = add(name, from)
+                    steps.append(
+                        DropoutStep(
+                            name: name, input: inputIDs[0], output: id, probability: p, perChannel: perChannel,
+                            layout: from))
+                } else {
+                    _ = add(name, from, storage: tensors[inputIDs[0]].storage)
+                }
+            case .resize(_, let scale, let alignCorners):
+                try map()
+                let to = TensorLayout(shape: out, stride: from.stride)
+                let id = add(name, to)
+                steps.append(
+                    ResizeStep(
+                        name: name, input: inputIDs[0], output: id, from: from, to: to, scale: scale,
+                        alignCorners: alignCorners))
+            case .affineGrid(let size, let alignCorners):
+                let id = add(name, TensorLayout(shape: out, stride: 2))
+                steps.append(
+                    AffineGridStep(
+                        name: name, input: inputIDs[0], output: id, height: size.height, width: size.width,
+                        alignCorners: alignCorners, thetaCapacity: from.capacity))
+            case .gridSample(let mode, let padding, let alignCorners):
+                try map()
+                let grid = tensors[inputIDs[1]].layout
+                guard grid.stride == 2, grid.flattenedFrom == nil else {
+                    throw fail("grid_sample's grid must come from affine_grid")
+                }
+                let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                steps.append(
+                    GridSampleStep(
+                        name: name, image: inputIDs[0], grid: inputIDs[1], output: id, imageLayout: from,
+                        points: out.height * out.width,
+                        options: SamplerOptions(
+                            nearest: mode == .nearest, border: padding == .border, alignCorners: alignCorners)))
+            case .softmax, .logSoftmax:
+                var logarithm = false
+                if case .logSoftmax = spec.operation { logarithm = true }
+                let id = add(name, from.flattenedFrom == nil ? from : TensorLayout(shape: out, stride: from.count))
+                steps.append(
+                    SoftmaxStep(
+                        name: name, input: inputIDs[0], output: id, features: out.channels,
+                        stride: tensors[id].layout.stride, logarithm: logarithm))
+            case .normalize(let mean, let std):
+                try map()
+                let id = add(name, from)
+                steps.append(
+                    NormalizeStep(name: name, input: inputIDs[0], output: id, mean: mean, std: std, layout: from))
+            }
+        }
+        for (i, step) in steps.enumerated() { step.index = i }
+
+        // Gradients: a tensor needs one when a trainable step lies upstream.
+        for step in steps {
+            let upstream = step.isTrainable || step.inputs.contains { tensors[tensors[$0].storage].requiresGradient }
+            if upstream {
+                tensors[step.output].requiresGradient = true
+                tensors[tensors[step.output].storage].requiresGradient = true
+            }
+        }
+        for (id, tensor) in tensors.enumerated() where tensor.storage != id {
+            tensors[id].requiresGradient = tensors[tensor.storage].requiresGradient
+        }
+        // The last step (in backward order, the first) to write a shared input's gradient
+        // overwrites it; the others add theirs in.
+        var written = Set<Int>()
+        for step in steps.reversed() {
+            for (slot, input) in step.inputs.enumerated() {
+                let storage = tensors[input].storage
+                step.inputNeedsGradient[slot] = tensors[storage].requiresGradient
+                guard step.inputNeedsGradient[slot] else { continue }
+                step.accumulatesGradient[slot] = !written.insert(storage).inserted
+            }
+        }
+
+        let output = ids[architecture.modelDescription.outputName]!
+        outputTensor = output
+        switch architecture.layers.last!.operation {
+        case .logSoftmax:
+            outputKind = .logSoftmax
+            logitsTensor = steps.last!.inputs[0]
+        case .softmax:
+            outputKind = .softmax
+            logitsTensor = steps.last!.inputs[0]
+        default:
+            outputKind = .logits
+            logitsTensor = output
+        }
+        guard tensors[output].layout.shape.isVector else {
+            throw DescriptionError(
+                layer: architecture.modelDescription.outputName,
+                "the model's answer is a \(tensors[output].layout.shape) map; it must be a vector of class scores")
+        }
+        thetaTensors = steps.compactMap { $0 is AffineGridStep ? $0.inputs[0] : nil }
+        sampledTensors = steps.compactMap { $0 is GridSampleStep ? $0.output : nil }
+        resizedTensors = steps.compactMap { $0 is ResizeStep ? $0.output : nil }
+        self.tensors = tensors
+        self.steps = steps
+        if training {
+            let weights = RawBuffer(bytes: steps.reduce(0) { $0 + $1.weightFloats(training: true) } * 4)
+            var cursor = weights.floats()
+            for step in steps {
+                step.bind(weights: cursor, training: true)
+                cursor += step.weightFloats(training: true)
+            }
+            weightBuffer = weights
+        } else {
+            try planArena()
+        }
+    }
+
+    deinit {
+        if let arena { munmap(arena, arenaBytes) }
+    }
+
+    // MARK: Memory
+
+    /// Plans the inference arena: packed weights, then every stored tensor at an offset
+    /// chosen by its lifetime (first written to last read), then each step's saved state and
+    /// the shared scratch. One mapping; nothing is allocated per frame.
+    private func planArena() throws {
+        var planner = ArenaPlanner()
+        var first = [Int: Int]()
+        var last = [Int: Int]()
+        first[inputTensor] = -1
+        for (i, step) in steps.enumerated() {
+            if first[step.output] == nil { first[step.output] = i }
+            for input in step.inputs { last[tensors[input].storage] = i }
+        }
+        let kept = [outputTensor, logitsTensor] + thetaTensors + sampledTensors + resizedTensors
+        for id in kept { last[tensors[id].storage] = steps.count }
+        var requestOf: [Int: Int] = [:]
+        for (id, tensor) in tensors.enumerated() where tensor.storage == id && tensor.materialised {
+            let start = first[id] ?? -1
+            requestOf[id] = planner.request(
+                count: tensor.layout.capacity, first: start, last: max(last[id] ?? start, start))
+        }
+        let (offsets, tensorFloats) = planner.plan()
+        let weightFloats = steps.reduce(0) { $0 + roundUp16($1.weightFloats(training: false)) }
+        let savedFloats = steps.reduce(0) { $0 + roundUp16($1.savedFloats(training: false)) }
+        let savedIntegers = steps.reduce(0) { $0 + roundUp16($1.savedIntegers(training: false)) }
+        let scratchFloats = roundUp16(steps.map(\.scratchFloats).max() ?? 0)
+        let total = weightFloats + tensorFloats + savedFloats + savedIntegers + scratchFloats
+        guard total <= Architecture.maximumTotalElements else {
+            throw DescriptionError(line: nil, "the model needs an arena of \(total * 4) bytes, more than allowed")
+        }
+        arenaBytes = total * 4
+        tensorBytes = tensorFloats * 4
+        // Anonymous pages arrive zeroed from the kernel and page-aligned; MAP_POPULATE maps
+        // them all in one call rather than one page fault at a time.
+        guard
+            let mapped = mmap(
+                nil, arenaBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
+            mapped != MAP_FAILED
+        else { throw DescriptionError(line: nil, "cannot map the engine's \(arenaBytes)-byte arena") }
+        arena = mapped
+        let base = mapped.bindMemory(to: Float.self, capacity: total)
+        var cursor = base
+        for step in steps {
+            step.bind(weights: cursor, training: false)
+            cursor += roundUp16(step.weightFloats(training: false))
+        }
+        let tensorBase = cursor
+        let values = Table<UnsafeMutablePointer<Float>>(tensors.count, base)
+        for (id, tensor) in tensors.enumerated() {
+            if let request = requestOf[tensor.storage] { values.pointer[id] = tensorBase + offsets[request] }
+        }
+        cursor += tensorFloats
+        let saved = Table<UnsafeMutablePointer<Float>>(steps.count, base)
+        for (i, step) in steps.enumerated() {
+            saved.pointer[i] = cursor
+            cursor += roundUp16(step.savedFloats(training: false))
+        }
+        let integers = Table<UnsafeMutablePointer<Int32>>(
+            steps.count, UnsafeMutableRawPointer(cursor).assumingMemoryBound(to: Int32.self))
+        cursor += savedIntegers
+        let scratch = cursor
+        let none = Table<UnsafeMutablePointer<Float>>(steps.count, scratch)
+        tables = [values.buffer, saved.buffer, integers.buffer, none.buffer]
+        frame = Frame(
+            values: values.pointer, gradients: values.pointer, accumulators: none.pointer, savedFloats: saved.pointer,
+            savedIntegers: integers.pointer, scratch: scratch, gradientScratch: (scratch, scratch), owned: [],
+            training: false)
+    }
+
+    /// A frame for one training thread: its own tensors, gradients, accumulators and saved
+    /// state (the packed weights are the plan's, shared read-only).
+    public func makeTrainingFrame() -> Frame {
+        precondition(training, "training frames come from a training plan")
+        var offsets = [Int](repeating: 0, count: tensors.count)
+        var floats = 0
+        for (id, tensor) in tensors.enumerated() where tensor.storage == id {
+            offsets[id] = floats
+            floats += tensor.layout.capacity
+        }
+        let maximumCapacity = tensors.map(\.layout.capacity).max() ?? 16
+        let values = RawBuffer(bytes: floats * 4)
+        let gradients = RawBuffer(bytes: floats * 4)
+        let valueTable = Table<UnsafeMutablePointer<Float>>(tensors.count, values.floats())
+        let gradientTable = Table<UnsafeMutablePointer<Float>>(tensors.count, gradients.floats())
+        for (id, tensor) in tensors.enumerated() {
+            valueTable.pointer[id] = values.floats(at: offsets[tensor.storage])
+            gradientTable.pointer[id] = gradients.floats(at: offsets[tensor.storage])
+        }
+        func perStep(_ size: (Step) -> Int) -> (RawBuffer, Table<UnsafeMutablePointer<Float>>) {
+            let buffer = RawBuffer(bytes: steps.reduce(0) { $0 + roundUp16(size($1)) } * 4)
+            let table = Table<UnsafeMutablePointer<Float>>(steps.count, buffer.floats())
+            var cursor = 0
+            for (i, step) in steps.enumerated() {
+                table.pointer[i] = buffer.floats(at: cursor)
+                cursor += roundUp16(size(step))
+            }
+            return (buffer, table)
+        }
+        let (accumulatorBuffer, accumulators) = perStep(\.gradientFloats)
+        let (savedBuffer, saved) = perStep { $0.savedFloats(training: true) }
+        let integerBuffer = RawBuffer(bytes: steps.reduce(0) { $0 + roundUp16($1.savedIntegers(training: true)) } * 4)
+        let integers = Table<UnsafeMutablePointer<Int32>>(
+            steps.count, integerBuffer.pointer.assumingMemoryBound(to: Int32.self))
+        var cursor = 0
+        for (i, step) in steps.enumerated() {
+            integers.pointer[i] = (integerBuffer.pointer + cursor * 4).assumingMemoryBound(to: Int32.self)
+            cursor += roundUp16(step.savedIntegers(training: true))
+        }
+        let scratch = RawBuffer(bytes: (roundUp16(steps.map(\.scratchFloats).max() ?? 0) + 2 * maximumCapacity) * 4)
+        let scratchFloats = roundUp16(steps.map(\.scratchFloats).max() ?? 0)
+        return Frame(
+            values: valueTable.pointer, gradients: gradientTable.pointer, accumulators: accumulators.pointer,
+            savedFloats: saved.pointer, savedIntegers: integers.pointer, scratch: scratch.floats(),
+            gradientScratch: (scratch.floats(at: scratchFloats), scratch.floats(at: scratchFloats + maximumCapacity)),
+            owned: [
+                values, gradients, accumulatorBuffer, savedBuffer, integerBuffer, scratch, valueTable.buffer,
+                gradientTable.buffer, accumulators.buffer, saved.buffer, integers.buffer,
+            ], training: true)
+    }
+
+    // MARK: Running
+
+    /// Repacks every step's weights from the flat parameter vector (PyTorch layouts).
+    public func load(parameters: UnsafePointer<Float>) {
+        for step in steps { step.load(parameters) }
+    }
+
+    /// Runs every step; with `times`, adds each step's nanoseconds to `times[step]`.
+    public func forward(_ frame: Frame, times: UnsafeMutablePointer<UInt64>? = nil) {
+        guard let times else {
+            for step in steps { step.forward(frame) }
+            return
+        }
+        for (i, step) in steps.enumerated() {
+            let start = clock()
+            step.forward(frame)
+            times[i] += clock() &- start
+        }
+    }
+
+    /// The backward pass after `forward`, from the gradient of the logits (which the caller
+    /// has written into `frame`'s gradient of `logitsTensor`): a final softmax or log-softmax
+    /// is part of the loss, so it is skipped.
+    public func backward(_ frame: Frame) {
+        let end = outputKind == .logits ? steps.count : steps.count - 1
+        for step in steps[..<end].reversed() {
+            step.backward(frame)
+            for (slot, input) in step.inputs.enumerated() where step.accumulatesGradient[slot] {
+                let target = frame.gradients[input]
+                let source = slot == 0 ? frame.gradientScratch.0 : frame.gradientScratch.1
+                for i in 0 ..< tensors[input].layout.capacity { target[i] += source[i] }
+            }
+        }
+    }
+
+    /// The gradient buffer of tensor `id` in a training frame.
+    public func gradient(_ frame: Frame, _ id: Int) -> UnsafeMutablePointer<Float> { frame.gradients[id] }
+
+    /// Clears a training frame's parameter-gradient accumulators.
+    public func zeroAccumulators(_ frame: Frame) {
+        for (i, step) in steps.enumerated() where step.gradientFloats > 0 {
+            frame.accumulators[i].initialize(repeating: 0, count: step.gradientFloats)
+        }
+    }
+
+    /// Adds a training frame's accumulated gradients into the flat gradient vector.
+    public func addGradients(of frame: Frame, into gradients: UnsafeMutablePointer<Float>) {
+        for (i, step) in steps.enumerated() where step.gradientFloats > 0 {
+            step.unpackGradients(frame.accumulators[i], into: gradients)
+        }
+    }
+
+    @inline(__always)
+    private func clock() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+}
+
+/// A table of pointers, one per tensor or step, allocated once.
+private struct Table<Element> {
+    let buffer: RawBuffer
+    let pointer: UnsafeMutablePointer<Element>
+
+    init(_ count: Int, _ fill: Element) {
+        buffer = RawBuffer(bytes: max(count, 1) * MemoryLayout<Element>.stride)
+        pointer = buffer.pointer.bindMemory(to: Element.self, capacity: max(count, 1))
+        pointer.initialize(repeating: fill, count: max(count, 1))
+    }
+}
+
+private func poolShape(_ from: TensorLayout, kernel: Size2, stride: Size2) -> PoolShape {
+    PoolShape(
+        inH: from.shape.height, inW: from.shape.width, channels: from.stride, kernelH: kernel.height,
+        kernelW: kernel.width, strideH: stride.height, strideW: stride.width)
+}

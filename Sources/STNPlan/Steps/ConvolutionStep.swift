@@ -1,0 +1,120 @@
+import STNKernels
+
+/// `nn.Conv2d` (zero padding by a bordered copy of the input, any kernel and stride), with
+/// a batch norm after it folded into its weights at inference.
+final class ConvolutionStep: Step {
+    let shape: Conv2DShape
+    /// The unpadded input, and the padding added on each side.
+    let inputHeight: Int, inputWidth: Int
+    let padH: Int, padW: Int
+    let realInC: Int
+    let weightOffset: Int
+    let biasOffset: Int?
+    /// Offsets of a folded batch norm's weight, bias, running mean and variance, and epsilon.
+    var batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?
+
+    private var packed: UnsafeMutablePointer<Float>!
+    private var packedT: UnsafeMutablePointer<Float>?
+    private var bias: UnsafeMutablePointer<Float>!
+
+    init(
+        name: String, input: Int, output: Int, shape: Conv2DShape, inputHeight: Int, inputWidth: Int, padH: Int,
+        padW: Int, realInC: Int, weightOffset: Int, biasOffset: Int?,
+        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?
+    ) {
+        self.shape = shape
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.padH = padH
+        self.padW = padW
+        self.realInC = realInC
+        self.weightOffset = weightOffset
+        self.biasOffset = biasOffset
+        self.batchNorm = batchNorm
+        super.init(name: name, inputs: [input], output: output)
+    }
+
+    private var padded: Bool { padH > 0 || padW > 0 }
+
+    override func weightFloats(training: Bool) -> Int {
+        roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp) + (training ? roundUp16(shape.outCp * shape.kp) : 0)
+    }
+
+    override func bind(weights: UnsafeMutablePointer<Float>, training: Bool) {
+        packed = weights
+        bias = weights + roundUp16(shape.k * shape.outCp)
+        if training { packedT = bias + roundUp16(shape.outCp) }
+    }
+
+    override func load(_ parameters: UnsafePointer<Float>) {
+        shape.pack(torch: parameters + weightOffset, realInC: realInC, into: packed)
+        if let packedT { shape.transpose(packed: packed, into: packedT) }
+        bias.initialize(repeating: 0, count: shape.outCp)
+        if let biasOffset { bias.update(from: parameters + biasOffset, count: shape.outC) }
+        if let bn = batchNorm {
+            // y = gamma * (conv - mean) / sqrt(var + eps) + beta, per output channel.
+            for o in 0 ..< shape.outC {
+                let factor = parameters[bn.weight + o] / (parameters[bn.variance + o] + bn.epsilon).squareRoot()
+                for row in 0 ..< shape.k { packed[row * shape.outCp + o] *= factor }
+                bias[o] = (bias[o] - parameters[bn.mean + o]) * factor + parameters[bn.bias + o]
+            }
+        }
+    }
+
+    override var isTrainable: Bool { true }
+    override var gradientFloats: Int { shape.k * shape.outCp + shape.outCp }
+
+    override func unpackGradients(_ accumulators: UnsafePointer<Float>, into gradients: UnsafeMutablePointer<Float>) {
+        shape.unpackAdding(packed: accumulators, realInC: realInC, into: gradients + weightOffset)
+        if let biasOffset {
+            let dBias = accumulators + shape.k * shape.outCp
+            for o in 0 ..< shape.outC { gradients[biasOffset + o] += dBias[o] }
+        }
+    }
+
+    override func savedFloats(training: Bool) -> Int { padded ? shape.inputCount : 0 }
+    override var scratchFloats: Int { shape.positions * shape.kp + (padded ? shape.inputCount : 0) }
+
+    /// The input the kernel reads: the tensor itself, or its zero-bordered copy.
+    private func kernelInput(_ frame: Frame, copy: Bool) -> UnsafeMutablePointer<Float> {
+        let input = frame.values[inputs[0]]
+        guard padded else { return input }
+        let target = frame.savedFloats[index]
+        if copy {
+            target.initialize(repeating: 0, count: shape.inputCount)
+            let row = inputWidth * shape.inC
+            for y in 0 ..< inputHeight {
+                (target + ((y + padH) * shape.inW + padW) * shape.inC).update(from: input + y * row, count: row)
+            }
+        }
+        return target
+    }
+
+    override func forward(_ frame: Frame) {
+        shape.forward(
+            input: kernelInput(frame, copy: true), packed: packed, bias: bias, output: frame.values[output])
+    }
+
+    override func backward(_ frame: Frame) {
+        let dOutput = frame.gradients[output]
+        let accumulators = frame.accumulators[index]
+        shape.backwardWeights(
+            input: kernelInput(frame, copy: false), dOutput: dOutput, dPacked: accumulators,
+            dBias: accumulators + shape.k * shape.outCp)
+        guard inputNeedsGradient[0], let packedT else { return }
+        let target = gradientTarget(frame, 0)
+        guard padded else {
+            shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: frame.scratch, dInput: target)
+            return
+        }
+        let paddedGradient = frame.scratch + shape.positions * shape.kp
+        shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: frame.scratch, dInput: paddedGradient)
+        let row = inputWidth * shape.inC
+        for y in 0 ..< inputHeight {
+            (target + y * row).update(from: paddedGradient + ((y + padH) * shape.inW + padW) * shape.inC, count: row)
+        }
+    }
+}
+
+@inline(__always)
+func roundUp16(_ n: Int) -> Int { (max(n, 1) + 15) & ~15 }

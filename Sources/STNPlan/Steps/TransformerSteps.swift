@@ -1,0 +1,100 @@
+import STNKernels
+
+/// Bilinear `F.interpolate`.
+final class ResizeStep: Step {
+    let inH: Int, inW: Int, outH: Int, outW: Int, stride: Int
+    let stepH: Float, stepW: Float
+    let alignCorners: Bool
+
+    init(
+        name: String, input: Int, output: Int, from: TensorLayout, to: TensorLayout, scale: Float?, alignCorners: Bool
+    ) {
+        inH = from.shape.height
+        inW = from.shape.width
+        outH = to.shape.height
+        outW = to.shape.width
+        stride = from.stride
+        stepH = Transformer.resizeStep(input: inH, output: outH, scale: scale, alignCorners: alignCorners)
+        stepW = Transformer.resizeStep(input: inW, output: outW, scale: scale, alignCorners: alignCorners)
+        self.alignCorners = alignCorners
+        super.init(name: name, inputs: [input], output: output)
+    }
+
+    override func forward(_ frame: Frame) {
+        Transformer.resize(
+            frame.values[inputs[0]], inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH,
+            stepW: stepW, alignCorners: alignCorners, into: frame.values[output])
+    }
+
+    override func backward(_ frame: Frame) {
+        guard inputNeedsGradient[0] else { return }
+        Transformer.resizeBackward(
+            dOutput: frame.gradients[output], inH: inH, inW: inW, stride: stride, outH: outH, outW: outW,
+            stepH: stepH, stepW: stepW, alignCorners: alignCorners, dInput: gradientTarget(frame, 0))
+    }
+}
+
+/// `F.affine_grid`: theta (6 values) to a height x width x 2 grid.
+final class AffineGridStep: Step {
+    let height: Int, width: Int
+    let alignCorners: Bool
+    let thetaCapacity: Int
+
+    init(name: String, input: Int, output: Int, height: Int, width: Int, alignCorners: Bool, thetaCapacity: Int) {
+        self.height = height
+        self.width = width
+        self.alignCorners = alignCorners
+        self.thetaCapacity = thetaCapacity
+        super.init(name: name, inputs: [input], output: output)
+    }
+
+    override func forward(_ frame: Frame) {
+        Transformer.affineGrid(
+            theta: frame.values[inputs[0]], height: height, width: width, alignCorners: alignCorners,
+            into: frame.values[output])
+    }
+
+    override func backward(_ frame: Frame) {
+        guard inputNeedsGradient[0] else { return }
+        let dTheta = gradientTarget(frame, 0)
+        dTheta.initialize(repeating: 0, count: thetaCapacity)
+        Transformer.affineGridBackward(
+            dGrid: frame.gradients[output], height: height, width: width, alignCorners: alignCorners, dTheta: dTheta)
+    }
+}
+
+/// `F.grid_sample` of an image (input 0) at a grid (input 1).
+final class GridSampleStep: Step {
+    let inH: Int, inW: Int, stride: Int
+    let points: Int
+    let options: SamplerOptions
+
+    init(
+        name: String, image: Int, grid: Int, output: Int, imageLayout: TensorLayout, points: Int,
+        options: SamplerOptions
+    ) {
+        inH = imageLayout.shape.height
+        inW = imageLayout.shape.width
+        stride = imageLayout.stride
+        self.points = points
+        self.options = options
+        super.init(name: name, inputs: [image, grid], output: output)
+    }
+
+    override var scratchFloats: Int { points * 2 }
+
+    override func forward(_ frame: Frame) {
+        Transformer.sample(
+            frame.values[inputs[0]], height: inH, width: inW, stride: stride, grid: frame.values[inputs[1]],
+            count: points, options: options, into: frame.values[output])
+    }
+
+    override func backward(_ frame: Frame) {
+        guard inputNeedsGradient[0] || inputNeedsGradient[1] else { return }
+        Transformer.sampleBackward(
+            frame.values[inputs[0]], height: inH, width: inW, stride: stride, grid: frame.values[inputs[1]],
+            count: points, options: options, dOutput: frame.gradients[output],
+            dGrid: inputNeedsGradient[1] ? gradientTarget(frame, 1) : frame.scratch,
+            dInput: inputNeedsGradient[0] ? gradientTarget(frame, 0) : nil)
+    }
+}
