@@ -142,7 +142,8 @@ public final class Engine {
             let logProbs = storage.baseAddress!.assumingMemoryBound(to: Float.self)
             switch plan.outputKind {
             case .logSoftmax: logProbs.update(from: output, count: classes)
-            case .softmax: for i in 0 ..< classes { logProbs[i] = log(output[i]) }
+            // From the logits rather than log(softmax): exact where probabilities underflow.
+            case .softmax: LogSoftmax.forward(frame.value(plan.logitsTensor), count: classes, into: logProbs)
             case .logits: LogSoftmax.forward(output, count: classes, into: logProbs)
             }
             let logits = frame.value(plan.logitsTensor)

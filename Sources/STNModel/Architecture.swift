@@ -168,7 +168,8 @@ public struct Architecture: Sendable, Equatable {
                 }
                 output = input
             case .normalize(let mean, let std):
-                guard mean.count == std.count, mean.count == 1 || mean.count == input.channels else {
+                guard mean.count == 1 || mean.count == input.channels, std.count == 1 || std.count == input.channels
+                else {
                     throw fail(
                         "normalize has \(mean.count) means and \(std.count) deviations for \(input.channels) channels")
                 }

@@ -429,13 +429,24 @@ public final class Plan {
         }
     }
 
+    /// Steps whose backward pass is replaced by zeros (tests prove that every layer's
+    /// backward matters by switching it off).
+    var zeroedBackward = Set<String>()
+
     /// The backward pass after `forward`, from the gradient of the logits (which the caller
     /// has written into `frame`'s gradient of `logitsTensor`): a final softmax or log-softmax
     /// is part of the loss, so it is skipped.
     public func backward(_ frame: Frame) {
         let end = outputKind == .logits ? steps.count : steps.count - 1
         for step in steps[..<end].reversed() {
-            step.backward(frame)
+            if zeroedBackward.contains(step.name) {
+                for slot in step.inputs.indices where step.inputNeedsGradient[slot] {
+                    step.gradientTarget(frame, slot).initialize(
+                        repeating: 0, count: tensors[step.inputs[slot]].layout.capacity)
+                }
+            } else {
+                step.backward(frame)
+            }
             for (slot, input) in step.inputs.enumerated() where step.accumulatesGradient[slot] {
                 let target = frame.gradients[input]
                 let source = slot == 0 ? frame.gradientScratch.0 : frame.gradientScratch.1

@@ -20,6 +20,9 @@ public final class Network {
     public private(set) var gradients: [Float]
     public let threads: Int
     public let maxBatch: Int
+    /// Dropout layers drop in `forwardBackward` (off: the identity, as at inference; golden
+    /// tests compare gradients that way).
+    public var dropoutEnabled = true
 
     let plan: Plan
     /// One frame per thread: its own tensors, gradients and accumulators.
@@ -108,7 +111,7 @@ public final class Network {
         let classes = classCount
         let (lossSum, correct) = sumOverThreads(count) { frame, range in
             plan.zeroAccumulators(frame)
-            frame.dropoutActive = true
+            frame.dropoutActive = dropoutEnabled
             var loss = 0.0
             var correct = 0
             for i in range {

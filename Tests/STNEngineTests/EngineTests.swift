@@ -36,6 +36,10 @@ func rtsTestImages(_ count: Int) throws -> (images: IDXImages, labels: [UInt8]) 
     return (RTSDistortion(seed: 1).distort(test.images.prefix(count), threads: 2), Array(test.labels.prefix(count)))
 }
 
+func fixturesPath(_ name: String) -> String {
+    packageRoot.appendingPathComponent("Tests/Fixtures/" + name).path
+}
+
 func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
     return zip(a, b).map { abs($0 - $1) }.max() ?? 0
@@ -128,6 +132,51 @@ final class EngineTests: XCTestCase {
                         1e-4)
                 }
             }
+        }
+    }
+
+    /// A tutorial model trained in PyTorch and dumped bare with h5py (no attributes: it is
+    /// recognised by its parameter names) against PyTorch's own answers on 64 digits.
+    func testRunsAPyTorchTrainedTutorialModelDumpedBare() throws {
+        let engine = try Engine(weightsAt: fixturesPath("tutorial-pytorch.h5"), threads: 1)
+        XCTAssertEqual(engine.architecture, .pytorchTutorial)
+        let expected = try HDF5File(path: fixturesPath("tutorial-pytorch-expected.h5"), mode: .read)
+        let input = try expected.readFloats("input").values
+        let logProbs = try expected.readFloats("log_probs").values
+        let theta = try expected.readFloats("theta").values
+        let transformed = try expected.readFloats("transformed").values
+        var worst: (logProbs: Float, theta: Float, image: Float) = (0, 0, 0)
+        var result = InferenceResult()
+        for i in 0 ..< 64 {
+            input.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress! + i * 784, into: &result) }
+            worst.logProbs = max(
+                worst.logProbs, maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])))
+            worst.theta = max(worst.theta, maxAbsDifference(result.thetaValues, Array(theta[i * 6 ..< i * 6 + 6])))
+            worst.image = max(
+                worst.image, maxAbsDifference(Array(engine.lastSampled), Array(transformed[i * 784 ..< (i + 1) * 784])))
+        }
+        XCTAssertLessThanOrEqual(worst.logProbs, 1e-4)
+        XCTAssertLessThanOrEqual(worst.theta, 1e-4)
+        XCTAssertLessThanOrEqual(worst.image, 1e-4)
+        print("PyTorch-trained tutorial model: worst |diff| log-probs \(worst.logProbs), theta \(worst.theta)")
+    }
+
+    /// The tutorial preset's golden fixture (fixed weights, 8 digits) through the engine.
+    func testTutorialMatchesPyTorchGolden() throws {
+        let file = try HDF5File(path: fixturesPath("golden-tutorial.h5"), mode: .read)
+        let architecture = Architecture.pytorchTutorial
+        var tensors: [String: [Float]] = [:]
+        for spec in architecture.parameters { tensors[spec.name] = try file.readFloats("params/" + spec.name).values }
+        let engine = try Engine(weights: try ModelWeights(architecture: architecture, tensors: tensors), threads: 1)
+        let input = try file.readFloats("input").values
+        let logProbs = try file.readFloats("act/log_probs").values
+        let theta = try file.readFloats("act/theta").values
+        var result = InferenceResult()
+        for i in 0 ..< 8 {
+            input.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress! + i * 784, into: &result) }
+            XCTAssertLessThanOrEqual(
+                maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4)
+            XCTAssertLessThanOrEqual(maxAbsDifference(result.thetaValues, Array(theta[i * 6 ..< i * 6 + 6])), 1e-4)
         }
     }
 

@@ -1,0 +1,139 @@
+import STNData
+import STNModel
+import XCTest
+
+@testable import STNPlan
+@testable import STNTrainer
+
+/// One model that uses every trainable layer kind, its parameter gradients checked against
+/// central finite differences of the loss: Float32 forward passes with the loss summed in
+/// Double, eps 1e-4, up to 8 entries of every parameter tensor.
+///
+/// The stated Float32 tolerance: an entry agrees when |ours - fd| <= 2 % of the tensor's
+/// largest |fd| plus 3e-4 (the noise of a Float32 loss difference at this eps), and a
+/// tensor passes when at least 75 % of its entries agree. The rest is left for kinks: a
+/// ReLU, a maximum or a pixel boundary switching within +-eps makes a central difference
+/// wrong by itself. A layer whose backward is missing leaves
+/// every tensor upstream of it near 0 % (the second test proves it for every layer).
+final class EveryLayerGradientTests: XCTestCase {
+    /// Convolution (padding, stride, non-square kernel), normalisation, fused and general max
+    /// pooling, average pooling, ReLU, flatten, linear, a transformer on a feature map that
+    /// the localisation net also reads (bilinear, border, align_corners), resize, dropout and
+    /// dropout2d (active, with fixed masks), log-softmax.
+    static let everyLayer = """
+        stn-model 1 name=every-layer
+        input image 2x10x12
+        conv c0 image out=5 kernel=3 padding=1
+        normalize n0 c0 mean=0.1,-0.1,0,0.2,0 std=0.5,2,1,1.5,1
+        maxpool p0 n0 kernel=2
+        relu a0 p0
+        avgpool q0 a0 kernel=2 stride=1
+        flatten lf q0
+        linear theta lf out=6
+        affine_grid grid theta size=6x7 align_corners=1
+        grid_sample s a0,grid mode=bilinear padding=border align_corners=1
+        resize r s size=5x5
+        conv c1 r out=7 kernel=2x3 stride=2x1
+        maxpool p1 c1 kernel=2 stride=1
+        dropout2d d0 p1 p=0.3
+        relu a1 d0
+        flatten f a1
+        linear h f out=9
+        dropout d1 h p=0.25
+        relu a2 d1
+        linear o a2 out=4
+        log_softmax out o
+        """
+
+    /// The other sampler options and a softmax answer.
+    static let otherSampler = """
+        stn-model 1 name=other-sampler
+        input image 1x8x9
+        conv c0 image out=3 kernel=3 padding=1
+        flatten f0 c0
+        linear theta f0 out=6
+        affine_grid grid theta size=5x6
+        grid_sample s c0,grid mode=bilinear padding=zeros
+        grid_sample t s,grid mode=nearest padding=zeros
+        flatten f1 t
+        linear o f1 out=5
+        softmax out o
+        """
+
+    struct Check {
+        let network: Network
+        let images: [Float]
+        let labels: [UInt8]
+    }
+
+    static func setUp(_ text: String) throws -> Check {
+        let architecture = try Architecture(parsing: text)
+        let network = try Network(architecture: architecture, maxBatch: 4, threads: 1)
+        var weights = Initializer.pytorchDefault(architecture, seed: 5)
+        var random = PRNG(seed: 11)
+        // Not the identity transform: the sampler's gradient must reach theta.
+        for layer in architecture.thetaLayers {
+            let count = weights[layer + ".weight"].count
+            try weights.set(layer + ".weight", (0 ..< count).map { _ in (random.nextUnitFloat() - 0.5) * 0.3 })
+            try weights.set(layer + ".bias", [0.9, 0.1, 0.05, -0.1, 0.8, -0.05])
+        }
+        network.load(weights)
+        let images = (0 ..< 4 * architecture.inputShape.count).map { _ in random.nextUnitFloat() }
+        let labels = (0 ..< 4).map { UInt8($0 % architecture.classCount) }
+        return Check(network: network, images: images, labels: labels)
+    }
+
+    /// The smallest fraction of agreeing entries over the parameter tensors, and which tensor.
+    static func worstAgreement(_ c: Check) -> (Double, String) {
+        let network = c.network
+        _ = network.forwardBackward(images: c.images, labels: c.labels, count: 4, dropoutSeed: 7)
+        let analytic = network.gradients
+        let saved = network.parameters
+        var worst = (1.0, "")
+        for name in network.layout.names {
+            let range = network.layout.range(of: name)!
+            let count = min(8, range.count)
+            let picks = Set((0 ..< count).map { range.lowerBound + $0 * range.count / count }).sorted()
+            var numeric: [Double] = []
+            for index in picks {
+                let eps: Float = 1e-4
+                network.parameters[index] = saved[index] + eps
+                let up = network.forwardBackward(images: c.images, labels: c.labels, count: 4, dropoutSeed: 7).loss
+                network.parameters[index] = saved[index] - eps
+                let down = network.forwardBackward(images: c.images, labels: c.labels, count: 4, dropoutSeed: 7).loss
+                network.parameters[index] = saved[index]
+                numeric.append((up - down) / (2 * Double(eps)))
+            }
+            let scale = numeric.map(abs).max() ?? 0
+            let agreeing = zip(picks, numeric).filter { abs(Double(analytic[$0.0]) - $0.1) <= 0.02 * scale + 3e-4 }
+            let fraction = Double(agreeing.count) / Double(picks.count)
+            if fraction < worst.0 { worst = (fraction, name) }
+        }
+        return worst
+    }
+
+    func testEveryLayerKindMatchesFiniteDifferences() throws {
+        for text in [Self.everyLayer, Self.otherSampler] {
+            let check = try Self.setUp(text)
+            let (fraction, name) = Self.worstAgreement(check)
+            print("\(check.network.architecture.name): least agreeing tensor \(name), \(fraction * 100) % of entries")
+            XCTAssertGreaterThanOrEqual(fraction, 0.75, "\(check.network.architecture.name) \(name)")
+        }
+    }
+
+    /// The check above would catch any one layer's backward pass missing: with each step's
+    /// backward replaced by zeros in turn, some parameter's gradient is off by far more.
+    func testZeroingAnyLayersBackwardFailsTheCheck() throws {
+        for text in [Self.everyLayer, Self.otherSampler] {
+            let check = try Self.setUp(text)
+            let plan = check.network.plan
+            // The final softmax belongs to the loss, which never runs its backward.
+            for name in plan.stepNames.dropLast() {
+                plan.zeroedBackward = [name]
+                let (fraction, tensor) = Self.worstAgreement(check)
+                XCTAssertLessThan(fraction, 0.5, "zeroing \(name)'s backward went unnoticed (\(tensor) \(fraction))")
+            }
+            plan.zeroedBackward = []
+        }
+    }
+}
