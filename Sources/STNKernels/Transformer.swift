@@ -59,6 +59,10 @@ public enum Transformer {
                 let p10 = input + (y1 * inW + x0) * stride
                 let p11 = input + (y1 * inW + x1) * stride
                 let o = output + (y * outW + x) * stride
+                if stride == 1 {
+                    o[0] = wy0 * (wx0 * p00[0] + wx1 * p01[0]) + wy1 * (wx0 * p10[0] + wx1 * p11[0])
+                    continue
+                }
                 for c in 0 ..< stride {
                     // PyTorch's association: along x in each row, then along y.
                     let top = wx0 * p00[c] + wx1 * p01[c]
@@ -264,6 +268,16 @@ public enum Transformer {
             let in11 = inside(x0 + 1, y0 + 1)
             let base = input + (y0 * width + x0) * stride
             let o = output + i * stride
+            if stride == 1 {
+                // One channel (the usual image): no channel loop.
+                var value: Float = 0
+                if in00 { value += base[0] * w00 }
+                if in10 { value += base[1] * w10 }
+                if in01 { value += base[width] * w01 }
+                if in11 { value += base[width + 1] * w11 }
+                o[0] = value
+                continue
+            }
             for c in 0 ..< stride {
                 var value: Float = 0
                 if in00 { value += base[c] * w00 }

@@ -314,7 +314,7 @@ public final class Plan {
         let weightFloats = steps.reduce(0) { $0 + roundUp16($1.weightFloats(training: false)) }
         let savedFloats = steps.reduce(0) { $0 + roundUp16($1.savedFloats(training: false)) }
         let savedIntegers = steps.reduce(0) { $0 + roundUp16($1.savedIntegers(training: false)) }
-        let scratchFloats = roundUp16(steps.map(\.scratchFloats).max() ?? 0)
+        let scratchFloats = roundUp16(steps.map { $0.scratchFloats(training: false) }.max() ?? 0)
         let total = weightFloats + tensorFloats + savedFloats + savedIntegers + scratchFloats
         guard total <= Architecture.maximumTotalElements else {
             throw DescriptionError(line: nil, "the model needs an arena of \(total * 4) bytes, more than allowed")
@@ -397,8 +397,8 @@ public final class Plan {
             integers.pointer[i] = (integerBuffer.pointer + cursor * 4).assumingMemoryBound(to: Int32.self)
             cursor += roundUp16(step.savedIntegers(training: true))
         }
-        let scratch = RawBuffer(bytes: (roundUp16(steps.map(\.scratchFloats).max() ?? 0) + 2 * maximumCapacity) * 4)
-        let scratchFloats = roundUp16(steps.map(\.scratchFloats).max() ?? 0)
+        let scratchFloats = roundUp16(steps.map { $0.scratchFloats(training: true) }.max() ?? 0)
+        let scratch = RawBuffer(bytes: (scratchFloats + 2 * maximumCapacity) * 4)
         return Frame(
             values: valueTable.pointer, gradients: gradientTable.pointer, accumulators: accumulators.pointer,
             savedFloats: saved.pointer, savedIntegers: integers.pointer, scratch: scratch.floats(),

@@ -47,8 +47,8 @@ class Step {
     /// needs across its own forward (inference).
     func savedFloats(training: Bool) -> Int { 0 }
     func savedIntegers(training: Bool) -> Int { 0 }
-    /// Transient floats it needs while running.
-    var scratchFloats: Int { 0 }
+    /// Transient floats it needs while running (training: also in its backward pass).
+    func scratchFloats(training: Bool) -> Int { 0 }
 
     // MARK: Running
 

@@ -153,7 +153,10 @@ struct InferBench: ParsableCommand {
                 allocations, frames, Double(allocations) / Double(frames), engine.arenaBytes / 1024,
                 engine.tensorBytes / 1024))
         print("  per step (us):")
-        for (name, us) in zip(stepNames, stepMicroseconds) { print(String(format: "    %-36@ %8.2f", name, us)) }
+        let width = (stepNames.map(\.count).max() ?? 0) + 2
+        for (name, us) in zip(stepNames, stepMicroseconds) {
+            print("    " + name + String(repeating: " ", count: width - name.count) + String(format: "%8.2f", us))
+        }
     }
 }
 

@@ -73,7 +73,10 @@ final class ConvolutionStep: Step {
     }
 
     override func savedFloats(training: Bool) -> Int { padded ? shape.inputCount : 0 }
-    override var scratchFloats: Int { shape.positions * shape.kp + (padded ? shape.inputCount : 0) }
+    /// The backward pass's per-position input gradients (and their padded image).
+    override func scratchFloats(training: Bool) -> Int {
+        training ? shape.positions * shape.kp + (padded ? shape.inputCount : 0) : 0
+    }
 
     /// The input the kernel reads: the tensor itself, or its zero-bordered copy.
     private func kernelInput(_ frame: Frame, copy: Bool) -> UnsafeMutablePointer<Float> {

@@ -81,7 +81,8 @@ final class GridSampleStep: Step {
         super.init(name: name, inputs: [image, grid], output: output)
     }
 
-    override var scratchFloats: Int { points * 2 }
+    /// The grid's gradient when nothing upstream needs it.
+    override func scratchFloats(training: Bool) -> Int { training ? points * 2 : 0 }
 
     override func forward(_ frame: Frame) {
         Transformer.sample(
