@@ -146,6 +146,35 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
+    /// A rate of 1e30 throws the ST-CNN's parameters to ~1e28 in one step; the next forward
+    /// pass converted sampling positions past Int's range to Int and trapped in the checked
+    /// build. The step itself is now refused, before any forward pass sees the parameters.
+    func testAbsurdRateStopsAfterTheStepNotInTheSampler() throws {
+        var c = configuration(.stCNN)
+        c.recipe.learningRate = 1e30
+        let t = try trainer(c)
+        let before = t.state.parameters
+        XCTAssertThrowsError(try runToEnd(t)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix("training diverged: the step at epoch 1, batch 1 took parameter"), message)
+            XCTAssertFalse(message.contains("\n"), message)
+        }
+        // The state a checkpoint would save is still the last good one.
+        XCTAssertEqual(t.state.parameters, before)
+    }
+
+    func testParameterLimitFindsTheTensor() {
+        let layout = ParameterLayout(.cnn)
+        var parameters = [Float](repeating: 0.5, count: layout.total)
+        XCTAssertNil(Trainer.firstAbsurdParameter(parameters, layout: layout))
+        let last = layout.names.count - 1
+        parameters[layout.offsets[last]] = .nan
+        XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.0, layout.names[last])
+        parameters[layout.offsets[1] + 1] = -1e9
+        XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.0, layout.names[1])
+        XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.1, -1e9)
+    }
+
     func testWeightFileCarriesTheRecipe() throws {
         let t = try trainer(configuration(.cnn))
         try runToEnd(t, stopAfter: 1)
