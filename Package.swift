@@ -81,7 +81,7 @@ let package = Package(
         // reader so inference never loads libhdf5.
         .target(name: "STNModel", dependencies: ["STNSystem"], swiftSettings: speed),
         // libhdf5 bindings: writing weight files and checkpoints, reading any HDF5 file.
-        .target(name: "STNLibHDF5", dependencies: ["STNModel", "CHDF5"], swiftSettings: speed),
+        .target(name: "STNLibHDF5", dependencies: ["STNModel", "STNSystem", "CHDF5"], swiftSettings: speed),
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
         .target(name: "STNKernels", swiftSettings: speed),
         // Forward/backward passes, SGD, recipes, checkpoints.
