@@ -126,6 +126,9 @@ let package = Package(
             swiftSettings: speed),
 
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
+        // Range checks, and the built tools run as a user runs them (each failure one line).
+        .testTarget(
+            name: "STNCommandLineTests", dependencies: ["STNCommandLine", argumentParser], swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),

@@ -26,11 +26,12 @@ struct RTSCommand: ParsableCommand {
             """)
 
     @Option(help: "MNIST split to distort: test or train.") var split: String
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Epoch of the draw (training draws a fresh distortion per epoch).") var epoch: Int = 0
-    @Option(help: "Distort only the first N images.") var count: Int?
+    @Option(parsing: .unconditional, help: "Random seed (default: 1).", transform: parseSeed) var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Epoch of the draw (training draws a fresh distortion per epoch).")
+    var epoch: Int = 0
+    @Option(parsing: .unconditional, help: "Distort only the first N images.") var count: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Threads (the output does not depend on it).") var threads: Int = max(
+    @Option(parsing: .unconditional, help: "Threads (the output does not depend on it).") var threads: Int = max(
         1, ProcessInfo.processInfo.activeProcessorCount)
     @Flag(help: "Gzip the IDX files (names end in .gz).") var gzip = false
     @Option(help: "Output directory (created if missing).") var out: String
@@ -39,9 +40,10 @@ struct RTSCommand: ParsableCommand {
         guard split == "test" || split == "train" else {
             throw ValidationError("--split must be test or train, not '\(split)'")
         }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-        guard epoch >= 0 else { throw ValidationError("--epoch must be >= 0") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try require(count, in: 1 ... Int.max, for: "--count")
+        // The epoch keys 32 bits of each image's PRNG stream.
+        try require(epoch, in: 0 ... Int(UInt32.max), for: "--epoch")
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
     }
 
     func run() throws {

@@ -40,7 +40,8 @@ struct InferCommand: ParsableCommand {
         help: "Write the seed's figure for the first images: input, sampled region, transformer output, prediction.")
     var explain: String?
     @Option(
-        name: .customLong("explain-count"), help: "Images in the --explain figure (per digit with --explain-digits).")
+        name: .customLong("explain-count"), parsing: .unconditional,
+        help: "Images in the --explain figure (per digit with --explain-digits).")
     var explainCount: Int = 8
     @Option(
         name: .customLong("explain-digits"),
@@ -54,14 +55,12 @@ struct InferCommand: ParsableCommand {
             "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels)."
     )
     var explainMisses = false
-    @Option(help: "Classify only the first N images.") var limit: Int?
-    @Option(help: "Threads for large files.") var threads: Int = processorCount()
+    @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard explainCount >= 1 && explainCount <= 100 else {
-            throw ValidationError("--explain-count must be between 1 and 100")
-        }
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
+        try require(explainCount, in: 1 ... 100, for: "--explain-count")
         if let explainDigits {
             guard explain != nil else { throw ValidationError("--explain-digits needs --explain OUT.png") }
             guard labels != nil else {
@@ -82,7 +81,7 @@ struct InferCommand: ParsableCommand {
                 throw ValidationError("--explain-misses and --explain-digits choose images differently; pass one")
             }
         }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        try require(limit, in: 1 ... Int.max, for: "--limit")
     }
 
     func run() throws {
