@@ -142,4 +142,44 @@ final class IDXTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
     }
+
+    // MARK: gzip
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let path = try temporaryDirectory(self) + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// pigz and `cat a.gz b.gz` write several gzip members; gunzip reads them as one stream.
+    func testMultiMemberGzipIsOneStream() throws {
+        let images = sampleImages()
+        let raw = header([UInt32(images.count), UInt32(images.rows), UInt32(images.columns)]) + images.pixels
+        for cut in [1, 2, 7, 16, raw.count / 2, raw.count - 1] {
+            let members = Gzip.compress(Array(raw[..<cut])) + Gzip.compress([]) + Gzip.compress(Array(raw[cut...]))
+            XCTAssertEqual(try IDX.readImages(at: write(members, "members-\(cut).gz")), images, "cut at \(cut)")
+            XCTAssertEqual(try Gzip.decompress(members, limit: raw.count), raw)
+        }
+        // Bytes after the last member that are not another member are refused, naming where.
+        let garbage = Gzip.compress(raw) + [0, 0, 0, 0]
+        try assertFailsReading(
+            write(garbage, "garbage.gz"),
+            .corruptGzip("the bytes after the gzip data (from byte \(garbage.count - 4)) are not another gzip member"))
+        // A member cut short is still truncated.
+        let cutShort = Gzip.compress(raw) + Array(Gzip.compress(raw).dropLast(3))
+        XCTAssertThrowsError(try IDX.readImages(at: write(cutShort, "cut.gz"))) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .corruptGzip("unexpected end of data"))
+        }
+    }
+
+    func assertFailsReading(
+        _ path: String, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        XCTAssertThrowsError(try IDX.readImages(at: path), file: file, line: line) { error in
+            guard let error = error as? IDXError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.kind, kind, file: file, line: line)
+            XCTAssertTrue(error.description.hasPrefix(path + ": "), error.description, file: file, line: line)
+            XCTAssertFalse(error.description.contains("\n"), file: file, line: line)
+        }
+    }
 }
