@@ -11,6 +11,8 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case zeroCount
         case truncated(expected: Int, found: Int)
         case trailingBytes(expected: Int, found: Int)
+        /// More than `IDX.trailingCountLimit` bytes follow the payload (not all counted).
+        case excessData(expected: Int)
         case tooLarge(dimensions: [Int])
         case wrongImageSize(rows: Int, columns: Int, expected: String)
         case countMismatch(images: Int, labels: Int)
@@ -43,8 +45,12 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .trailingBytes(let expected, let found):
             problem =
                 "\(found - expected) unexpected trailing bytes after the \(expected) data bytes the header declares"
+        case .excessData(let expected):
+            problem =
+                "more than \(IDX.trailingCountLimit) unexpected trailing bytes after the \(expected) data bytes the header declares"
         case .tooLarge(let dims):
-            problem = "IDX header declares an absurd size \(dims.map(String.init).joined(separator: "x"))"
+            problem =
+                "IDX header declares an absurd size \(dims.map(String.init).joined(separator: " x ")) (more than \(IDX.maximumBytes) bytes)"
         case .wrongImageSize(let r, let c, let expected): problem = "images are \(r)x\(c), expected \(expected)"
         case .countMismatch(let i, let l): problem = "\(i) images but \(l) labels"
         case .badLabel(let index, let value): problem = "label \(value) at index \(index) is not a digit 0-9"

@@ -143,12 +143,42 @@ final class IDXTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
     }
 
-    // MARK: gzip
+    // MARK: Reading as the bytes arrive
 
     func write(_ bytes: [UInt8], _ name: String) throws -> String {
         let path = try temporaryDirectory(self) + "/" + name
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
+    }
+
+    /// A gzip bomb behind an absurd header was inflated to the cap (2 GB, 7-15 s) before the
+    /// header was looked at. The header is checked as soon as its bytes are inflated: the
+    /// broken checksum at the end of this file is never reached.
+    func testAbsurdHeaderInGzipIsRefusedBeforeInflatingTheRest() throws {
+        var bytes = Gzip.compress(header([60000, 60000, 60000]) + [UInt8](repeating: 0, count: 4 << 20))
+        bytes[bytes.count - 5] ^= 0xFF  // the CRC
+        try assertFailsReading(write(bytes, "bomb.gz"), .tooLarge(dimensions: [60000, 60000, 60000]))
+        XCTAssertEqual(
+            IDXError("f", .tooLarge(dimensions: [60000, 60000, 60000])).description,
+            "f: IDX header declares an absurd size 60000 x 60000 x 60000 (more than 1073741824 bytes)")
+    }
+
+    /// Zeros (a gzip bomb of zeros, or /dev/zero) fail on the fourth byte, not after 1 GB.
+    func testZerosFailOnTheHeader() throws {
+        try assertFailsReading(write(Gzip.compress([UInt8](repeating: 0, count: 8 << 20)), "zeros.gz"), .badType(0))
+        try assertFailsReading("/dev/zero", .badType(0))
+    }
+
+    /// Decompression stops at the declared size: a small valid file followed by a flood of
+    /// data is refused after reading a bounded amount past the payload.
+    func testDataBeyondTheDeclaredSizeIsRefused() throws {
+        let idx = header([1, 2, 2]) + [1, 2, 3, 4]
+        var flood = Gzip.compress(idx + [UInt8](repeating: 0, count: 8 << 20))
+        flood[flood.count - 5] ^= 0xFF  // never reached either
+        try assertFailsReading(write(flood, "flood.gz"), .excessData(expected: 4))
+        try assertFailsReading(write(Gzip.compress(idx + [9, 9]), "two.gz"), .trailingBytes(expected: 4, found: 6))
+        try assertFailsReading(
+            write(Gzip.compress(header([2, 2, 2]) + [1, 2]), "short.gz"), .truncated(expected: 8, found: 2))
     }
 
     /// pigz and `cat a.gz b.gz` write several gzip members; gunzip reads them as one stream.
