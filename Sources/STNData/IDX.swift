@@ -53,6 +53,17 @@ public enum IDX {
         try read(path, dimensions: 1).payload
     }
 
+    /// Checks the labels read from `path` against what they label: exactly one per image,
+    /// each a class of the model (below `classes`).
+    public static func checkLabels(_ labels: [UInt8], at path: String, imageCount: Int, classes: Int) throws {
+        guard labels.count == imageCount else {
+            throw IDXError(path, .countMismatch(images: imageCount, labels: labels.count))
+        }
+        if let bad = labels.firstIndex(where: { Int($0) >= classes }) {
+            throw IDXError(path, .labelOutOfRange(index: bad, value: labels[bad], classes: classes))
+        }
+    }
+
     /// Writes atomically (temporary file in the same directory, then rename).
     public static func writeImages(_ images: IDXImages, to path: String, gzip: Bool = false) throws {
         try write([images.count, images.rows, images.columns], images.pixels, to: path, gzip: gzip)

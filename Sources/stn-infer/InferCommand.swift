@@ -92,21 +92,20 @@ struct InferCommand: ParsableCommand {
         // Everything is loaded and checked before the first frame runs.
         let weightsPath = try weights ?? DefaultWeights.locate()
         var frames = try Frames.load(images)
-        if let limit, limit < frames.count { frames = frames.prefix(limit) }
-        var truth: [UInt8]?
-        if let labels {
-            let all = try IDX.readLabels(at: labels)
-            guard all.count >= frames.count else {
-                throw IDXError(labels, .countMismatch(images: frames.count, labels: all.count))
-            }
-            truth = Array(all.prefix(frames.count))
-        }
+        let allLabels = try labels.map { try IDX.readLabels(at: $0) }
         let file = try WeightFile.read(weightsPath)
         if !file.extraDatasets.isEmpty {
             writeStandardError(
                 "stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n"
             )
         }
+        // One label per image of the file (before --limit), each a class of this model.
+        if let labels, let allLabels {
+            try IDX.checkLabels(
+                allLabels, at: labels, imageCount: frames.count, classes: Self.classCount(file.weights.architecture))
+        }
+        if let limit, limit < frames.count { frames = frames.prefix(limit) }
+        let truth = allLabels.map { Array($0.prefix(frames.count)) }
         let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
 
         var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)
@@ -169,6 +168,11 @@ struct InferCommand: ParsableCommand {
 }
 
 extension InferCommand {
+    /// The classes a model tells apart: the width of its last layer (the log-softmax).
+    static func classCount(_ architecture: Architecture) -> Int {
+        architecture.classifier.last?.outputShape.reduce(1, *) ?? 0
+    }
+
     /// "2,5,7" -> [2, 5, 7]; nil unless every item is a digit 0-9.
     static func parseDigits(_ list: String) -> [Int]? {
         let items = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingPrefix(" ")) }

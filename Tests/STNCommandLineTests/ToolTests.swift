@@ -153,4 +153,41 @@ final class ToolTests: XCTestCase {
             try assertRefused("stn-train", [option, value, "--out", "w.h5"], message)
         }
     }
+
+    // MARK: stn-infer
+
+    /// Writes an idx file: `dims` big-endian after the 00 00 08 RANK magic, then `payload`.
+    func writeIDX(_ dims: [Int], _ payload: [UInt8], to path: String) throws {
+        var bytes: [UInt8] = [0, 0, 8, UInt8(dims.count)]
+        for d in dims { bytes += [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: d >> $0) } }
+        try Data(bytes + payload).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Labels above 9 were counted in the accuracy, and more labels than images passed
+    /// silently: both are refused, naming the labels file, the index and the value.
+    func testInferRefusesLabelsOutsideTheModelsClassesAndCountMismatches() throws {
+        let directory = try temporaryDirectory()
+        let images = directory + "/images-idx3-ubyte"
+        let labels = directory + "/labels-idx1-ubyte"
+        let weights = Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
+        try writeIDX([3, 28, 28], [UInt8](repeating: 0, count: 3 * 784), to: images)
+
+        try writeIDX([3], [1, 12, 3], to: labels)
+        try assertRefused(
+            "stn-infer", [images, "--labels", labels, "--weights", weights],
+            "\(labels): label 12 at index 1 is not one of the model's 10 classes (0-9)", status: 1)
+        // Also when --limit leaves the bad label out: the file does not match the images.
+        try assertRefused(
+            "stn-infer", [images, "--labels", labels, "--weights", weights, "--limit", "1"],
+            "\(labels): label 12 at index 1 is not one of the model's 10 classes (0-9)", status: 1)
+        try writeIDX([4], [1, 2, 3, 4], to: labels)
+        try assertRefused(
+            "stn-infer", [images, "--labels", labels, "--weights", weights],
+            "\(labels): 4 labels for 3 images (one label per image)", status: 1)
+
+        try writeIDX([3], [1, 2, 9], to: labels)
+        let outcome = try run("stn-infer", [images, "--labels", labels, "--weights", weights])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stdout.contains("(") && outcome.stdout.contains("/3)"), outcome.stdout)
+    }
 }

@@ -202,6 +202,23 @@ final class IDXTests: XCTestCase {
         }
     }
 
+    /// stn-infer counted labels above 9 in its accuracy and ignored labels beyond the images.
+    func testLabelsMustBeOnePerImageAndAClassOfTheModel() throws {
+        XCTAssertNoThrow(try IDX.checkLabels([0, 9, 3], at: "l", imageCount: 3, classes: 10))
+        XCTAssertThrowsError(try IDX.checkLabels([0, 10, 3], at: "l", imageCount: 3, classes: 10)) {
+            XCTAssertEqual("\($0)", "l: label 10 at index 1 is not one of the model's 10 classes (0-9)")
+        }
+        XCTAssertThrowsError(try IDX.checkLabels([0, 2, 255], at: "l", imageCount: 3, classes: 2)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .labelOutOfRange(index: 1, value: 2, classes: 2))
+        }
+        XCTAssertThrowsError(try IDX.checkLabels([0, 1, 2, 3], at: "l", imageCount: 3, classes: 10)) {
+            XCTAssertEqual("\($0)", "l: 4 labels for 3 images (one label per image)")
+        }
+        XCTAssertThrowsError(try IDX.checkLabels([0, 1], at: "l", imageCount: 3, classes: 10)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .countMismatch(images: 3, labels: 2))
+        }
+    }
+
     func assertFailsReading(
         _ path: String, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line
     ) throws {
