@@ -48,13 +48,17 @@ struct RTSCommand: ParsableCommand {
 
     func run() throws {
         do {
+            // Before the work: --out names a directory (an existing one is written into).
+            if fileKind(out) == .file || fileKind(out) == .other {
+                throw FileError(out, "exists and is not a directory (--out is the directory to write into)")
+            }
             let directory = try MNIST.resolveDirectory(data)
             var mnist = try MNIST.load(split: split == "test" ? .test : .train, directory: directory)
             if let count, count < mnist.labels.count {
                 mnist.images = mnist.images.prefix(count)
                 mnist.labels = Array(mnist.labels.prefix(count))
             }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try createDirectories(out)
             let rts = RTSDistortion(seed: seed)
             let started = Date()
             let images = rts.distort(mnist.images, epoch: epoch, threads: threads)

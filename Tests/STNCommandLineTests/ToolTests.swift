@@ -190,4 +190,17 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         XCTAssertTrue(outcome.stdout.contains("(") && outcome.stdout.contains("/3)"), outcome.stdout)
     }
+
+    // MARK: stn-data
+
+    /// `--out FILE` printed a raw Foundation error (NSCocoaErrorDomain Code=516).
+    func testDataRefusesAnOutputThatIsAFile() throws {
+        let directory = try temporaryDirectory()
+        let file = directory + "/f"
+        try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file))
+        try assertRefused(
+            "stn-data", ["rts", "--split", "test", "--count", "10", "--out", file],
+            "\(file): exists and is not a directory (--out is the directory to write into)", status: 1)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)), Data([1, 2, 3]))
+    }
 }
