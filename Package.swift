@@ -100,7 +100,7 @@ let package = Package(
             name: "stn-data", dependencies: ["STNData", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed),
         .executableTarget(
             name: "stn-train",
-            dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage"] + commandLine,
+            dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
         // dependencies, the Swift runtime linked statically (with the libraries the static
@@ -128,7 +128,8 @@ let package = Package(
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         // Range checks, and the built tools run as a user runs them (each failure one line).
         .testTarget(
-            name: "STNCommandLineTests", dependencies: ["STNCommandLine", argumentParser], swiftSettings: speed),
+            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", argumentParser],
+            swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),

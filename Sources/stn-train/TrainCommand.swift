@@ -4,6 +4,7 @@ import STNCommandLine
 import STNData
 import STNLibHDF5
 import STNModel
+import STNSystem
 import STNTrainer
 
 @main
@@ -175,6 +176,10 @@ struct TrainCommand: ParsableCommand {
         }
         let paths = OutputPaths(weights: out)
         try paths.checkWritable()
+        // One trainer per output: a second one with the same --out is refused, not left to
+        // overwrite this one's files. The lock dies with the process, however it ends.
+        let lock = try OutputLock(for: paths.weights)
+        defer { lock.release() }
         let directory = try MNIST.resolveDirectory(data)
         let train = try MNIST.load(split: .train, directory: directory)
         let t10k = try MNIST.load(split: .test, directory: directory)

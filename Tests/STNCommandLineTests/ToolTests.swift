@@ -1,4 +1,5 @@
 import Foundation
+import STNSystem
 import XCTest
 
 /// The command-line tools as a user runs them: the executables built beside this test
@@ -202,5 +203,40 @@ final class ToolTests: XCTestCase {
             "stn-data", ["rts", "--split", "test", "--count", "10", "--out", file],
             "\(file): exists and is not a directory (--out is the directory to write into)", status: 1)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)), Data([1, 2, 3]))
+    }
+
+    // MARK: stn-train
+
+    /// Two trainers with the same --out both ran and one overwrote the other's files; the
+    /// second is now refused at once, naming the file, and leaves the first's files alone.
+    func testTrainRefusesAnOutputAnotherTrainerIsWriting() throws {
+        let directory = try temporaryDirectory()
+        let out = directory + "/w.h5"
+        let first = try OutputLock(for: out)
+        defer { first.release() }
+        try assertRefused(
+            "stn-train", ["--model", "cnn", "--epochs", "1", "--limit", "64", "--out", out],
+            "\(out): another process (pid \(getpid())) is writing this output and holds \(out).lock; wait for it or choose another output",
+            status: 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["w.h5.lock"])
+    }
+
+    /// --lr 1e30 trapped (signal 4) in the checked build; both builds report the divergence.
+    func testTrainReportsDivergenceInsteadOfTrapping() throws {
+        let directory = try temporaryDirectory()
+        let outcome = try run(
+            "stn-train",
+            [
+                "--lr", "1e30", "--limit", "256", "--test-limit", "100", "--epochs", "1", "--quiet", "--out",
+                directory + "/f.h5",
+            ],
+            environment: ["STN_DATA": try mnistDirectory()])
+        XCTAssertEqual(outcome.reason, .exit, "stn-train was killed by a signal: \(outcome.stderr)")
+        XCTAssertEqual(outcome.status, 1)
+        XCTAssertTrue(
+            outcome.stderr.hasPrefix("stn-train: error: training diverged: the step at epoch 1, batch 1"),
+            outcome.stderr)
+        XCTAssertEqual(outcome.stderr.filter { $0 == "\n" }.count, 1, outcome.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), [])
     }
 }
