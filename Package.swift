@@ -118,11 +118,13 @@ let package = Package(
                     ], .when(platforms: [.linux]))
             ]),
         .executableTarget(
-            name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine,
+            name: "stn-report",
+            dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed),
         .executableTarget(
             name: "stn-bench",
-            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine,
+            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNSystem", "AllocationCounter"]
+                + commandLine,
             swiftSettings: speed),
 
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),

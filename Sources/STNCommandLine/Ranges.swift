@@ -3,11 +3,8 @@ import ArgumentParser
 // Every numeric option is checked against a range, with one line naming the option, the
 // range and the value typed. Declare numeric options with `parsing: .unconditional` so that
 // a negative number is read as the option's value (by default ArgumentParser takes "-1" for
-// a flag and reports the value as missing) and then refused here.
-
-/// The most worker threads any tool starts: far more than any machine it runs on has cores,
-/// and few enough that per-thread buffers stay small (10,000 threads took 13 GB).
-public let maximumThreads = 256
+// a flag and reports the value as missing) and then refused here. Thread counts are bounded
+// by STNSystem's `maximumThreads`.
 
 /// The range of an option's value; `nil` leaves it unchecked (the option was not given).
 public func require(_ value: Int?, in range: ClosedRange<Int>, for option: String) throws {

@@ -90,6 +90,25 @@ public final class Trainer {
         network = Network(
             architecture: configuration.architecture, maxBatch: recipe.batchSize, threads: configuration.threads)
         if let resume {
+            // The position must lie inside this run: it indexes the permutation and drives
+            // the schedule.
+            let batches = (trainCount + recipe.batchSize - 1) / recipe.batchSize
+            guard resume.epoch >= 0, resume.epoch <= recipe.epochs, resume.batch >= 0, resume.batch <= batches,
+                resume.iteration >= 0, resume.iteration <= recipe.epochs * batches, resume.epochSeen >= 0,
+                resume.epochSeen <= trainCount, resume.epochCorrect >= 0, resume.epochCorrect <= resume.epochSeen,
+                resume.parameters.count == network.layout.total,
+                resume.velocity.isEmpty || resume.velocity.count == network.layout.total,
+                resume.secondMoment.isEmpty || resume.secondMoment.count == network.layout.total
+            else {
+                throw TrainingError.invalid(
+                    "the checkpoint's position (epoch \(resume.epoch), batch \(resume.batch), iteration \(resume.iteration)) or sizes do not fit its run"
+                )
+            }
+            if let (name, value) = Trainer.firstAbsurdParameter(resume.parameters, layout: network.layout) {
+                throw TrainingError.invalid(
+                    "the checkpoint's parameter '\(name)' is \(value), beyond the +-\(Trainer.parameterLimit) of any healthy run"
+                )
+            }
             state = resume
         } else {
             let weights = Initializer.pytorchDefault(configuration.architecture, seed: configuration.seed)

@@ -6,6 +6,7 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNModel
+import STNSystem
 import STNTrainer
 
 @main

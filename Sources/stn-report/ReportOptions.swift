@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import STNCommandLine
 import STNModel
+import STNSystem
 
 /// The options every report shares: models, data, output figure, threads.
 struct ReportOptions: ParsableArguments {

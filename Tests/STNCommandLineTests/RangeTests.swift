@@ -1,5 +1,6 @@
 import ArgumentParser
 import STNCommandLine
+import STNSystem
 import XCTest
 
 final class RangeTests: XCTestCase {

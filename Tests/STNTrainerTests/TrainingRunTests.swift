@@ -175,6 +175,55 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.1, -1e9)
     }
 
+    /// A checkpoint's settings get the flags' range checks: a forged one asked for 10,000
+    /// threads (13 GB), and a NaN epoch in its history trapped in an Int conversion.
+    func testForgedCheckpointsAreRefusedWithOneLine() throws {
+        let directory = NSTemporaryDirectory() + "stn-forged-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/forged.checkpoint.h5"
+        let t = try trainer(configuration(.cnn))
+        let good = t.state
+
+        func assertRefused(
+            _ state: TrainingState, _ c: TrainingConfiguration, _ message: String, line: UInt = #line
+        ) throws {
+            try Checkpoint.write(state, configuration: c, to: path)
+            XCTAssertThrowsError(try Checkpoint.read(path), line: line) {
+                XCTAssertEqual("\($0)", "\(path): \(message)", line: line)
+            }
+        }
+        var c = configuration(.cnn)
+        c.threads = 10_000
+        try assertRefused(good, c, "checkpoint attribute 'threads' is out of range (10000)")
+        c = configuration(.cnn)
+        c.recipe.epochs = 1 << 40
+        try assertRefused(good, c, "checkpoint attribute 'epochs' is out of range (1099511627776)")
+        c = configuration(.cnn)
+        c.recipe.schedule = .cosine(warmupEpochs: 1e300)
+        try assertRefused(good, c, "checkpoint attribute 'schedule_warmup_epochs' is out of range (1e+300)")
+        var state = good
+        state.history = [
+            EpochRecord(
+                epoch: 0, trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, seconds: 1,
+                learningRate: 0.1)
+        ]
+        try assertRefused(state, configuration(.cnn), "dataset 'training/history' row 0 has epoch 0.0")
+
+        // A position outside the run, or a parameter no healthy run reaches, is refused by the trainer.
+        state = good
+        state.batch = 1 << 60
+        XCTAssertThrowsError(try trainer(configuration(.cnn), resume: state)) {
+            XCTAssertTrue("\($0)".hasPrefix("the checkpoint's position (epoch 0, batch 1152921504606846976"), "\($0)")
+        }
+        state = good
+        state.parameters[0] = 1e20
+        XCTAssertThrowsError(try trainer(configuration(.cnn), resume: state)) {
+            XCTAssertEqual(
+                "\($0)", "the checkpoint's parameter 'convs.0.weight' is 1e+20, beyond the +-100.0 of any healthy run")
+        }
+    }
+
     func testWeightFileCarriesTheRecipe() throws {
         let t = try trainer(configuration(.cnn))
         try runToEnd(t, stopAfter: 1)
