@@ -15,7 +15,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "stn-train",
         abstract: "Train a CNN or an ST-CNN on rotated, translated and scaled (RTS) MNIST.",
         discussion: """
-            Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
+            Every image gets a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch; after each epoch the model is tested on the fixed RTS test set (MNIST t10k, seed 1). Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on the --out file name plus .lock (w.h5.lock): a second stn-train with the same --out is refused.
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
