@@ -33,27 +33,24 @@ final class OutputLockTests: XCTestCase {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/flock") else {
             throw XCTSkip("flock(1) is not installed")
         }
-        // One process (bash, then sleep in its place) holds the lock through descriptor 9.
+        // One process (bash, then sleep in its place) holds the lock through descriptor 9,
+        // and says so with a file once it does.
+        let ready = output + ".ready"
         let holder = Process()
         holder.executableURL = URL(fileURLWithPath: "/bin/bash")
-        holder.arguments = ["-c", "exec 9>'\(output).lock'; /usr/bin/flock 9; exec sleep 60"]
+        holder.arguments = ["-c", "exec 9>'\(output).lock'; /usr/bin/flock 9; touch '\(ready)'; exec sleep 60"]
         holder.standardOutput = FileHandle.nullDevice
         holder.standardError = FileHandle.nullDevice
         try holder.run()
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        // Wait until flock(1) holds it.
-        let deadline = Date().addingTimeInterval(10)
-        var refused = false
-        while !refused && Date() < deadline {
-            do {
-                try OutputLock(for: output).release()
-                usleep(10_000)
-            } catch {
-                refused = true
-                XCTAssertTrue("\(error)".contains("another process is writing this output"), "\(error)")
-            }
+        let deadline = Date().addingTimeInterval(30)
+        while !FileManager.default.fileExists(atPath: ready) && Date() < deadline { usleep(10_000) }
+        XCTAssertThrowsError(try OutputLock(for: output)) { error in
+            XCTAssertEqual(
+                "\(error)",
+                "\(output): another process is writing this output and holds \(output).lock; wait for it or choose another output"
+            )
         }
-        XCTAssertTrue(refused, "the other process's lock was never seen")
         kill(holder.processIdentifier, SIGKILL)
         holder.waitUntilExit()
         XCTAssertTrue(FileManager.default.fileExists(atPath: output + ".lock"))
