@@ -81,7 +81,7 @@ let package = Package(
         // reader so inference never loads libhdf5.
         .target(name: "STNModel", dependencies: ["STNSystem"], swiftSettings: speed),
         // libhdf5 bindings: writing weight files and checkpoints, reading any HDF5 file.
-        .target(name: "STNLibHDF5", dependencies: ["STNModel", "CHDF5"], swiftSettings: speed),
+        .target(name: "STNLibHDF5", dependencies: ["STNModel", "STNSystem", "CHDF5"], swiftSettings: speed),
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
         .target(name: "STNKernels", swiftSettings: speed),
         // A model's layer list compiled into steps over named tensors, forward and backward,
@@ -105,7 +105,7 @@ let package = Package(
             name: "stn-data", dependencies: ["STNData", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed),
         .executableTarget(
             name: "stn-train",
-            dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage"] + commandLine,
+            dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
         // dependencies, the Swift runtime linked statically (with the libraries the static
@@ -123,14 +123,20 @@ let package = Package(
                     ], .when(platforms: [.linux]))
             ]),
         .executableTarget(
-            name: "stn-report", dependencies: ["STNEngine", "STNData", "STNModel", "STNImage"] + commandLine,
+            name: "stn-report",
+            dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed),
         .executableTarget(
             name: "stn-bench",
-            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "AllocationCounter"] + commandLine,
+            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNSystem", "AllocationCounter"]
+                + commandLine,
             swiftSettings: speed),
 
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
+        // Range checks, and the built tools run as a user runs them (each failure one line).
+        .testTarget(
+            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", argumentParser],
+            swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),

@@ -18,3 +18,5 @@ static inline unsigned stn_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 // Silences the library's default error-stack printing: errors are reported by our
 // own one-line messages instead.
 static inline void stn_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+// Objects (files, datasets, groups, types, attributes) libhdf5 holds open in the process.
+static inline ssize_t stn_h5_open_object_count(void) { return H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL); }

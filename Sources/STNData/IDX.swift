@@ -37,8 +37,9 @@ public struct IDXImages: Sendable, Equatable {
 /// IDX files (LeCun's MNIST format): idx1 unsigned-byte labels and idx3 unsigned-byte
 /// images, raw or gzip-compressed (detected by magic bytes).
 ///
-/// Reading validates everything the header claims against the actual payload before any
-/// allocation sized by the header, so a forged header cannot cause a multi-GB allocation.
+/// Reading checks the header as soon as its bytes arrive (inflating gzip incrementally) and
+/// then takes exactly the declared payload, with memory growing only with the bytes actually
+/// read: a forged header, a gzip bomb or /dev/zero costs a few kilobytes and milliseconds.
 public enum IDX {
     /// The largest payload we accept (MNIST's largest file is 47 MB).
     public static let maximumBytes = 1 << 30
@@ -52,6 +53,17 @@ public enum IDX {
         try read(path, dimensions: 1).payload
     }
 
+    /// Checks the labels read from `path` against what they label: exactly one per image,
+    /// each a class of the model (below `classes`).
+    public static func checkLabels(_ labels: [UInt8], at path: String, imageCount: Int, classes: Int) throws {
+        guard labels.count == imageCount else {
+            throw IDXError(path, .countMismatch(images: imageCount, labels: labels.count))
+        }
+        if let bad = labels.firstIndex(where: { Int($0) >= classes }) {
+            throw IDXError(path, .labelOutOfRange(index: bad, value: labels[bad], classes: classes))
+        }
+    }
+
     /// Writes atomically (temporary file in the same directory, then rename).
     public static func writeImages(_ images: IDXImages, to path: String, gzip: Bool = false) throws {
         try write([images.count, images.rows, images.columns], images.pixels, to: path, gzip: gzip)
@@ -61,21 +73,39 @@ public enum IDX {
         try write([labels.count], labels, to: path, gzip: gzip)
     }
 
-    /// Parses an IDX byte stream (already decompressed).
-    static func parse(_ bytes: [UInt8], path: String, dimensions expected: Int) throws -> (
-        dims: [Int], payload: [UInt8]
-    ) {
-        guard bytes.count >= 4 else { throw IDXError(path, .tooShort(bytes: bytes.count)) }
-        guard bytes[0] == 0, bytes[1] == 0 else { throw IDXError(path, .badMagic(bytes[0], bytes[1])) }
-        guard bytes[2] == 0x08 else { throw IDXError(path, .badType(bytes[2])) }
-        let rank = Int(bytes[3])
+    /// Reads an IDX file, raw or gzip, as its bytes arrive: the header is checked as soon as
+    /// it is in (a file that is not IDX, or declares an absurd size, is refused after a few
+    /// bytes, naming the dimensions), then exactly the declared payload is read, never more,
+    /// and anything after it is refused. Memory grows with the data actually read, up to
+    /// the declared size, so a forged header or a gzip bomb costs nothing.
+    static func read(_ path: String, dimensions expected: Int) throws -> (dims: [Int], payload: [UInt8]) {
+        let (descriptor, size) = try mapFileError(path) { try openForReading(path) }
+        defer { close(descriptor) }
+        let file = DescriptorReader(descriptor, path: path)
+        // Two bytes tell gzip (1f 8b) from raw IDX (00 00).
+        let magic = try file.read(2)
+        file.unread(magic)
+        let compressed = Gzip.isGzip(magic)
+        let source: ByteReader
+        if compressed {
+            let decoder = try gzip(path) { try GzipDecoder(refill: file.read(into:)) }
+            source = ByteReader { buffer in try gzip(path) { try decoder.read(into: buffer) } }
+        } else {
+            source = ByteReader(file.read(into:))
+        }
+
+        let start = try source.read(4)
+        guard start.count == 4 else { throw IDXError(path, .tooShort(bytes: start.count)) }
+        guard start[0] == 0, start[1] == 0 else { throw IDXError(path, .badMagic(start[0], start[1])) }
+        guard start[2] == 0x08 else { throw IDXError(path, .badType(start[2])) }
+        let rank = Int(start[3])
         guard rank == expected else { throw IDXError(path, .wrongDimensions(found: rank, expected: expected)) }
-        let headerBytes = 4 + 4 * rank
-        guard bytes.count >= headerBytes else { throw IDXError(path, .tooShort(bytes: bytes.count)) }
+        let sizes = try source.read(4 * rank)
+        guard sizes.count == 4 * rank else { throw IDXError(path, .tooShort(bytes: 4 + sizes.count)) }
         var dims: [Int] = []
         for d in 0 ..< rank {
-            let o = 4 + 4 * d
-            dims.append(Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3]))
+            let o = 4 * d
+            dims.append(Int(sizes[o]) << 24 | Int(sizes[o + 1]) << 16 | Int(sizes[o + 2]) << 8 | Int(sizes[o + 3]))
         }
         // Each dimension is < 2^32, so the product fits in Int64 only if checked.
         var total = 1
@@ -86,33 +116,46 @@ public enum IDX {
         }
         guard dims[0] > 0 else { throw IDXError(path, .zeroCount) }
         guard total > 0 else { throw IDXError(path, .tooLarge(dimensions: dims)) }
-        let available = bytes.count - headerBytes
-        guard available >= total else { throw IDXError(path, .truncated(expected: total, found: available)) }
-        guard available == total else { throw IDXError(path, .trailingBytes(expected: total, found: available)) }
-        return (dims, Array(bytes[headerBytes...]))
-    }
-
-    static func read(_ path: String, dimensions: Int) throws -> (dims: [Int], payload: [UInt8]) {
-        var bytes = try readFile(path)
-        if Gzip.isGzip(bytes) {
-            do {
-                // Header plus the largest payload we accept.
-                bytes = try Gzip.decompress(bytes, limit: maximumBytes + 64)
-            } catch Gzip.Failure.tooLarge {
-                throw IDXError(path, .tooLarge(dimensions: []))
-            } catch Gzip.Failure.corrupt(let reason) {
-                throw IDXError(path, .corruptGzip(reason))
+        let headerBytes = 4 + 4 * rank
+        // A raw regular file's size tells a short or long payload before any allocation.
+        if !compressed && size > 0 {
+            let available = size - headerBytes
+            guard available >= total else { throw IDXError(path, .truncated(expected: total, found: available)) }
+            guard available == total else {
+                throw IDXError(path, .trailingBytes(expected: total, found: available))
             }
         }
-        return try parse(bytes, path: path, dimensions: dimensions)
+
+        let payload = try source.read(total)
+        guard payload.count == total else { throw IDXError(path, .truncated(expected: total, found: payload.count)) }
+        // Nothing may follow: count what does, up to a bound (a gzip bomb behind a small
+        // header is not inflated to the end to count it).
+        let extra = try source.read(trailingCountLimit)
+        guard extra.isEmpty else {
+            guard extra.count < trailingCountLimit else { throw IDXError(path, .excessData(expected: total)) }
+            throw IDXError(path, .trailingBytes(expected: total, found: total + extra.count))
+        }
+        return (dims, payload)
     }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
+    /// How many bytes past the payload are read to count them in the message.
+    static let trailingCountLimit = 1 << 20
+
+    /// Runs `body`, reporting a file error as this IDX file's.
+    private static func mapFileError<T>(_ path: String, _ body: () throws -> T) throws -> T {
         do {
-            return try readWholeFile(path, limit: maximumBytes + 64)
+            return try body()
         } catch let error as FileError {
-            if error.reason.hasPrefix("file too large") { throw IDXError(path, .tooLarge(dimensions: [])) }
             throw IDXError(path, .unreadable(error.reason))
+        }
+    }
+
+    /// Runs `body`, reporting a gzip failure as this IDX file's.
+    private static func gzip<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch Gzip.Failure.corrupt(let reason) {
+            throw IDXError(path, .corruptGzip(reason))
         }
     }
 
@@ -130,4 +173,69 @@ public enum IDX {
             throw IDXError(path, .unwritable(error.reason))
         }
     }
+}
+
+/// Bytes from a function that fills a buffer (0 at the end): exact counts on top of it.
+struct ByteReader {
+    let fill: (UnsafeMutableRawBufferPointer) throws -> Int
+
+    init(_ fill: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) { self.fill = fill }
+
+    /// Up to `count` bytes: fewer only at the end of the data. The array grows with the
+    /// bytes that arrive, so a count the data does not back costs no memory.
+    func read(_ count: Int) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(min(count, 1 << 16))
+        var chunk = [UInt8](repeating: 0, count: min(count, 1 << 16))
+        while bytes.count < count {
+            let want = min(chunk.count, count - bytes.count)
+            let n = try chunk.withUnsafeMutableBytes { try fill(UnsafeMutableRawBufferPointer(rebasing: $0[..<want])) }
+            if n == 0 { break }
+            if bytes.count + n > bytes.capacity {
+                // Grow by doubling, but never past the count asked for.
+                bytes.reserveCapacity(min(count, max(bytes.capacity * 2, bytes.count + n)))
+            }
+            bytes += chunk[..<n]
+        }
+        return bytes
+    }
+}
+
+/// Reads a file descriptor, with bytes pushed back to be read first (the peeked magic).
+final class DescriptorReader {
+    private let descriptor: Int32
+    private let path: String
+    private var pending: [UInt8] = []
+
+    init(_ descriptor: Int32, path: String) {
+        self.descriptor = descriptor
+        self.path = path
+    }
+
+    func unread(_ bytes: [UInt8]) { pending = bytes + pending }
+
+    /// Fills up to `buffer.count` bytes; 0 at the end of the file.
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if !pending.isEmpty {
+            let n = min(buffer.count, pending.count)
+            pending.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[..<n])) }
+            pending.removeFirst(n)
+            return n
+        }
+        while true {
+            let n = readDescriptor(descriptor, buffer)
+            if n >= 0 { return n }
+            if errno != EINTR { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
+        }
+    }
+
+    /// Up to `count` bytes, fewer only at the end of the file.
+    func read(_ count: Int) throws -> [UInt8] {
+        try ByteReader(read(into:)).read(count)
+    }
+}
+
+/// read(2), outside any type whose own `read` would hide it.
+private func readDescriptor(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
+    read(descriptor, buffer.baseAddress, buffer.count)
 }

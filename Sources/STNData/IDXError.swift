@@ -11,10 +11,14 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case zeroCount
         case truncated(expected: Int, found: Int)
         case trailingBytes(expected: Int, found: Int)
+        /// More than `IDX.trailingCountLimit` bytes follow the payload (not all counted).
+        case excessData(expected: Int)
         case tooLarge(dimensions: [Int])
         case wrongImageSize(rows: Int, columns: Int, expected: String)
         case countMismatch(images: Int, labels: Int)
         case badLabel(index: Int, value: UInt8)
+        /// A label at or above the model's class count.
+        case labelOutOfRange(index: Int, value: UInt8, classes: Int)
         case unwritable(String)
     }
 
@@ -43,11 +47,17 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .trailingBytes(let expected, let found):
             problem =
                 "\(found - expected) unexpected trailing bytes after the \(expected) data bytes the header declares"
+        case .excessData(let expected):
+            problem =
+                "more than \(IDX.trailingCountLimit) unexpected trailing bytes after the \(expected) data bytes the header declares"
         case .tooLarge(let dims):
-            problem = "IDX header declares an absurd size \(dims.map(String.init).joined(separator: "x"))"
+            problem =
+                "IDX header declares an absurd size \(dims.map(String.init).joined(separator: " x ")) (more than \(IDX.maximumBytes) bytes)"
         case .wrongImageSize(let r, let c, let expected): problem = "images are \(r)x\(c), expected \(expected)"
-        case .countMismatch(let i, let l): problem = "\(i) images but \(l) labels"
+        case .countMismatch(let i, let l): problem = "\(l) labels for \(i) images (one label per image)"
         case .badLabel(let index, let value): problem = "label \(value) at index \(index) is not a digit 0-9"
+        case .labelOutOfRange(let index, let value, let classes):
+            problem = "label \(value) at index \(index) is not one of the model's \(classes) classes (0-\(classes - 1))"
         case .unwritable(let reason): problem = "cannot write file: \(reason)"
         }
         return "\(path): \(problem)"

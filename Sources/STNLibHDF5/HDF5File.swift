@@ -7,12 +7,24 @@ import STNModel
 ///
 /// libhdf5's serial build is not thread-safe: use a file from one thread at a time.
 public final class HDF5File {
-    public enum Mode { case read, create }
+    public enum Mode {
+        case read
+        /// Creates (truncates) a file on disk.
+        case create
+        /// Builds the file in memory (libhdf5's core driver without a backing store);
+        /// `image()` returns its bytes for the caller to write. libhdf5 never touches the
+        /// disk, so a full disk fails only the caller's plain write: a failed libhdf5 flush
+        /// on close would leave the file open inside the library, which then crashed in its
+        /// exit handler.
+        case memory
+    }
 
     public let path: String
     private let id: hid_t
+    private var isOpen = true
 
-    /// Opens an existing file for reading, or creates (truncates) one for writing.
+    /// Opens an existing file for reading, creates (truncates) one for writing, or starts
+    /// one in memory (`path` then only names it in messages).
     public init(path: String, mode: Mode) throws {
         self.path = path
         stn_h5_silence_errors()
@@ -27,14 +39,50 @@ public final class HDF5File {
         case .create:
             id = H5Fcreate(path, stn_h5f_acc_trunc(), 0, 0)
             guard id >= 0 else { throw HDF5Error(path: path, "cannot create HDF5 file (is the directory writable?)") }
+        case .memory:
+            let access = H5Pcreate(stn_h5p_file_access())
+            guard access >= 0 else { throw HDF5Error(path: path, "cannot create an HDF5 property list") }
+            defer { H5Pclose(access) }
+            guard H5Pset_fapl_core(access, 1 << 20, false) >= 0 else {
+                throw HDF5Error(path: path, "cannot select libhdf5's in-memory driver")
+            }
+            id = H5Fcreate(path, stn_h5f_acc_trunc(), 0, access)
+            guard id >= 0 else { throw HDF5Error(path: path, "cannot create an in-memory HDF5 file") }
         }
     }
 
-    deinit { H5Fclose(id) }
+    deinit {
+        if isOpen { H5Fclose(id) }
+    }
 
-    /// Flushes and closes the file now, reporting a failure (deinit cannot).
+    /// Flushes and closes the file now, reporting a failure (deinit cannot). Closing twice is a no-op.
+    public func close() throws {
+        guard isOpen else { return }
+        isOpen = false
+        guard H5Fclose(id) >= 0 else { throw HDF5Error(path: path, "cannot close file") }
+    }
+
+    /// Flushes the file, reporting a failure.
     public func flush() throws {
         guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw HDF5Error(path: path, "cannot flush file") }
+    }
+
+    /// The complete file as bytes (for a `.memory` file: what to write to disk).
+    public func image() throws -> [UInt8] {
+        // The metadata cache holds the last headers until flushed.
+        try flush()
+        let size = H5Fget_file_image(id, nil, 0)
+        guard size > 0 else { throw HDF5Error(path: path, "cannot build the file's image") }
+        var bytes = [UInt8](repeating: 0, count: size)
+        let copied = bytes.withUnsafeMutableBytes { H5Fget_file_image(id, $0.baseAddress, $0.count) }
+        guard copied == size else { throw HDF5Error(path: path, "cannot build the file's image") }
+        return bytes
+    }
+
+    /// Files, datasets, groups, types and attributes that libhdf5 holds open in this process
+    /// (0 once every HDF5File is closed or released).
+    public static var openObjectCount: Int {
+        Int(stn_h5_open_object_count())
     }
 
     // MARK: Datasets

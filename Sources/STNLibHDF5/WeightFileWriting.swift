@@ -1,5 +1,5 @@
-import Foundation
 import STNModel
+import STNSystem
 
 /// Writing weight files goes through libhdf5 (reading does not need it: see HDF5Reader).
 extension WeightFile {
@@ -17,33 +17,34 @@ extension WeightFile {
         }
     }
 
-    /// Creates an HDF5 file at a temporary name beside `path`, lets `body` fill it, then
-    /// renames it into place. On any failure the temporary file is removed.
+    /// Builds the HDF5 file in memory, lets `body` fill it, then writes its bytes to a
+    /// temporary file beside `path` and renames that into place: a failure (a full disk)
+    /// leaves any earlier file at `path` untouched and no temporary file behind, and every
+    /// libhdf5 handle is closed on every path.
     public static func atomicWrite(to path: String, _ body: (HDF5File) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        var isDirectory = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
+        let directory = directoryName(path)
+        guard fileKind(directory) == .directory else {
             throw HDF5Error(path: path, "directory '\(directory)' does not exist")
         }
-        let temporary = directory + "/." + url.lastPathComponent + ".\(getpid()).tmp"
+        let image: [UInt8]
         do {
+            let file = try HDF5File(path: path, mode: .memory)
             do {
-                let file = try HDF5File(path: temporary, mode: .create)
                 try body(file)
-                try file.flush()
-            }  // the file is closed here, before the rename
-            guard rename(temporary, path) == 0 else {
-                throw HDF5Error(
-                    path: path, "cannot rename temporary file into place: \(String(cString: strerror(errno)))")
+                image = try file.image()
+            } catch {
+                try? file.close()
+                throw error
             }
+            try file.close()
         } catch let error as HDF5Error {
-            unlink(temporary)
-            // Report the destination, not the temporary name the user never chose.
+            // Report the destination (a temporary or in-memory name means nothing to the user).
             throw HDF5Error(path: path, error.message)
-        } catch {
-            unlink(temporary)
-            throw error
+        }
+        do {
+            try writeAtomically(image, to: path)
+        } catch let error as FileError {
+            throw HDF5Error(path: path, "cannot write file: \(error.reason)")
         }
     }
 }

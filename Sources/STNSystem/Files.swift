@@ -50,6 +50,21 @@ public func baseName(_ path: String) -> String {
     return trimmed.lastIndex(of: "/").map { String(trimmed[trimmed.index(after: $0)...]) } ?? String(trimmed)
 }
 
+/// Creates the directory `path` and any missing parents, like `mkdir -p`. An existing
+/// directory is fine; a file in the way is an error naming it.
+public func createDirectories(_ path: String) throws {
+    switch fileKind(path) {
+    case .directory: return
+    case .file, .other: throw FileError(path, "exists and is not a directory")
+    case .missing: break
+    }
+    let parent = directoryName(path)
+    if parent != path { try createDirectories(parent) }
+    guard mkdir(path, 0o777) == 0 || fileKind(path) == .directory else {
+        throw FileError(path, "cannot create directory: \(String(cString: strerror(errno)))")
+    }
+}
+
 /// Opens an existing regular file (or pipe) for reading: its descriptor, which the caller
 /// closes, and its size as `stat` reports it (0 for a pipe).
 public func openForReading(_ path: String) throws -> (descriptor: Int32, size: Int) {

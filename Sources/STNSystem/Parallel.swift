@@ -1,5 +1,10 @@
 import Dispatch
 
+/// The most worker threads any tool or checkpoint may ask for: far more than any machine
+/// this runs on has cores, and few enough that per-thread buffers stay small (an unbounded
+/// `--threads 10000` took 13 GB).
+public let maximumThreads = 256
+
 /// Runs `body(part)` for every part in `0 ..< parts` concurrently and returns when all are done.
 ///
 /// The project's one deliberate data sharing across threads: callers hand every part raw

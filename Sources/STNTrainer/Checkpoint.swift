@@ -1,5 +1,6 @@
 import STNLibHDF5
 import STNModel
+import STNSystem
 
 /// One epoch's line of the training log.
 public struct EpochRecord: Sendable, Equatable {
@@ -172,6 +173,40 @@ public struct TrainingConfiguration: Sendable, Equatable {
             seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
             threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
             testLimit: a["test_images"]?.intValue, distortion: distortion)
+        try checkRanges(path: path)
+    }
+
+    /// A checkpoint's settings get the same range checks as stn-train's flags: a forged or
+    /// damaged file is refused with one line rather than starting 10,000 threads or
+    /// overflowing a count.
+    func checkRanges(path: String) throws {
+        func check(_ valid: Bool, _ key: String, _ value: CustomStringConvertible) throws {
+            guard valid else { throw HDF5Error(path: path, "checkpoint attribute '\(key)' is out of range (\(value))") }
+        }
+        func finite(_ value: Double, atLeast low: Double, below high: Double = .infinity) -> Bool {
+            value.isFinite && value >= low && value < high
+        }
+        let r = recipe
+        try check((1 ... Recipe.maximumEpochs).contains(r.epochs), "epochs", r.epochs)
+        try check((1 ... Recipe.maximumBatchSize).contains(r.batchSize), "batch_size", r.batchSize)
+        try check(finite(r.learningRate, atLeast: 0) && r.learningRate > 0, "learning_rate", r.learningRate)
+        try check(finite(r.momentum, atLeast: 0, below: 1), "momentum", r.momentum)
+        try check(finite(r.weightDecay, atLeast: 0), "weight_decay", r.weightDecay)
+        try check(finite(r.localisationRateScale, atLeast: 0), "localisation_rate_scale", r.localisationRateScale)
+        switch r.schedule {
+        case .step(let every, let gamma):
+            try check(every >= 1, "schedule_step", every)
+            try check(finite(gamma, atLeast: 0) && gamma > 0, "schedule_gamma", gamma)
+        case .cosine(let warmup):
+            try check(
+                warmup.isFinite && warmup >= 0 && warmup <= Double(Recipe.maximumEpochs), "schedule_warmup_epochs",
+                warmup)
+        case .constant:
+            break
+        }
+        try check((1 ... maximumThreads).contains(threads), "threads", threads)
+        try check((limit ?? 1) >= 1, "train_images", limit ?? 0)
+        try check((testLimit ?? 1) >= 1, "test_images", testLimit ?? 0)
     }
 }
 
@@ -233,6 +268,14 @@ public enum Checkpoint {
             throw HDF5Error(
                 path: path,
                 "dataset 'training/history' has shape \(history.shape), expected [epochs, \(EpochRecord.columns)]")
+        }
+        // The first column is the epoch number (converted to Int): a whole number in range.
+        for row in stride(from: 0, to: history.values.count, by: EpochRecord.columns) {
+            let epoch = history.values[row]
+            guard epoch.isFinite, epoch == epoch.rounded(), epoch >= 1, epoch <= Double(Recipe.maximumEpochs) else {
+                throw HDF5Error(
+                    path: path, "dataset 'training/history' row \(row / EpochRecord.columns) has epoch \(epoch)")
+            }
         }
         let records = stride(from: 0, to: history.values.count, by: EpochRecord.columns).map {
             EpochRecord(row: history.values[$0 ..< $0 + EpochRecord.columns])

@@ -30,6 +30,12 @@ public struct Recipe: Sendable, Equatable {
         }
     }
 
+    /// The largest epoch count and batch size a run accepts (flags and checkpoints): far
+    /// beyond any useful run, and small enough that no count of images or iterations
+    /// derived from them overflows.
+    public static let maximumEpochs = 10_000
+    public static let maximumBatchSize = 4096
+
     public var name: String
     public var epochs: Int
     public var batchSize: Int

@@ -30,6 +30,8 @@ public struct BatchProgress: Sendable {
 /// Why training stopped early.
 public enum TrainingError: Error, CustomStringConvertible {
     case diverged(epoch: Int, batch: Int, loss: Double)
+    /// A step left a parameter non-finite or beyond `Trainer.parameterLimit`.
+    case parameterDiverged(epoch: Int, batch: Int, parameter: String, value: Float)
     case invalid(String)
 
     public var description: String {
@@ -37,6 +39,9 @@ public enum TrainingError: Error, CustomStringConvertible {
         case .diverged(let e, let b, let loss):
             return
                 "training diverged: loss is \(loss) at epoch \(e), batch \(b); lower --lr (the last good checkpoint is kept)"
+        case .parameterDiverged(let e, let b, let name, let value):
+            return
+                "training diverged: the step at epoch \(e), batch \(b) took parameter '\(name)' to \(value) (healthy runs stay within +-\(Trainer.parameterLimit)); lower --lr (the last good checkpoint is kept)"
         case .invalid(let message):
             return message
         }
@@ -98,6 +103,25 @@ public final class Trainer {
             throw TrainingError.invalid("\(error)")
         }
         if let resume {
+            // The position must lie inside this run: it indexes the permutation and drives
+            // the schedule.
+            let batches = (trainCount + recipe.batchSize - 1) / recipe.batchSize
+            guard resume.epoch >= 0, resume.epoch <= recipe.epochs, resume.batch >= 0, resume.batch <= batches,
+                resume.iteration >= 0, resume.iteration <= recipe.epochs * batches, resume.epochSeen >= 0,
+                resume.epochSeen <= trainCount, resume.epochCorrect >= 0, resume.epochCorrect <= resume.epochSeen,
+                resume.parameters.count == network.layout.total,
+                resume.velocity.isEmpty || resume.velocity.count == network.layout.total,
+                resume.secondMoment.isEmpty || resume.secondMoment.count == network.layout.total
+            else {
+                throw TrainingError.invalid(
+                    "the checkpoint's position (epoch \(resume.epoch), batch \(resume.batch), iteration \(resume.iteration)) or sizes do not fit its run"
+                )
+            }
+            if let (name, value) = Trainer.firstAbsurdParameter(resume.parameters, layout: network.layout) {
+                throw TrainingError.invalid(
+                    "the checkpoint's parameter '\(name)' is \(value), beyond the +-\(Trainer.parameterLimit) of any healthy run"
+                )
+            }
             state = resume
         } else {
             let weights = Initializer.pytorchDefault(configuration.architecture, seed: configuration.seed)
@@ -203,6 +227,10 @@ public final class Trainer {
                 let gradientNorm = optimizer.step(
                     parameters: &network.parameters, gradients: network.gradients, segments: segments,
                     maxGradientNorm: recipe.gradientClipNorm > 0 ? recipe.gradientClipNorm : nil)
+                if let (name, value) = Trainer.firstAbsurdParameter(network.parameters, layout: network.layout) {
+                    throw TrainingError.parameterDiverged(
+                        epoch: state.epoch + 1, batch: state.batch + 1, parameter: name, value: value)
+                }
                 if state.batch == 0 {
                     normSum = 0
                     normMax = 0
@@ -260,6 +288,23 @@ public final class Trainer {
             try checkpoint(state)
             if shouldStop() { return }
         }
+    }
+
+    /// The largest parameter magnitude a run may reach: trained weights stay below 1, so a
+    /// value past this means the run has diverged. It is checked after every step, before
+    /// the next forward pass: with every parameter within it, the localisation net's theta
+    /// stays far inside the range the sampler converts to pixel indices (below 1e18),
+    /// whereas unchecked a huge rate makes that conversion trap.
+    public static let parameterLimit: Float = 100
+
+    /// The first parameter that is not finite or is beyond `parameterLimit`: its tensor's
+    /// name and value, or nil if all are in range.
+    static func firstAbsurdParameter(_ parameters: [Float], layout: ParameterLayout) -> (String, Float)? {
+        let limit = parameterLimit
+        // `!(|v| <= limit)` also catches NaN.
+        guard let index = parameters.firstIndex(where: { !(abs($0) <= limit) }) else { return nil }
+        let tensor = layout.offsets.lastIndex { $0 <= index } ?? 0
+        return (layout.names[tensor], parameters[index])
     }
 
     /// Mean NLL and accuracy on the fixed test set.

@@ -6,6 +6,7 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNModel
+import STNSystem
 import STNTrainer
 
 @main
@@ -38,20 +39,23 @@ struct InferBench: ParsableCommand {
 
     @Option(help: "Weight file (default: random weights for --model).") var weights: String?
     @Option(help: "Model for random weights: st-cnn, cnn or pytorch-tutorial.") var model: String = "st-cnn"
-    @Option(help: "Timed frames.") var frames: Int = 10_000
-    @Option(help: "Threads for the all-cores figure.") var threads: Int = max(
+    @Option(parsing: .unconditional, help: "Timed frames.") var frames: Int = 10_000
+    @Option(parsing: .unconditional, help: "Threads for the all-cores figure.") var threads: Int = max(
         1, ProcessInfo.processInfo.activeProcessorCount)
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+
+    func validate() throws {
+        // Each timed frame keeps its latency: 10 million frames is 80 MB of them.
+        try require(frames, in: 10 ... 10_000_000, for: "--frames")
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
+    }
 
     func run() throws {
         try bench()
     }
 
     func bench() throws {
-        guard frames >= 10, threads >= 1 else {
-            throw ValidationError("--frames must be at least 10 and --threads at least 1")
-        }
         let w = try benchmarkWeights(file: weights, model: model)
         let engine = try Engine(weights: w, threads: threads)
         let pool = 1000
@@ -169,17 +173,23 @@ struct TrainBench: ParsableCommand {
     )
 
     @Option(help: "Model: st-cnn, cnn or pytorch-tutorial.") var model: String = "st-cnn"
-    @Option(name: .customLong("batch-size"), help: "Images per batch.") var batchSize: Int = 256
-    @Option(help: "Threads.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    @Option(help: "Timed batches.") var batches: Int = 10
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images per batch.") var batchSize: Int =
+        256
+    @Option(parsing: .unconditional, help: "Threads.") var threads: Int = max(
+        1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(parsing: .unconditional, help: "Timed batches.") var batches: Int = 10
 
-    func run() throws {
-        guard let architecture = Architecture.preset(named: model) else {
+    func validate() throws {
+        guard Architecture.preset(named: model) != nil else {
             throw ValidationError("--model must be one of \(Architecture.presetNames.joined(separator: ", "))")
         }
-        guard batchSize >= 1, threads >= 1, batches >= 1 else {
-            throw ValidationError("--batch-size, --threads and --batches must be positive")
-        }
+        try require(batchSize, in: 1 ... Recipe.maximumBatchSize, for: "--batch-size")
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
+        try require(batches, in: 1 ... 100_000, for: "--batches")
+    }
+
+    func run() throws {
+        let architecture = Architecture.preset(named: model)!
         let rate = try benchmarkTraining(
             architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
         print(

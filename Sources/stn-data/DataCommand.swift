@@ -26,11 +26,12 @@ struct RTSCommand: ParsableCommand {
             """)
 
     @Option(help: "MNIST split to distort: test or train.") var split: String
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: "Epoch of the draw (training draws a fresh distortion per epoch).") var epoch: Int = 0
-    @Option(help: "Distort only the first N images.") var count: Int?
+    @Option(parsing: .unconditional, help: "Random seed (default: 1).", transform: parseSeed) var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Epoch of the draw (training draws a fresh distortion per epoch).")
+    var epoch: Int = 0
+    @Option(parsing: .unconditional, help: "Distort only the first N images.") var count: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Threads (the output does not depend on it).") var threads: Int = max(
+    @Option(parsing: .unconditional, help: "Threads (the output does not depend on it).") var threads: Int = max(
         1, ProcessInfo.processInfo.activeProcessorCount)
     @Flag(help: "Gzip the IDX files (names end in .gz).") var gzip = false
     @Option(help: "Output directory (created if missing).") var out: String
@@ -39,20 +40,25 @@ struct RTSCommand: ParsableCommand {
         guard split == "test" || split == "train" else {
             throw ValidationError("--split must be test or train, not '\(split)'")
         }
-        if let count, count < 1 { throw ValidationError("--count must be at least 1") }
-        guard epoch >= 0 else { throw ValidationError("--epoch must be >= 0") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try require(count, in: 1 ... Int.max, for: "--count")
+        // The epoch keys 32 bits of each image's PRNG stream.
+        try require(epoch, in: 0 ... Int(UInt32.max), for: "--epoch")
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
     }
 
     func run() throws {
         do {
+            // Before the work: --out names a directory (an existing one is written into).
+            if fileKind(out) == .file || fileKind(out) == .other {
+                throw FileError(out, "exists and is not a directory (--out is the directory to write into)")
+            }
             let directory = try MNIST.resolveDirectory(data)
             var mnist = try MNIST.load(split: split == "test" ? .test : .train, directory: directory)
             if let count, count < mnist.labels.count {
                 mnist.images = mnist.images.prefix(count)
                 mnist.labels = Array(mnist.labels.prefix(count))
             }
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try createDirectories(out)
             let rts = RTSDistortion(seed: seed)
             let started = Date()
             let images = rts.distort(mnist.images, epoch: epoch, threads: threads)

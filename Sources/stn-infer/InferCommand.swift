@@ -41,7 +41,8 @@ struct InferCommand: ParsableCommand {
         help: "Write the seed's figure for the first images: input, sampled region, transformer output, prediction.")
     var explain: String?
     @Option(
-        name: .customLong("explain-count"), help: "Images in the --explain figure (per digit with --explain-digits).")
+        name: .customLong("explain-count"), parsing: .unconditional,
+        help: "Images in the --explain figure (per digit with --explain-digits).")
     var explainCount: Int = 8
     @Option(
         name: .customLong("explain-digits"),
@@ -55,14 +56,12 @@ struct InferCommand: ParsableCommand {
             "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels)."
     )
     var explainMisses = false
-    @Option(help: "Classify only the first N images.") var limit: Int?
-    @Option(help: "Threads for large files.") var threads: Int = processorCount()
+    @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
 
     func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-        guard explainCount >= 1 && explainCount <= 100 else {
-            throw ValidationError("--explain-count must be between 1 and 100")
-        }
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
+        try require(explainCount, in: 1 ... 100, for: "--explain-count")
         if let explainDigits {
             guard explain != nil else { throw ValidationError("--explain-digits needs --explain OUT.png") }
             guard labels != nil else {
@@ -83,7 +82,7 @@ struct InferCommand: ParsableCommand {
                 throw ValidationError("--explain-misses and --explain-digits choose images differently; pass one")
             }
         }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+        try require(limit, in: 1 ... Int.max, for: "--limit")
     }
 
     func run() throws {
@@ -95,20 +94,19 @@ struct InferCommand: ParsableCommand {
         let weightsPath = try weights ?? DefaultWeights.locate()
         let file = try WeightFile.read(weightsPath)
         var frames = try Frames.load(images, for: file.architecture.inputShape)
-        if let limit, limit < frames.count { frames = frames.prefix(limit) }
-        var truth: [UInt8]?
-        if let labels {
-            let all = try IDX.readLabels(at: labels)
-            guard all.count >= frames.count else {
-                throw IDXError(labels, .countMismatch(images: frames.count, labels: all.count))
-            }
-            truth = Array(all.prefix(frames.count))
-        }
+        let allLabels = try labels.map { try IDX.readLabels(at: $0) }
         if !file.extraDatasets.isEmpty {
             writeStandardError(
                 "stn-infer: note: \(weightsPath) has datasets that are not model parameters, ignored: \(file.extraDatasets.joined(separator: ", "))\n"
             )
         }
+        // One label per image of the file (before --limit), each a class of this model.
+        if let labels, let allLabels {
+            try IDX.checkLabels(
+                allLabels, at: labels, imageCount: frames.count, classes: Self.classCount(file.weights.architecture))
+        }
+        if let limit, limit < frames.count { frames = frames.prefix(limit) }
+        let truth = allLabels.map { Array($0.prefix(frames.count)) }
         let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
 
         var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)
@@ -171,6 +169,9 @@ struct InferCommand: ParsableCommand {
 }
 
 extension InferCommand {
+    /// The classes a model tells apart: the width of its answer.
+    static func classCount(_ architecture: Architecture) -> Int { architecture.classCount }
+
     /// "2,5,7" -> [2, 5, 7]; nil unless every item is a digit 0-9.
     static func parseDigits(_ list: String) -> [Int]? {
         let items = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingPrefix(" ")) }

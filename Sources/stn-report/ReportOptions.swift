@@ -1,17 +1,20 @@
 import ArgumentParser
 import Foundation
+import STNCommandLine
 import STNModel
+import STNSystem
 
 /// The options every report shares: models, data, output figure, threads.
 struct ReportOptions: ParsableArguments {
     @Option(name: .customLong("weights"), help: "A weight file; repeat for several models.") var weights: [String] = []
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
     @Option(help: "Output PNG.") var out: String
-    @Option(help: "Threads.") var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    @Option(parsing: .unconditional, help: "Threads.") var threads: Int = max(
+        1, ProcessInfo.processInfo.activeProcessorCount)
 
     func validate() throws {
         guard !weights.isEmpty else { throw ValidationError("give at least one --weights FILE") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
     }
 
     /// Each weight file with its path, read and checked.

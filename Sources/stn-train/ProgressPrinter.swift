@@ -54,7 +54,8 @@ final class ProgressPrinter {
     }
 
     static func duration(_ seconds: Double) -> String {
-        guard seconds.isFinite else { return "?" }
+        // Int(_:) traps beyond Int's range: an estimate past a century (a stalled run) is unknown.
+        guard seconds.isFinite, seconds >= 0, seconds < 3e9 else { return "?" }
         let s = Int(seconds.rounded())
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m\(String(format: "%02d", s % 60))s" }

@@ -4,6 +4,7 @@ import STNCommandLine
 import STNData
 import STNLibHDF5
 import STNModel
+import STNSystem
 import STNTrainer
 
 @main
@@ -17,7 +18,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
 
-            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); none trains on the 28x28 digits as they are. The default is the one that fits the model's input. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C).
+            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); none trains on the 28x28 digits as they are. The default is the one that fits the model's input. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on the --out file name plus .lock (w.h5.lock): a second stn-train with the same --out is refused.
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -45,20 +46,32 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Training recipe: default or seed.")
     var recipe: String = "default"
 
-    @Option(help: "Epochs (overrides the recipe).") var epochs: Int?
-    @Option(name: .customLong("batch-size"), help: "Images per batch (overrides the recipe).") var batchSize: Int?
-    @Option(help: "Peak learning rate (overrides the recipe).") var lr: Double?
-    @Option(help: "SGD momentum (overrides the recipe).") var momentum: Double?
-    @Option(name: .customLong("weight-decay"), help: "L2 weight decay (overrides the recipe).") var weightDecay: Double?
+    // Numeric options read the next argument even when it starts with '-', so that a
+    // negative number reaches validate() and is refused with its range.
+    @Option(parsing: .unconditional, help: "Epochs (overrides the recipe).") var epochs: Int?
+    @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images per batch (overrides the recipe).")
+    var batchSize: Int?
+    @Option(parsing: .unconditional, help: "Peak learning rate (overrides the recipe).") var lr: Double?
+    @Option(parsing: .unconditional, help: "SGD momentum (overrides the recipe).") var momentum: Double?
+    @Option(
+        name: .customLong("weight-decay"), parsing: .unconditional, help: "L2 weight decay (overrides the recipe).")
+    var weightDecay: Double?
     @Option(help: "Learning-rate schedule: cosine, step or constant (overrides the recipe).") var schedule: String?
-    @Option(name: .customLong("warmup-epochs"), help: "Warm-up epochs for the cosine schedule.") var warmupEpochs:
-        Double?
-    @Option(name: .customLong("step-size"), help: "Iterations between rate drops for the step schedule.") var stepSize:
-        Int?
-    @Option(help: "Rate multiplier per step for the step schedule.") var gamma: Double?
-    @Option(name: .customLong("loc-lr-scale"), help: "Learning-rate multiplier for the localisation net.")
+    @Option(
+        name: .customLong("warmup-epochs"), parsing: .unconditional, help: "Warm-up epochs for the cosine schedule.")
+    var warmupEpochs: Double?
+    @Option(
+        name: .customLong("step-size"), parsing: .unconditional,
+        help: "Iterations between rate drops for the step schedule.")
+    var stepSize: Int?
+    @Option(parsing: .unconditional, help: "Rate multiplier per step for the step schedule.") var gamma: Double?
+    @Option(
+        name: .customLong("loc-lr-scale"), parsing: .unconditional,
+        help: "Learning-rate multiplier for the localisation net.")
     var locLRScale: Double?
-    @Option(name: .customLong("clip-norm"), help: "Clip each batch's gradient to this global L2 norm (0: no clipping).")
+    @Option(
+        name: .customLong("clip-norm"), parsing: .unconditional,
+        help: "Clip each batch's gradient to this global L2 norm (0: no clipping).")
     var clipNorm: Double?
     @Option(
         name: .customLong("loc-optimizer"),
@@ -67,14 +80,21 @@ struct TrainCommand: ParsableCommand {
     )
     var locOptimizer: String?
     @Option(
-        name: .customLong("label-smoothing"), help: "Train against (1 - e) one-hot + e / 10 (0: plain log-likelihood).")
+        name: .customLong("label-smoothing"), parsing: .unconditional,
+        help: "Train against (1 - e) one-hot + e / 10 (0: plain log-likelihood).")
     var labelSmoothing: Double?
 
-    @Option(help: "Random seed: initialisation, shuffling and RTS draws.") var seed: UInt64 = 1
-    @Option(help: "Worker threads (results are bit-identical for the same seed and thread count).")
+    @Option(
+        parsing: .unconditional, help: "Random seed: initialisation, shuffling and RTS draws (default: 1).",
+        transform: parseSeed)
+    var seed: UInt64 = 1
+    @Option(
+        parsing: .unconditional, help: "Worker threads (results are bit-identical for the same seed and thread count).")
     var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    @Option(help: "Train on the first N training images only (quick runs).") var limit: Int?
-    @Option(name: .customLong("test-limit"), help: "Evaluate on the first N RTS test images only.") var testLimit: Int?
+    @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).") var limit: Int?
+    @Option(
+        name: .customLong("test-limit"), parsing: .unconditional, help: "Evaluate on the first N RTS test images only.")
+    var testLimit: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
     @Option(help: "Continue from a checkpoint written by an earlier run (its recipe and seed are used).") var resume:
         String?
@@ -92,36 +112,26 @@ struct TrainCommand: ParsableCommand {
         guard Recipe.named(recipe) != nil else {
             throw ValidationError("--recipe must be default or seed, not '\(recipe)'")
         }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let batchSize, batchSize < 1 || batchSize > 4096 {
-            throw ValidationError("--batch-size must be between 1 and 4096")
-        }
-        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be a positive number") }
-        if let momentum, !(momentum >= 0 && momentum < 1) { throw ValidationError("--momentum must be in [0, 1)") }
-        if let weightDecay, !(weightDecay >= 0 && weightDecay.isFinite) {
-            throw ValidationError("--weight-decay must be >= 0")
-        }
+        try require(epochs, in: 1 ... Recipe.maximumEpochs, for: "--epochs")
+        try require(batchSize, in: 1 ... Recipe.maximumBatchSize, for: "--batch-size")
+        try require(lr, .above(0), for: "--lr")
+        try require(momentum, .atLeast(0), .below(1), for: "--momentum")
+        try require(weightDecay, .atLeast(0), for: "--weight-decay")
         if let schedule, Recipe.Schedule.named(schedule) == nil {
-            throw ValidationError("--schedule must be cosine, step or constant")
+            throw ValidationError("--schedule must be cosine, step or constant, not '\(schedule)'")
         }
-        if let locLRScale, !(locLRScale >= 0 && locLRScale.isFinite) {
-            throw ValidationError("--loc-lr-scale must be >= 0")
-        }
-        if let clipNorm, !(clipNorm >= 0 && clipNorm.isFinite) { throw ValidationError("--clip-norm must be >= 0") }
-        if let labelSmoothing, !(labelSmoothing >= 0 && labelSmoothing < 1) {
-            throw ValidationError("--label-smoothing must be in [0, 1)")
-        }
+        try require(locLRScale, .atLeast(0), for: "--loc-lr-scale")
+        try require(clipNorm, .atLeast(0), for: "--clip-norm")
+        try require(labelSmoothing, .atLeast(0), .below(1), for: "--label-smoothing")
         if let locOptimizer, Recipe.LocalisationOptimizer(rawValue: locOptimizer) == nil {
             throw ValidationError("--loc-optimizer must be sgd or adam, not '\(locOptimizer)'")
         }
-        if let warmupEpochs, !(warmupEpochs >= 0 && warmupEpochs.isFinite) {
-            throw ValidationError("--warmup-epochs must be >= 0")
-        }
-        if let stepSize, stepSize < 1 { throw ValidationError("--step-size must be at least 1") }
-        if let gamma, !(gamma > 0 && gamma.isFinite) { throw ValidationError("--gamma must be a positive number") }
-        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-        if let testLimit, testLimit < 1 { throw ValidationError("--test-limit must be at least 1") }
-        guard threads >= 1, threads <= 256 else { throw ValidationError("--threads must be between 1 and 256") }
+        try require(warmupEpochs, .atLeast(0), .atMost(Double(Recipe.maximumEpochs)), for: "--warmup-epochs")
+        try require(stepSize, in: 1 ... Int.max, for: "--step-size")
+        try require(gamma, .above(0), for: "--gamma")
+        try require(limit, in: 1 ... Int.max, for: "--limit")
+        try require(testLimit, in: 1 ... Int.max, for: "--test-limit")
+        try require(threads, in: 1 ... maximumThreads, for: "--threads")
         if !summary && out == nil && resume == nil {
             throw ValidationError("missing --out FILE (where to write the trained weights)")
         }
@@ -201,6 +211,10 @@ struct TrainCommand: ParsableCommand {
         }
         let paths = OutputPaths(weights: out)
         try paths.checkWritable()
+        // One trainer per output: a second one with the same --out is refused, not left to
+        // overwrite this one's files. The lock dies with the process, however it ends.
+        let lock = try OutputLock(for: paths.weights)
+        defer { lock.release() }
         let directory = try MNIST.resolveDirectory(data)
         let train = try MNIST.load(split: .train, directory: directory)
         let t10k = try MNIST.load(split: .test, directory: directory)

@@ -142,4 +142,91 @@ final class IDXTests: XCTestCase {
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
     }
+
+    // MARK: Reading as the bytes arrive
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let path = try temporaryDirectory(self) + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A gzip bomb behind an absurd header was inflated to the cap (2 GB, 7-15 s) before the
+    /// header was looked at. The header is checked as soon as its bytes are inflated: the
+    /// broken checksum at the end of this file is never reached.
+    func testAbsurdHeaderInGzipIsRefusedBeforeInflatingTheRest() throws {
+        var bytes = Gzip.compress(header([60000, 60000, 60000]) + [UInt8](repeating: 0, count: 4 << 20))
+        bytes[bytes.count - 5] ^= 0xFF  // the CRC
+        try assertFailsReading(write(bytes, "bomb.gz"), .tooLarge(dimensions: [60000, 60000, 60000]))
+        XCTAssertEqual(
+            IDXError("f", .tooLarge(dimensions: [60000, 60000, 60000])).description,
+            "f: IDX header declares an absurd size 60000 x 60000 x 60000 (more than 1073741824 bytes)")
+    }
+
+    /// Zeros (a gzip bomb of zeros, or /dev/zero) fail on the fourth byte, not after 1 GB.
+    func testZerosFailOnTheHeader() throws {
+        try assertFailsReading(write(Gzip.compress([UInt8](repeating: 0, count: 8 << 20)), "zeros.gz"), .badType(0))
+        try assertFailsReading("/dev/zero", .badType(0))
+    }
+
+    /// Decompression stops at the declared size: a small valid file followed by a flood of
+    /// data is refused after reading a bounded amount past the payload.
+    func testDataBeyondTheDeclaredSizeIsRefused() throws {
+        let idx = header([1, 2, 2]) + [1, 2, 3, 4]
+        var flood = Gzip.compress(idx + [UInt8](repeating: 0, count: 8 << 20))
+        flood[flood.count - 5] ^= 0xFF  // never reached either
+        try assertFailsReading(write(flood, "flood.gz"), .excessData(expected: 4))
+        try assertFailsReading(write(Gzip.compress(idx + [9, 9]), "two.gz"), .trailingBytes(expected: 4, found: 6))
+        try assertFailsReading(
+            write(Gzip.compress(header([2, 2, 2]) + [1, 2]), "short.gz"), .truncated(expected: 8, found: 2))
+    }
+
+    /// pigz and `cat a.gz b.gz` write several gzip members; gunzip reads them as one stream.
+    func testMultiMemberGzipIsOneStream() throws {
+        let images = sampleImages()
+        let raw = header([UInt32(images.count), UInt32(images.rows), UInt32(images.columns)]) + images.pixels
+        for cut in [1, 2, 7, 16, raw.count / 2, raw.count - 1] {
+            let members = Gzip.compress(Array(raw[..<cut])) + Gzip.compress([]) + Gzip.compress(Array(raw[cut...]))
+            XCTAssertEqual(try IDX.readImages(at: write(members, "members-\(cut).gz")), images, "cut at \(cut)")
+            XCTAssertEqual(try Gzip.decompress(members, limit: raw.count), raw)
+        }
+        // Bytes after the last member that are not another member are refused, naming where.
+        let garbage = Gzip.compress(raw) + [0, 0, 0, 0]
+        try assertFailsReading(
+            write(garbage, "garbage.gz"),
+            .corruptGzip("the bytes after the gzip data (from byte \(garbage.count - 4)) are not another gzip member"))
+        // A member cut short is still truncated.
+        let cutShort = Gzip.compress(raw) + Array(Gzip.compress(raw).dropLast(3))
+        XCTAssertThrowsError(try IDX.readImages(at: write(cutShort, "cut.gz"))) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .corruptGzip("unexpected end of data"))
+        }
+    }
+
+    /// stn-infer counted labels above 9 in its accuracy and ignored labels beyond the images.
+    func testLabelsMustBeOnePerImageAndAClassOfTheModel() throws {
+        XCTAssertNoThrow(try IDX.checkLabels([0, 9, 3], at: "l", imageCount: 3, classes: 10))
+        XCTAssertThrowsError(try IDX.checkLabels([0, 10, 3], at: "l", imageCount: 3, classes: 10)) {
+            XCTAssertEqual("\($0)", "l: label 10 at index 1 is not one of the model's 10 classes (0-9)")
+        }
+        XCTAssertThrowsError(try IDX.checkLabels([0, 2, 255], at: "l", imageCount: 3, classes: 2)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .labelOutOfRange(index: 1, value: 2, classes: 2))
+        }
+        XCTAssertThrowsError(try IDX.checkLabels([0, 1, 2, 3], at: "l", imageCount: 3, classes: 10)) {
+            XCTAssertEqual("\($0)", "l: 4 labels for 3 images (one label per image)")
+        }
+        XCTAssertThrowsError(try IDX.checkLabels([0, 1], at: "l", imageCount: 3, classes: 10)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .countMismatch(images: 3, labels: 2))
+        }
+    }
+
+    func assertFailsReading(
+        _ path: String, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        XCTAssertThrowsError(try IDX.readImages(at: path), file: file, line: line) { error in
+            guard let error = error as? IDXError else { return XCTFail("\(error)", file: file, line: line) }
+            XCTAssertEqual(error.kind, kind, file: file, line: line)
+            XCTAssertTrue(error.description.hasPrefix(path + ": "), error.description, file: file, line: line)
+            XCTAssertFalse(error.description.contains("\n"), file: file, line: line)
+        }
+    }
 }

@@ -191,6 +191,55 @@ final class WeightFileTests: XCTestCase {
         }
     }
 
+    /// A full disk while writing a checkpoint: libhdf5 failed to flush on close, kept the file
+    /// open, and crashed in its exit handler (SIGSEGV after the error line). The write now
+    /// fails with one line, the old file is intact, nothing is left behind, and libhdf5
+    /// holds no handle. The disk fills at 100 KB here: RLIMIT_FSIZE with SIGXFSZ ignored
+    /// makes write(2) fail with EFBIG as a full disk fails with ENOSPC.
+    func testWriteOnAFullDiskKeepsTheOldFileAndClosesEverything() throws {
+        let path = directory + "/st-cnn.checkpoint.h5"
+        try WeightFile(weights: sampleWeights(.stCNN)).write(to: path)
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let velocity = [Float](repeating: 0.25, count: 110_478)
+
+        var result: Result<Void, Error> = .success(())
+        withFileSizeLimit(100_000) {
+            result = Result {
+                try WeightFile(weights: sampleWeights(.stCNN)).write(to: path) { file in
+                    try file.write("optimizer/velocity", floats: velocity, shape: [velocity.count])
+                }
+            }
+        }
+
+        XCTAssertThrowsError(try result.get()) { error in
+            XCTAssertEqual("\(error)", "\(path): cannot write file: File too large")
+        }
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: path)), before)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory), ["st-cnn.checkpoint.h5"])
+        XCTAssertEqual(HDF5File.openObjectCount, 0)
+        // And the same write succeeds once there is room.
+        try WeightFile(weights: sampleWeights(.stCNN)).write(to: path) { file in
+            try file.write("optimizer/velocity", floats: velocity, shape: [velocity.count])
+        }
+        XCTAssertEqual(try HDF5File(path: path, mode: .read).readFloats("optimizer/velocity").values, velocity)
+        XCTAssertEqual(HDF5File.openObjectCount, 0)
+    }
+
+    /// Runs `body` with files limited to `bytes` (writes past it fail with EFBIG instead of
+    /// raising SIGXFSZ). Nothing may be printed meanwhile: the limit applies to the whole
+    /// process, standard output included.
+    func withFileSizeLimit(_ bytes: Int, _ body: () -> Void) {
+        var saved = rlimit()
+        getrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        let handler = signal(SIGXFSZ, SIG_IGN)
+        var limited = saved
+        limited.rlim_cur = rlim_t(bytes)
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &limited)
+        body()
+        setrlimit(Int32(RLIMIT_FSIZE.rawValue), &saved)
+        signal(SIGXFSZ, handler)
+    }
+
     func testModelWeightsRejectsBadTensors() {
         var tensors = ModelWeights.zeros(.cnn).tensors
         tensors["convs.0.bias"] = [1, 2]

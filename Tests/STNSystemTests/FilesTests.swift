@@ -56,4 +56,19 @@ final class FilesTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(processorCount(), 1)
         XCTAssertNotNil(executablePath())
     }
+
+    func testCreateDirectoriesLikeMkdirP() throws {
+        let directory = "/tmp/stn-system-tests-\(getpid())-\(Int.random(in: 0 ..< 1 << 30))"
+        defer { _ = system("rm -rf '\(directory)'") }
+        try createDirectories(directory + "/a/b/c")
+        XCTAssertEqual(fileKind(directory + "/a/b/c"), .directory)
+        try createDirectories(directory + "/a/b/c/")  // exists: fine
+        try writeAtomically([1], to: directory + "/file")
+        XCTAssertThrowsError(try createDirectories(directory + "/file")) {
+            XCTAssertEqual("\($0)", "\(directory)/file: exists and is not a directory")
+        }
+        XCTAssertThrowsError(try createDirectories(directory + "/file/sub")) {
+            XCTAssertEqual("\($0)", "\(directory)/file: exists and is not a directory")
+        }
+    }
 }

@@ -146,6 +146,84 @@ final class TrainingRunTests: XCTestCase {
         }
     }
 
+    /// A rate of 1e30 throws the ST-CNN's parameters to ~1e28 in one step; the next forward
+    /// pass converted sampling positions past Int's range to Int and trapped in the checked
+    /// build. The step itself is now refused, before any forward pass sees the parameters.
+    func testAbsurdRateStopsAfterTheStepNotInTheSampler() throws {
+        var c = configuration(.stCNN)
+        c.recipe.learningRate = 1e30
+        let t = try trainer(c)
+        let before = t.state.parameters
+        XCTAssertThrowsError(try runToEnd(t)) { error in
+            let message = "\(error)"
+            XCTAssertTrue(message.hasPrefix("training diverged: the step at epoch 1, batch 1 took parameter"), message)
+            XCTAssertFalse(message.contains("\n"), message)
+        }
+        // The state a checkpoint would save is still the last good one.
+        XCTAssertEqual(t.state.parameters, before)
+    }
+
+    func testParameterLimitFindsTheTensor() {
+        let layout = ParameterLayout(.cnn)
+        var parameters = [Float](repeating: 0.5, count: layout.total)
+        XCTAssertNil(Trainer.firstAbsurdParameter(parameters, layout: layout))
+        let last = layout.names.count - 1
+        parameters[layout.offsets[last]] = .nan
+        XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.0, layout.names[last])
+        parameters[layout.offsets[1] + 1] = -1e9
+        XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.0, layout.names[1])
+        XCTAssertEqual(Trainer.firstAbsurdParameter(parameters, layout: layout)?.1, -1e9)
+    }
+
+    /// A checkpoint's settings get the flags' range checks: a forged one asked for 10,000
+    /// threads (13 GB), and a NaN epoch in its history trapped in an Int conversion.
+    func testForgedCheckpointsAreRefusedWithOneLine() throws {
+        let directory = NSTemporaryDirectory() + "stn-forged-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/forged.checkpoint.h5"
+        let t = try trainer(configuration(.cnn))
+        let good = t.state
+
+        func assertRefused(
+            _ state: TrainingState, _ c: TrainingConfiguration, _ message: String, line: UInt = #line
+        ) throws {
+            try Checkpoint.write(state, configuration: c, to: path)
+            XCTAssertThrowsError(try Checkpoint.read(path), line: line) {
+                XCTAssertEqual("\($0)", "\(path): \(message)", line: line)
+            }
+        }
+        var c = configuration(.cnn)
+        c.threads = 10_000
+        try assertRefused(good, c, "checkpoint attribute 'threads' is out of range (10000)")
+        c = configuration(.cnn)
+        c.recipe.epochs = 1 << 40
+        try assertRefused(good, c, "checkpoint attribute 'epochs' is out of range (1099511627776)")
+        c = configuration(.cnn)
+        c.recipe.schedule = .cosine(warmupEpochs: 1e300)
+        try assertRefused(good, c, "checkpoint attribute 'schedule_warmup_epochs' is out of range (1e+300)")
+        var state = good
+        state.history = [
+            EpochRecord(
+                epoch: 0, trainLoss: 1, trainAccuracy: 0.5, testLoss: 1, testAccuracy: 0.5, seconds: 1,
+                learningRate: 0.1)
+        ]
+        try assertRefused(state, configuration(.cnn), "dataset 'training/history' row 0 has epoch 0.0")
+
+        // A position outside the run, or a parameter no healthy run reaches, is refused by the trainer.
+        state = good
+        state.batch = 1 << 60
+        XCTAssertThrowsError(try trainer(configuration(.cnn), resume: state)) {
+            XCTAssertTrue("\($0)".hasPrefix("the checkpoint's position (epoch 0, batch 1152921504606846976"), "\($0)")
+        }
+        state = good
+        state.parameters[0] = 1e20
+        XCTAssertThrowsError(try trainer(configuration(.cnn), resume: state)) {
+            XCTAssertEqual(
+                "\($0)", "the checkpoint's parameter 'convs.0.weight' is 1e+20, beyond the +-100.0 of any healthy run")
+        }
+    }
+
     func testWeightFileCarriesTheRecipe() throws {
         let t = try trainer(configuration(.cnn))
         try runToEnd(t, stopAfter: 1)
