@@ -358,8 +358,17 @@ public enum LogSoftmax {
         }
         var sum: Float = 0
         for i in 0 ..< count { sum += exp(logits[i] - maximum) }
-        let logSum = log(sum) + maximum
-        for i in 0 ..< count { logProbs[i] = logits[i] - logSum }
+        if abs(maximum) <= 64 {
+            // logits - (max + log sum): the order the trainer has always used (its results
+            // stay bit-identical); within a few ulps of the other order at these magnitudes.
+            let logSum = log(sum) + maximum
+            for i in 0 ..< count { logProbs[i] = logits[i] - logSum }
+        } else {
+            // (logits - max) - log sum, as PyTorch: with huge logits, max + log sum rounds to
+            // max and every class would get log-probability 0.
+            let logSum = log(sum)
+            for i in 0 ..< count { logProbs[i] = (logits[i] - maximum) - logSum }
+        }
         return best
     }
 

@@ -251,8 +251,10 @@ enum Lines {
             var line = formatted("%5d  digit %d  p %.4f", index, r.digit, r.probability)
             if let label { line += r.digit == label ? "  ok" : "  WRONG (label \(label))" }
             let t = r.thetaValues
-            if t.count == 6 {
+            if t.count == 6 && t.allSatisfy({ abs($0) < 1e4 }) {
                 line += formatted("  theta [%.3f %.3f %.3f; %.3f %.3f %.3f]", t[0], t[1], t[2], t[3], t[4], t[5])
+            } else if t.count == 6 {
+                line += formatted("  theta [%.4g %.4g %.4g; %.4g %.4g %.4g]", t[0], t[1], t[2], t[3], t[4], t[5])
             } else if !t.isEmpty {
                 line += "  theta [" + t.map { formatted("%.3f", $0) }.joined(separator: " ") + "]"
             }
