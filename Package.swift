@@ -113,7 +113,7 @@ let package = Package(
         // that answers one image takes a few milliseconds.
         .executableTarget(
             name: "stn-infer",
-            dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
+            dependencies: ["STNEngine", "STNKernels", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed,
             linkerSettings: [
                 .unsafeFlags(

@@ -58,7 +58,11 @@ public struct Architecture: Sendable, Equatable {
     public var outputShape: TensorShape { layers.last!.outputShape }
     /// The classes of the model's answer (its output's features).
     public var classCount: Int { outputShape.channels }
-    public var hasTransformer: Bool { layers.contains { if case .affineGrid = $0.operation { true } else { false } } }
+    public var hasTransformer: Bool { !transforms.isEmpty }
+    /// Every grid generator's transform, in order.
+    public var transforms: [TransformKind] {
+        layers.compactMap { if case .transformGrid(let kind, _, _) = $0.operation { kind } else { nil } }
+    }
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
@@ -151,9 +155,11 @@ public struct Architecture: Sendable, Equatable {
                     target.width <= ModelDescription.maximumDimension
                 else { throw fail("resize of \(input) gives \(target.height)x\(target.width)") }
                 output = TensorShape(channels: input.channels, height: target.height, width: target.width)
-            case .affineGrid(let size, _):
-                guard input == .vector(6) else {
-                    throw fail("affine_grid reads 6 values (theta), '\(layer.inputs[0])' has \(input)")
+            case .transformGrid(let kind, let size, _):
+                guard input == .vector(kind.parameterCount) else {
+                    throw fail(
+                        "\(kind.keyword) reads \(kind.parameterCount) values (theta), '\(layer.inputs[0])' has \(input)"
+                    )
                 }
                 output = TensorShape(channels: 2, height: size.height, width: size.width)
             case .gridSample:
@@ -210,7 +216,7 @@ public struct Architecture: Sendable, Equatable {
     public var localisationLayers: Set<String> {
         var needed = Set(
             layers.compactMap { spec -> String? in
-                if case .affineGrid = spec.operation { return spec.layer.inputs[0] }
+                if case .transformGrid = spec.operation { return spec.layer.inputs[0] }
                 return nil
             })
         var result = Set<String>()
@@ -223,13 +229,17 @@ public struct Architecture: Sendable, Equatable {
 
     /// Layers whose output is a transform's parameters (read by a grid generator): they start
     /// at the identity transform (zero weights, identity bias).
-    public var thetaLayers: Set<String> {
+    public var thetaLayers: Set<String> { Set(thetaIdentities.keys) }
+
+    /// Each linear layer that outputs a transform's parameters, and that transform's identity.
+    public var thetaIdentities: [String: [Float]] {
         var producers: [String: LayerSpec] = [:]
         for spec in layers { producers[spec.name] = spec }
-        var result = Set<String>()
+        var result: [String: [Float]] = [:]
         for spec in layers {
-            guard case .affineGrid = spec.operation, let producer = producers[spec.layer.inputs[0]] else { continue }
-            if case .linear = producer.operation { result.insert(producer.name) }
+            guard case .transformGrid(let kind, _, _) = spec.operation, let producer = producers[spec.layer.inputs[0]]
+            else { continue }
+            if case .linear = producer.operation { result[producer.name] = kind.identity }
         }
         return result
     }
@@ -273,7 +283,7 @@ extension Architecture {
         case .dropout(let p): return "Dropout(\(p))"
         case .dropout2d(let p): return "Dropout2d(\(p))"
         case .resize: return "Resize (bilinear)"
-        case .affineGrid: return "AffineGrid (theta 2x3)"
+        case .transformGrid(let kind, _, _): return "\(kind.rawValue) grid (\(kind.parameterCount) parameters)"
         case .gridSample(let mode, let padding, _): return "GridSample (\(mode.rawValue), \(padding.rawValue))"
         case .softmax: return "Softmax"
         case .logSoftmax: return "LogSoftmax"

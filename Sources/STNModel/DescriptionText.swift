@@ -107,9 +107,10 @@ extension ModelDescription {
             return .resize(
                 size: size ?? Size2(square: 0), scale: scale,
                 alignCorners: try options.flag("align_corners", line: line) ?? false)
-        case "affine_grid":
-            return .affineGrid(
-                size: try options.required("size") { try size($0, "size", line: line) },
+        case "attention_grid", "affine_grid", "projective_grid", "tps_grid":
+            let kind = TransformKind.allCases.first { $0.keyword == keyword }!
+            return .transformGrid(
+                kind, size: try options.required("size") { try size($0, "size", line: line) },
                 alignCorners: try options.flag("align_corners", line: line) ?? false)
         case "grid_sample":
             let modeText = try options.string("mode") ?? "bilinear"
@@ -135,7 +136,8 @@ extension ModelDescription {
             throw DescriptionError(
                 line: line,
                 "unknown operation '\(keyword)' (known: conv, batchnorm, maxpool, avgpool, relu, flatten, linear, "
-                    + "dropout, dropout2d, resize, affine_grid, grid_sample, softmax, log_softmax, normalize)")
+                    + "dropout, dropout2d, resize, attention_grid, affine_grid, projective_grid, tps_grid, grid_sample, "
+                    + "softmax, log_softmax, normalize)")
         }
     }
 
@@ -171,7 +173,7 @@ extension ModelDescription {
         case .resize(let size, let scale, let alignCorners):
             let first = scale.map { ("scale", "\($0)") } ?? ("size", "\(size.height)x\(size.width)")
             return [first, ("align_corners", bool(alignCorners))]
-        case .affineGrid(let size, let alignCorners):
+        case .transformGrid(_, let size, let alignCorners):
             return [("size", "\(size.height)x\(size.width)"), ("align_corners", bool(alignCorners))]
         case .gridSample(let mode, let padding, let alignCorners):
             return [("mode", mode.rawValue), ("padding", padding.rawValue), ("align_corners", bool(alignCorners))]

@@ -111,8 +111,9 @@ public enum Operation: Sendable, Equatable {
     /// `recompute_scale_factor=False`: the output is floor(input * scale) and the source
     /// step is 1 / scale; otherwise the step is input / output.
     case resize(size: Size2, scale: Float?, alignCorners: Bool)
-    /// `F.affine_grid`: theta (6 values, a 2 x 3 matrix) to a height x width x 2 grid.
-    case affineGrid(size: Size2, alignCorners: Bool)
+    /// A grid generator: a transform's parameters to a height x width x 2 sampling grid
+    /// (`F.affine_grid` for the affine transform; see `TransformKind` for the others).
+    case transformGrid(TransformKind, size: Size2, alignCorners: Bool)
     /// `F.grid_sample` of an image at a grid.
     case gridSample(mode: SampleMode, padding: SamplePadding, alignCorners: Bool)
     case softmax
@@ -133,7 +134,7 @@ public enum Operation: Sendable, Equatable {
         case .dropout: return "dropout"
         case .dropout2d: return "dropout2d"
         case .resize: return "resize"
-        case .affineGrid: return "affine_grid"
+        case .transformGrid(let kind, _, _): return kind.keyword
         case .gridSample: return "grid_sample"
         case .softmax: return "softmax"
         case .logSoftmax: return "log_softmax"
@@ -146,6 +147,45 @@ public enum Operation: Sendable, Equatable {
         if case .gridSample = self { return 2 }
         return 1
     }
+}
+
+/// The transforms a grid generator computes, by their parameters (Jaderberg et al. 2015).
+public enum TransformKind: String, Sendable, Equatable, CaseIterable {
+    /// Isotropic scale and translation: (s, tx, ty), the affine [[s, 0, tx], [0, s, ty]].
+    case attention
+    /// A 2 x 3 matrix, row-major: `F.affine_grid`.
+    case affine
+    /// A 3 x 3 homography with its last entry 1: (p0 ... p7), dividing by the third
+    /// homogeneous coordinate (kept at least 1e-3 from zero).
+    case projective
+    /// A thin-plate spline through 16 control points on a 4 x 4 grid: their 16 target
+    /// points, (x, y) interleaved, row-major from the top left.
+    case tps
+
+    /// Parameters per transform.
+    public var parameterCount: Int {
+        switch self {
+        case .attention: return 3
+        case .affine: return 6
+        case .projective: return 8
+        case .tps: return 32
+        }
+    }
+
+    /// The parameters of the identity transform (where the localisation net starts).
+    public var identity: [Float] {
+        switch self {
+        case .attention: return [1, 0, 0]
+        case .affine: return [1, 0, 0, 0, 1, 0]
+        case .projective: return [1, 0, 0, 0, 1, 0, 0, 0]
+        case .tps:
+            let points: [Float] = [-1, -1.0 / 3, 1.0 / 3, 1]
+            return points.flatMap { y in points.flatMap { x in [x, y] } }
+        }
+    }
+
+    /// The description's keyword for the grid generator.
+    public var keyword: String { rawValue + "_grid" }
 }
 
 public enum SampleMode: String, Sendable, Equatable {

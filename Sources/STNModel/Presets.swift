@@ -108,3 +108,106 @@ extension ModelDescription {
         log_softmax log_probs fc2
         """
 }
+
+/// The models of the paper's Table 1 (Jaderberg et al. 2015): fully connected and
+/// convolutional baselines, and each with a spatial transformer in front, for 42 x 42 (RTS)
+/// or 28 x 28 (R, P, E) frames. On 42 x 42, `cnn` and `st-cnn` with the affine transform are
+/// the seed's presets, unchanged.
+public enum Table1Model: String, Sendable, CaseIterable {
+    case fcn
+    case cnn
+    case stFCN = "st-fcn"
+    case stCNN = "st-cnn"
+
+    public var hasTransformer: Bool { self == .stFCN || self == .stCNN }
+
+    /// The model for `side` x `side` frames with `transform` (ignored without a transformer).
+    public func architecture(transform: TransformKind, side: Int) -> Architecture {
+        if side == 42 && self == .cnn { return .cnn }
+        if side == 42 && self == .stCNN && transform == .affine { return .stCNN }
+        do {
+            return try Architecture(parsing: description(transform: transform, side: side))
+        } catch {
+            preconditionFailure("built-in Table 1 model is invalid: \(error)")
+        }
+    }
+
+    /// The file name of a Table 1 cell: fcn, cnn, st-fcn-affine, st-cnn-tps, ...
+    public func cellName(transform: TransformKind) -> String {
+        hasTransformer ? "\(rawValue)-\(transform.rawValue)" : rawValue
+    }
+
+    /// The layer list (see docs/table1.md for the sizes).
+    public func description(transform: TransformKind, side: Int) -> String {
+        let name = cellName(transform: transform) + (side == 42 ? "" : "-\(side)")
+        var lines = ["stn-model 1 name=\(name)", "input image 1x\(side)x\(side)"]
+        var classifierInput = "image"
+        if hasTransformer {
+            let p = transform.parameterCount
+            if self == .stFCN {
+                // A three-layer fully connected localisation net of 32 units.
+                lines += [
+                    "flatten localisation_net.0 image",
+                    "linear localisation_net.1 localisation_net.0 out=32",
+                    "relu localisation_net.2 localisation_net.1",
+                    "linear localisation_net.3 localisation_net.2 out=32",
+                    "relu localisation_net.4 localisation_net.3",
+                    "linear localisation_net.5 localisation_net.4 out=32",
+                    "relu localisation_net.6 localisation_net.5",
+                    "linear localisation_net.7 localisation_net.6 out=\(p)",
+                ]
+                lines.append("\(transform.keyword) grid localisation_net.7 size=\(side)x\(side)")
+            } else {
+                // The seed's localisation net on the frame at half size; on 28 x 28 its second
+                // convolution is 3 x 3 (a 5 x 5 one would leave 1 x 1).
+                let second = side == 42 ? 5 : 3
+                lines += [
+                    "resize downsampled image scale=0.5",
+                    "conv localisation_net.0 downsampled out=20 kernel=5",
+                    "maxpool localisation_net.1 localisation_net.0 kernel=2",
+                    "relu localisation_net.2 localisation_net.1",
+                    "conv localisation_net.3 localisation_net.2 out=20 kernel=\(second)",
+                    "relu localisation_net.4 localisation_net.3",
+                    "flatten localisation_net.5 localisation_net.4",
+                    "linear localisation_net.6 localisation_net.5 out=20",
+                    "relu localisation_net.7 localisation_net.6",
+                    "linear localisation_net.8 localisation_net.7 out=\(p)",
+                ]
+                lines.append("\(transform.keyword) grid localisation_net.8 size=\(side)x\(side)")
+            }
+            lines.append("grid_sample sampled image,grid")
+            classifierInput = "sampled"
+        }
+        if self == .fcn || self == .stFCN {
+            // Three hidden layers of 128 units.
+            lines += [
+                "flatten flat \(classifierInput)",
+                "linear fcn.0 flat out=128",
+                "relu fcn.1 fcn.0",
+                "linear fcn.2 fcn.1 out=128",
+                "relu fcn.3 fcn.2",
+                "linear fcn.4 fcn.3 out=128",
+                "relu fcn.5 fcn.4",
+                "linear fcn.6 fcn.5 out=10",
+                "log_softmax log_probs fcn.6",
+            ]
+        } else {
+            // The seed's classifier: 36 channels alone, 32 behind a transformer.
+            let channels = hasTransformer ? 32 : 36
+            lines += [
+                "conv convs.0 \(classifierInput) out=\(channels) kernel=9",
+                "maxpool convs.1 convs.0 kernel=2",
+                "relu convs.2 convs.1",
+                "conv convs.3 convs.2 out=\(channels) kernel=7",
+                "maxpool convs.4 convs.3 kernel=2",
+                "relu convs.5 convs.4",
+                "flatten flat convs.5",
+                "linear classification.0 flat out=50",
+                "relu classification.1 classification.0",
+                "linear classification.2 classification.1 out=10",
+                "log_softmax log_probs classification.2",
+            ]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -146,7 +146,7 @@ public struct WeightFile: Sendable {
             "model": .string(architecture.name),
             "model_description": .string(architecture.modelDescription.text),
         ]
-        if architecture.hasTransformer { attributes["transform"] = .string("affine") }
+        if let transform = architecture.transforms.first { attributes["transform"] = .string(transform.rawValue) }
         return attributes
     }
 }

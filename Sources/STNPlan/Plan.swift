@@ -38,6 +38,9 @@ public final class Plan {
     /// The inference frame (nil when training: make one per thread with `makeTrainingFrame`).
     public private(set) var frame: Frame?
 
+    /// The transform of each entry of `thetaTensors`.
+    public var transforms: [TransformKind] { architecture.transforms }
+
     private var arena: UnsafeMutableRawPointer?
     private var weightBuffer: RawBuffer?
     private var tables: [RawBuffer] = []
@@ -189,12 +192,13 @@ public final class Plan {
                     ResizeStep(
                         name: name, input: inputIDs[0], output: id, from: from, to: to, scale: scale,
                         alignCorners: alignCorners))
-            case .affineGrid(let size, let alignCorners):
+            case .transformGrid(let kind, let size, let alignCorners):
                 let id = add(name, TensorLayout(shape: out, stride: 2))
+                let generator = TransformGrid(
+                    kind: kind.kernelKind, height: size.height, width: size.width, alignCorners: alignCorners)
                 steps.append(
-                    AffineGridStep(
-                        name: name, input: inputIDs[0], output: id, height: size.height, width: size.width,
-                        alignCorners: alignCorners, thetaCapacity: from.capacity))
+                    TransformGridStep(
+                        name: name, input: inputIDs[0], output: id, generator: generator, thetaCapacity: from.capacity))
             case .gridSample(let mode, let padding, let alignCorners):
                 try map()
                 let grid = tensors[inputIDs[1]].layout
@@ -266,7 +270,7 @@ public final class Plan {
                 layer: architecture.modelDescription.outputName,
                 "the model's answer is a \(tensors[output].layout.shape) map; it must be a vector of class scores")
         }
-        thetaTensors = steps.compactMap { $0 is AffineGridStep ? $0.inputs[0] : nil }
+        thetaTensors = steps.compactMap { $0 is TransformGridStep ? $0.inputs[0] : nil }
         sampledTensors = steps.compactMap { $0 is GridSampleStep ? $0.output : nil }
         resizedTensors = steps.compactMap { $0 is ResizeStep ? $0.output : nil }
         self.tensors = tensors
@@ -496,4 +500,16 @@ private func poolShape(_ from: TensorLayout, kernel: Size2, stride: Size2) -> Po
     PoolShape(
         inH: from.shape.height, inW: from.shape.width, channels: from.stride, kernelH: kernel.height,
         kernelW: kernel.width, strideH: stride.height, strideW: stride.width)
+}
+
+extension TransformKind {
+    /// The kernel that generates this transform's grid.
+    var kernelKind: TransformGrid.Kind {
+        switch self {
+        case .attention: return .attention
+        case .affine: return .affine
+        case .projective: return .projective
+        case .tps: return .thinPlateSpline
+        }
+    }
 }

@@ -9,14 +9,20 @@ import STNModel
 public enum Initializer {
     public static func pytorchDefault(_ architecture: Architecture, seed: UInt64) -> ModelWeights {
         var weights = ModelWeights.zeros(architecture)
-        let thetaParameters = Set(
-            architecture.layers.filter { architecture.thetaLayers.contains($0.name) }.flatMap {
-                $0.parameters.map(\.name)
-            })
+        let identities = architecture.thetaIdentities
+        var thetaBiases: [String: [Float]] = [:]
+        var thetaParameters = Set<String>()
+        for spec in architecture.layers {
+            guard let identity = identities[spec.name] else { continue }
+            for parameter in spec.parameters {
+                thetaParameters.insert(parameter.name)
+                if parameter.role == .bias { thetaBiases[parameter.name] = identity }
+            }
+        }
         for (index, spec) in architecture.parameters.enumerated() {
             var values = [Float](repeating: 0, count: spec.count)
             if thetaParameters.contains(spec.name) {
-                if spec.role == .bias && spec.count == 6 { values = [1, 0, 0, 0, 1, 0] }
+                if let identity = thetaBiases[spec.name] { values = identity }
             } else if spec.role == .runningVariance || (spec.role == .weight && spec.shape.count == 1) {
                 values = [Float](repeating: 1, count: spec.count)
             } else if spec.role != .runningMean {

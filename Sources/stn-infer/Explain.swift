@@ -2,6 +2,7 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
+import STNKernels
 import STNModel
 
 /// The seed's figure: for each image, the input, the input with the quadrilateral the
@@ -16,6 +17,7 @@ enum Explain {
         groups: [[Int]], groupTitles: [String]? = nil
     ) -> Canvas {
         let st = engine.architecture.hasTransformer && engine.sampledShape?.channels == 1
+        let transform = engine.architecture.transforms.first ?? .affine
         let side = frames.rows
         // Small frames are drawn larger, so a 28x28 digit's cell is as big as a 42x42 frame's.
         let scale = max(Explain.scale, 126 / max(side, 1))
@@ -46,15 +48,23 @@ enum Explain {
                 if st {
                     let x = left + cell + gap
                     canvas.drawGray(pixels, width: side, height: side, atX: x, y: y, scale: scale)
-                    // theta maps the output's corners (+-1, +-1) into the input, in normalised
-                    // coordinates where the image spans [-1, 1] edge to edge.
-                    let t = results[index].thetaValues
-                    let corners: [(Double, Double)] = [(-1, -1), (1, -1), (1, 1), (-1, 1)].map { (u, v) in
-                        let xi = Double(t[0]) * u + Double(t[1]) * v + Double(t[2])
-                        let yi = Double(t[3]) * u + Double(t[4]) * v + Double(t[5])
-                        return (Double(x) + (xi + 1) / 2 * Double(cell), Double(y) + (yi + 1) / 2 * Double(cell))
+                    // theta maps the output's grid into the input, in normalised coordinates
+                    // where the image spans [-1, 1] edge to edge: the sampled quadrilateral for
+                    // attention, affine and projective transforms, a warped grid for the spline.
+                    let toCanvas = { (p: (Float, Float)) -> (Double, Double) in
+                        (
+                            Double(x) + (Double(p.0) + 1) / 2 * Double(cell),
+                            Double(y) + (Double(p.1) + 1) / 2 * Double(cell)
+                        )
                     }
-                    canvas.polygon(corners, color: .red, thickness: 2)
+                    for line in sampledLines(results[index].thetaValues, kind: transform) {
+                        let points = line.map(toCanvas)
+                        if points.allSatisfy({ $0.0.isFinite && $0.1.isFinite }) {
+                            for (a, b) in zip(points, points.dropFirst()) {
+                                canvas.line(from: a, to: b, color: .red, thickness: 2)
+                            }
+                        }
+                    }
                     // Re-run the frame to read the sampled image (the batch kept only results).
                     pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
                     canvas.drawGray(
@@ -74,6 +84,45 @@ enum Explain {
             }
         }
         return canvas
+    }
+}
+
+/// The lines to draw for a transform: where the output's border (and, for the thin-plate
+/// spline, its inner grid lines) sample the input, as polylines in normalised coordinates.
+func sampledLines(_ theta: [Float], kind: TransformKind) -> [[(Float, Float)]] {
+    guard theta.count == kind.parameterCount else { return [] }
+    let steps = 24
+    let lines = kind == .tps ? 5 : 2
+    // A grid of (lines x steps) points along rows and another along columns, evaluated by the
+    // same generator the model uses (align_corners=True puts the ends on the border).
+    func evaluate(height: Int, width: Int) -> [Float] {
+        let generator = TransformGrid(kind: kind.kernelKind, height: height, width: width, alignCorners: true)
+        var grid = [Float](repeating: 0, count: height * width * 2)
+        theta.withUnsafeBufferPointer { t in
+            grid.withUnsafeMutableBufferPointer { generator.forward(theta: t.baseAddress!, grid: $0.baseAddress!) }
+        }
+        return grid
+    }
+    let rows = evaluate(height: lines, width: steps)
+    let columns = evaluate(height: steps, width: lines)
+    var result: [[(Float, Float)]] = []
+    for r in 0 ..< lines {
+        result.append((0 ..< steps).map { (rows[(r * steps + $0) * 2], rows[(r * steps + $0) * 2 + 1]) })
+    }
+    for c in 0 ..< lines {
+        result.append((0 ..< steps).map { (columns[($0 * lines + c) * 2], columns[($0 * lines + c) * 2 + 1]) })
+    }
+    return result
+}
+
+extension TransformKind {
+    var kernelKind: TransformGrid.Kind {
+        switch self {
+        case .attention: return .attention
+        case .affine: return .affine
+        case .projective: return .projective
+        case .tps: return .thinPlateSpline
+        }
     }
 }
 

@@ -126,7 +126,9 @@ struct InferCommand: ParsableCommand {
         for (i, r) in results.enumerated() {
             let label = truth.map { Int($0[i]) }
             if r.isFinite && r.digit == label { correct += 1 }
-            output += Lines.format(index: i, result: r, label: label, format: format)
+            output += Lines.format(
+                index: i, result: r, label: label, format: format,
+                transform: engine.architecture.transforms.first?.rawValue)
             if output.utf8.count > 1 << 16 {
                 writeStandardOutput(output)
                 output.removeAll(keepingCapacity: true)
@@ -237,7 +239,9 @@ enum Frames {
 enum Lines {
     static func number(_ v: Float) -> String { formatted("%.6g", v) }
 
-    static func format(index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format) -> String {
+    static func format(
+        index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format, transform: String? = nil
+    ) -> String {
         if !r.isFinite {
             // The localisation net or the classifier overflowed: there is no answer to print.
             switch format {
@@ -267,7 +271,10 @@ enum Lines {
         case .json:
             var json =
                 "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\(r.logProbabilities.map(number).joined(separator: ","))]"
-            if r.hasTheta { json += ",\"theta\":[\(r.thetaValues.map(number).joined(separator: ","))]" }
+            if r.hasTheta, let transform {
+                json +=
+                    ",\"transform\":\"\(transform)\",\"theta\":[\(r.thetaValues.map(number).joined(separator: ","))]"
+            }
             if let label { json += ",\"label\":\(label)" }
             return json + "}\n"
         }

@@ -34,32 +34,26 @@ final class ResizeStep: Step {
     }
 }
 
-/// `F.affine_grid`: theta (6 values) to a height x width x 2 grid.
-final class AffineGridStep: Step {
-    let height: Int, width: Int
-    let alignCorners: Bool
+/// A grid generator: a transform's parameters to a height x width x 2 sampling grid.
+final class TransformGridStep: Step {
+    let generator: TransformGrid
     let thetaCapacity: Int
 
-    init(name: String, input: Int, output: Int, height: Int, width: Int, alignCorners: Bool, thetaCapacity: Int) {
-        self.height = height
-        self.width = width
-        self.alignCorners = alignCorners
+    init(name: String, input: Int, output: Int, generator: TransformGrid, thetaCapacity: Int) {
+        self.generator = generator
         self.thetaCapacity = thetaCapacity
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func forward(_ frame: Frame) {
-        Transformer.affineGrid(
-            theta: frame.values[inputs[0]], height: height, width: width, alignCorners: alignCorners,
-            into: frame.values[output])
+        generator.forward(theta: frame.values[inputs[0]], grid: frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
         let dTheta = gradientTarget(frame, 0)
         dTheta.initialize(repeating: 0, count: thetaCapacity)
-        Transformer.affineGridBackward(
-            dGrid: frame.gradients[output], height: height, width: width, alignCorners: alignCorners, dTheta: dTheta)
+        generator.backward(theta: frame.values[inputs[0]], dGrid: frame.gradients[output], dTheta: dTheta)
     }
 }
 
