@@ -142,7 +142,8 @@ let package = Package(
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
         .testTarget(
-            name: "STNPlanTests", dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData"],
+            name: "STNPlanTests",
+            dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels", "STNLibHDF5"],
             swiftSettings: speed),
         .testTarget(
             name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5"],

@@ -60,6 +60,26 @@ final class EveryLayerGradientTests: XCTestCase {
         softmax out o
         """
 
+    /// The attention, projective and thin-plate-spline generators, chained.
+    static let otherTransforms = """
+        stn-model 1 name=other-transforms
+        input image 1x8x9
+        conv c0 image out=3 kernel=3 padding=1
+        flatten f0 c0
+        linear ta f0 out=3
+        attention_grid ga ta size=6x7
+        grid_sample sa c0,ga
+        linear tp f0 out=8
+        projective_grid gp tp size=6x7 align_corners=1
+        grid_sample sp sa,gp
+        linear tt f0 out=32
+        tps_grid gt tt size=5x6
+        grid_sample st sp,gt padding=border
+        flatten f1 st
+        linear o f1 out=5
+        log_softmax out o
+        """
+
     struct Check {
         let network: Network
         let images: [Float]
@@ -72,10 +92,10 @@ final class EveryLayerGradientTests: XCTestCase {
         var weights = Initializer.pytorchDefault(architecture, seed: 5)
         var random = PRNG(seed: 11)
         // Not the identity transform: the sampler's gradient must reach theta.
-        for layer in architecture.thetaLayers {
+        for (layer, identity) in architecture.thetaIdentities.sorted(by: { $0.key < $1.key }) {
             let count = weights[layer + ".weight"].count
             try weights.set(layer + ".weight", (0 ..< count).map { _ in (random.nextUnitFloat() - 0.5) * 0.3 })
-            try weights.set(layer + ".bias", [0.9, 0.1, 0.05, -0.1, 0.8, -0.05])
+            try weights.set(layer + ".bias", identity.map { $0 + (random.nextUnitFloat() - 0.5) * 0.2 })
         }
         network.load(weights)
         let images = (0 ..< 4 * architecture.inputShape.count).map { _ in random.nextUnitFloat() }
@@ -113,7 +133,7 @@ final class EveryLayerGradientTests: XCTestCase {
     }
 
     func testEveryLayerKindMatchesFiniteDifferences() throws {
-        for text in [Self.everyLayer, Self.otherSampler] {
+        for text in [Self.everyLayer, Self.otherSampler, Self.otherTransforms] {
             let check = try Self.setUp(text)
             let (fraction, name) = Self.worstAgreement(check)
             print("\(check.network.architecture.name): least agreeing tensor \(name), \(fraction * 100) % of entries")
@@ -124,7 +144,7 @@ final class EveryLayerGradientTests: XCTestCase {
     /// The check above would catch any one layer's backward pass missing: with each step's
     /// backward replaced by zeros in turn, some parameter's gradient is off by far more.
     func testZeroingAnyLayersBackwardFailsTheCheck() throws {
-        for text in [Self.everyLayer, Self.otherSampler] {
+        for text in [Self.everyLayer, Self.otherSampler, Self.otherTransforms] {
             let check = try Self.setUp(text)
             let plan = check.network.plan
             // The final softmax belongs to the loss, which never runs its backward.
