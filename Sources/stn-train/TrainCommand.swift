@@ -31,13 +31,22 @@ struct TrainCommand: ParsableCommand {
               stn-train --architecture my-model.txt --out /tmp/mine.h5
             """)
 
-    @Option(help: "Built-in model to train: st-cnn, cnn or pytorch-tutorial.")
+    @Option(
+        help: ArgumentHelp(
+            "Built-in model: st-cnn, cnn, st-fcn, fcn (the paper's Table 1, sized for the data's frames) or pytorch-tutorial.",
+            valueName: "name"))
     var model: String = "st-cnn"
+
+    @Option(help: "Transform of the st- models: attention, affine, projective or tps.")
+    var transform: String = "affine"
 
     @Option(help: "Train the model described in this file instead (layer list, docs/model-format.md).")
     var architecture: String?
 
-    @Option(help: "Data: rts (42x42 frames) or none (28x28 digits). Default: the one that fits the model.")
+    @Option(
+        help:
+            "Data: rts (42x42 frames) or none (28x28 digits). Default: rts for the Table 1 models, none for pytorch-tutorial, else what fits the model's input."
+    )
     var distortion: String?
 
     @Option(help: "Output weight file (HDF5). Required unless --summary or --resume.")
@@ -102,12 +111,16 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
 
     func validate() throws {
-        guard Architecture.preset(named: model) != nil else {
-            throw ValidationError(
-                "--model must be one of \(Architecture.presetNames.joined(separator: ", ")), not '\(model)'")
+        guard model == "pytorch-tutorial" || Table1Model(rawValue: model) != nil else {
+            throw ValidationError("--model must be one of st-cnn, cnn, st-fcn, fcn, pytorch-tutorial, not '\(model)'")
+        }
+        guard TransformKind(rawValue: transform) != nil else {
+            throw ValidationError("--transform must be attention, affine, projective or tps, not '\(transform)'")
         }
         if let distortion, Distortion(rawValue: distortion) == nil {
-            throw ValidationError("--distortion must be none or rts, not '\(distortion)'")
+            throw ValidationError(
+                "--distortion must be one of \(Distortion.allCases.map(\.rawValue).joined(separator: ", ")), not '\(distortion)'"
+            )
         }
         guard Recipe.named(recipe) != nil else {
             throw ValidationError("--recipe must be default or seed, not '\(recipe)'")
@@ -145,9 +158,21 @@ struct TrainCommand: ParsableCommand {
         try train()
     }
 
-    /// The model to train: the file given with --architecture, else the --model preset.
+    /// The data: --distortion, else RTS for the Table 1 models and plain digits for the tutorial's.
+    func chosenDistortion(for architecture: Architecture?) -> Distortion {
+        if let distortion, let chosen = Distortion(rawValue: distortion) { return chosen }
+        if let architecture { return architecture.inputShape.height == Distortion.rts.side ? .rts : .none }
+        return model == "pytorch-tutorial" ? .none : .rts
+    }
+
+    /// The model to train: the file given with --architecture, else the built-in model for
+    /// --model, --transform and the data's frame size.
     func chosenArchitecture() throws -> Architecture {
-        guard let architecture else { return Architecture.preset(named: model)! }
+        guard let architecture else {
+            if model == "pytorch-tutorial" { return .pytorchTutorial }
+            return Table1Model(rawValue: model)!.architecture(
+                transform: TransformKind(rawValue: transform)!, side: chosenDistortion(for: nil).side)
+        }
         let text: String
         do {
             text = try String(contentsOfFile: architecture, encoding: .utf8)
@@ -186,9 +211,7 @@ struct TrainCommand: ParsableCommand {
             r.name += "+custom"
         }
         let chosen = try chosenArchitecture()
-        let data =
-            distortion.flatMap(Distortion.init(rawValue:))
-            ?? (chosen.inputShape.height == Distortion.rts.side ? .rts : .none)
+        let data = chosenDistortion(for: architecture == nil ? nil : chosen)
         return TrainingConfiguration(
             architecture: chosen, recipe: r, seed: seed, threads: threads, limit: limit, testLimit: testLimit,
             distortion: data)
