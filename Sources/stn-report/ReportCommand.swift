@@ -8,5 +8,5 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stn-report",
         abstract: "Figures about trained models.",
-        subcommands: [Invariance.self, TransformerReport.self])
+        subcommands: [Invariance.self, TransformerReport.self, Table1Report.self])
 }
