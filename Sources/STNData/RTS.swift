@@ -63,11 +63,14 @@ public struct RTSDistortion: Sendable {
 
     /// The inverse affine map torchvision hands PIL for a rotation about (14, 14) and a
     /// scale: output pixel (x, y) samples the input at m * (x + 0.5, y + 0.5) + (m2, m5).
-    /// Operation order follows torchvision's `_get_inverse_affine_matrix` exactly.
-    static func inverseMatrix(angleDegrees: Double, scale: Double) -> [Double] {
+    /// Operation order follows torchvision's `_get_inverse_affine_matrix` exactly. Elements
+    /// 0-5 are the matrix (6 and 7 are zero): a SIMD value, so rendering allocates nothing.
+    static func inverseMatrix(angleDegrees: Double, scale: Double) -> SIMD8<Double> {
         let rotation = angleDegrees * (Double.pi / 180)
         let centre = Double(digitSize) * 0.5
-        var m = [cos(rotation), sin(rotation), 0.0, -sin(rotation), cos(rotation), 0.0].map { $0 / scale }
+        var m = SIMD8<Double>(
+            cos(rotation) / scale, sin(rotation) / scale, 0.0 / scale, -sin(rotation) / scale, cos(rotation) / scale,
+            0.0 / scale, 0, 0)
         m[2] += m[0] * (-centre) + m[1] * (-centre)
         m[5] += m[3] * (-centre) + m[4] * (-centre)
         m[2] += centre
@@ -81,9 +84,20 @@ public struct RTSDistortion: Sendable {
     public static func render(digit: UnsafePointer<UInt8>, _ p: RTSParameters, into canvas: UnsafeMutablePointer<UInt8>)
     {
         canvas.initialize(repeating: 0, count: canvasSize * canvasSize)
-        let a = inverseMatrix(angleDegrees: p.angleDegrees, scale: p.scale)
+        rotateAndScale(
+            digit: digit, angleDegrees: p.angleDegrees, scale: p.scale,
+            into: canvas + p.offsetY * canvasSize + p.offsetX, rowStride: canvasSize)
+    }
+
+    /// Writes the 28x28 rotated and scaled digit (Pillow's nearest-neighbour affine transform,
+    /// as `render` describes) at `origin`, rows `rowStride` apart; pixels that sample outside
+    /// the digit are left as they are (the caller zeroes them). Shared with the R distortion.
+    static func rotateAndScale(
+        digit: UnsafePointer<UInt8>, angleDegrees: Double, scale: Double, into origin: UnsafeMutablePointer<UInt8>,
+        rowStride canvasSize: Int
+    ) {
+        let a = inverseMatrix(angleDegrees: angleDegrees, scale: scale)
         let n = digitSize
-        let origin = canvas + p.offsetY * canvasSize + p.offsetX
         if a[1] == 0 && a[3] == 0 {
             // Pillow's ImagingScaleAffine: floating point, truncation toward -1 below zero.
             func coord(_ v: Double) -> Int { v < 0 ? -1 : Int(v) }
