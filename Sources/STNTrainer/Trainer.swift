@@ -56,7 +56,9 @@ public final class Trainer {
     public let network: Network
 
     private let train: MNISTSplit
-    private let rts: RTSDistortion
+    /// The training data's distortion (nil for plain digits) and its scratch.
+    private let distortion: (any DigitDistortion)?
+    private let workspace: DistortionWorkspace
     /// The fixed test set (MNIST t10k, distorted with seed 1 where the data is), as floats in [0, 1].
     private let testImages: [Float]
     private let testLabels: [UInt8]
@@ -92,7 +94,8 @@ public final class Trainer {
         self.train = train
         trainCount = min(configuration.limit ?? train.images.count, train.images.count)
         guard trainCount > 0 else { throw TrainingError.invalid("--limit leaves no training images") }
-        rts = RTSDistortion(seed: configuration.seed)
+        distortion = configuration.distortion.distortion(seed: configuration.seed)
+        workspace = DistortionWorkspace(count: distortion?.workspaceCount ?? 0)
         let testCount = min(configuration.testLimit ?? test.count, test.count)
         testImages = test.pixels[0 ..< testCount * side * side].map { Float($0) / 255 }
         self.testLabels = Array(testLabels.prefix(testCount))
@@ -183,20 +186,20 @@ public final class Trainer {
             while state.batch < batchesPerEpoch {
                 let first = state.batch * batchSize
                 let count = min(batchSize, trainCount - first)
-                // RTS: a fresh draw for every image, every epoch.
+                // A fresh distortion for every image, every epoch.
                 train.images.pixels.withUnsafeBufferPointer { digits in
                     for j in 0 ..< count {
                         let index = order[first + j]
                         let digit = digits.baseAddress! + index * digitPixels
-                        switch configuration.distortion {
-                        case .none:
-                            for p in 0 ..< pixels { images[j * pixels + p] = Float(digit[p]) * (1 / 255) }
-                        case .rts:
-                            let parameters = rts.parameters(index: index, epoch: state.epoch)
+                        if let distortion {
                             canvas.withUnsafeMutableBufferPointer { out in
-                                RTSDistortion.render(digit: digit, parameters, into: out.baseAddress!)
+                                distortion.render(
+                                    digit: digit, index: index, epoch: state.epoch, into: out.baseAddress!,
+                                    workspace: workspace)
                             }
                             for p in 0 ..< pixels { images[j * pixels + p] = Float(canvas[p]) * (1 / 255) }
+                        } else {
+                            for p in 0 ..< pixels { images[j * pixels + p] = Float(digit[p]) * (1 / 255) }
                         }
                         labels[j] = train.labels[index]
                     }

@@ -18,7 +18,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
 
-            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); none trains on the 28x28 digits as they are. The default is the one that fits the model's input. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on the --out file name plus .lock (w.h5.lock): a second stn-train with the same --out is refused.
+            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on the --out file name plus .lock (w.h5.lock): a second stn-train with the same --out is refused.
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -45,7 +45,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(
         help:
-            "Data: rts (42x42 frames) or none (28x28 digits). Default: rts for the Table 1 models, none for pytorch-tutorial, else what fits the model's input."
+            "Data: rts (42x42 frames), r, p, e (rotated, projective, elastic 28x28 digits: the paper's Table 1) or none (plain 28x28 digits). Default: rts for the Table 1 models, none for pytorch-tutorial, else what fits the model's input."
     )
     var distortion: String?
 
