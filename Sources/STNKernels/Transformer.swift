@@ -255,7 +255,31 @@ public enum Transformer {
             }
             return
         }
+        // Where a point's 2 x 2 neighbourhood lies inside the image, no tap needs a test.
+        let lastX = Float(width - 1)
+        let lastY = Float(height - 1)
+        let plain = stride == 1 && !options.border && !options.alignCorners
+        let halfWidth = Float(width)
+        let halfHeight = Float(height)
         for i in 0 ..< count {
+            if plain {
+                let ix = ((grid[2 * i] + 1) * halfWidth - 1) / 2
+                let iy = ((grid[2 * i + 1] + 1) * halfHeight - 1) / 2
+                if ix >= 0 && ix < lastX && iy >= 0 && iy < lastY {  // false for NaN
+                    let x0 = Int(ix)
+                    let y0 = Int(iy)
+                    let fx = ix - Float(x0)
+                    let fy = iy - Float(y0)
+                    let base = input + y0 * width + x0
+                    var value: Float = 0
+                    value += base[0] * ((1 - fx) * (1 - fy))
+                    value += base[1] * (fx * (1 - fy))
+                    value += base[width] * ((1 - fx) * fy)
+                    value += base[width + 1] * (fx * fy)
+                    output[i] = value
+                    continue
+                }
+            }
             let s = sourcePixel(grid, i, height: height, width: width, options)
             let (x0, y0, fx, fy) = (s.x0, s.y0, s.fx, s.fy)
             let w00 = (1 - fx) * (1 - fy)
