@@ -90,8 +90,12 @@ struct HDF5Dataspace {
         var total: UInt64 = 1
         for _ in 0 ..< rank {
             let dimension = try c.uint(file.lengthSize, "dataspace dimension")
-            total = total.multipliedReportingOverflow(by: max(dimension, 1)).partialValue
-            guard dimension <= 1 << 40, total <= 1 << 40 else { throw file.corrupt("dataspace dimension \(dimension)") }
+            // A wrapped product (2^32 x 2^32 = 0) would pass the bound and trap later.
+            let (product, overflow) = total.multipliedReportingOverflow(by: max(dimension, 1))
+            guard !overflow, dimension <= 1 << 40, product <= 1 << 40 else {
+                throw file.corrupt("dataspace dimension \(dimension)")
+            }
+            total = product
             shape.append(Int(dimension))
         }
     }
