@@ -113,7 +113,8 @@ let package = Package(
         // that answers one image takes a few milliseconds.
         .executableTarget(
             name: "stn-infer",
-            dependencies: ["STNEngine", "STNKernels", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
+            dependencies: ["STNEngine", "STNKernels", "STNPlan", "STNData", "STNModel", "STNImage", "STNSystem"]
+                + commandLine,
             swiftSettings: speed,
             linkerSettings: [
                 .unsafeFlags(

@@ -10,19 +10,4 @@ extension IDX {
     public static func readLabels(bytes: [UInt8], name: String = "<bytes>") throws -> [UInt8] {
         try decode(bytes, path: name, dimensions: 1).payload
     }
-
-    /// What `read` does after loading the file: inflate if gzip, then parse.
-    static func decode(_ bytes: [UInt8], path: String, dimensions: Int) throws -> (dims: [Int], payload: [UInt8]) {
-        var bytes = bytes
-        if Gzip.isGzip(bytes) {
-            do {
-                bytes = try Gzip.decompress(bytes, limit: maximumBytes + 64)
-            } catch Gzip.Failure.tooLarge {
-                throw IDXError(path, .tooLarge(dimensions: []))
-            } catch Gzip.Failure.corrupt(let reason) {
-                throw IDXError(path, .corruptGzip(reason))
-            }
-        }
-        return try parse(bytes, path: path, dimensions: dimensions)
-    }
 }

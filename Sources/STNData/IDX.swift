@@ -81,7 +81,38 @@ public enum IDX {
     static func read(_ path: String, dimensions expected: Int) throws -> (dims: [Int], payload: [UInt8]) {
         let (descriptor, size) = try mapFileError(path) { try openForReading(path) }
         defer { close(descriptor) }
-        let file = DescriptorReader(descriptor, path: path)
+        let file = PushbackReader { buffer in
+            while true {
+                let n = readDescriptor(descriptor, buffer)
+                if n >= 0 { return n }
+                if errno != EINTR { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
+            }
+        }
+        return try decode(file, size: size, path: path, dimensions: expected)
+    }
+
+    /// Bytes already in memory (a download, a fuzzer's input), raw or gzip, with the checks
+    /// of a file; `path` names them in messages.
+    static func decode(_ bytes: [UInt8], path: String, dimensions expected: Int) throws -> (
+        dims: [Int], payload: [UInt8]
+    ) {
+        var offset = 0
+        let memory = PushbackReader { buffer in
+            let n = min(buffer.count, bytes.count - offset)
+            bytes.withUnsafeBytes {
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset ..< offset + n]))
+            }
+            offset += n
+            return n
+        }
+        return try decode(memory, size: bytes.count, path: path, dimensions: expected)
+    }
+
+    /// The format itself, from any source of bytes; `size` is the raw byte count when known
+    /// (0 otherwise), so a short or long raw payload is refused before any allocation.
+    private static func decode(_ file: PushbackReader, size: Int, path: String, dimensions expected: Int) throws -> (
+        dims: [Int], payload: [UInt8]
+    ) {
         // Two bytes tell gzip (1f 8b) from raw IDX (00 00).
         let magic = try file.read(2)
         file.unread(magic)
@@ -201,20 +232,19 @@ struct ByteReader {
     }
 }
 
-/// Reads a file descriptor, with bytes pushed back to be read first (the peeked magic).
-final class DescriptorReader {
-    private let descriptor: Int32
-    private let path: String
+/// Reads bytes from a source (a file descriptor, memory), with bytes pushed back to be read
+/// first (the peeked magic).
+final class PushbackReader {
+    private let source: (UnsafeMutableRawBufferPointer) throws -> Int
     private var pending: [UInt8] = []
 
-    init(_ descriptor: Int32, path: String) {
-        self.descriptor = descriptor
-        self.path = path
+    init(_ source: @escaping (UnsafeMutableRawBufferPointer) throws -> Int) {
+        self.source = source
     }
 
     func unread(_ bytes: [UInt8]) { pending = bytes + pending }
 
-    /// Fills up to `buffer.count` bytes; 0 at the end of the file.
+    /// Fills up to `buffer.count` bytes; 0 at the end of the data.
     func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         if !pending.isEmpty {
             let n = min(buffer.count, pending.count)
@@ -222,14 +252,10 @@ final class DescriptorReader {
             pending.removeFirst(n)
             return n
         }
-        while true {
-            let n = readDescriptor(descriptor, buffer)
-            if n >= 0 { return n }
-            if errno != EINTR { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
-        }
+        return try source(buffer)
     }
 
-    /// Up to `count` bytes, fewer only at the end of the file.
+    /// Up to `count` bytes, fewer only at the end of the data.
     func read(_ count: Int) throws -> [UInt8] {
         try ByteReader(read(into:)).read(count)
     }

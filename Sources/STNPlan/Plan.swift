@@ -49,7 +49,7 @@ public final class Plan {
         case logSoftmax, softmax, logits
     }
 
-    /// The most steps' names a timing report shows.
+    /// Every step's name (its layer; fused steps join two), in order: per-step timing reports them.
     public var stepNames: [String] { steps.map(\.name) }
     public var stepCount: Int { steps.count }
 
@@ -504,7 +504,7 @@ private func poolShape(_ from: TensorLayout, kernel: Size2, stride: Size2) -> Po
 
 extension TransformKind {
     /// The kernel that generates this transform's grid.
-    var kernelKind: TransformGrid.Kind {
+    public var kernelKind: TransformGrid.Kind {
         switch self {
         case .attention: return .attention
         case .affine: return .affine

@@ -4,6 +4,7 @@ import STNEngine
 import STNImage
 import STNKernels
 import STNModel
+import STNPlan
 
 /// The seed's figure: for each image, the input, the input with the quadrilateral the
 /// transformer samples from, the transformer's output, and the prediction.
@@ -113,17 +114,6 @@ func sampledLines(_ theta: [Float], kind: TransformKind) -> [[(Float, Float)]] {
         result.append((0 ..< steps).map { (columns[($0 * lines + c) * 2], columns[($0 * lines + c) * 2 + 1]) })
     }
     return result
-}
-
-extension TransformKind {
-    var kernelKind: TransformGrid.Kind {
-        switch self {
-        case .attention: return .attention
-        case .affine: return .affine
-        case .projective: return .projective
-        case .tps: return .thinPlateSpline
-        }
-    }
 }
 
 #if canImport(Glibc)
