@@ -58,7 +58,7 @@ enum Explain {
                             Double(y) + (Double(p.1) + 1) / 2 * Double(cell)
                         )
                     }
-                    for line in sampledLines(results[index].thetaValues, kind: transform) {
+                    for line in transformOutline(results[index].thetaValues, kind: transform) {
                         let points = line.map(toCanvas)
                         if points.allSatisfy({ $0.0.isFinite && $0.1.isFinite }) {
                             for (a, b) in zip(points, points.dropFirst()) {
@@ -86,34 +86,6 @@ enum Explain {
         }
         return canvas
     }
-}
-
-/// The lines to draw for a transform: where the output's border (and, for the thin-plate
-/// spline, its inner grid lines) sample the input, as polylines in normalised coordinates.
-func sampledLines(_ theta: [Float], kind: TransformKind) -> [[(Float, Float)]] {
-    guard theta.count == kind.parameterCount else { return [] }
-    let steps = 24
-    let lines = kind == .tps ? 5 : 2
-    // A grid of (lines x steps) points along rows and another along columns, evaluated by the
-    // same generator the model uses (align_corners=True puts the ends on the border).
-    func evaluate(height: Int, width: Int) -> [Float] {
-        let generator = TransformGrid(kind: kind.kernelKind, height: height, width: width, alignCorners: true)
-        var grid = [Float](repeating: 0, count: height * width * 2)
-        theta.withUnsafeBufferPointer { t in
-            grid.withUnsafeMutableBufferPointer { generator.forward(theta: t.baseAddress!, grid: $0.baseAddress!) }
-        }
-        return grid
-    }
-    let rows = evaluate(height: lines, width: steps)
-    let columns = evaluate(height: steps, width: lines)
-    var result: [[(Float, Float)]] = []
-    for r in 0 ..< lines {
-        result.append((0 ..< steps).map { (rows[(r * steps + $0) * 2], rows[(r * steps + $0) * 2 + 1]) })
-    }
-    for c in 0 ..< lines {
-        result.append((0 ..< steps).map { (columns[($0 * lines + c) * 2], columns[($0 * lines + c) * 2 + 1]) })
-    }
-    return result
 }
 
 #if canImport(Glibc)

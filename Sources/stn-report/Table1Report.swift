@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import STNData
+import STNEngine
 import STNImage
+import STNModel
+import STNPlan
 
 /// The paper's Table 1 beside ours: the last epoch's test error of every cell under
 /// Weights/table1/<distortion>/<model>.csv, and one figure of every cell's test-error curve.
@@ -14,6 +18,12 @@ struct Table1Report: ParsableCommand {
 
     @Option(help: "The folder holding <distortion>/<model>.csv.") var directory: String = "Weights/table1"
     @Option(help: "Write the figure of all curves (PNG).") var out: String?
+    @Flag(
+        help:
+            "Also draw, per distortion, what each trained ST-CNN's transform made of the first test digits: <directory>/<d>/transforms.png."
+    )
+    var figures = false
+    @Option(help: "MNIST directory for --figures (default: $STN_DATA, else ./Data/mnist).") var data: String?
 
     static let distortions = ["r", "rts", "p", "e"]
     /// The paper's percentages, R / RTS / P / E.
@@ -54,6 +64,7 @@ struct Table1Report: ParsableCommand {
         }
         print("Test error %, ours (the paper's) at the last epoch trained:")
         print(lines.joined(separator: "\n"))
+        if figures { try drawTransforms() }
         guard let out else { return }
         let colors: [RGB] = [
             .gray, .black, RGB(158, 218, 229), RGB(23, 190, 207), .blue, RGB(255, 187, 120), .orange, .red,
@@ -77,4 +88,67 @@ struct Table1Report: ParsableCommand {
         try figure.writePNG(to: out)
         print("wrote \(out)")
     }
+
+    /// Per distortion: the first test digits, and for each trained ST-CNN the region its
+    /// transform samples (the outline, or the spline's warped grid) and what it made of it.
+    func drawTransforms() throws {
+        let mnist = try MNIST.resolveDirectory(data)
+        let t10k = try MNIST.load(split: .test, directory: mnist)
+        for distortion in Self.distortions {
+            let models = ["attention", "affine", "projective", "tps"].map { "st-cnn-\($0)" }.filter {
+                FileManager.default.fileExists(atPath: "\(cellFolder(distortion))/\($0).h5")
+            }
+            guard !models.isEmpty, let draw = DigitDistortions.named(distortion, seed: 1) else { continue }
+            let count = 8
+            let images = draw.distort(t10k.images.prefix(count), epoch: 0, threads: 1)
+            let side = images.rows
+            let scale = max(2, 96 / side)
+            let cell = side * scale
+            let gap = 8
+            let header = 22
+            let columns = 1 + 2 * models.count
+            var canvas = Canvas(
+                width: gap + columns * (cell + gap), height: header + count * (cell + gap) + gap, background: .white)
+            canvas.text("input", x: gap, y: 6)
+            for (m, model) in models.enumerated() {
+                canvas.text(String(model.dropFirst(7)), x: gap + (1 + 2 * m) * (cell + gap), y: 6)
+            }
+            let engines = try models.map { try Engine(weightsAt: "\(cellFolder(distortion))/\($0).h5", threads: 1) }
+            var result = InferenceResult()
+            for row in 0 ..< count {
+                let pixels = Array(images.image(row))
+                let y = header + row * (cell + gap)
+                canvas.drawGray(pixels, width: side, height: side, atX: gap, y: y, scale: scale)
+                for (m, engine) in engines.enumerated() {
+                    pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+                    let x = gap + (1 + 2 * m) * (cell + gap)
+                    canvas.drawGray(pixels, width: side, height: side, atX: x, y: y, scale: scale)
+                    let kind = engine.architecture.transforms.first ?? .affine
+                    let size = Double(cell)
+                    func place(_ p: (Float, Float)) -> (Double, Double) {
+                        let px = Double(x) + (Double(p.0) + 1) / 2 * size
+                        let py = Double(y) + (Double(p.1) + 1) / 2 * size
+                        return (px, py)
+                    }
+                    for line in transformOutline(result.thetaValues, kind: kind) {
+                        let points = line.map(place)
+                        guard points.allSatisfy({ $0.0.isFinite && $0.1.isFinite }) else { continue }
+                        for (a, b) in zip(points, points.dropFirst()) { canvas.line(from: a, to: b, color: RGB.red) }
+                    }
+                    let shape = engine.sampledShape ?? TensorShape(channels: 1, height: side, width: side)
+                    canvas.drawGray(
+                        floats: Array(engine.lastSampled), width: shape.width, height: shape.height,
+                        atX: x + cell + gap, y: y, scale: cell / max(shape.width, 1))
+                    let correct = result.digit == Int(t10k.labels[row])
+                    let color: RGB = correct ? .green : .red
+                    _ = canvas.text("\(result.digit)", x: x + 2 * cell + gap - 8, y: y + 2, color: color)
+                }
+            }
+            let path = "\(cellFolder(distortion))/transforms.png"
+            try canvas.writePNG(to: path)
+            print("wrote \(path)")
+        }
+    }
+
+    private func cellFolder(_ distortion: String) -> String { "\(directory)/\(distortion)" }
 }
