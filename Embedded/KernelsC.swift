@@ -1,0 +1,95 @@
+// C entry points to the kernels (Sources/STNKernels), for the Embedded Swift builds of
+// tools/test-arm: compiled into the same module as the kernels' own source files
+// (`swiftc -enable-experimental-feature Embedded -wmo ... Sources/STNKernels/*.swift
+// Embedded/KernelsC.swift`), not part of the SwiftPM build. Everything works on caller-owned
+// float buffers: nothing here allocates. Shapes are `Int32` so the C side uses plain ints.
+
+/// C (m x n, row-major, n a multiple of 8) += A (m x k, row-major) * B (k x n, row-major).
+@_cdecl("stn_gemm")
+public func stn_gemm(
+    _ m: Int32, _ n: Int32, _ k: Int32, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>
+) {
+    gemmAccumulate(
+        m: Int(m), n: Int(n), a: a, rows: .linear(step: Int(k)), b: b,
+        reduction: .contiguous(Int(k), ldb: Int(n)), c: c, ldc: Int(n))
+}
+
+/// A valid convolution of one NHWC image (`inC` lanes per pixel, the first `realInC` real):
+/// PyTorch weights `[outC][realInC][kh][kw]` are packed into `packed` (K x outCp floats,
+/// K = kh * kw * inC, outCp = outC rounded up to 8), then output (outH x outW x outCp)
+/// = bias (outCp) + input (*) weights.
+@_cdecl("stn_conv2d_forward")
+public func stn_conv2d_forward(
+    _ inH: Int32, _ inW: Int32, _ inC: Int32, _ realInC: Int32, _ outC: Int32,
+    _ kernelH: Int32, _ kernelW: Int32, _ strideH: Int32, _ strideW: Int32,
+    _ input: UnsafePointer<Float>, _ torchWeights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+    _ packed: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
+) {
+    let shape = Conv2DShape(
+        inH: Int(inH), inW: Int(inW), inC: Int(inC), outC: Int(outC), kernelH: Int(kernelH),
+        kernelW: Int(kernelW), strideH: Int(strideH), strideW: Int(strideW))
+    shape.pack(torch: torchWeights, realInC: Int(realInC), into: packed)
+    shape.forward(input: input, packed: packed, bias: bias, output: output)
+}
+
+/// A fully connected layer: PyTorch weight `[outputs][inputs]` packed into `packed`
+/// (inputs x outputsP floats), output (outputsP) = bias (outputsP) + W * input.
+@_cdecl("stn_linear_forward")
+public func stn_linear_forward(
+    _ inputs: Int32, _ outputs: Int32, _ input: UnsafePointer<Float>, _ torchWeights: UnsafePointer<Float>,
+    _ bias: UnsafePointer<Float>, _ packed: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
+) {
+    let shape = LinearShape(inputs: Int(inputs), outputs: Int(outputs))
+    let outputsP = shape.outputsP
+    // The layer's own pack() takes a flattened-index map (an array); a plain [outputs][inputs]
+    // matrix needs none: packed[i][o] = W[o][i], padded outputs zero.
+    packed.initialize(repeating: 0, count: Int(inputs) * outputsP)
+    for o in 0 ..< Int(outputs) {
+        for i in 0 ..< Int(inputs) { packed[i * outputsP + o] = torchWeights[o * Int(inputs) + i] }
+    }
+    shape.forward(input: input, packed: packed, bias: bias, output: output)
+}
+
+/// 2 x 2 max pooling (stride 2) then ReLU over an NHWC image, `channels` a multiple of 8;
+/// `argmax` (outH x outW x channels) receives each maximum's input index.
+@_cdecl("stn_pool_relu_forward")
+public func stn_pool_relu_forward(
+    _ inH: Int32, _ inW: Int32, _ channels: Int32, _ input: UnsafePointer<Float>,
+    _ output: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>
+) {
+    PoolReLUShape(inH: Int(inH), inW: Int(inW), channels: Int(channels))
+        .forward(input: input, output: output, argmax: argmax)
+}
+
+/// `F.affine_grid` for one 2 x 3 theta: grid (height x width x 2).
+@_cdecl("stn_affine_grid")
+public func stn_affine_grid(
+    _ theta: UnsafePointer<Float>, _ height: Int32, _ width: Int32, _ alignCorners: Int32,
+    _ grid: UnsafeMutablePointer<Float>
+) {
+    Transformer.affineGrid(
+        theta: theta, height: Int(height), width: Int(width), alignCorners: alignCorners != 0, into: grid)
+}
+
+/// `F.grid_sample` (bilinear; zeros or border padding) of a height x width image with
+/// `stride` lanes per pixel at `count` grid points.
+@_cdecl("stn_sample_bilinear")
+public func stn_sample_bilinear(
+    _ input: UnsafePointer<Float>, _ height: Int32, _ width: Int32, _ stride: Int32,
+    _ grid: UnsafePointer<Float>, _ count: Int32, _ border: Int32, _ alignCorners: Int32,
+    _ output: UnsafeMutablePointer<Float>
+) {
+    Transformer.sample(
+        input, height: Int(height), width: Int(width), stride: Int(stride), grid: grid, count: Int(count),
+        options: SamplerOptions(nearest: false, border: border != 0, alignCorners: alignCorners != 0),
+        into: output)
+}
+
+/// Log-softmax of `count` logits; returns the index of the largest.
+@_cdecl("stn_log_softmax")
+public func stn_log_softmax(
+    _ logits: UnsafePointer<Float>, _ count: Int32, _ logProbs: UnsafeMutablePointer<Float>
+) -> Int32 {
+    Int32(LogSoftmax.forward(logits, count: Int(count), into: logProbs))
+}
