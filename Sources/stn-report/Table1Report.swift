@@ -13,7 +13,7 @@ struct Table1Report: ParsableCommand {
         commandName: "table1",
         abstract: "Table 1 of Jaderberg et al. (2015) next to ours, and one figure of all training curves.",
         discussion: """
-            Reads each cell's training log, Weights/table1/<r|rts|p|e>/<model>.csv (written by stn-train through tools/table1), and prints a Markdown table of our test error at the last epoch next to the paper's, cells not yet trained marked with a dash. With --out it draws every cell's test error per epoch, one panel per distortion.
+            Reads each finished cell's training log, Weights/table1/<r|rts|p|e>/<model>.csv (written by stn-train through tools/table1; a cell is finished once its .h5 exists), and prints a Markdown table of our test error at the last epoch next to the paper's, cells not yet finished marked with a dash. With --out it draws every cell's test error per epoch, one panel per distortion.
             """)
 
     @Option(help: "The folder holding <distortion>/<model>.csv.") var directory: String = "Weights/table1"
@@ -54,7 +54,9 @@ struct Table1Report: ParsableCommand {
         for (model, paper) in Self.paper {
             var cells: [String] = []
             for (i, distortion) in Self.distortions.enumerated() {
-                let ours = curve(distortion, model).map { String(format: "%.2f", $0.last!.1) } ?? "-"
+                // A cell counts once its weights are written (at the end of training).
+                let finished = FileManager.default.fileExists(atPath: "\(directory)/\(distortion)/\(model).h5")
+                let ours = finished ? curve(distortion, model).map { String(format: "%.2f", $0.last!.1) } ?? "-" : "-"
                 cells.append("\(ours) (\(String(format: "%.1f", paper[i])))")
             }
             lines.append("| \(model) | " + cells.joined(separator: " | ") + " |")
@@ -62,7 +64,7 @@ struct Table1Report: ParsableCommand {
         if let attention = curve("rts", "st-cnn-attention") {
             lines.append(String(format: "| st-cnn-attention | | %.2f | | |", attention.last!.1))
         }
-        print("Test error %, ours (the paper's) at the last epoch trained:")
+        print("Test error %, ours (the paper's), of the finished cells:")
         print(lines.joined(separator: "\n"))
         if figures { try drawTransforms() }
         guard let out else { return }
