@@ -107,6 +107,11 @@ let package = Package(
         .target(
             name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["onnx.proto"]),
+        // ONNX in and out: the exporter (and the importer) between ONNX and the layer list.
+        .target(
+            name: "STNONNX",
+            dependencies: ["STNModel", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: speed),
 
         .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
         .executableTarget(
@@ -150,6 +155,9 @@ let package = Package(
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
+        .testTarget(
+            name: "STNONNXTests",
+            dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine"], swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",
             dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels", "STNLibHDF5"],
