@@ -1,0 +1,130 @@
+import Foundation
+import ONNXProto
+import STNEngine
+import STNLibHDF5
+import STNModel
+import STNONNX
+import XCTest
+
+final class ONNXImporterTests: XCTestCase {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+
+    func bytes(_ name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: Self.fixtures.appendingPathComponent("onnx/\(name).onnx")))
+    }
+
+    /// Converts a fixture, runs every input of `<name>-expected.h5` through the engine and
+    /// returns the largest differences from ONNX Runtime's output and PyTorch's theta.
+    func run(_ name: String, probabilities: Bool = false) throws -> (output: Float, theta: Float) {
+        let converted = try ONNXImporter.convert(bytes: try bytes(name), name: name)
+        let engine = try Engine(weights: converted.weights, threads: 1)
+        let file = try HDF5File(
+            path: Self.fixtures.appendingPathComponent("onnx/\(name)-expected.h5").path, mode: .read)
+        defer { try? file.close() }
+        let input = try file.readFloats("input")
+        let output = try file.readFloats("output")
+        let theta = file.hasDataset("theta") ? try file.readFloats("theta") : nil
+        XCTAssertEqual(input.shape.count, 4)
+        XCTAssertEqual(input.shape[1], 1, "a 1-channel NCHW frame is the engine's HWC frame")
+        let frame = input.values.count / input.shape[0]
+        let classes = output.shape[1]
+        var worst: (output: Float, theta: Float) = (0, 0)
+        for n in 0 ..< input.shape[0] {
+            var result = InferenceResult()
+            Array(input.values[n * frame ..< (n + 1) * frame]).withUnsafeBufferPointer {
+                engine.infer(frame: $0.baseAddress!, into: &result)
+            }
+            XCTAssertEqual(result.classCount, classes)
+            for k in 0 ..< classes {
+                let expected = output.values[n * classes + k]
+                let got = probabilities ? exp(result.logProbs[k]) : result.logProbs[k]
+                worst.output = max(worst.output, abs(got - expected))
+            }
+            if let theta {
+                XCTAssertEqual(result.thetaCount, 6)
+                for k in 0 ..< 6 { worst.theta = max(worst.theta, abs(result.theta[k] - theta.values[n * 6 + k])) }
+            }
+        }
+        print("\(name): max |engine - ONNX Runtime| \(worst.output), max |theta - PyTorch| \(worst.theta)")
+        XCTAssertLessThan(worst.output, 1e-4, name)
+        XCTAssertLessThan(worst.theta, 1e-4, name)
+        return worst
+    }
+
+    func testCNNMatchesONNXRuntime() throws { _ = try run("cnn") }
+    func testSTCNNMatchesONNXRuntime() throws { _ = try run("st-cnn") }
+    func testTutorialMatchesONNXRuntime() throws { _ = try run("tutorial") }
+
+    /// The exported initializers are the shipped weights: conversion gives them back by name.
+    func testConvertedWeightsEqualShippedWeights() throws {
+        for name in ["cnn", "st-cnn"] {
+            let converted = try ONNXImporter.convert(bytes: try bytes(name), name: name)
+            let shipped = try WeightFile.read(
+                Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+                    "Weights/\(name).h5"
+                ).path)
+            XCTAssertEqual(Set(converted.weights.tensors.keys), Set(shipped.weights.tensors.keys), name)
+            for (key, values) in shipped.weights.tensors {
+                XCTAssertEqual(converted.weights[key], values, "\(name) \(key)")
+            }
+            XCTAssertEqual(converted.architecture.parameters.map(\.shape), shipped.architecture.parameters.map(\.shape))
+        }
+    }
+
+    func testAffineGridChainBecomesAffineGrid() throws {
+        let converted = try ONNXImporter.convert(bytes: try bytes("st-cnn"), name: "st-cnn")
+        let text = converted.architecture.modelDescription.text
+        XCTAssertTrue(text.contains("affine_grid"), text)
+        XCTAssertTrue(text.contains("resize"), text)
+        // The description round-trips through its text form.
+        XCTAssertEqual(try Architecture(parsing: text).modelDescription, converted.architecture.modelDescription)
+    }
+
+    /// Every truncation is a thrown error, never a trap.
+    func testTruncationsThrow() throws {
+        for name in ["small", "tutorial"] {
+            let whole = try bytes(name)
+            for i in 0 ..< 64 {
+                let length = whole.count * i / 64
+                XCTAssertThrowsError(try ONNXImporter.convert(bytes: Array(whole[..<length]), name: name)) { error in
+                    XCTAssertFalse("\(error)".contains("\n"), "\(error)")
+                }
+            }
+        }
+    }
+
+    func testUnsupportedOperatorIsNamed() throws {
+        var model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model.graph.node[2].opType = "Elu"
+        let patched: [UInt8] = try model.serializedBytes()
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: patched, name: "cnn")) { error in
+            let message = "\(error)"
+            XCTAssertFalse(message.contains("\n"), message)
+            XCTAssertTrue(message.contains("node 2"), message)
+            XCTAssertTrue(message.contains("Elu"), message)
+        }
+    }
+
+    func testMissingInitializerAndExternalDataAreRefused() throws {
+        var model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model.graph.initializer.removeAll { $0.name == "convs.3.bias" }
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn")) {
+            XCTAssertTrue("\($0)".contains("convs.3.bias"), "\($0)")
+        }
+        model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model.graph.initializer[0].dataLocation = .external
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn")) {
+            XCTAssertTrue("\($0)".contains("external"), "\($0)")
+        }
+        model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model.graph.initializer[0].dims = [Int64.max, 2]
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn"))
+        // A node reading a tensor no earlier node writes (a cycle, or nodes out of order).
+        model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model.graph.node.swapAt(1, 2)
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn")) {
+            XCTAssertTrue("\($0)".contains("no earlier node"), "\($0)")
+        }
+    }
+}
