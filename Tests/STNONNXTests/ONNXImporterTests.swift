@@ -6,13 +6,15 @@ import STNModel
 import STNONNX
 import XCTest
 
+func fixtureBytes(_ name: String) throws -> [UInt8] {
+    [UInt8](try Data(contentsOf: ONNXImporterTests.fixtures.appendingPathComponent("onnx/\(name).onnx")))
+}
+
 final class ONNXImporterTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    func bytes(_ name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: Self.fixtures.appendingPathComponent("onnx/\(name).onnx")))
-    }
+    func bytes(_ name: String) throws -> [UInt8] { try fixtureBytes(name) }
 
     /// Converts a fixture, runs every input of `<name>-expected.h5` through the engine and
     /// returns the largest differences from ONNX Runtime's output and PyTorch's theta.
@@ -126,5 +128,93 @@ final class ONNXImporterTests: XCTestCase {
         XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn")) {
             XCTAssertTrue("\($0)".contains("no earlier node"), "\($0)")
         }
+    }
+}
+
+/// `small` (Tests/Fixtures/onnx/README.md) has a BatchNormalization after an AveragePool and
+/// a padded AveragePool, neither of which the description has: the importer refuses it, and
+/// its front (Sub/Div, a padded strided Conv, the align_corners=1 grid, border sampling) is
+/// checked on the graph cut after the GridSample.
+final class ONNXSmallModelTests: XCTestCase {
+    func testSmallIsRefusedAtItsBatchNorm() throws {
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: try fixtureBytes("small"), name: "small")) {
+            let message = "\($0)"
+            XCTAssertFalse(message.contains("\n"), message)
+            XCTAssertTrue(message.hasPrefix("node 17 "), message)
+            XCTAssertTrue(message.contains("(BatchNormalization)"), message)
+            XCTAssertTrue(message.contains("only directly after a convolution"), message)
+        }
+    }
+
+    func testSmallFrontMatchesPyTorchTheta() throws {
+        var model = try Onnx_ModelProto(serializedBytes: try fixtureBytes("small"))
+        model.graph.node.removeSubrange(14...)
+        // The engine answers with a vector: pool the sampled image to one value.
+        var pool = Onnx_NodeProto()
+        pool.opType = "MaxPool"
+        pool.input = ["grid_sampler"]
+        pool.output = ["pooled"]
+        var kernel = Onnx_AttributeProto()
+        kernel.name = "kernel_shape"
+        kernel.type = .ints
+        kernel.ints = [28, 28]
+        var strides = kernel
+        strides.name = "strides"
+        pool.attribute = [kernel, strides]
+        var flatten = Onnx_NodeProto()
+        flatten.opType = "Flatten"
+        flatten.input = ["pooled"]
+        flatten.output = ["flat"]
+        model.graph.node += [pool, flatten]
+        model.graph.output[0].name = "flat"
+        let converted = try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "small-front")
+        let layers = converted.architecture.modelDescription.layers
+        // Sub then Div by scalars: one normalize layer.
+        guard case .normalize(let mean, let std) = layers[0].operation else { return XCTFail("\(layers[0])") }
+        XCTAssertEqual(layers.filter { $0.operation.keyword == "normalize" }.count, 1)
+        XCTAssertEqual(mean.count, 1)
+        XCTAssertEqual(std.count, 1)
+        XCTAssertEqual(
+            layers[1].operation,
+            STNModel.Operation.conv(
+                outChannels: 8, kernel: Size2(square: 5), stride: Size2(square: 2), padding: Size2(square: 2),
+                bias: true))
+        XCTAssertTrue(
+            layers.contains {
+                $0.operation == STNModel.Operation.transformGrid(.affine, size: Size2(28, 28), alignCorners: true)
+            })
+        XCTAssertEqual(
+            layers[layers.count - 2].operation,
+            STNModel.Operation.gridSample(mode: .bilinear, padding: .border, alignCorners: true))
+
+        let engine = try Engine(weights: converted.weights, threads: 1)
+        let file = try HDF5File(
+            path: ONNXImporterTests.fixtures.appendingPathComponent("onnx/small-expected.h5").path, mode: .read)
+        defer { try? file.close() }
+        let input = try file.readFloats("input")
+        let theta = try file.readFloats("theta")
+        let frame = input.values.count / input.shape[0]
+        var worst: Float = 0
+        for n in 0 ..< input.shape[0] {
+            var result = InferenceResult()
+            Array(input.values[n * frame ..< (n + 1) * frame]).withUnsafeBufferPointer {
+                engine.infer(frame: $0.baseAddress!, into: &result)
+            }
+            XCTAssertEqual(result.thetaCount, 6)
+            for k in 0 ..< 6 { worst = max(worst, abs(result.theta[k] - theta.values[n * 6 + k])) }
+        }
+        print("small (front): max |theta - PyTorch| \(worst)")
+        XCTAssertLessThan(worst, 1e-4)
+    }
+
+    /// stn-convert's output: the weight file reads back as the same model and weights.
+    func testWeightFileRoundTrip() throws {
+        let converted = try ONNXImporter.convert(bytes: try fixtureBytes("tutorial"), name: "tutorial")
+        let path = NSTemporaryDirectory() + "stn-onnx-\(UUID().uuidString).h5"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try WeightFile(weights: converted.weights).write(to: path)
+        let read = try WeightFile.read(path)
+        XCTAssertEqual(read.architecture.modelDescription, converted.architecture.modelDescription)
+        XCTAssertEqual(read.weights, converted.weights)
     }
 }
