@@ -369,12 +369,23 @@ private struct GraphImporter {
             guard target.count - known.count <= 1, known.allSatisfy({ $0 >= 0 && $0 <= total }) else {
                 throw fail("shape \(requested) is not a valid reshape target")
             }
-            let product = known.reduce(1) { $0 * $1 }
-            if let free = target.firstIndex(of: -1) {
-                guard product > 0, total % product == 0 else { throw fail("shape \(requested) does not fit \(dims)") }
-                target[free] = total / product
+            // Every known entry is at most `total`: multiply without overflow, stopping past it.
+            func product(_ values: [Int]) -> Int? {
+                var p = 1
+                for v in values {
+                    let (next, overflow) = p.multipliedReportingOverflow(by: v)
+                    guard !overflow, next <= total else { return nil }
+                    p = next
+                }
+                return p
             }
-            guard target.reduce(1, *) == total else { throw fail("shape \(requested) does not fit \(dims)") }
+            if let free = target.firstIndex(of: -1) {
+                guard let known = product(known), known > 0, total % known == 0 else {
+                    throw fail("shape \(requested) does not fit \(dims)")
+                }
+                target[free] = total / known
+            }
+            guard product(target) == total else { throw fail("shape \(requested) does not fit \(dims)") }
             return target
         }
         switch values[source] {

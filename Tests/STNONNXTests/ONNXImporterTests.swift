@@ -108,6 +108,53 @@ final class ONNXImporterTests: XCTestCase {
         }
     }
 
+    /// A BatchNormalization right after a Conv becomes a batchnorm layer with its parameters
+    /// under the scale's prefix: with mean 0, variance 1 - eps, scale 1 and shift 0 the
+    /// answers stay ONNX Runtime's.
+    func testBatchNormAfterConv() throws {
+        var model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        func constant(_ name: String, _ values: [Float]) -> Onnx_TensorProto {
+            var t = Onnx_TensorProto()
+            t.name = name
+            t.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
+            t.dims = [Int64(values.count)]
+            t.floatData = values
+            return t
+        }
+        let epsilon: Float = 1e-5
+        model.graph.initializer += [
+            constant("bn.weight", [Float](repeating: 1, count: 36)),
+            constant("bn.bias", [Float](repeating: 0, count: 36)),
+            constant("bn.running_mean", [Float](repeating: 0, count: 36)),
+            constant("bn.running_var", [Float](repeating: 1 - epsilon, count: 36)),
+        ]
+        var node = Onnx_NodeProto()
+        node.opType = "BatchNormalization"
+        node.input = ["conv2d", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+        node.output = ["normed"]
+        var attribute = Onnx_AttributeProto()
+        attribute.name = "epsilon"
+        attribute.type = .float
+        attribute.f = epsilon
+        node.attribute = [attribute]
+        model.graph.node[1].input[0] = "normed"
+        model.graph.node.insert(node, at: 1)
+        let converted = try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn-bn")
+        XCTAssertEqual(converted.architecture.modelDescription.layers[1].operation, .batchNorm(epsilon: epsilon))
+        XCTAssertEqual(converted.weights["bn.running_var"].count, 36)
+        let engine = try Engine(weights: converted.weights, threads: 1)
+        let reference = try Engine(
+            weights: try ONNXImporter.convert(bytes: try bytes("cnn"), name: "cnn").weights, threads: 1)
+        let frame = [Float]((0 ..< 42 * 42).map { Float($0 % 37) / 37 })
+        var a = InferenceResult()
+        var b = InferenceResult()
+        frame.withUnsafeBufferPointer {
+            engine.infer(frame: $0.baseAddress!, into: &a)
+            reference.infer(frame: $0.baseAddress!, into: &b)
+        }
+        for k in 0 ..< 10 { XCTAssertEqual(a.logProbs[k], b.logProbs[k], accuracy: 1e-5) }
+    }
+
     func testMissingInitializerAndExternalDataAreRefused() throws {
         var model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
         model.graph.initializer.removeAll { $0.name == "convs.3.bias" }
@@ -123,6 +170,14 @@ final class ONNXImporterTests: XCTestCase {
         model.graph.initializer[0].dims = [Int64.max, 2]
         XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn"))
         // A node reading a tensor no earlier node writes (a cycle, or nodes out of order).
+        model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
+        model.graph.node[0].attribute[model.graph.node[0].attribute.firstIndex { $0.name == "pads" }!].ints = [
+            0, 0, 1, 1,
+        ]
+        XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn")) {
+            XCTAssertTrue("\($0)".contains("node 0 ") && "\($0)".contains("asymmetric"), "\($0)")
+        }
         model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
         model.graph.node.swapAt(1, 2)
         XCTAssertThrowsError(try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "cnn")) {
