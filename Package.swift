@@ -109,7 +109,8 @@ let package = Package(
             name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["onnx.proto"]),
 
-        // stn-convert's ONNX importer: a fixed-shape ONNX graph onto the layer list.
+        // stn-convert's ONNX importer: a fixed-shape ONNX graph onto the layer list. It reads
+        // untrusted bytes and is not hot, so it keeps bounds checks (no -Ounchecked).
         .target(
             name: "STNONNX",
             dependencies: ["STNModel", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),

@@ -96,6 +96,29 @@ final class ONNXImporterTests: XCTestCase {
         }
     }
 
+    /// Random byte changes (a fixed xorshift sequence) never trap: each is a model or an error.
+    func testCorruptedBytesNeverTrap() throws {
+        for name in ["st-cnn", "small"] {
+            let whole = try bytes(name)
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+            func next() -> Int {
+                state ^= state << 13
+                state ^= state >> 7
+                state ^= state << 17
+                return Int(truncatingIfNeeded: state >> 1)
+            }
+            for _ in 0 ..< 300 {
+                var damaged = whole
+                for _ in 0 ... next() % 4 { damaged[next() % damaged.count] = UInt8(truncatingIfNeeded: next()) }
+                do {
+                    _ = try ONNXImporter.convert(bytes: damaged, name: name)
+                } catch {
+                    XCTAssertFalse("\(error)".contains("\n"), "\(error)")
+                }
+            }
+        }
+    }
+
     func testUnsupportedOperatorIsNamed() throws {
         var model = try Onnx_ModelProto(serializedBytes: try bytes("cnn"))
         model.graph.node[2].opType = "Elu"
