@@ -55,6 +55,30 @@ final class ONNXImporterTests: XCTestCase {
     }
 
     func testCNNMatchesONNXRuntime() throws { _ = try run("cnn") }
+
+    /// A real AffineGrid node (opset 20) in place of the exporter's decomposed grid gives
+    /// the same model.
+    func testAffineGridNode() throws {
+        var model = try Onnx_ModelProto(serializedBytes: try bytes("st-cnn"))
+        XCTAssertEqual(model.graph.node[11].opType, "Transpose")
+        XCTAssertEqual(model.graph.node[15].output, ["view_5"])
+        var size = Onnx_TensorProto()
+        size.name = "grid_size"
+        size.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
+        size.dims = [4]
+        size.rawData = Data(
+            [Int64(1), 1, 42, 42].flatMap { value in (0 ..< 8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } })
+        model.graph.initializer.append(size)
+        var grid = Onnx_NodeProto()
+        grid.opType = "AffineGrid"
+        grid.input = ["view_1", "grid_size"]
+        grid.output = ["view_5"]
+        model.graph.node.replaceSubrange(11 ... 15, with: [grid])
+        let converted = try ONNXImporter.convert(bytes: try model.serializedBytes(), name: "st-cnn")
+        let original = try ONNXImporter.convert(bytes: try bytes("st-cnn"), name: "st-cnn")
+        XCTAssertEqual(converted.architecture.modelDescription, original.architecture.modelDescription)
+        XCTAssertEqual(converted.weights, original.weights)
+    }
     func testSTCNNMatchesONNXRuntime() throws { _ = try run("st-cnn") }
     func testTutorialMatchesONNXRuntime() throws { _ = try run("tutorial") }
 
