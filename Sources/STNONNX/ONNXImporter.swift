@@ -1,0 +1,601 @@
+import ONNXProto
+import STNModel
+import SwiftProtobuf
+
+/// Maps a fixed-shape, batch-1 ONNX graph onto stn-swift's layer list (docs/model-format.md)
+/// and its initializers onto the layers' parameters. Recognised: Conv, BatchNormalization
+/// after a Conv, MaxPool / AveragePool without padding, Relu, Reshape / Flatten to a vector,
+/// Gemm, (Log)Softmax, Sub / Div by per-channel constants at the input (normalize), bilinear
+/// half-pixel Resize, GridSample, AffineGrid and the exporter's decomposed affine grid
+/// (Tests/Fixtures/onnx/README.md). Anything else is refused in one line naming the node.
+/// The bytes are untrusted: every failure is a thrown `ONNXError`, never a trap.
+public enum ONNXImporter {
+    /// Converts a serialised `ModelProto`; `name` becomes the description's model name.
+    public static func convert(bytes: [UInt8], name: String) throws -> (
+        architecture: Architecture, weights: ModelWeights
+    ) {
+        let model: Onnx_ModelProto
+        do {
+            model = try Onnx_ModelProto(serializedBytes: bytes)
+        } catch {
+            throw ONNXError("not a readable ONNX model (truncated or corrupt protobuf: \(error))")
+        }
+        guard model.hasGraph, !model.graph.node.isEmpty else { throw ONNXError("the ONNX model has no graph nodes") }
+        var importer = try GraphImporter(model.graph, name: name)
+        return try importer.run()
+    }
+}
+
+/// What an ONNX tensor is, in terms of the layer list being built.
+private enum Value {
+    /// A tensor of the description (the input or a layer's output).
+    case tensor(String)
+    /// Steps of the exporter's affine grid, over the 6-vector theta `String`.
+    case theta(String)
+    case thetaTransposed(String)
+    case thetaUnsqueezed(String)
+    case gridProduct(String, base: String)
+    case gridSum(String, base: String)
+}
+
+private struct GraphImporter {
+    let graph: Onnx_GraphProto
+    let name: String
+    let constants: Initializers
+    var values: [String: Value] = [:]
+    var layers: [Layer] = []
+    var tensors: [String: [Float]] = [:]
+    var shapes: [String: TensorShape] = [:]
+    var usedNames = Set<String>()
+    var usedPrefixes = Set<String>()
+    var readers: [String: Int] = [:]
+    var inputName = ""
+    var inputShape = TensorShape(channels: 1, height: 1, width: 1)
+    /// Where the current node is, for messages.
+    var at = ""
+
+    init(_ graph: Onnx_GraphProto, name: String) throws {
+        self.graph = graph
+        self.name = sanitized(name)
+        constants = try Initializers(graph)
+        for node in graph.node { for input in node.input where !input.isEmpty { readers[input, default: 0] += 1 } }
+    }
+
+    func fail(_ message: String) -> ONNXError { ONNXError("\(at): \(message)") }
+
+    mutating func run() throws -> (architecture: Architecture, weights: ModelWeights) {
+        try readInput()
+        guard graph.node.count <= 4 * ModelDescription.maximumLayers else {
+            throw ONNXError("the graph has \(graph.node.count) nodes, more than this importer takes")
+        }
+        for (index, node) in graph.node.enumerated() {
+            at = "node \(index)" + (node.name.isEmpty ? "" : " '\(shown(node.name))'") + " (\(shown(node.opType)))"
+            try convert(node)
+            guard layers.count <= ModelDescription.maximumLayers else {
+                throw fail("the model has more than \(ModelDescription.maximumLayers) layers")
+            }
+        }
+        at = "the graph"
+        guard graph.output.count == 1 else { throw fail("has \(graph.output.count) outputs, expected 1") }
+        guard let last = layers.last, case .tensor(let out)? = values[graph.output[0].name], out == last.output else {
+            throw fail("its output '\(shown(graph.output[0].name))' is not the last layer's output")
+        }
+        let description = ModelDescription(name: name, inputName: inputName, input: inputShape, layers: layers)
+        do {
+            let architecture = try Architecture(description)
+            return (architecture, try ModelWeights(architecture: architecture, tensors: tensors))
+        } catch {
+            throw ONNXError("the converted model is invalid: \(error)")
+        }
+    }
+
+    mutating func readInput() throws {
+        let inputs = graph.input.filter { !constants.contains($0.name) }
+        guard inputs.count == 1 else { throw ONNXError("the graph has \(inputs.count) inputs, expected one image") }
+        let input = inputs[0]
+        let dims = input.type.tensorType.shape.dim.map { dim -> Int? in
+            if case .dimValue(let v)? = dim.value, v >= 1, v <= Int64(ModelDescription.maximumDimension) {
+                return Int(v)
+            }
+            return nil
+        }
+        guard dims.count == 4, dims.allSatisfy({ $0 != nil }), dims[0] == 1 else {
+            throw ONNXError(
+                "the graph's input '\(shown(input.name))' is not a fixed [1, C, H, W] shape (dynamic or batched shapes are not supported)"
+            )
+        }
+        inputName = unique(sanitized(input.name))
+        inputShape = TensorShape(channels: dims[1]!, height: dims[2]!, width: dims[3]!)
+        guard inputShape.count <= Architecture.maximumTensorElements else {
+            throw ONNXError("the graph's input \(inputShape) is too large")
+        }
+        values[input.name] = .tensor(inputName)
+        shapes[inputName] = inputShape
+    }
+
+    mutating func unique(_ base: String) -> String {
+        var candidate = base
+        var n = 2
+        while usedNames.contains(candidate) {
+            candidate = "\(base)_\(n)"
+            n += 1
+        }
+        usedNames.insert(candidate)
+        return candidate
+    }
+
+    /// A description tensor read by the node (not an initializer, not a pending grid step).
+    func tensor(_ onnx: String) throws -> (name: String, shape: TensorShape) {
+        guard case .tensor(let name)? = values[onnx], let shape = shapes[name] else {
+            if values[onnx] != nil { throw fail("reads '\(shown(onnx))' in a way this importer does not support") }
+            if constants.contains(onnx) { throw fail("reads the initializer '\(shown(onnx))' as data (not supported)") }
+            throw fail("reads '\(shown(onnx))', which no earlier node or initializer provides")
+        }
+        return (name, shape)
+    }
+
+    /// The parameter prefix for a layer whose main initializer is `weight`: its state_dict
+    /// prefix when it has one (`convs.0.weight` -> `convs.0`), else `layerN`.
+    mutating func prefix(for weight: String) -> String {
+        if weight.hasSuffix(".weight") {
+            let stem = String(weight.dropLast(7))
+            if !stem.isEmpty, sanitized(stem) == stem, !usedPrefixes.contains(stem), !usedNames.contains(stem) {
+                usedPrefixes.insert(stem)
+                return stem
+            }
+        }
+        var n = layers.count + 1
+        while usedPrefixes.contains("layer\(n)") || usedNames.contains("layer\(n)") { n += 1 }
+        usedPrefixes.insert("layer\(n)")
+        return "layer\(n)"
+    }
+
+    /// Appends a layer writing the node's output; `prefix` names the output when free.
+    mutating func emit(_ node: Onnx_NodeProto, _ operation: Operation, inputs: [String], prefix: String? = nil) throws {
+        let output: String
+        if let prefix, !usedNames.contains(prefix) {
+            usedNames.insert(prefix)
+            output = prefix
+        } else {
+            output = unique(sanitized(node.output[0]))
+        }
+        let layer = Layer(
+            output, operation, inputs: inputs, parameters: prefix == nil || prefix == output ? nil : prefix)
+        layers.append(layer)
+        do {
+            let architecture = try Architecture(
+                ModelDescription(name: name, inputName: inputName, input: inputShape, layers: layers))
+            shapes[output] = architecture.shapes[output]
+        } catch {
+            throw fail("\(error)")
+        }
+        values[node.output[0]] = .tensor(output)
+    }
+
+    mutating func convert(_ node: Onnx_NodeProto) throws {
+        guard node.domain.isEmpty || node.domain == "ai.onnx" else {
+            throw fail("operator domain '\(shown(node.domain))' is not supported")
+        }
+        let outputs = node.output.filter { !$0.isEmpty }
+        guard node.output.count >= 1, !node.output[0].isEmpty, outputs.count == 1 else {
+            throw fail("has \(outputs.count) outputs, expected 1")
+        }
+        guard values[node.output[0]] == nil, !constants.contains(node.output[0]) else {
+            throw fail("writes '\(shown(node.output[0]))', which is already defined")
+        }
+        let location = at
+        func input(_ i: Int) throws -> String {
+            guard i < node.input.count, !node.input[i].isEmpty else {
+                throw ONNXError("\(location): has no input \(i)")
+            }
+            return node.input[i]
+        }
+        func optionalInput(_ i: Int) -> String? { i < node.input.count && !node.input[i].isEmpty ? node.input[i] : nil }
+        switch node.opType {
+        case "Conv": try conv(node, input)
+        case "BatchNormalization": try batchNorm(node, input)
+        case "MaxPool", "AveragePool": try pool(node, input)
+        case "Relu":
+            try emit(node, .relu, inputs: [tensor(try input(0)).name])
+        case "Identity", "Dropout":
+            if node.opType == "Dropout", optionalInput(2) != nil { throw fail("training-mode dropout") }
+            values[node.output[0]] = .tensor(try tensor(try input(0)).name)
+        case "Flatten":
+            let x = try tensor(try input(0))
+            guard node.int("axis", 1) == 1 else { throw fail("axis \(node.int("axis", 1)), expected 1") }
+            try flatten(node, x)
+        case "Reshape": try reshape(node, input)
+        case "Gemm": try gemm(node, input, optionalInput(2))
+        case "Softmax", "LogSoftmax":
+            let x = try tensor(try input(0))
+            let axis = node.int("axis", -1)
+            guard axis == 1 || axis == -1 else { throw fail("axis \(axis), expected 1 or -1") }
+            guard x.shape.isVector else { throw fail("over a \(x.shape) map, expected a vector") }
+            try emit(node, node.opType == "Softmax" ? .softmax : .logSoftmax, inputs: [x.name])
+        case "Sub", "Div": try normalize(node, input)
+        case "Resize": try resize(node, input, optionalInput)
+        case "GridSample": try gridSample(node, input)
+        case "AffineGrid": try affineGrid(node, input)
+        case "Transpose":
+            guard case .theta(let theta)? = values[try input(0)], node.ints("perm") == [0, 2, 1] else {
+                throw fail("unsupported (only theta's transpose in an affine grid)")
+            }
+            values[node.output[0]] = .thetaTransposed(theta)
+        case "Unsqueeze":
+            guard case .thetaTransposed(let theta)? = values[try input(0)] else {
+                throw fail("unsupported (only in an affine grid)")
+            }
+            let axes = try optionalInput(1).map { try constants.ints($0) } ?? node.ints("axes") ?? []
+            guard axes == [1] || axes == [-3] else { throw fail("axes \(axes), expected [1] in an affine grid") }
+            values[node.output[0]] = .thetaUnsqueezed(theta)
+        case "Mul":
+            let a = try input(0)
+            let b = try input(1)
+            if case .thetaUnsqueezed(let theta)? = values[b], constants.contains(a) {
+                values[node.output[0]] = .gridProduct(theta, base: a)
+            } else if case .thetaUnsqueezed(let theta)? = values[a], constants.contains(b) {
+                values[node.output[0]] = .gridProduct(theta, base: b)
+            } else {
+                throw fail("unsupported (only the base grid times theta in an affine grid)")
+            }
+        case "ReduceSum":
+            guard case .gridProduct(let theta, let base)? = values[try input(0)] else {
+                throw fail("unsupported (only in an affine grid)")
+            }
+            let axes = try optionalInput(1).map { try constants.ints($0) } ?? node.ints("axes") ?? []
+            guard axes == [2] || axes == [-2], node.int("keepdims", 1) == 0 else {
+                throw fail("axes \(axes) keepdims \(node.int("keepdims", 1)), expected [2] and 0 in an affine grid")
+            }
+            values[node.output[0]] = .gridSum(theta, base: base)
+        default:
+            throw fail("unsupported operator")
+        }
+    }
+
+    mutating func conv(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let x = try tensor(try input(0))
+        let weightName = try input(1)
+        let weight = try constants.floats(weightName)
+        guard weight.dims.count == 4, weight.dims[1] == x.shape.channels, weight.dims.allSatisfy({ $0 >= 1 }) else {
+            throw fail("weight \(weight.dims), expected [out, \(x.shape.channels), kh, kw]")
+        }
+        let (out, kh, kw) = (weight.dims[0], weight.dims[2], weight.dims[3])
+        guard node.int("group", 1) == 1 else { throw fail("group \(node.int("group", 1)), only 1 is supported") }
+        guard (node.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else {
+            throw fail("dilation is not supported")
+        }
+        let autoPad = node.string("auto_pad", "NOTSET")
+        guard autoPad == "NOTSET" else { throw fail("auto_pad \(autoPad) is not supported") }
+        if let kernel = node.ints("kernel_shape"), kernel != [kh, kw] {
+            throw fail("kernel_shape \(kernel) does not match the weight \(weight.dims)")
+        }
+        let strides = node.ints("strides") ?? [1, 1]
+        let pads = node.ints("pads") ?? [0, 0, 0, 0]
+        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= ModelDescription.maximumDimension }) else {
+            throw fail("strides \(strides)")
+        }
+        guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= ModelDescription.maximumDimension }) else {
+            throw fail("pads \(pads)")
+        }
+        guard pads[0] == pads[2], pads[1] == pads[3] else {
+            throw fail("asymmetric pads \(pads) are not supported")
+        }
+        let biasName = node.input.count > 2 && !node.input[2].isEmpty ? node.input[2] : nil
+        let prefix = prefix(for: weightName)
+        if let biasName {
+            let bias = try constants.floats(biasName)
+            guard bias.count == out else { throw fail("bias has \(bias.count) values, expected \(out)") }
+            tensors[prefix + ".bias"] = bias.floats
+        }
+        tensors[prefix + ".weight"] = weight.floats
+        try emit(
+            node,
+            .conv(
+                outChannels: out, kernel: Size2(kh, kw), stride: Size2(strides[0], strides[1]),
+                padding: Size2(pads[0], pads[1]), bias: biasName != nil),
+            inputs: [x.name], prefix: prefix)
+    }
+
+    mutating func batchNorm(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let x = try tensor(try input(0))
+        guard node.int("training_mode", 0) == 0 else { throw fail("training mode is not supported") }
+        guard let producer = layers.last(where: { $0.output == x.name }), case .conv = producer.operation,
+            readers[try input(0)] == 1
+        else {
+            throw fail(
+                "BatchNormalization of '\(shown(try input(0)))', which is not a Conv's output read only by it: the description allows batchnorm only directly after a convolution"
+            )
+        }
+        let c = x.shape.channels
+        let names = try (1 ... 4).map { try input($0) }
+        let parts = try names.map { try constants.floats($0) }
+        for (name, part) in zip(names, parts) where part.count != c {
+            throw fail("'\(shown(name))' has \(part.count) values, expected \(c)")
+        }
+        let prefix = prefix(for: names[0])
+        for (suffix, part) in zip(["weight", "bias", "running_mean", "running_var"], parts) {
+            tensors[prefix + "." + suffix] = part.floats
+        }
+        let epsilon = node.float("epsilon", 1e-5)
+        guard epsilon.isFinite, epsilon >= 0 else { throw fail("epsilon \(epsilon)") }
+        try emit(node, .batchNorm(epsilon: epsilon), inputs: [x.name], prefix: prefix)
+    }
+
+    mutating func pool(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let x = try tensor(try input(0))
+        guard let kernel = node.ints("kernel_shape"), kernel.count == 2,
+            kernel.allSatisfy({ $0 >= 1 && $0 <= ModelDescription.maximumDimension })
+        else { throw fail("kernel_shape \(node.ints("kernel_shape") ?? [])") }
+        let strides = node.ints("strides") ?? [1, 1]
+        guard strides.count == 2, strides.allSatisfy({ $0 >= 1 && $0 <= ModelDescription.maximumDimension }) else {
+            throw fail("strides \(strides)")
+        }
+        let pads = node.ints("pads") ?? [0, 0, 0, 0]
+        guard pads.allSatisfy({ $0 == 0 }) else { throw fail("pads \(pads): padded pooling is not supported") }
+        guard node.int("ceil_mode", 0) == 0 else { throw fail("ceil_mode 1 is not supported") }
+        guard node.string("auto_pad", "NOTSET") == "NOTSET" else { throw fail("auto_pad is not supported") }
+        guard (node.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else {
+            throw fail("dilation is not supported")
+        }
+        guard node.int("storage_order", 0) == 0 else { throw fail("storage_order 1 is not supported") }
+        let k = Size2(kernel[0], kernel[1])
+        let s = Size2(strides[0], strides[1])
+        try emit(
+            node, node.opType == "MaxPool" ? .maxPool(kernel: k, stride: s) : .averagePool(kernel: k, stride: s),
+            inputs: [x.name])
+    }
+
+    mutating func flatten(_ node: Onnx_NodeProto, _ x: (name: String, shape: TensorShape)) throws {
+        if x.shape.isVector {
+            values[node.output[0]] = .tensor(x.name)
+        } else {
+            try emit(node, .flatten, inputs: [x.name])
+        }
+    }
+
+    mutating func reshape(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let source = try input(0)
+        let requested = try constants.ints(try input(1))
+        let allowZero = node.int("allowzero", 0) != 0
+        /// The target with 0 (copy, unless allowzero) and -1 (the rest) resolved.
+        func resolve(_ dims: [Int]) throws -> [Int] {
+            let total = dims.reduce(1, *)
+            var target = requested
+            for (i, d) in target.enumerated() where d == 0 && !allowZero {
+                guard i < dims.count else { throw fail("shape \(requested) copies a dimension that is not there") }
+                target[i] = dims[i]
+            }
+            let known = target.filter { $0 != -1 }
+            guard target.count - known.count <= 1, known.allSatisfy({ $0 >= 0 && $0 <= total }) else {
+                throw fail("shape \(requested) is not a valid reshape target")
+            }
+            // Every known entry is at most `total`: multiply without overflow, stopping past it.
+            func product(_ values: [Int]) -> Int? {
+                var p = 1
+                for v in values {
+                    let (next, overflow) = p.multipliedReportingOverflow(by: v)
+                    guard !overflow, next <= total else { return nil }
+                    p = next
+                }
+                return p
+            }
+            if let free = target.firstIndex(of: -1) {
+                guard let known = product(known), known > 0, total % known == 0 else {
+                    throw fail("shape \(requested) does not fit \(dims)")
+                }
+                target[free] = total / known
+            }
+            guard product(target) == total else { throw fail("shape \(requested) does not fit \(dims)") }
+            return target
+        }
+        switch values[source] {
+        case .tensor(let name)?:
+            let shape = shapes[name]!
+            let target = try resolve(
+                shape.isVector ? [1, shape.channels] : [1, shape.channels, shape.height, shape.width])
+            if target == [1, 2, 3], shape == .vector(6) {
+                values[node.output[0]] = .theta(name)
+                return
+            }
+            guard target.count == 2, target[0] == 1 else {
+                throw fail("reshape of \(shape) to \(target): only [1, N] (flatten) is supported")
+            }
+            try flatten(node, (name, shape))
+        case .gridSum(let theta, let base)?:
+            let rows = try constants.dims(base)
+            let target = try resolve([1, rows.dims.first ?? 0, 2])
+            guard target.count == 4, target[0] == 1, target[3] == 2, target[1] >= 1, target[2] >= 1,
+                target[1] <= ModelDescription.maximumDimension, target[2] <= ModelDescription.maximumDimension,
+                rows.dims == [target[1] * target[2], 3, 1]
+            else {
+                throw fail("affine grid reshape to \(target) does not match the base grid \(rows.dims)")
+            }
+            let alignCorners = try baseGridAlignCorners(base, height: target[1], width: target[2])
+            try emit(
+                node, .transformGrid(.affine, size: Size2(target[1], target[2]), alignCorners: alignCorners),
+                inputs: [theta])
+        default:
+            _ = try tensor(source)
+        }
+    }
+
+    /// Which align_corners the exporter's base grid [H*W, 3, 1] (rows x, y, 1) was made with.
+    func baseGridAlignCorners(_ base: String, height: Int, width: Int) throws -> Bool {
+        let grid = try constants.floats(base).floats
+        func coordinate(_ i: Int, _ n: Int, _ align: Bool) -> Float {
+            let t: Float = n == 1 ? 0 : -1 + 2 * Float(i) / Float(n - 1)
+            return align ? t : t * Float(n - 1) / Float(n)
+        }
+        for align in [false, true] {
+            var matches = true
+            outer: for y in 0 ..< height {
+                for x in 0 ..< width {
+                    let row = (y * width + x) * 3
+                    if abs(grid[row] - coordinate(x, width, align)) > 1e-5
+                        || abs(grid[row + 1] - coordinate(y, height, align)) > 1e-5 || grid[row + 2] != 1
+                    {
+                        matches = false
+                        break outer
+                    }
+                }
+            }
+            if matches { return align }
+        }
+        throw fail("the base grid '\(shown(base))' is not an affine_grid base grid (for either align_corners)")
+    }
+
+    mutating func gemm(_ node: Onnx_NodeProto, _ input: (Int) throws -> String, _ biasName: String?) throws {
+        let x = try tensor(try input(0))
+        guard x.shape.isVector else { throw fail("Gemm of a \(x.shape) map: flatten it first") }
+        guard node.int("transA", 0) == 0, node.float("alpha", 1) == 1, node.float("beta", 1) == 1 else {
+            throw fail("only transA=0, alpha=1, beta=1 are supported")
+        }
+        let weightName = try input(1)
+        let weight = try constants.floats(weightName)
+        let transB = node.int("transB", 0) != 0
+        guard weight.dims.count == 2, weight.dims[transB ? 1 : 0] == x.shape.channels else {
+            throw fail("weight \(weight.dims) does not fit \(x.shape.channels) inputs (transB=\(transB ? 1 : 0))")
+        }
+        let out = weight.dims[transB ? 0 : 1]
+        guard out >= 1 else { throw fail("weight \(weight.dims) has no outputs") }
+        var values = weight.floats
+        if !transB {
+            let n = x.shape.channels
+            values = (0 ..< out * n).map { i in weight.floats[(i % n) * out + i / n] }
+        }
+        let prefix = prefix(for: weightName)
+        tensors[prefix + ".weight"] = values
+        if let biasName {
+            let bias = try constants.floats(biasName)
+            guard bias.count == out, bias.dims.last == out else {
+                throw fail("bias \(bias.dims), expected [\(out)] (broadcast biases are not supported)")
+            }
+            tensors[prefix + ".bias"] = bias.floats
+        }
+        try emit(node, .linear(outFeatures: out, bias: biasName != nil), inputs: [x.name], prefix: prefix)
+    }
+
+    mutating func normalize(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let source = try input(0)
+        let x = try tensor(source)
+        let constantName = try input(1)
+        guard constants.contains(constantName) else {
+            throw fail("\(node.opType) of two tensors is not supported (only by per-channel constants at the input)")
+        }
+        let constant = try constants.floats(constantName)
+        let c = x.shape.channels
+        let trimmed = Array(constant.dims.drop { $0 == 1 })
+        guard constant.count == 1 || (constant.count == c && trimmed == [c, 1, 1] && constant.dims.count <= 4) else {
+            throw fail("'\(shown(constantName))' \(constant.dims) is not a per-channel constant for \(c) channels")
+        }
+        if node.opType == "Div", let zero = constant.floats.first(where: { $0 == 0 }) {
+            throw fail("divides by \(zero)")
+        }
+        // Merge into the normalize layer just before when nothing else reads its output.
+        if let last = layers.last, last.output == x.name, case .normalize(var mean, var std) = last.operation,
+            readers[source] == 1
+        {
+            let k = constant.floats
+            let n = max(mean.count, std.count, k.count)
+            func at(_ a: [Float], _ i: Int) -> Float { a.count == 1 ? a[0] : a[i] }
+            if node.opType == "Sub" {
+                mean = (0 ..< n).map { at(mean, $0) + at(k, $0) * at(std, $0) }
+                std = (0 ..< n).map { at(std, $0) }
+            } else {
+                mean = (0 ..< n).map { at(mean, $0) }
+                std = (0 ..< n).map { at(std, $0) * at(k, $0) }
+            }
+            layers[layers.count - 1].operation = .normalize(mean: mean, std: std)
+            values[node.output[0]] = .tensor(x.name)
+            return
+        }
+        guard x.name == inputName else {
+            throw fail("\(node.opType) by a constant is supported only at the input (as normalize)")
+        }
+        let operation: Operation =
+            node.opType == "Sub"
+            ? .normalize(mean: constant.floats, std: [Float](repeating: 1, count: constant.count))
+            : .normalize(mean: [Float](repeating: 0, count: constant.count), std: constant.floats)
+        try emit(node, operation, inputs: [x.name])
+    }
+
+    mutating func resize(
+        _ node: Onnx_NodeProto, _ input: (Int) throws -> String, _ optionalInput: (Int) -> String?
+    ) throws {
+        let x = try tensor(try input(0))
+        guard node.string("mode", "nearest") == "linear" else {
+            throw fail("mode '\(shown(node.string("mode", "nearest")))', only linear is supported")
+        }
+        let transform = node.string("coordinate_transformation_mode", "half_pixel")
+        guard transform == "half_pixel" || transform == "pytorch_half_pixel" && x.shape.height > 1 else {
+            throw fail("coordinate_transformation_mode '\(shown(transform))', only half_pixel is supported")
+        }
+        guard node.int("antialias", 0) == 0, node.int("exclude_outside", 0) == 0, node.ints("axes") == nil else {
+            throw fail("antialias, exclude_outside and axes are not supported")
+        }
+        let policy = node.string("keep_aspect_ratio_policy", "stretch")
+        guard policy == "stretch" else { throw fail("keep_aspect_ratio_policy '\(shown(policy))'") }
+        let (h, w) = (x.shape.height, x.shape.width)
+        let operation: Operation
+        if let scalesName = optionalInput(2) {
+            let scales = try constants.floats(scalesName).floats
+            guard scales.count == 4, scales[0] == 1, scales[1] == 1, scales[2] > 0, scales[3] > 0 else {
+                throw fail("scales \(scales), expected [1, 1, sh, sw]")
+            }
+            let size = (Double(h) * Double(scales[2]), Double(w) * Double(scales[3]))
+            guard size.0 >= 1, size.1 >= 1, size.0 <= Double(ModelDescription.maximumDimension),
+                size.1 <= Double(ModelDescription.maximumDimension)
+            else { throw fail("scales \(scales) give \(size.0)x\(size.1)") }
+            if scales[2] == scales[3], Int(Float(h) * scales[2]) == Int(size.0.rounded(.down)),
+                Int(Float(w) * scales[3]) == Int(size.1.rounded(.down))
+            {
+                operation = .resize(size: Size2(square: 0), scale: scales[2], alignCorners: false)
+            } else if size.0 == size.0.rounded(), size.1 == size.1.rounded() {
+                operation = .resize(size: Size2(Int(size.0), Int(size.1)), scale: nil, alignCorners: false)
+            } else {
+                throw fail("scales \(scales) give fractional sizes with different steps (not supported)")
+            }
+        } else if let sizesName = optionalInput(3) {
+            let sizes = try constants.ints(sizesName)
+            guard sizes.count == 4, sizes[0] == 1, sizes[1] == x.shape.channels,
+                (1 ... ModelDescription.maximumDimension).contains(sizes[2]),
+                (1 ... ModelDescription.maximumDimension).contains(sizes[3])
+            else { throw fail("sizes \(sizes), expected [1, \(x.shape.channels), H, W]") }
+            operation = .resize(size: Size2(sizes[2], sizes[3]), scale: nil, alignCorners: false)
+        } else {
+            throw fail("has neither scales nor sizes")
+        }
+        try emit(node, operation, inputs: [x.name])
+    }
+
+    mutating func gridSample(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let x = try tensor(try input(0))
+        let grid = try tensor(try input(1))
+        let mode: SampleMode
+        switch node.string("mode", "linear") {
+        case "linear", "bilinear": mode = .bilinear
+        case "nearest": mode = .nearest
+        case let other: throw fail("mode '\(shown(other))' is not supported")
+        }
+        guard let padding = SamplePadding(rawValue: node.string("padding_mode", "zeros")) else {
+            throw fail("padding_mode '\(shown(node.string("padding_mode", "zeros")))' is not supported")
+        }
+        try emit(
+            node, .gridSample(mode: mode, padding: padding, alignCorners: node.int("align_corners", 0) != 0),
+            inputs: [x.name, grid.name])
+    }
+
+    mutating func affineGrid(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        guard case .theta(let theta)? = values[try input(0)] else {
+            throw fail("theta must be a [1, 2, 3] reshape of a 6-value layer output")
+        }
+        let size = try constants.ints(try input(1))
+        guard size.count == 4, size[0] == 1, (1 ... ModelDescription.maximumDimension).contains(size[2]),
+            (1 ... ModelDescription.maximumDimension).contains(size[3])
+        else { throw fail("size \(size), expected [1, C, H, W]") }
+        try emit(
+            node,
+            .transformGrid(.affine, size: Size2(size[2], size[3]), alignCorners: node.int("align_corners", 0) != 0),
+            inputs: [theta])
+    }
+}
