@@ -108,14 +108,9 @@ let package = Package(
         .target(
             name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             exclude: ["onnx.proto"]),
-        // ONNX in and out: the exporter (and the importer) between ONNX and the layer list.
-        .target(
-            name: "STNONNX",
-            dependencies: ["STNModel", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
-            swiftSettings: speed),
-
-        // stn-convert's ONNX importer: a fixed-shape ONNX graph onto the layer list. It reads
-        // untrusted bytes and is not hot, so it keeps bounds checks (no -Ounchecked).
+        // stn-convert's ONNX importer and exporter: a fixed-shape ONNX graph onto the layer list
+        // and back. It reads untrusted bytes and is not hot, so it keeps bounds checks (no
+        // -Ounchecked).
         .target(
             name: "STNONNX",
             dependencies: ["STNModel", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
@@ -168,9 +163,6 @@ let package = Package(
             name: "STNONNXTests",
             dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine"], swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
-        .testTarget(
-            name: "STNONNXTests",
-            dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine"], swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",
             dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels", "STNLibHDF5"],

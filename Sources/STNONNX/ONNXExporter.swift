@@ -228,9 +228,3 @@ public enum ONNXExporter {
         return a
     }
 }
-
-/// Why a model could not be converted: one line.
-public struct ONNXError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

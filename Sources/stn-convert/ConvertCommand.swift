@@ -11,17 +11,20 @@ struct ConvertCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "stn-convert",
-        abstract: "Convert a fixed-shape, batch-1 ONNX model into a stn-swift weight file.",
+        abstract: "Convert between ONNX and stn-swift weight files: MODEL.onnx -> MODEL.h5, or MODEL.h5 -> MODEL.onnx.",
         discussion: """
-            Maps the ONNX graph onto stn-swift's layer list (docs/model-format.md) and writes a self-describing weight file that stn-infer runs. Supported: Conv, BatchNormalization after a Conv, MaxPool/AveragePool without padding, Relu, Reshape/Flatten, Gemm, Softmax/LogSoftmax, Sub/Div by constants at the input, bilinear half-pixel Resize, GridSample, AffineGrid and PyTorch's exported affine grid. Anything else is refused in one line naming the node.
+            ONNX to stn-swift: maps the ONNX graph onto stn-swift's layer list (docs/model-format.md) and writes a self-describing weight file that stn-infer runs. Supported: Conv, BatchNormalization after a Conv, MaxPool/AveragePool without padding, Relu, Reshape/Flatten, Gemm, Softmax/LogSoftmax, Sub/Div by constants at the input, bilinear half-pixel Resize, GridSample, AffineGrid and PyTorch's exported affine grid. Anything else is refused in one line naming the node.
+
+            stn-swift to ONNX (the output name ends in .onnx): writes an opset-20 model whose input is the engine's frame, float [1, C, H, W] on the scale stn-infer feeds it, and whose output is the model's last layer, for ONNX Runtime and other engines. The attention, projective and thin-plate-spline transforms have no ONNX operator and are refused.
 
             Examples:
               stn-convert model.onnx --out model.h5
               stn-convert model.onnx --summary
+              stn-convert Weights/st-cnn.h5 --out st-cnn.onnx
             """)
 
-    @Argument(help: "The ONNX model (a serialised ModelProto).") var model: String
-    @Option(help: "The weight file to write (HDF5).") var out: String?
+    @Argument(help: "The ONNX model (a serialised ModelProto), or a weight file (.h5) to export.") var model: String
+    @Option(help: "The file to write: a weight file (HDF5), or ONNX when the name ends in .onnx.") var out: String?
     @Option(help: "The model's name in the description (default: the file's base name).") var name: String?
     @Flag(help: "Print the converted model's layer table.") var summary = false
 
@@ -30,6 +33,10 @@ struct ConvertCommand: ParsableCommand {
     }
 
     func run() throws {
+        if model.hasSuffix(".h5") {
+            try export()
+            return
+        }
         let bytes = try readWholeFile(model, limit: 1 << 30)
         let base = model.split(separator: "/").last.map { String($0) } ?? model
         let stem = base.hasSuffix(".onnx") ? String(base.dropLast(5)) : base
@@ -47,5 +54,27 @@ struct ConvertCommand: ParsableCommand {
                 "\(out): \(converted.architecture.name), \(converted.architecture.layers.count) layers, \(converted.architecture.parameterCount) parameters\n"
             )
         }
+    }
+
+    /// A weight file to ONNX, written atomically.
+    func export() throws {
+        let file = try WeightFile.read(model)
+        if summary { writeStandardOutput(file.architecture.summary() + "\n") }
+        guard let out else { return }
+        guard out.hasSuffix(".onnx") else {
+            throw ValidationError("\(out): exporting writes ONNX; name the output MODEL.onnx")
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = try ONNXExporter.export(file.weights)
+        } catch let error as ONNXError {
+            throw ONNXError("\(model): \(error.description)")
+        }
+        do {
+            try writeAtomically(bytes, to: out)
+        } catch {
+            throw ONNXError("\(out): cannot write: \(error)")
+        }
+        writeStandardOutput("\(out): \(file.architecture.name), opset \(ONNXExporter.opset), \(bytes.count) bytes\n")
     }
 }

@@ -40,4 +40,24 @@ final class ONNXExportTests: XCTestCase {
             XCTAssertEqual("\($0)", "layer 'grid': ONNX has no operator for the tps transform")
         }
     }
+
+    /// h5 -> ONNX -> h5 gives the same tensors under the same names and the same layers (but
+    /// dropout), for the shipped models and the tutorial model.
+    func testRoundTripKeepsEveryTensor() throws {
+        for path in ["Weights/st-cnn.h5", "Weights/cnn.h5", "Tests/Fixtures/tutorial-pytorch.h5"] {
+            let weights = try WeightFile.read(Self.root.appendingPathComponent(path).path).weights
+            let back = try ONNXImporter.convert(bytes: try ONNXExporter.export(weights), name: "round-trip")
+            XCTAssertEqual(back.weights.tensors, weights.tensors, path)
+            // Dropout is exported as Identity and not imported: the rest is the same list.
+            func kept(_ a: Architecture) -> [String] {
+                a.layers.filter { spec in
+                    switch spec.operation {
+                    case .dropout, .dropout2d: return false
+                    default: return true
+                    }
+                }.map { "\($0.operation.keyword) \($0.outputShape)" }
+            }
+            XCTAssertEqual(kept(back.architecture), kept(weights.architecture), path)
+        }
+    }
 }
