@@ -3,16 +3,15 @@ import STNEngine
 import STNModel
 import STNTrainer
 
-/// One frame through the engine, for both models, with package-benchmark's malloc counts
-/// (which must read zero) and wall-clock percentiles.
+/// One frame through the engine, for every built-in model, with package-benchmark's malloc
+/// counts (which must read zero) and wall-clock percentiles.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal, .throughput], maxDuration: .seconds(3))
-    for kind in ModelKind.allCases {
-        let architecture = Architecture.of(kind)
-        Benchmark("\(kind.rawValue) frame") { benchmark in
+    for architecture in Architecture.presets {
+        Benchmark("\(architecture.name) frame") { benchmark in
             let engine = try Engine(weights: Initializer.pytorchDefault(architecture, seed: 1), threads: 1)
-            var frame = [UInt8](repeating: 0, count: 42 * 42)
+            var frame = [UInt8](repeating: 0, count: engine.frameCount)
             for i in frame.indices { frame[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
             var result = InferenceResult()
             benchmark.startMeasurement()
