@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "STNONNXTests",
             dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine"], swiftSettings: speed),
-        .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
+        .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels", "CPUID"], swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",
             dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels", "STNLibHDF5"],
@@ -194,7 +194,9 @@ let package = Package(
             swiftSettings: speed),
         .testTarget(
             name: "STNEngineTests",
-            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"],
+            dependencies: [
+                "STNEngine", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter",
+            ],
             swiftSettings: speed),
     ] + kernelVariants,
     swiftLanguageModes: [.v6]

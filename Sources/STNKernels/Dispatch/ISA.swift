@@ -1,3 +1,5 @@
+internal import CPUID
+
 #if canImport(Glibc)
     import Glibc  // getenv
 #else
@@ -66,12 +68,17 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
             return "this binary carries only \(ISA.compiled.map(\.rawValue).joined(separator: ", ")) kernels"
         }
         #if arch(x86_64)
-            let missing = requiredFeatures.filter { !$0.isPresent(in: CPUFeature.registers) }
+            let missing = missingFeatures(in: CPUFeature.registers)
             if missing.isEmpty { return nil }
             return "this processor or OS lacks " + missing.map(\.rawValue).joined(separator: ", ")
         #else
             return self == .portable ? nil : "not an x86-64 processor"
         #endif
+    }
+
+    /// The required features `registers` lack.
+    func missingFeatures(in registers: stn_cpuid_registers) -> [CPUFeature] {
+        requiredFeatures.filter { !$0.isPresent(in: registers) }
     }
 
     /// The ISAs this process can run, best first.
