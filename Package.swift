@@ -1,47 +1,63 @@
-import Foundation  // ProcessInfo, and reading /proc/cpuinfo
+import Foundation  // ProcessInfo
 // swift-tools-version: 6.1
 //
 // stn-swift: a Spatial Transformer Network trainer and inference engine.
 // One library target per concern; executables are thin command-line layers.
 import PackageDescription
 
-// Numeric code needs FMA/AVX: without a target CPU, SIMD.addingProduct lowers to a
-// libm `fma` call per lane (~200x slower). Release builds default to the build
-// machine's CPU; set STN_TARGET_CPU=haswell (or znver3, skylake-avx512, ...) to build
-// for another CPU, or STN_PORTABLE=1 for a baseline x86-64 build that runs anywhere.
 let environment = ProcessInfo.processInfo.environment
-let portable = environment["STN_PORTABLE"] == "1"
-let targetCPU = environment["STN_TARGET_CPU"] ?? "native"
 // -Ounchecked turns an index past the end or an inverted range into silent memory
 // corruption instead of a trap. STN_CHECKED=1 builds release with -O, which keeps
 // bounds and overflow checks at near-release speed: tools/test runs the suite both ways.
 let checked = environment["STN_CHECKED"] == "1"
+let optimise: SwiftSetting = .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release))
 
-// With AVX-512 the GEMM microkernel holds a 6 x 32 block in twelve 16-lane registers (of
-// 32); with AVX2 only, 16 registers fit a 6 x 16 block of 8-lane ones. Swift cannot test a
-// target feature with #if, so the package tells the kernels: for `native` it reads the build
-// machine's CPU flags, for a named CPU it knows which ones have AVX-512.
+// The build does not depend on the build machine's CPU. On x86-64 the kernels
+// (Sources/STNKernels) are compiled three times and one copy is chosen at start-up from
+// CPUID (STNKernels' ISA; STN_ISA=avx512|avx2|portable forces one):
+//   - STNKernels itself, baseline x86-64 like everything else: the portable copy, which
+//     multiplies then adds (without FMA, SIMD.addingProduct is a libm call per lane), and
+//     the dispatch (STN_DISPATCH: each public kernel entry point runs the selected copy);
+//   - STNKernelsAVX2 (-target-cpu haswell) and STNKernelsAVX512 (skylake-avx512, 16-lane
+//     GEMM blocks: STN_AVX512), from the same files through the symlinked folders
+//     Sources/STNKernelsAVX2 and Sources/STNKernelsAVX512. STN_FMA: use fused multiply-adds.
+// pku and invpcid are turned off: never emitted for this code, often hidden by hypervisors,
+// so the start-up check need not require them.
+// STN_TARGET_CPU=<cpu> instead builds everything for that CPU with one copy of the kernels
+// and no dispatch (for experiments; docs/building.md).
+let singleTargetCPU = environment["STN_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
 let avx512CPUs: Set<String> = [
     "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
     "icelake-server", "tigerlake", "sapphirerapids", "graniterapids", "emeraldrapids",
     "znver4", "znver5",
 ]
-func buildMachineHasAVX512() -> Bool {
-    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return false }
-    return cpuinfo.split(separator: "\n").contains {
-        $0.hasPrefix("flags") && $0.split(separator: " ").contains("avx512f")
-    }
-}
-let wideVectors = !portable && (targetCPU == "native" ? buildMachineHasAVX512() : avx512CPUs.contains(targetCPU))
 
-var speed: [SwiftSetting] = [
-    .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release))
-]
-if !portable {
-    speed.append(.unsafeFlags(["-target-cpu", targetCPU]))
-}
-if wideVectors {
-    speed.append(.define("STN_AVX512"))
+var speed: [SwiftSetting] = [optimise]
+var kernelSettings: [SwiftSetting] = [optimise]
+var kernelDependencies: [Target.Dependency] = ["CPUID"]
+var kernelVariants: [Target] = []
+if let singleTargetCPU {
+    speed.append(.unsafeFlags(["-target-cpu", singleTargetCPU]))
+    kernelSettings = speed + [.define("STN_FMA")]
+    if avx512CPUs.contains(singleTargetCPU) { kernelSettings.append(.define("STN_AVX512")) }
+} else {
+    #if arch(x86_64)
+        kernelSettings.append(.define("STN_DISPATCH"))
+        kernelDependencies += ["STNKernelsAVX512", "STNKernelsAVX2"]
+        func variant(_ name: String, _ flags: [String], _ defines: [String]) -> Target {
+            .target(
+                name: name, path: "Sources/\(name)", exclude: ["Dispatch"],
+                swiftSettings: [optimise, .unsafeFlags(flags)] + defines.map { .define($0) })
+        }
+        kernelVariants = [
+            variant(
+                "STNKernelsAVX512", ["-target-cpu", "skylake-avx512", "-Xcc", "-mno-pku", "-Xcc", "-mno-invpcid"],
+                ["STN_FMA", "STN_AVX512"]),
+            variant("STNKernelsAVX2", ["-target-cpu", "haswell", "-Xcc", "-mno-invpcid"], ["STN_FMA"]),
+        ]
+    #else
+        kernelSettings.append(.define("STN_FMA"))  // aarch64: FMA is in the base ISA
+    #endif
 }
 
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -84,8 +100,11 @@ let package = Package(
         .target(name: "STNModel", dependencies: ["STNSystem"], swiftSettings: speed),
         // libhdf5 bindings: writing weight files and checkpoints, reading any HDF5 file.
         .target(name: "STNLibHDF5", dependencies: ["STNModel", "STNSystem", "CHDF5"], swiftSettings: speed),
-        // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation).
-        .target(name: "STNKernels", swiftSettings: speed),
+        // The processor's CPUID and XCR0 registers, for choosing the kernels' ISA.
+        .target(name: "CPUID"),
+        // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation),
+        // and the choice of their ISA at start-up.
+        .target(name: "STNKernels", dependencies: kernelDependencies, swiftSettings: kernelSettings),
         // A model's layer list compiled into steps over named tensors, forward and backward,
         // with the inference arena planned by buffer lifetime: what engine and trainer run.
         .target(name: "STNPlan", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
@@ -123,7 +142,9 @@ let package = Package(
             name: "stn-data", dependencies: ["STNData", "STNImage", "STNSystem"] + commandLine, swiftSettings: speed),
         .executableTarget(
             name: "stn-train",
-            dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem"] + commandLine,
+            dependencies: [
+                "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem",
+            ] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
         // dependencies, the Swift runtime linked statically (with the libraries the static
@@ -143,12 +164,13 @@ let package = Package(
             ]),
         .executableTarget(
             name: "stn-report",
-            dependencies: ["STNEngine", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
+            dependencies: ["STNEngine", "STNKernels", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed),
         .executableTarget(
             name: "stn-bench",
-            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNSystem", "AllocationCounter"]
-                + commandLine,
+            dependencies: [
+                "STNEngine", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNSystem", "AllocationCounter",
+            ] + commandLine,
             swiftSettings: speed),
 
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
@@ -162,7 +184,7 @@ let package = Package(
         .testTarget(
             name: "STNONNXTests",
             dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine"], swiftSettings: speed),
-        .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels"], swiftSettings: speed),
+        .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels", "CPUID"], swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",
             dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels", "STNLibHDF5"],
@@ -172,9 +194,11 @@ let package = Package(
             swiftSettings: speed),
         .testTarget(
             name: "STNEngineTests",
-            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"],
+            dependencies: [
+                "STNEngine", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter",
+            ],
             swiftSettings: speed),
-    ],
+    ] + kernelVariants,
     swiftLanguageModes: [.v6]
 )
 

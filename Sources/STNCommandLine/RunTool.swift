@@ -9,10 +9,14 @@ import ArgumentParser
 /// Runs a command-line tool so that every failure is one line on standard error,
 /// `tool: error: message`, with a non-zero exit: bad flags (ArgumentParser would also print
 /// the usage block), and any error `run()` throws (each names the file and the problem).
-/// `--help` prints the help text and exits 0.
-public func runTool<Command: ParsableCommand>(_ command: Command.Type, name: String) -> Never {
+/// `--help` prints the help text and exits 0. `prepare` runs after parsing, before `run()`
+/// (the tools choose their kernels' ISA there, so a bad STN_ISA fails the same way).
+public func runTool<Command: ParsableCommand>(
+    _ command: Command.Type, name: String, prepare: () throws -> Void = {}
+) -> Never {
     do {
         var parsed = try command.parseAsRoot()
+        try prepare()
         try parsed.run()
         exit(0)
     } catch let code as ExitCode {

@@ -85,6 +85,11 @@ public struct Conv2DShape: Sendable, Equatable {
         input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.conv2DForward(self, input: input, packed: packed, bias: bias, output: output)
+            }
+        #endif
         for p in 0 ..< positions { (output + p * outCp).update(from: bias, count: outCp) }
         // Output row i = (y, x) reads the patch whose top-left input pixel is (y * strideH,
         // x * strideW); patch row ky is contiguous in NHWC (kernelW * inC floats).
@@ -106,6 +111,12 @@ public struct Conv2DShape: Sendable, Equatable {
         input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
         dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.conv2DBackwardWeights(
+                    self, input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+            }
+        #endif
         gemmAccumulate(
             m: k, n: outCp, a: input, rows: RowMap(perLine: kernelW * inC, lineStride: inW * inC, step: 1),
             b: dOutput,
@@ -130,6 +141,12 @@ public struct Conv2DShape: Sendable, Equatable {
         dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
         scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.conv2DBackwardInput(
+                    self, dOutput: dOutput, packedT: packedT, scratch: scratch, dInput: dInput)
+            }
+        #endif
         scratch.initialize(repeating: 0, count: positions * kp)
         gemmAccumulate(
             m: positions, n: kp, a: dOutput, rows: .linear(step: outCp), b: packedT,

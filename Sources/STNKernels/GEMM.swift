@@ -8,7 +8,7 @@
 /// weight gradient, the input-gradient product, and linear layers. The microkernel holds a
 /// 6 x 2L block of C in twelve L-lane registers, so each loaded B vector feeds six FMAs and
 /// each broadcast A value two: L = 16 with AVX-512 (32 registers; the package defines
-/// STN_AVX512), L = 8 with AVX2 (16 registers).
+/// STN_AVX512 for that copy of the kernels), L = 8 otherwise (AVX2's 16 registers).
 ///
 /// Shapes: `n` (columns) must be a multiple of 8; layers pad channel counts to 8 with
 /// zero weights. Nothing here allocates.
@@ -69,6 +69,11 @@ public func gemmAccumulate(
     m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
     reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    #if STN_DISPATCH
+        if let kernels = ISA.kernels {
+            return kernels.gemmAccumulate(m: m, n: n, a: a, rows: rows, b: b, reduction: reduction, c: c, ldc: ldc)
+        }
+    #endif
     precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
     let lanes = Lane.scalarCount
     var i = 0
@@ -118,6 +123,18 @@ public func gemmAccumulate(
         }
         i += 6
     }
+}
+
+/// x + s * b, lane-wise: one fused multiply-add where the target has FMA (the package
+/// defines STN_FMA), else a multiply then an add. Without an FMA instruction,
+/// `addingProduct` becomes a libm `fma` call per lane, about 200 times slower.
+@inline(__always)
+func multiplyAdd<V: SIMD>(_ x: V, _ s: V, _ b: V) -> V where V.Scalar == Float {
+    #if STN_FMA
+        x.addingProduct(s, b)
+    #else
+        x + s * b
+    #endif
 }
 
 @inline(__always)
@@ -172,23 +189,23 @@ func kernel6x2<V: SIMD>(
             let b0: V = load(b + ib)
             let b1: V = load(b + ib + w)
             var s = V(repeating: a0[ia])
-            x00 = x00.addingProduct(s, b0)
-            x01 = x01.addingProduct(s, b1)
+            x00 = multiplyAdd(x00, s, b0)
+            x01 = multiplyAdd(x01, s, b1)
             s = V(repeating: a1[ia])
-            x10 = x10.addingProduct(s, b0)
-            x11 = x11.addingProduct(s, b1)
+            x10 = multiplyAdd(x10, s, b0)
+            x11 = multiplyAdd(x11, s, b1)
             s = V(repeating: a2[ia])
-            x20 = x20.addingProduct(s, b0)
-            x21 = x21.addingProduct(s, b1)
+            x20 = multiplyAdd(x20, s, b0)
+            x21 = multiplyAdd(x21, s, b1)
             s = V(repeating: a3[ia])
-            x30 = x30.addingProduct(s, b0)
-            x31 = x31.addingProduct(s, b1)
+            x30 = multiplyAdd(x30, s, b0)
+            x31 = multiplyAdd(x31, s, b1)
             s = V(repeating: a4[ia])
-            x40 = x40.addingProduct(s, b0)
-            x41 = x41.addingProduct(s, b1)
+            x40 = multiplyAdd(x40, s, b0)
+            x41 = multiplyAdd(x41, s, b1)
             s = V(repeating: a5[ia])
-            x50 = x50.addingProduct(s, b0)
-            x51 = x51.addingProduct(s, b1)
+            x50 = multiplyAdd(x50, s, b0)
+            x51 = multiplyAdd(x51, s, b1)
             ia &+= r.aStride2
             ib &+= r.bStride2
         }
@@ -232,12 +249,12 @@ func kernel6x1<V: SIMD>(
         var ib = outerB
         for _ in 0 ..< r.n2 {
             let b0: V = load(b + ib)
-            x0 = x0.addingProduct(V(repeating: a0[ia]), b0)
-            x1 = x1.addingProduct(V(repeating: a1[ia]), b0)
-            x2 = x2.addingProduct(V(repeating: a2[ia]), b0)
-            x3 = x3.addingProduct(V(repeating: a3[ia]), b0)
-            x4 = x4.addingProduct(V(repeating: a4[ia]), b0)
-            x5 = x5.addingProduct(V(repeating: a5[ia]), b0)
+            x0 = multiplyAdd(x0, V(repeating: a0[ia]), b0)
+            x1 = multiplyAdd(x1, V(repeating: a1[ia]), b0)
+            x2 = multiplyAdd(x2, V(repeating: a2[ia]), b0)
+            x3 = multiplyAdd(x3, V(repeating: a3[ia]), b0)
+            x4 = multiplyAdd(x4, V(repeating: a4[ia]), b0)
+            x5 = multiplyAdd(x5, V(repeating: a5[ia]), b0)
             ia &+= r.aStride2
             ib &+= r.bStride2
         }
@@ -294,29 +311,29 @@ func kernel6x1<V: SIMD>(
                 let b1: W = load(b + ib + 16)
                 let b2: N = load(b + ib + 32)
                 var s = a0[ia]
-                x00 = x00.addingProduct(W(repeating: s), b0)
-                x01 = x01.addingProduct(W(repeating: s), b1)
-                x02 = x02.addingProduct(N(repeating: s), b2)
+                x00 = multiplyAdd(x00, W(repeating: s), b0)
+                x01 = multiplyAdd(x01, W(repeating: s), b1)
+                x02 = multiplyAdd(x02, N(repeating: s), b2)
                 s = a1[ia]
-                x10 = x10.addingProduct(W(repeating: s), b0)
-                x11 = x11.addingProduct(W(repeating: s), b1)
-                x12 = x12.addingProduct(N(repeating: s), b2)
+                x10 = multiplyAdd(x10, W(repeating: s), b0)
+                x11 = multiplyAdd(x11, W(repeating: s), b1)
+                x12 = multiplyAdd(x12, N(repeating: s), b2)
                 s = a2[ia]
-                x20 = x20.addingProduct(W(repeating: s), b0)
-                x21 = x21.addingProduct(W(repeating: s), b1)
-                x22 = x22.addingProduct(N(repeating: s), b2)
+                x20 = multiplyAdd(x20, W(repeating: s), b0)
+                x21 = multiplyAdd(x21, W(repeating: s), b1)
+                x22 = multiplyAdd(x22, N(repeating: s), b2)
                 s = a3[ia]
-                x30 = x30.addingProduct(W(repeating: s), b0)
-                x31 = x31.addingProduct(W(repeating: s), b1)
-                x32 = x32.addingProduct(N(repeating: s), b2)
+                x30 = multiplyAdd(x30, W(repeating: s), b0)
+                x31 = multiplyAdd(x31, W(repeating: s), b1)
+                x32 = multiplyAdd(x32, N(repeating: s), b2)
                 s = a4[ia]
-                x40 = x40.addingProduct(W(repeating: s), b0)
-                x41 = x41.addingProduct(W(repeating: s), b1)
-                x42 = x42.addingProduct(N(repeating: s), b2)
+                x40 = multiplyAdd(x40, W(repeating: s), b0)
+                x41 = multiplyAdd(x41, W(repeating: s), b1)
+                x42 = multiplyAdd(x42, N(repeating: s), b2)
                 s = a5[ia]
-                x50 = x50.addingProduct(W(repeating: s), b0)
-                x51 = x51.addingProduct(W(repeating: s), b1)
-                x52 = x52.addingProduct(N(repeating: s), b2)
+                x50 = multiplyAdd(x50, W(repeating: s), b0)
+                x51 = multiplyAdd(x51, W(repeating: s), b1)
+                x52 = multiplyAdd(x52, N(repeating: s), b2)
                 ia &+= r.aStride2
                 ib &+= r.bStride2
             }

@@ -57,6 +57,11 @@ public struct LinearShape: Sendable, Equatable {
         input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.linearForward(self, input: input, packed: packed, bias: bias, output: output)
+            }
+        #endif
         output.update(from: bias, count: outputsP)
         gemmAccumulate(
             m: 1, n: outputsP, a: input, rows: .linear(step: 0), b: packed,
@@ -68,6 +73,12 @@ public struct LinearShape: Sendable, Equatable {
         input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
         dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.linearBackwardWeights(
+                    self, input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+            }
+        #endif
         gemmAccumulate(
             m: inputs, n: outputsP, a: input, rows: .linear(step: 1), b: dOutput,
             reduction: Reduction(n1: 1, n2: 1, aStride1: 0, aStride2: 0, bStride1: 0, bStride2: 0),
@@ -79,6 +90,11 @@ public struct LinearShape: Sendable, Equatable {
     public func backwardInput(
         dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.linearBackwardInput(self, dOutput: dOutput, packedT: packedT, dInput: dInput)
+            }
+        #endif
         dInput.initialize(repeating: 0, count: inputsP)
         gemmAccumulate(
             m: 1, n: inputsP, a: dOutput, rows: .linear(step: 0), b: packedT,

@@ -25,6 +25,11 @@ public struct PoolShape: Sendable, Equatable {
     public func maxForward(
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.maxPoolForward(self, input: input, output: output, argmax: argmax)
+            }
+        #endif
         for y in 0 ..< outH {
             for x in 0 ..< outW {
                 let o = (y * outW + x) * channels
@@ -53,12 +58,20 @@ public struct PoolShape: Sendable, Equatable {
     public func maxBackward(
         dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, dInput: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.maxPoolBackward(self, dOutput: dOutput, argmax: argmax, dInput: dInput)
+            }
+        #endif
         dInput.initialize(repeating: 0, count: inputCount)
         for o in 0 ..< outputCount { dInput[Int(argmax[o])] += dOutput[o] }
     }
 
     /// Mean of each window.
     public func averageForward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels { return kernels.averagePoolForward(self, input: input, output: output) }
+        #endif
         let divisor = Float(kernelH * kernelW)
         for y in 0 ..< outH {
             for x in 0 ..< outW {
@@ -78,6 +91,9 @@ public struct PoolShape: Sendable, Equatable {
 
     /// dInput (overwritten): each output's gradient spread evenly over its window.
     public func averageBackward(dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels { return kernels.averagePoolBackward(self, dOutput: dOutput, dInput: dInput) }
+        #endif
         dInput.initialize(repeating: 0, count: inputCount)
         let divisor = Float(kernelH * kernelW)
         for y in 0 ..< outH {

@@ -20,6 +20,11 @@ public struct PoolReLUShape: Sendable, Equatable {
     public func forward(
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.poolReLUForward(self, input: input, output: output, argmax: argmax)
+            }
+        #endif
         let c = channels
         precondition(c % 8 == 0, "pool: channels must be padded to a multiple of 8")
         let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
@@ -66,6 +71,11 @@ public struct PoolReLUShape: Sendable, Equatable {
         dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
         dInput: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.poolReLUBackward(self, dOutput: dOutput, output: output, argmax: argmax, dInput: dInput)
+            }
+        #endif
         dInput.initialize(repeating: 0, count: inputCount)
         for o in 0 ..< outputCount where output[o] > 0 {
             dInput[Int(argmax[o])] += dOutput[o]
@@ -81,10 +91,18 @@ func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(
 /// ReLU in place; backward masks the gradient where the output was zero.
 public enum ReLU {
     public static func forward(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels { return kernels.reluForward(x, count: count) }
+        #endif
         for i in 0 ..< count { x[i] = max(x[i], 0) }
     }
 
     public static func backward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.reluBackward(output: output, gradient: gradient, count: count)
+            }
+        #endif
         for i in 0 ..< count where output[i] <= 0 { gradient[i] = 0 }
     }
 }

@@ -50,6 +50,13 @@ public enum Transformer {
         _ input: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
         stepW: Float, alignCorners: Bool, into output: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.resize(
+                    input, inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH, stepW: stepW,
+                    alignCorners: alignCorners, into: output)
+            }
+        #endif
         for y in 0 ..< outH {
             let (y0, y1, wy0, wy1) = taps(y, step: stepH, size: inH, alignCorners: alignCorners)
             for x in 0 ..< outW {
@@ -78,6 +85,13 @@ public enum Transformer {
         dOutput: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
         stepW: Float, alignCorners: Bool, dInput: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.resizeBackward(
+                    dOutput: dOutput, inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH,
+                    stepW: stepW, alignCorners: alignCorners, dInput: dInput)
+            }
+        #endif
         dInput.initialize(repeating: 0, count: inH * inW * stride)
         for y in 0 ..< outH {
             let (y0, y1, wy0, wy1) = taps(y, step: stepH, size: inH, alignCorners: alignCorners)
@@ -133,6 +147,12 @@ public enum Transformer {
         theta t: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool = false,
         into grid: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.affineGrid(
+                    theta: t, height: height, width: width, alignCorners: alignCorners, into: grid)
+            }
+        #endif
         for y in 0 ..< height {
             let yn = normalised(y, height, alignCorners: alignCorners)
             for x in 0 ..< width {
@@ -148,6 +168,12 @@ public enum Transformer {
         dGrid: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool = false,
         dTheta: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.affineGridBackward(
+                    dGrid: dGrid, height: height, width: width, alignCorners: alignCorners, dTheta: dTheta)
+            }
+        #endif
         // Accumulated in Double: thousands of terms of mixed sign.
         var d0 = 0.0
         var d1 = 0.0
@@ -241,6 +267,13 @@ public enum Transformer {
         _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int = 1, grid: UnsafePointer<Float>,
         count: Int, options: SamplerOptions = SamplerOptions(), into output: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.sample(
+                    input, height: height, width: width, stride: stride, grid: grid, count: count, options: options,
+                    into: output)
+            }
+        #endif
         @inline(__always)
         func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height }
         if options.nearest {
@@ -320,6 +353,13 @@ public enum Transformer {
         count: Int, options: SamplerOptions = SamplerOptions(), dOutput: UnsafePointer<Float>,
         dGrid: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>?
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.sampleBackward(
+                    input, height: height, width: width, stride: stride, grid: grid, count: count, options: options,
+                    dOutput: dOutput, dGrid: dGrid, dInput: dInput)
+            }
+        #endif
         dInput?.initialize(repeating: 0, count: height * width * stride)
         @inline(__always)
         func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height }

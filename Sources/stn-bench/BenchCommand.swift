@@ -5,13 +5,14 @@ import Foundation
 import STNCommandLine
 import STNData
 import STNEngine
+import STNKernels
 import STNModel
 import STNSystem
 import STNTrainer
 
 @main
 struct BenchCommand: ParsableCommand {
-    static func main() { runTool(BenchCommand.self, name: "stn-bench") }
+    static func main() { runTool(BenchCommand.self, name: "stn-bench", prepare: { try ISA.selectFromEnvironment() }) }
 
     static let configuration = CommandConfiguration(
         commandName: "stn-bench",
@@ -130,15 +131,17 @@ struct InferBench: ParsableCommand {
             print(
                 String(
                     format:
-                        "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"heap_allocations_per_frame\":%.4f,\"arena_bytes\":%d,\"step_us\":{%@}}",
+                        "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"isa\":\"%@\",\"heap_allocations_per_frame\":%.4f,\"arena_bytes\":%d,\"step_us\":{%@}}",
                     engine.architecture.name, frames, percentile(0), percentile(0.5), percentile(0.9),
-                    percentile(0.99), percentile(1), oneCore, allCores, threads, Double(allocations) / Double(frames),
+                    percentile(0.99), percentile(1), oneCore, allCores, threads, ISA.active.rawValue,
+                    Double(allocations) / Double(frames),
                     engine.arenaBytes, steps.joined(separator: ",")))
             return
         }
         print(
             "stn-bench infer: \(engine.architecture.name), \(weights ?? "random weights"), \(frames) frames of \(source) after 200 warm-up frames"
         )
+        print("  kernels: \(ISA.active) (available here: \(ISA.available.map(\.rawValue).joined(separator: ", ")))")
         print(
             String(
                 format: "  latency (one core, us): min %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f", percentile(0),
@@ -194,7 +197,7 @@ struct TrainBench: ParsableCommand {
             architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
         print(
             String(
-                format: "stn-bench train: %@, batch %d, %d threads: %.0f images/s (forward + backward)", model,
-                batchSize, threads, rate))
+                format: "stn-bench train: %@, batch %d, %d threads, %@ kernels: %.0f images/s (forward + backward)",
+                model, batchSize, threads, ISA.active.rawValue, rate))
     }
 }

@@ -3,6 +3,7 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
+import STNKernels
 import STNModel
 import STNSystem
 
@@ -14,7 +15,7 @@ import STNSystem
 
 @main
 struct InferCommand: ParsableCommand {
-    static func main() { runTool(InferCommand.self, name: "stn-infer") }
+    static func main() { runTool(InferCommand.self, name: "stn-infer", prepare: { try ISA.selectFromEnvironment() }) }
 
     static let configuration = CommandConfiguration(
         commandName: "stn-infer",

@@ -1,9 +1,10 @@
 import ArgumentParser
 import STNCommandLine
+import STNKernels
 
 @main
 struct ReportCommand: ParsableCommand {
-    static func main() { runTool(ReportCommand.self, name: "stn-report") }
+    static func main() { runTool(ReportCommand.self, name: "stn-report", prepare: { try ISA.selectFromEnvironment() }) }
 
     static let configuration = CommandConfiguration(
         commandName: "stn-report",

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import STNCommandLine
 import STNData
+import STNKernels
 import STNLibHDF5
 import STNModel
 import STNSystem
@@ -9,7 +10,7 @@ import STNTrainer
 
 @main
 struct TrainCommand: ParsableCommand {
-    static func main() { runTool(TrainCommand.self, name: "stn-train") }
+    static func main() { runTool(TrainCommand.self, name: "stn-train", prepare: { try ISA.selectFromEnvironment() }) }
 
     static let configuration = CommandConfiguration(
         commandName: "stn-train",

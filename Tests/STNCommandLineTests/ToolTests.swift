@@ -118,6 +118,28 @@ final class ToolTests: XCTestCase {
         try assertRefused("stn-bench", ["train", "--batches", "-1"], "--batches must be between 1 and 100000, got -1")
     }
 
+    /// STN_ISA chooses the kernels: stn-bench reports the one in use; a name that is no ISA
+    /// is one error line from every tool that runs kernels, before any work.
+    func testSTNISAChoosesTheKernelsAndABadOneIsRefused() throws {
+        for isa in ["avx2", "portable"] {
+            let outcome = try run(
+                "stn-bench", ["infer", "--model", "cnn", "--frames", "10", "--threads", "1", "--json"],
+                environment: ["STN_ISA": isa])
+            XCTAssertEqual(outcome.status, 0, outcome.stderr)
+            XCTAssertTrue(outcome.stdout.contains("\"isa\":\"\(isa)\""), outcome.stdout)
+        }
+        let message = "STN_ISA=sse2: no such ISA (avx512, avx2 or portable)"
+        for (tool, arguments) in [
+            ("stn-bench", ["infer", "--frames", "10"]), ("stn-infer", ["images"]), ("stn-train", ["--out", "w.h5"]),
+            ("stn-report", ["invariance", "--weights", "w.h5", "--out", "x.png"]),
+        ] {
+            let outcome = try run(tool, arguments, environment: ["STN_ISA": "sse2"])
+            XCTAssertEqual(outcome.reason, .exit, "\(tool) was killed by a signal")
+            XCTAssertEqual(outcome.status, 1, "\(tool): \(outcome.stderr)")
+            XCTAssertEqual(outcome.stderr, "\(tool): error: \(message)\n")
+        }
+    }
+
     /// `stn-bench train --threads 10000` ran unbounded (13 GB); every tool bounds --threads.
     func testThreadCountsAreBoundedInEveryTool() throws {
         let refused = "--threads must be between 1 and 256, got"

@@ -1,6 +1,7 @@
 import AllocationCounter
 import Foundation
 import STNData
+import STNKernels
 import STNLibHDF5
 import STNModel
 import STNTrainer
@@ -91,18 +92,21 @@ final class EngineTests: XCTestCase {
             }
             worstLogProb = max(worstLogProb, maxAbsDifference(result.logProbabilities, acts["log_probs"]!))
         }
-        XCTAssertLessThanOrEqual(worstImage, 1e-4)
-        XCTAssertLessThanOrEqual(worstLogProb, 1e-4)
+        XCTAssertLessThanOrEqual(worstImage, 1e-4, "\(ISA.active)")
+        XCTAssertLessThanOrEqual(worstLogProb, 1e-4, "\(ISA.active)")
         print(
-            "\(architecture.name) engine vs trainer: max |log-prob diff| \(worstLogProb), theta \(worstTheta), images \(worstImage), same digit \(sameDigit)/1000"
+            "\(architecture.name) engine vs trainer [\(ISA.active)]: max |log-prob diff| \(worstLogProb), theta \(worstTheta), images \(worstImage), same digit \(sameDigit)/1000"
         )
     }
 
-    func testSTCNNMatchesTheTrainer() throws { try checkAgainstTrainer(.stCNN) }
-    func testCNNMatchesTheTrainer() throws { try checkAgainstTrainer(.cnn) }
+    func testSTCNNMatchesTheTrainer() throws { try ISA.forEachAvailable { _ in try checkAgainstTrainer(.stCNN) } }
+    func testCNNMatchesTheTrainer() throws { try ISA.forEachAvailable { _ in try checkAgainstTrainer(.cnn) } }
 
-    /// Engine against PyTorch (Tests/Fixtures/golden-*.h5 from tools/make_golden.py).
-    func testMatchesPyTorchFixtures() throws {
+    /// Engine against PyTorch (Tests/Fixtures/golden-*.h5 from tools/make_golden.py), with
+    /// each ISA's kernels this machine supports.
+    func testMatchesPyTorchFixtures() throws { try ISA.forEachAvailable { _ in try checkPyTorchFixtures() } }
+
+    func checkPyTorchFixtures() throws {
         for name in ["cnn", "st-cnn"] {
             let file = try HDF5File(
                 path: packageRoot.appendingPathComponent("Tests/Fixtures/golden-\(name).h5").path, mode: .read)
@@ -118,7 +122,8 @@ final class EngineTests: XCTestCase {
             for i in 0 ..< 8 {
                 input.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress! + i * 1764, into: &result) }
                 XCTAssertLessThanOrEqual(
-                    maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4, name)
+                    maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4,
+                    "\(name) [\(ISA.active)]")
                 if architecture.hasTransformer {
                     let theta = try file.readFloats("act/theta").values
                     let sampled = try file.readFloats("act/sampled").values
@@ -162,7 +167,9 @@ final class EngineTests: XCTestCase {
     }
 
     /// The tutorial preset's golden fixture (fixed weights, 8 digits) through the engine.
-    func testTutorialMatchesPyTorchGolden() throws {
+    func testTutorialMatchesPyTorchGolden() throws { try ISA.forEachAvailable { _ in try checkTutorialGolden() } }
+
+    func checkTutorialGolden() throws {
         let file = try HDF5File(path: fixturesPath("golden-tutorial.h5"), mode: .read)
         let architecture = Architecture.pytorchTutorial
         var tensors: [String: [Float]] = [:]
@@ -175,15 +182,21 @@ final class EngineTests: XCTestCase {
         for i in 0 ..< 8 {
             input.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress! + i * 784, into: &result) }
             XCTAssertLessThanOrEqual(
-                maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4)
-            XCTAssertLessThanOrEqual(maxAbsDifference(result.thetaValues, Array(theta[i * 6 ..< i * 6 + 6])), 1e-4)
+                maxAbsDifference(result.logProbabilities, Array(logProbs[i * 10 ..< i * 10 + 10])), 1e-4,
+                "\(ISA.active)")
+            XCTAssertLessThanOrEqual(
+                maxAbsDifference(result.thetaValues, Array(theta[i * 6 ..< i * 6 + 6])), 1e-4, "\(ISA.active)")
         }
     }
 
     /// After warm-up, 1,000 frames perform zero heap allocations (malloc interposed by the
-    /// AllocationCounter test target).
+    /// AllocationCounter test target), with each ISA's kernels: choosing them allocates nothing.
     func testNoHeapAllocationsPerFrame() throws {
         guard stn_allocations_count() != UInt64.max else { throw XCTSkip("allocation counting needs glibc") }
+        try ISA.forEachAvailable { _ in try checkNoHeapAllocationsPerFrame() }
+    }
+
+    func checkNoHeapAllocationsPerFrame() throws {
         for architecture in [Architecture.stCNN, .cnn, .pytorchTutorial] {
             let engine = try Engine(weights: try sampleWeights(architecture), threads: 1)
             let size = engine.frameCount
@@ -202,7 +215,7 @@ final class EngineTests: XCTestCase {
                 }
             }
             let count = stn_allocations_count()
-            XCTAssertEqual(count, 0, "\(architecture.name): \(count) heap allocations in 1,100 frames")
+            XCTAssertEqual(count, 0, "\(architecture.name) [\(ISA.active)]: \(count) heap allocations in 1,100 frames")
             // The counter does see allocations (so a zero above means something).
             stn_allocations_reset()
             let array = [Float](repeating: 1, count: Int(result.probability * 0) + 1000)

@@ -4,7 +4,7 @@ import XCTest
 
 /// The microkernel and its drivers against plain loops, including partial row blocks and
 /// every column-block mix (8 to 64 columns: with 16-lane registers 32-column blocks, then
-/// 16 and 8).
+/// 16 and 8), with each ISA's kernels this machine supports.
 final class GEMMTests: XCTestCase {
     var state: UInt64 = 42
     func random() -> Float {
@@ -12,7 +12,9 @@ final class GEMMTests: XCTestCase {
         return Float(Int(state >> 40) - (1 << 23)) / Float(1 << 23)
     }
 
-    func testGEMMMatchesNaiveLoops() {
+    func testGEMMMatchesNaiveLoops() { ISA.forEachAvailable { _ in checkGEMMMatchesNaiveLoops() } }
+
+    func checkGEMMMatchesNaiveLoops() {
         for (m, n, k) in [
             (1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100), (7, 48, 9), (12, 56, 20), (8, 64, 5),
         ] {
@@ -28,13 +30,17 @@ final class GEMMTests: XCTestCase {
                     for t in 0 ..< k { expected += Double(a[i * k + t]) * Double(b[t * n + j]) }
                     XCTAssertEqual(
                         Double(c[i * n + j]), expected, accuracy: 1e-4 * Double(k),
-                        "m \(m) n \(n) k \(k) at (\(i), \(j))")
+                        "m \(m) n \(n) k \(k) at (\(i), \(j)) [\(ISA.active)]")
                 }
             }
         }
     }
 
     func testConvolutionForwardMatchesDirectLoops() {
+        ISA.forEachAvailable { _ in checkConvolutionForwardMatchesDirectLoops() }
+    }
+
+    func checkConvolutionForwardMatchesDirectLoops() {
         let shape = Conv2DShape(inH: 11, inW: 9, inC: 3, outC: 10, kernel: 4)
         let input = (0 ..< shape.inputCount).map { _ in random() }
         let torch = (0 ..< 10 * 3 * 16).map { _ in random() }
@@ -61,13 +67,17 @@ final class GEMMTests: XCTestCase {
                     }
                     XCTAssertEqual(
                         Double(out[(y * shape.outW + x) * shape.outCp + co]), expected, accuracy: 1e-4,
-                        "(\(y), \(x), \(co))")
+                        "(\(y), \(x), \(co)) [\(ISA.active)]")
                 }
             }
         }
     }
 
     func testDownsampleIsTheMeanOfEach2x2Block() {
+        ISA.forEachAvailable { _ in checkDownsampleIsTheMeanOfEach2x2Block() }
+    }
+
+    func checkDownsampleIsTheMeanOfEach2x2Block() {
         let input: [Float] = (0 ..< 25).map(Float.init)  // 5x5 -> 2x2, last row and column unused
         var out = [Float](repeating: 0, count: 4)
         Transformer.downsample(input, height: 5, width: 5, into: &out)
@@ -75,6 +85,10 @@ final class GEMMTests: XCTestCase {
     }
 
     func testIdentityGridSamplesEveryPixelExactly() {
+        ISA.forEachAvailable { _ in checkIdentityGridSamplesEveryPixelExactly() }
+    }
+
+    func checkIdentityGridSamplesEveryPixelExactly() {
         let side = 9
         let image = (0 ..< side * side).map { Float($0) / 81 }
         var grid = [Float](repeating: 0, count: 2 * side * side)
@@ -85,6 +99,10 @@ final class GEMMTests: XCTestCase {
     }
 
     func testPoolReLUMatchesScalarLoopsIncludingTies() {
+        ISA.forEachAvailable { _ in checkPoolReLUMatchesScalarLoopsIncludingTies() }
+    }
+
+    func checkPoolReLUMatchesScalarLoopsIncludingTies() {
         // Values from a small set so that ties are common: the first maximum in scan order
         // must win, as in PyTorch.
         let shape = PoolReLUShape(inH: 7, inW: 6, channels: 16)

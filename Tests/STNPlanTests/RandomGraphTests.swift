@@ -1,5 +1,6 @@
 import STNData
 import STNEngine
+import STNKernels
 import STNModel
 import XCTest
 
@@ -86,6 +87,10 @@ final class RandomGraphTests: XCTestCase {
     }
 
     func testEngineForwardEqualsTrainerForwardOnRandomGraphs() throws {
+        try ISA.forEachAvailable { _ in try checkRandomGraphs() }
+    }
+
+    func checkRandomGraphs() throws {
         var random = PRNG(seed: 2024)
         var checked = 0
         for index in 0 ..< 20 {
@@ -113,7 +118,8 @@ final class RandomGraphTests: XCTestCase {
             for i in 0 ..< 3 {
                 images.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress! + i * size, into: &result) }
                 let expected = Array(theirs[i * classes ..< (i + 1) * classes])
-                XCTAssertEqual(result.logProbabilities, expected, "graph \(index), image \(i):\n\(text)")
+                XCTAssertEqual(
+                    result.logProbabilities, expected, "graph \(index), image \(i) [\(ISA.active)]:\n\(text)")
             }
             checked += 1
         }

@@ -23,7 +23,8 @@ func relativeError(_ ours: [Float], _ theirs: [Float]) -> Double {
 
 /// Our trainer against PyTorch (tools/make_golden.py): the seed's models with fixed
 /// weights on 8 RTS images. Tolerances: activations 1e-5 and gradients 1e-4, relative to
-/// each tensor's largest magnitude.
+/// each tensor's largest magnitude. Every case runs with each ISA's kernels this machine
+/// supports (`ISA.forEachAvailable`; the ones it skips are printed).
 final class GoldenTests: XCTestCase {
     static let activationTolerance = 1e-5
     static let gradientTolerance = 1e-4
@@ -68,10 +69,11 @@ final class GoldenTests: XCTestCase {
         let expected = ["st-cnn": 20, "cnn": 8, "tutorial": 23][name]!
         XCTAssertGreaterThanOrEqual(worst.count, expected, "compared only \(worst.keys.sorted())")
         for (key, error) in worst.sorted(by: { $0.key < $1.key }) {
-            XCTAssertLessThanOrEqual(error, Self.activationTolerance, "\(name) \(key): relative error \(error)")
+            XCTAssertLessThanOrEqual(
+                error, Self.activationTolerance, "\(name) \(key) [\(ISA.active)]: relative error \(error)")
         }
         print(
-            "\(name) activations, worst relative error: \(worst.values.max() ?? 0) (\(worst.max { $0.value < $1.value }?.key ?? ""))"
+            "\(name) activations [\(ISA.active)], worst relative error: \(worst.values.max() ?? 0) (\(worst.max { $0.value < $1.value }?.key ?? ""))"
         )
     }
 
@@ -83,7 +85,7 @@ final class GoldenTests: XCTestCase {
         network.dropoutEnabled = false
         let (loss, _) = network.forwardBackward(images: f.input, labels: f.labels, count: 8)
         let expectedLoss = try f.file.readFloats("loss").values[0]
-        XCTAssertEqual(loss, Double(expectedLoss), accuracy: 1e-5 * Double(abs(expectedLoss)))
+        XCTAssertEqual(loss, Double(expectedLoss), accuracy: 1e-5 * Double(abs(expectedLoss)), "\(ISA.active)")
         var worst = 0.0
         for spec in f.architecture.parameters {
             let theirs = try f.file.readFloats("grad/" + spec.name).values
@@ -91,21 +93,33 @@ final class GoldenTests: XCTestCase {
             let error = relativeError(ours, theirs)
             worst = max(worst, error)
             XCTAssertLessThanOrEqual(
-                error, Self.gradientTolerance, "\(name) grad \(spec.name): relative error \(error)")
+                error, Self.gradientTolerance, "\(name) grad \(spec.name) [\(ISA.active)]: relative error \(error)")
         }
-        print("\(name) gradients (\(threads) threads), worst relative error: \(worst)")
+        print("\(name) gradients (\(threads) threads) [\(ISA.active)], worst relative error: \(worst)")
     }
 
-    func testCNNActivationsMatchPyTorch() throws { try checkActivations("cnn") }
-    func testSTCNNActivationsMatchPyTorch() throws { try checkActivations("st-cnn") }
-    func testCNNGradientsMatchPyTorch() throws { try checkGradients("cnn", threads: 1) }
-    func testSTCNNGradientsMatchPyTorch() throws { try checkGradients("st-cnn", threads: 1) }
-    func testSTCNNGradientsMatchPyTorchWithTwoThreads() throws { try checkGradients("st-cnn", threads: 2) }
-    func testTutorialActivationsMatchPyTorch() throws { try checkActivations("tutorial") }
-    func testTutorialGradientsMatchPyTorch() throws { try checkGradients("tutorial", threads: 2) }
+    func testCNNActivationsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkActivations("cnn") } }
+    func testSTCNNActivationsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkActivations("st-cnn") } }
+    func testCNNGradientsMatchPyTorch() throws {
+        try ISA.forEachAvailable { _ in try checkGradients("cnn", threads: 1) }
+    }
+    func testSTCNNGradientsMatchPyTorch() throws {
+        try ISA.forEachAvailable { _ in try checkGradients("st-cnn", threads: 1) }
+    }
+    func testSTCNNGradientsMatchPyTorchWithTwoThreads() throws {
+        try ISA.forEachAvailable { _ in try checkGradients("st-cnn", threads: 2) }
+    }
+    func testTutorialActivationsMatchPyTorch() throws {
+        try ISA.forEachAvailable { _ in try checkActivations("tutorial") }
+    }
+    func testTutorialGradientsMatchPyTorch() throws {
+        try ISA.forEachAvailable { _ in try checkGradients("tutorial", threads: 2) }
+    }
 
     /// One seed-recipe SGD step and two momentum/weight-decay steps land where torch.optim.SGD does.
-    func testOptimiserStepsMatchPyTorch() throws {
+    func testOptimiserStepsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkOptimiserSteps() } }
+
+    func checkOptimiserSteps() throws {
         for name in ["cnn", "st-cnn"] {
             let f = try fixture(name)
             for (group, lr, momentum, decay, steps) in [
@@ -126,14 +140,17 @@ final class GoldenTests: XCTestCase {
                     // Compare the update, not the parameters, so the tolerance means something.
                     let start = f.weights[spec.name]
                     let error = relativeError(zip(ours, start).map { $0 - $1 }, zip(theirs, start).map { $0 - $1 })
-                    XCTAssertLessThanOrEqual(error, 1e-3, "\(name) \(group) \(spec.name): update differs by \(error)")
+                    XCTAssertLessThanOrEqual(
+                        error, 1e-3, "\(name) \(group) \(spec.name) [\(ISA.active)]: update differs by \(error)")
                 }
             }
         }
     }
 
     /// The transformer's ops on random data, forward and backward, against PyTorch.
-    func testTransformerOpsMatchPyTorch() throws {
+    func testTransformerOpsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkTransformerOps() } }
+
+    func checkTransformerOps() throws {
         let file = try HDF5File(path: fixturesDirectory + "/golden-ops.h5", mode: .read)
         for (group, size) in [("interpolate", 42), ("interpolate_odd", 21)] {
             let input = try file.readFloats(group + "/input")
@@ -150,7 +167,7 @@ final class GoldenTests: XCTestCase {
                     }
                 }
             }
-            XCTAssertLessThanOrEqual(relativeError(ours, expected), 1e-6, group)
+            XCTAssertLessThanOrEqual(relativeError(ours, expected), 1e-6, "\(group) [\(ISA.active)]")
         }
         let theta = try file.readFloats("sample/theta").values
         let input = try file.readFloats("sample/input").values
@@ -199,10 +216,12 @@ final class GoldenTests: XCTestCase {
                 }
             }
         }
-        XCTAssertLessThanOrEqual(relativeError(grid, try file.readFloats("sample/grid").values), 1e-6, "grid")
-        XCTAssertLessThanOrEqual(relativeError(output, try file.readFloats("sample/output").values), 1e-5, "sampled")
         XCTAssertLessThanOrEqual(
-            relativeError(dInput, try file.readFloats("sample/grad_input").values), 1e-5, "grad input")
+            relativeError(grid, try file.readFloats("sample/grid").values), 1e-6, "grid [\(ISA.active)]")
+        XCTAssertLessThanOrEqual(
+            relativeError(output, try file.readFloats("sample/output").values), 1e-5, "sampled [\(ISA.active)]")
+        XCTAssertLessThanOrEqual(
+            relativeError(dInput, try file.readFloats("sample/grad_input").values), 1e-5, "grad input [\(ISA.active)]")
         // The bilinear gradient is discontinuous where a sample lands on a pixel row or
         // column; there the last bit of the coordinate picks the side, so compare only
         // points clear of those kinks, and theta's gradient only for transforms that avoid them.
@@ -223,7 +242,8 @@ final class GoldenTests: XCTestCase {
                 for c in 0 ..< 2 {
                     let k = (i * px + p) * 2 + c
                     XCTAssertEqual(
-                        dGrid[k], expectedGrid[k], accuracy: 1e-4 * max(1, abs(expectedGrid[k])), "case \(i) point \(p)"
+                        dGrid[k], expectedGrid[k], accuracy: 1e-4 * max(1, abs(expectedGrid[k])),
+                        "case \(i) point \(p) [\(ISA.active)]"
                     )
                     compared += 1
                 }
@@ -232,7 +252,7 @@ final class GoldenTests: XCTestCase {
                 thetaCases += 1
                 XCTAssertLessThanOrEqual(
                     relativeError(Array(dTheta[6 * i ..< 6 * i + 6]), Array(expectedTheta[6 * i ..< 6 * i + 6])), 1e-4,
-                    "grad theta, case \(i)")
+                    "grad theta, case \(i) [\(ISA.active)]")
             }
         }
         XCTAssertGreaterThan(compared, 5 * px)

@@ -1,0 +1,203 @@
+#if STN_DISPATCH
+    internal import STNKernelsAVX2
+
+    /// The kernels compiled for AVX2 and FMA (module STNKernelsAVX2, -target-cpu haswell).
+    struct AVX2Kernels: ISAKernels {
+        func gemmAccumulate(
+            m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>, reduction: Reduction,
+            c: UnsafeMutablePointer<Float>, ldc: Int
+        ) {
+            STNKernelsAVX2.gemmAccumulate(
+                m: m, n: n, a: a, rows: .init(rows), b: b, reduction: .init(reduction), c: c, ldc: ldc)
+        }
+
+        func conv2DForward(
+            _ shape: Conv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+            bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Conv2DShape(shape).forward(input: input, packed: packed, bias: bias, output: output)
+        }
+
+        func conv2DBackwardWeights(
+            _ shape: Conv2DShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+            dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Conv2DShape(shape).backwardWeights(
+                input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+        }
+
+        func conv2DBackwardInput(
+            _ shape: Conv2DShape, dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
+            scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Conv2DShape(shape).backwardInput(
+                dOutput: dOutput, packedT: packedT, scratch: scratch, dInput: dInput)
+        }
+
+        func linearForward(
+            _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+            bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.LinearShape(shape).forward(input: input, packed: packed, bias: bias, output: output)
+        }
+
+        func linearBackwardWeights(
+            _ shape: LinearShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+            dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.LinearShape(shape).backwardWeights(
+                input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+        }
+
+        func linearBackwardInput(
+            _ shape: LinearShape, dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
+            dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.LinearShape(shape).backwardInput(dOutput: dOutput, packedT: packedT, dInput: dInput)
+        }
+
+        func poolReLUForward(
+            _ shape: PoolReLUShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+            argmax: UnsafeMutablePointer<Int32>?
+        ) {
+            STNKernelsAVX2.PoolReLUShape(shape).forward(input: input, output: output, argmax: argmax)
+        }
+
+        func poolReLUBackward(
+            _ shape: PoolReLUShape, dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>,
+            argmax: UnsafePointer<Int32>, dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.PoolReLUShape(shape).backward(
+                dOutput: dOutput, output: output, argmax: argmax, dInput: dInput)
+        }
+
+        func reluForward(_ x: UnsafeMutablePointer<Float>, count: Int) {
+            STNKernelsAVX2.ReLU.forward(x, count: count)
+        }
+
+        func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
+            STNKernelsAVX2.ReLU.backward(output: output, gradient: gradient, count: count)
+        }
+
+        func maxPoolForward(
+            _ shape: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+            argmax: UnsafeMutablePointer<Int32>?
+        ) {
+            STNKernelsAVX2.PoolShape(shape).maxForward(input: input, output: output, argmax: argmax)
+        }
+
+        func maxPoolBackward(
+            _ shape: PoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+            dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.PoolShape(shape).maxBackward(dOutput: dOutput, argmax: argmax, dInput: dInput)
+        }
+
+        func averagePoolForward(_ shape: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+            STNKernelsAVX2.PoolShape(shape).averageForward(input: input, output: output)
+        }
+
+        func averagePoolBackward(
+            _ shape: PoolShape, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.PoolShape(shape).averageBackward(dOutput: dOutput, dInput: dInput)
+        }
+
+        func resize(
+            _ input: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
+            stepW: Float, alignCorners: Bool, into output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Transformer.resize(
+                input, inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH, stepW: stepW,
+                alignCorners: alignCorners, into: output)
+        }
+
+        func resizeBackward(
+            dOutput: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
+            stepW: Float, alignCorners: Bool, dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Transformer.resizeBackward(
+                dOutput: dOutput, inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH,
+                stepW: stepW, alignCorners: alignCorners, dInput: dInput)
+        }
+
+        func affineGrid(
+            theta: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool,
+            into grid: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Transformer.affineGrid(
+                theta: theta, height: height, width: width, alignCorners: alignCorners, into: grid)
+        }
+
+        func affineGridBackward(
+            dGrid: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool,
+            dTheta: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Transformer.affineGridBackward(
+                dGrid: dGrid, height: height, width: width, alignCorners: alignCorners, dTheta: dTheta)
+        }
+
+        func sample(
+            _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int, grid: UnsafePointer<Float>,
+            count: Int, options: SamplerOptions, into output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.Transformer.sample(
+                input, height: height, width: width, stride: stride, grid: grid, count: count,
+                options: .init(options), into: output)
+        }
+
+        func sampleBackward(
+            _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int, grid: UnsafePointer<Float>,
+            count: Int, options: SamplerOptions, dOutput: UnsafePointer<Float>, dGrid: UnsafeMutablePointer<Float>,
+            dInput: UnsafeMutablePointer<Float>?
+        ) {
+            STNKernelsAVX2.Transformer.sampleBackward(
+                input, height: height, width: width, stride: stride, grid: grid, count: count,
+                options: .init(options), dOutput: dOutput, dGrid: dGrid, dInput: dInput)
+        }
+    }
+
+    // The same shapes, as the AVX2 module's types (plain values: converting allocates nothing).
+
+    extension STNKernelsAVX2.RowMap {
+        init(_ r: STNKernels.RowMap) { self.init(perLine: r.perLine, lineStride: r.lineStride, step: r.step) }
+    }
+
+    extension STNKernelsAVX2.Reduction {
+        init(_ r: STNKernels.Reduction) {
+            self.init(
+                n1: r.n1, n2: r.n2, aStride1: r.aStride1, aStride2: r.aStride2, bStride1: r.bStride1,
+                bStride2: r.bStride2)
+        }
+    }
+
+    extension STNKernelsAVX2.Conv2DShape {
+        init(_ s: STNKernels.Conv2DShape) {
+            self.init(
+                inH: s.inH, inW: s.inW, inC: s.inC, outC: s.outC, kernelH: s.kernelH, kernelW: s.kernelW,
+                strideH: s.strideH, strideW: s.strideW)
+        }
+    }
+
+    extension STNKernelsAVX2.LinearShape {
+        init(_ s: STNKernels.LinearShape) { self.init(inputs: s.inputs, outputs: s.outputs) }
+    }
+
+    extension STNKernelsAVX2.PoolReLUShape {
+        init(_ s: STNKernels.PoolReLUShape) { self.init(inH: s.inH, inW: s.inW, channels: s.channels) }
+    }
+
+    extension STNKernelsAVX2.PoolShape {
+        init(_ s: STNKernels.PoolShape) {
+            self.init(
+                inH: s.inH, inW: s.inW, channels: s.channels, kernelH: s.kernelH, kernelW: s.kernelW,
+                strideH: s.strideH, strideW: s.strideW)
+        }
+    }
+
+    extension STNKernelsAVX2.SamplerOptions {
+        init(_ o: STNKernels.SamplerOptions) {
+            self.init(nearest: o.nearest, border: o.border, alignCorners: o.alignCorners)
+        }
+    }
+#endif

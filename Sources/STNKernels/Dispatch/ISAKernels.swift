@@ -1,0 +1,67 @@
+/// The kernels' public entry points, as one copy of the kernels compiled for one
+/// instruction set (a module built from the same source files with its own -target-cpu)
+/// implements them. Each call is a whole kernel (a GEMM, a convolution pass, a pooling
+/// pass, a sampler pass), so choosing the copy costs one indirect call per step.
+protocol ISAKernels: Sendable {
+    func gemmAccumulate(
+        m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>, reduction: Reduction,
+        c: UnsafeMutablePointer<Float>, ldc: Int)
+
+    func conv2DForward(
+        _ shape: Conv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func conv2DBackwardWeights(
+        _ shape: Conv2DShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+        dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>)
+    func conv2DBackwardInput(
+        _ shape: Conv2DShape, dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>)
+
+    func linearForward(
+        _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func linearBackwardWeights(
+        _ shape: LinearShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+        dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>)
+    func linearBackwardInput(
+        _ shape: LinearShape, dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>)
+
+    func poolReLUForward(
+        _ shape: PoolReLUShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<Int32>?)
+    func poolReLUBackward(
+        _ shape: PoolReLUShape, dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>,
+        argmax: UnsafePointer<Int32>, dInput: UnsafeMutablePointer<Float>)
+    func reluForward(_ x: UnsafeMutablePointer<Float>, count: Int)
+    func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int)
+
+    func maxPoolForward(
+        _ shape: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<Int32>?)
+    func maxPoolBackward(
+        _ shape: PoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+        dInput: UnsafeMutablePointer<Float>)
+    func averagePoolForward(_ shape: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func averagePoolBackward(_ shape: PoolShape, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>)
+
+    func resize(
+        _ input: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
+        stepW: Float, alignCorners: Bool, into output: UnsafeMutablePointer<Float>)
+    func resizeBackward(
+        dOutput: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
+        stepW: Float, alignCorners: Bool, dInput: UnsafeMutablePointer<Float>)
+    func affineGrid(
+        theta: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool,
+        into grid: UnsafeMutablePointer<Float>)
+    func affineGridBackward(
+        dGrid: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool,
+        dTheta: UnsafeMutablePointer<Float>)
+    func sample(
+        _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int, grid: UnsafePointer<Float>,
+        count: Int, options: SamplerOptions, into output: UnsafeMutablePointer<Float>)
+    func sampleBackward(
+        _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int, grid: UnsafePointer<Float>,
+        count: Int, options: SamplerOptions, dOutput: UnsafePointer<Float>, dGrid: UnsafeMutablePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?)
+}
