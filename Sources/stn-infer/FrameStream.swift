@@ -16,7 +16,7 @@ enum FrameStream {
         // The shape is known from the header: refuse a stream that does not fit at once.
         guard shaper.accepts(rows: stream.rows, columns: stream.columns) else {
             throw IDXError(
-                name, .wrongImageSize(rows: stream.rows, columns: stream.columns, expected: shaper.acceptedSizes))
+                name, .wrongImageSize(rows: stream.rows, columns: stream.columns, expected: shaper.acceptedSizes()))
         }
         guard shaper.accepts(channels: stream.channels, alpha: false) else {
             throw ImageReadError(

@@ -16,10 +16,10 @@ struct FrameShaper {
     let input: TensorShape
     let invert: Bool
 
-    /// The sizes this model takes, for messages.
-    var acceptedSizes: String {
-        takesCentredDigits
-            ? "\(input.height)x\(input.width) or 28x28 (centred)" : "\(input.height)x\(input.width), the model's input"
+    /// The sizes this model takes, for messages: rows x columns, or width x height.
+    func acceptedSizes(widthFirst: Bool = false) -> String {
+        let size = widthFirst ? "\(input.width)x\(input.height)" : "\(input.height)x\(input.width)"
+        return takesCentredDigits ? "\(size) or 28x28 (centred)" : "\(size), the model's input"
     }
 
     /// 28x28 digits are centred on the canvas of a 42x42 model, as undistorted RTS digits are.
@@ -83,7 +83,7 @@ enum Frames {
                 guard shaper.accepts(rows: images.rows, columns: images.columns) else {
                     throw IDXError(
                         path,
-                        .wrongImageSize(rows: images.rows, columns: images.columns, expected: shaper.acceptedSizes))
+                        .wrongImageSize(rows: images.rows, columns: images.columns, expected: shaper.acceptedSizes()))
                 }
                 guard shaper.accepts(channels: images.channels, alpha: false) else {
                     throw ImageReadError(
@@ -100,7 +100,9 @@ enum Frames {
                 let image = try ImageFile.read(path)
                 guard shaper.accepts(rows: image.height, columns: image.width) else {
                     throw ImageReadError(
-                        path, "image is \(image.height)x\(image.width), expected \(shaper.acceptedSizes)")
+                        path,
+                        "image is \(image.width)x\(image.height) (width x height), expected \(shaper.acceptedSizes(widthFirst: true))"
+                    )
                 }
                 guard shaper.accepts(channels: image.channels, alpha: image.hasAlpha) else {
                     throw ImageReadError(
