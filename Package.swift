@@ -159,7 +159,7 @@ let package = Package(
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         // Range checks, and the built tools run as a user runs them (each failure one line).
         .testTarget(
-            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", argumentParser],
+            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", "STNImage", argumentParser],
             swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
