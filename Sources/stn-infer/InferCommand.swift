@@ -39,7 +39,7 @@ struct InferCommand: ParsableCommand {
         help: ArgumentHelp(
             "Images: idx files (raw or gzip), PNG or PGM (P5) of the model's size (or 28x28 for a 42x42 model); - reads an idx stream from standard input.",
             valueName: "images"))
-    var images: [String] = []
+    var images: [String]
     @Option(help: "Weight file (HDF5). Default: Weights/st-cnn.h5.") var weights: String?
     @Option(help: "Labels (idx1) for the images: prints the accuracy at the end.") var labels: String?
     @Option(help: "Output: text, json (JSON Lines) or csv.") var format: Format = .text
@@ -185,7 +185,8 @@ struct InferCommand: ParsableCommand {
             var result = InferenceResult()
             for source in sources {
                 let stem = WarpedImages.stem(source.path)
-                for i in 0 ..< min(source.count, frames.count - source.first) {
+                // --limit may have cut this source short, or dropped it.
+                for i in 0 ..< max(0, min(source.count, frames.count - source.first)) {
                     Array(frames.image(source.first + i)).withUnsafeBufferPointer {
                         engine.infer(pixels: $0.baseAddress!, into: &result)
                     }

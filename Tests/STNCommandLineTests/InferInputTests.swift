@@ -88,6 +88,11 @@ extension ToolTests {
         XCTAssertEqual([digit.width, digit.height, digit.channels], [42, 42, 1])
         XCTAssertGreaterThan(digit.samples.max() ?? 0, 100, "the warped digit has strokes")
 
+        // --limit stops the images, and their files, after the first.
+        let limited = try temporaryDirectory() + "/limited"
+        _ = try answers([idx, Self.images + "/digit.png", "--limit", "1", "--weights", Self.stCNN, "--warped", limited])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: limited), ["rts-digits-idx3-ubyte-0000.png"])
+
         let cnn = Self.packageRoot.appendingPathComponent("Weights/cnn.h5").path
         try assertRefused(
             "stn-infer", [idx, "--weights", cnn, "--warped", directory],
