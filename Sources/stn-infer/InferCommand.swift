@@ -72,9 +72,6 @@ struct InferCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
 
     func validate() throws {
-        guard !images.isEmpty else {
-            throw ValidationError("give the images: idx, PNG or PGM files, or - for an idx stream on standard input")
-        }
         if images.contains("-") {
             guard images.count == 1 else { throw ValidationError("- (standard input) cannot be mixed with files") }
             guard labels == nil, explain == nil else {
