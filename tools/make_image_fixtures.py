@@ -11,7 +11,7 @@ pixels from formulas the tests recompute, so a decoded image is compared with it
   rgb-grey.pgm   rgb.png as Pillow's convert("L") makes it grey (binary PGM, by Pillow)
   grey16-4095.pgm  5x3 16-bit PGM, maxval 4095, v = (300 x + 1000 y) % 4096 (written by hand:
                  Pillow writes only maxval 255 or 65535)
-  digit.png      image 3 of Tests/Fixtures/rts-digits-idx3-ubyte.gz (a 28x28 digit)
+  digit.png      image 14 of Tests/Fixtures/rts-digits-idx3-ubyte.gz (a 28x28 digit)
   digit.pgm      the same digit as binary PGM (by Pillow)
   digit-dark-on-light.png  the same digit inverted (255 - v), as a scan would be
   rgb-model.h5   a 3-channel model (input 3x8x8, an identity transformer, a seeded linear
@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image
 
 OUT = "Tests/Fixtures/images"
-DIGIT_INDEX = 3
+DIGIT_INDEX = 14
 
 
 def grid(width, height):

@@ -78,8 +78,8 @@ final class InferStreamTests: XCTestCase {
         [0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: d >> $0) } }
     }
 
-    /// The first images of the RTS digit fixture (28x28, centred by stn-infer), and the answers
-    /// stn-infer gives them as a file.
+    /// Four different digits of the RTS digit fixture (28x28, centred by stn-infer); it holds
+    /// each digit 14 times.
     func digits(_ count: Int) throws -> [[UInt8]] {
         let path = Self.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
         let raw = try Data(contentsOf: URL(fileURLWithPath: path))
@@ -96,7 +96,7 @@ final class InferStreamTests: XCTestCase {
         into.fileHandleForWriting.closeFile()
         let bytes = [UInt8](out.fileHandleForReading.readDataToEndOfFile())
         unzip.waitUntilExit()
-        return (0 ..< count).map { Array(bytes[16 + $0 * 784 ..< 16 + ($0 + 1) * 784]) }
+        return (0 ..< count).map { i in Array(bytes[16 + i * 14 * 784 ..< 16 + (i * 14 + 1) * 784]) }
     }
 
     func testEachAnswerArrivesBeforeTheNextImageIsWritten() throws {
@@ -127,6 +127,11 @@ final class InferStreamTests: XCTestCase {
             let expected = (0 ..< 4).compactMap { _ in batch.line() }
             XCTAssertEqual(batch.finish().status, 0)
             XCTAssertEqual(answers, expected, format)
+            // Without the index: four digits, four answers.
+            let unindexed = answers.map {
+                format == "json" ? String($0.drop { $0 != "," }) : String($0.drop { $0 == " " }.drop { $0 != " " })
+            }
+            XCTAssertEqual(Set(unindexed).count, 4, "\(answers)")
         }
     }
 
