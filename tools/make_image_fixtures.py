@@ -18,10 +18,14 @@ pixels from formulas the tests recompute, so a decoded image is compared with it
                  classifier): its transformer output is its input, so --warped can be checked
   rgb8.png       8x8 RGB for it, (r, g, b) = ((32 x + 5 y) % 256, (16 y + 9 x) % 256, (11 x y) % 256)
 
+It also seeds the image fuzz target's corpus (Fuzz/image/corpus/): the small images above
+and a palette PNG.
+
 Run from the package root: python3 tools/make_image_fixtures.py
 """
 import gzip
 import os
+import shutil
 
 import h5py
 import numpy as np
@@ -97,5 +101,14 @@ def main():
         f.attrs["command"] = "python3 tools/make_image_fixtures.py"
 
 
+def fuzz_corpus():
+    corpus = "Fuzz/image/corpus"
+    os.makedirs(corpus, exist_ok=True)
+    for name in ["grey8.png", "grey16.png", "rgb.png", "rgba.png", "rgb-grey.pgm", "grey16-4095.pgm", "digit.pgm"]:
+        shutil.copyfile(f"{OUT}/{name}", f"{corpus}/{name}")
+    Image.fromarray((np.arange(12).reshape(3, 4) * 20).astype(np.uint8)).convert("P").save(f"{corpus}/palette.png")
+
+
 if __name__ == "__main__":
     main()
+    fuzz_corpus()
