@@ -84,17 +84,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
-        // C libraries from Debian: libhdf5-dev and zlib1g-dev (tools/bootstrap installs them).
+        // C libraries from Debian: libhdf5-dev, zlib1g-dev and libpng-dev (tools/bootstrap installs them).
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // libpng's decoder behind a C function: libpng reports errors by longjmp, which must
+        // not cross Swift frames, so the setjmp and every libpng call stay in C.
+        .target(name: "CPNGReader", dependencies: ["CPNG"]),
 
         // Files, environment and processor count over POSIX, without Foundation (whose
         // loading would dominate stn-infer's start-up).
         .target(name: "STNSystem", swiftSettings: speed),
         // IDX files, MNIST, the RTS distortion and its PRNG.
         .target(name: "STNData", dependencies: ["CZlib", "STNSystem"], swiftSettings: speed),
-        // PNG encoding, raster drawing and plots for previews, training curves, --explain.
-        .target(name: "STNImage", dependencies: ["CZlib", "STNSystem"], swiftSettings: speed),
+        // PNG encoding, raster drawing and plots for previews, training curves, --explain;
+        // reading PNG (libpng) and PGM inputs.
+        .target(name: "STNImage", dependencies: ["CZlib", "CPNGReader", "STNSystem"], swiftSettings: speed),
         // The two architectures and the weight-file format, read by a small built-in HDF5
         // reader so inference never loads libhdf5.
         .target(name: "STNModel", dependencies: ["STNSystem"], swiftSettings: speed),
@@ -176,7 +181,7 @@ let package = Package(
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         // Range checks, and the built tools run as a user runs them (each failure one line).
         .testTarget(
-            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", argumentParser],
+            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", "STNImage", argumentParser],
             swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),

@@ -5,22 +5,25 @@
     import Darwin
 #endif
 
-/// A stack of 8-bit grayscale images, row-major, one image after another.
+/// A stack of 8-bit images, row-major, one image after another: grayscale, or `channels`
+/// samples per pixel (height x width x channels, as an idx file of four dimensions holds them).
 public struct IDXImages: Sendable, Equatable {
     public var count: Int
     public var rows: Int
     public var columns: Int
+    public var channels: Int
     public var pixels: [UInt8]
 
-    public init(count: Int, rows: Int, columns: Int, pixels: [UInt8]) {
-        precondition(pixels.count == count * rows * columns, "pixel count does not match the shape")
+    public init(count: Int, rows: Int, columns: Int, channels: Int = 1, pixels: [UInt8]) {
+        precondition(pixels.count == count * rows * columns * channels, "pixel count does not match the shape")
         self.count = count
         self.rows = rows
         self.columns = columns
+        self.channels = channels
         self.pixels = pixels
     }
 
-    public var pixelsPerImage: Int { rows * columns }
+    public var pixelsPerImage: Int { rows * columns * channels }
 
     /// The pixels of image `index`.
     public func image(_ index: Int) -> ArraySlice<UInt8> {
@@ -30,7 +33,8 @@ public struct IDXImages: Sendable, Equatable {
     /// The first `n` images.
     public func prefix(_ n: Int) -> IDXImages {
         let n = min(n, count)
-        return IDXImages(count: n, rows: rows, columns: columns, pixels: Array(pixels[0 ..< n * pixelsPerImage]))
+        return IDXImages(
+            count: n, rows: rows, columns: columns, channels: channels, pixels: Array(pixels[0 ..< n * pixelsPerImage]))
     }
 }
 
@@ -47,6 +51,13 @@ public enum IDX {
     public static func readImages(at path: String) throws -> IDXImages {
         let (dims, payload) = try read(path, dimensions: 3)
         return IDXImages(count: dims[0], rows: dims[1], columns: dims[2], pixels: payload)
+    }
+
+    /// Images of three dimensions (N x H x W, grey) or four (N x H x W x C, C samples per pixel).
+    public static func readFrames(at path: String) throws -> IDXImages {
+        let (dims, payload) = try read(path, dimensions: 3, allowChannels: true)
+        return IDXImages(
+            count: dims[0], rows: dims[1], columns: dims[2], channels: dims.count == 4 ? dims[3] : 1, pixels: payload)
     }
 
     public static func readLabels(at path: String) throws -> [UInt8] {
@@ -78,7 +89,9 @@ public enum IDX {
     /// bytes, naming the dimensions), then exactly the declared payload is read, never more,
     /// and anything after it is refused. Memory grows with the data actually read, up to
     /// the declared size, so a forged header or a gzip bomb costs nothing.
-    static func read(_ path: String, dimensions expected: Int) throws -> (dims: [Int], payload: [UInt8]) {
+    static func read(_ path: String, dimensions expected: Int, allowChannels: Bool = false) throws -> (
+        dims: [Int], payload: [UInt8]
+    ) {
         let (descriptor, size) = try mapFileError(path) { try openForReading(path) }
         defer { close(descriptor) }
         let file = PushbackReader { buffer in
@@ -88,7 +101,7 @@ public enum IDX {
                 if errno != EINTR { throw IDXError(path, .unreadable(String(cString: strerror(errno)))) }
             }
         }
-        return try decode(file, size: size, path: path, dimensions: expected)
+        return try decode(file, size: size, path: path, dimensions: expected, allowChannels: allowChannels)
     }
 
     /// Bytes already in memory (a download, a fuzzer's input), raw or gzip, with the checks
@@ -110,34 +123,12 @@ public enum IDX {
 
     /// The format itself, from any source of bytes; `size` is the raw byte count when known
     /// (0 otherwise), so a short or long raw payload is refused before any allocation.
-    private static func decode(_ file: PushbackReader, size: Int, path: String, dimensions expected: Int) throws -> (
-        dims: [Int], payload: [UInt8]
-    ) {
-        // Two bytes tell gzip (1f 8b) from raw IDX (00 00).
-        let magic = try file.read(2)
-        file.unread(magic)
-        let compressed = Gzip.isGzip(magic)
-        let source: ByteReader
-        if compressed {
-            let decoder = try gzip(path) { try GzipDecoder(refill: file.read(into:)) }
-            source = ByteReader { buffer in try gzip(path) { try decoder.read(into: buffer) } }
-        } else {
-            source = ByteReader(file.read(into:))
-        }
-
-        let start = try source.read(4)
-        guard start.count == 4 else { throw IDXError(path, .tooShort(bytes: start.count)) }
-        guard start[0] == 0, start[1] == 0 else { throw IDXError(path, .badMagic(start[0], start[1])) }
-        guard start[2] == 0x08 else { throw IDXError(path, .badType(start[2])) }
-        let rank = Int(start[3])
-        guard rank == expected else { throw IDXError(path, .wrongDimensions(found: rank, expected: expected)) }
-        let sizes = try source.read(4 * rank)
-        guard sizes.count == 4 * rank else { throw IDXError(path, .tooShort(bytes: 4 + sizes.count)) }
-        var dims: [Int] = []
-        for d in 0 ..< rank {
-            let o = 4 * d
-            dims.append(Int(sizes[o]) << 24 | Int(sizes[o + 1]) << 16 | Int(sizes[o + 2]) << 8 | Int(sizes[o + 3]))
-        }
+    private static func decode(
+        _ file: PushbackReader, size: Int, path: String, dimensions expected: Int, allowChannels: Bool = false
+    ) throws -> (dims: [Int], payload: [UInt8]) {
+        let (source, compressed) = try payloadReader(file, path: path)
+        let dims = try header(source, path: path, dimensions: expected, allowChannels: allowChannels)
+        let rank = dims.count
         // Each dimension is < 2^32, so the product fits in Int64 only if checked.
         var total = 1
         for d in dims {
@@ -167,6 +158,38 @@ public enum IDX {
             throw IDXError(path, .trailingBytes(expected: total, found: total + extra.count))
         }
         return (dims, payload)
+    }
+
+    /// The file's bytes, inflated if they are gzip (two bytes tell gzip, 1f 8b, from raw IDX, 00 00).
+    static func payloadReader(_ file: PushbackReader, path: String) throws -> (ByteReader, compressed: Bool) {
+        let magic = try file.read(2)
+        file.unread(magic)
+        guard Gzip.isGzip(magic) else { return (ByteReader(file.read(into:)), false) }
+        let decoder = try gzip(path) { try GzipDecoder(refill: file.read(into:)) }
+        return (ByteReader { buffer in try gzip(path) { try decoder.read(into: buffer) } }, true)
+    }
+
+    /// The magic, element type and dimensions: `expected` of them, or one more (channels)
+    /// after three when `allowChannels`.
+    static func header(_ source: ByteReader, path: String, dimensions expected: Int, allowChannels: Bool) throws
+        -> [Int]
+    {
+        let start = try source.read(4)
+        guard start.count == 4 else { throw IDXError(path, .tooShort(bytes: start.count)) }
+        guard start[0] == 0, start[1] == 0 else { throw IDXError(path, .badMagic(start[0], start[1])) }
+        guard start[2] == 0x08 else { throw IDXError(path, .badType(start[2])) }
+        let rank = Int(start[3])
+        guard rank == expected || (allowChannels && expected == 3 && rank == 4) else {
+            throw IDXError(path, .wrongDimensions(found: rank, expected: expected))
+        }
+        let sizes = try source.read(4 * rank)
+        guard sizes.count == 4 * rank else { throw IDXError(path, .tooShort(bytes: 4 + sizes.count)) }
+        var dims: [Int] = []
+        for d in 0 ..< rank {
+            let o = 4 * d
+            dims.append(Int(sizes[o]) << 24 | Int(sizes[o + 1]) << 16 | Int(sizes[o + 2]) << 8 | Int(sizes[o + 3]))
+        }
+        return dims
     }
 
     /// How many bytes past the payload are read to count them in the message.

@@ -13,6 +13,8 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case trailingBytes(expected: Int, found: Int)
         /// More than `IDX.trailingCountLimit` bytes follow the payload (not all counted).
         case excessData(expected: Int)
+        /// A stream went on after the images its header declares.
+        case moreThanDeclared(images: Int)
         case tooLarge(dimensions: [Int])
         case wrongImageSize(rows: Int, columns: Int, expected: String)
         case countMismatch(images: Int, labels: Int)
@@ -50,6 +52,8 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .excessData(let expected):
             problem =
                 "more than \(IDX.trailingCountLimit) unexpected trailing bytes after the \(expected) data bytes the header declares"
+        case .moreThanDeclared(let images):
+            problem = "more data after the \(images) images the header declares (a count of 0 reads to the end)"
         case .tooLarge(let dims):
             problem =
                 "IDX header declares an absurd size \(dims.map(String.init).joined(separator: " x ")) (more than \(IDX.maximumBytes) bytes)"

@@ -21,10 +21,13 @@ struct InferCommand: ParsableCommand {
         commandName: "stn-infer",
         abstract: "Classify digits with a trained spatial transformer network (or any model of stn-train's format).",
         discussion: """
-            Reads an idx3 file of 8-bit images (raw or gzip) of the model's input size (28x28 digits are centred on a 42x42 canvas for the 42x42 models) and prints one line per image: index, predicted digit, its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
+            Reads images of the model's input size (28x28 digits are centred on a 42x42 canvas for the 42x42 models): idx files of 8-bit images (raw or gzip; N x H x W, or N x H x W x C for models of C channels), PNG (8- or 16-bit grey, grey + alpha, RGB, RGBA or palette, decoded by libpng) and binary PGM (P5, maxval up to 65535), told apart by their first bytes. Samples are scaled to 0-255 (v * 255 / maxval); a 1-channel model gets colour as grey = (19595 R + 38470 G + 7471 B + 32768) >> 16 (Pillow's convert("L")), a 3-channel model gets grey as R = G = B, and alpha is composited over black (white with --invert, so transparent is background either way). --invert serves dark-on-light scans (255 - v). With "-" it reads an idx stream from standard input and answers each image as soon as it has arrived, one flushed line per image, so one process serves a capture loop; a count of 0 in the stream's header means "until the end of the input". It prints one line per image, in the order of the inputs: index, predicted digit, its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
 
             Examples:
               stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
+              stn-infer my-digit.png another.png --invert
+              capture-frames | stn-infer - --format json
+              stn-infer Weights/samples/images-idx3-ubyte --limit 10 --warped warped/
               stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
               stn-infer Weights/samples/images-idx3-ubyte --explain explain.png
               stn-infer rts-test/images-idx3-ubyte --labels rts-test/labels-idx1-ubyte --explain fig.png --explain-digits 2,5,7 --explain-count 5
@@ -33,8 +36,11 @@ struct InferCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case text, json, csv }
 
-    @Argument(help: "Images: an idx3 file of u8 images of the model's size (or 28x28 for a 42x42 model), raw or gzip.")
-    var images: String
+    @Argument(
+        help: ArgumentHelp(
+            "Images: idx files (raw or gzip), PNG or PGM (P5) of the model's size (or 28x28 for a 42x42 model); - reads an idx stream from standard input.",
+            valueName: "images"))
+    var images: [String]
     @Option(help: "Weight file (HDF5). Default: Weights/st-cnn.h5.") var weights: String?
     @Option(help: "Labels (idx1) for the images: prints the accuracy at the end.") var labels: String?
     @Option(help: "Output: text, json (JSON Lines) or csv.") var format: Format = .text
@@ -58,9 +64,21 @@ struct InferCommand: ParsableCommand {
     )
     var explainMisses = false
     @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
+    @Flag(help: "Invert the images (255 - v): for dark digits on a light background.") var invert = false
+    @Option(
+        help: ArgumentHelp(
+            "Write each image's transformer output (what the classifier sees) to DIR/NAME-INDEX.png, NAME the input file's name, INDEX the image's place in it; DIR is created if needed.",
+            valueName: "DIR"))
+    var warped: String?
     @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
 
     func validate() throws {
+        if images.contains("-") {
+            guard images.count == 1 else { throw ValidationError("- (standard input) cannot be mixed with files") }
+            guard labels == nil, explain == nil else {
+                throw ValidationError("--labels and --explain need image files, not a stream on standard input")
+            }
+        }
         try require(threads, in: 1 ... maximumThreads, for: "--threads")
         try require(explainCount, in: 1 ... 100, for: "--explain-count")
         if let explainDigits {
@@ -94,7 +112,18 @@ struct InferCommand: ParsableCommand {
         // Everything is loaded and checked before the first frame runs.
         let weightsPath = try weights ?? DefaultWeights.locate()
         let file = try WeightFile.read(weightsPath)
-        var frames = try Frames.load(images, for: file.architecture.inputShape)
+        let shaper = FrameShaper(input: file.architecture.inputShape, invert: invert)
+        if images == ["-"] {
+            let engine = try Engine(weights: file.weights, threads: 1)
+            let warped = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
+            try FrameStream.run(engine: engine, shaper: shaper, format: format, limit: limit, warped: warped)
+            return
+        }
+        if warped != nil { try WarpedImages.checkDistinct(images) }
+        if explain != nil && shaper.input.channels != 1 {
+            throw EngineError("--explain draws grey images; the model takes \(shaper.input.channels) channels")
+        }
+        var (frames, sources) = try Frames.load(images, shaper: shaper)
         let allLabels = try labels.map { try IDX.readLabels(at: $0) }
         if !file.extraDatasets.isEmpty {
             writeStandardError(
@@ -109,6 +138,7 @@ struct InferCommand: ParsableCommand {
         if let limit, limit < frames.count { frames = frames.prefix(limit) }
         let truth = allLabels.map { Array($0.prefix(frames.count)) }
         let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
+        let warpedImages = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
 
         var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)
         frames.pixels.withUnsafeBufferPointer {
@@ -147,6 +177,22 @@ struct InferCommand: ParsableCommand {
             }
         }
         writeStandardOutput(output)
+
+        if let warpedImages {
+            // Re-run each frame to read its transformer output (the batch kept only results).
+            var result = InferenceResult()
+            for source in sources {
+                let stem = WarpedImages.stem(source.path)
+                // --limit may have cut this source short, or dropped it.
+                for i in 0 ..< max(0, min(source.count, frames.count - source.first)) {
+                    Array(frames.image(source.first + i)).withUnsafeBufferPointer {
+                        engine.infer(pixels: $0.baseAddress!, into: &result)
+                    }
+                    try warpedImages.write(engine, stem: stem, index: i)
+                }
+            }
+            writeStandardError("stn-infer: wrote \(frames.count) transformer outputs to \(warpedImages.directory)\n")
+        }
 
         if let explain {
             var groups = [Array(0 ..< min(explainCount, frames.count))]
@@ -202,37 +248,6 @@ enum DefaultWeights {
         throw EngineError(
             "\(relativePath): no weights found here or beside the package; pass --weights FILE or train some with 'stn-train --model st-cnn --out \(relativePath)'"
         )
-    }
-}
-
-/// The images to classify, as frames of the model's input size.
-enum Frames {
-    static func load(_ path: String, for input: TensorShape) throws -> IDXImages {
-        let images = try IDX.readImages(at: path)
-        guard input.channels == 1 else {
-            throw IDXError(
-                path, .wrongImageSize(rows: images.rows, columns: images.columns, expected: "\(input) (colour)"))
-        }
-        switch (images.rows, images.columns) {
-        case (input.height, input.width):
-            return images
-        case (28, 28) where input.height == 42 && input.width == 42:
-            // Centred on a black 42x42 canvas, as an undistorted digit would be.
-            var pixels = [UInt8](repeating: 0, count: images.count * 42 * 42)
-            for i in 0 ..< images.count {
-                for y in 0 ..< 28 {
-                    for x in 0 ..< 28 { pixels[i * 1764 + (y + 7) * 42 + x + 7] = images.pixels[i * 784 + y * 28 + x] }
-                }
-            }
-            return IDXImages(count: images.count, rows: 42, columns: 42, pixels: pixels)
-        default:
-            throw IDXError(
-                path,
-                .wrongImageSize(
-                    rows: images.rows, columns: images.columns,
-                    expected: input.height == 42 && input.width == 42
-                        ? "42x42 or 28x28" : "\(input.height)x\(input.width), the model's input"))
-        }
     }
 }
 

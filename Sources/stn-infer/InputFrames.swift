@@ -1,0 +1,150 @@
+import STNData
+import STNImage
+import STNModel
+import STNSystem
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
+/// How one image becomes a frame of the model's input: its channels converted (colour to
+/// grey by Pillow's luma formula, grey to colour as R = G = B, alpha composited over the
+/// background), inverted for --invert, and a 28x28 digit centred on a 42x42 model's canvas.
+struct FrameShaper {
+    let input: TensorShape
+    let invert: Bool
+
+    /// The sizes this model takes, for messages: rows x columns, or width x height.
+    func acceptedSizes(widthFirst: Bool = false) -> String {
+        let size = widthFirst ? "\(input.width)x\(input.height)" : "\(input.height)x\(input.width)"
+        return takesCentredDigits ? "\(size) or 28x28 (centred)" : "\(size), the model's input"
+    }
+
+    /// 28x28 digits are centred on the canvas of a 42x42 model, as undistorted RTS digits are.
+    var takesCentredDigits: Bool { input.height == 42 && input.width == 42 }
+
+    /// Whether an image of this size runs on the model (as is, or centred).
+    func accepts(rows: Int, columns: Int) -> Bool {
+        (rows, columns) == (input.height, input.width) || (takesCentredDigits && rows == 28 && columns == 28)
+    }
+
+    /// Whether images of `channels` samples per pixel (the last alpha if `alpha`) convert.
+    func accepts(channels: Int, alpha: Bool) -> Bool {
+        PixelConversion.convert(
+            [UInt8](repeating: 0, count: channels), channels: channels, alpha: alpha, to: input.channels)
+            != nil
+    }
+
+    /// One image's 8-bit pixels (rows x columns x channels) as a frame of the model's input;
+    /// the caller has checked `accepts` for its size and channels.
+    func frame(_ pixels: [UInt8], rows: Int, columns: Int, channels: Int, alpha: Bool) -> [UInt8] {
+        // Transparent pixels are background: black, or white for a dark-on-light (--invert) image.
+        var converted =
+            PixelConversion.convert(
+                pixels, channels: channels, alpha: alpha, to: input.channels, background: invert ? 255 : 0) ?? []
+        if invert { for i in converted.indices { converted[i] = 255 - converted[i] } }
+        if (rows, columns) == (input.height, input.width) { return converted }
+        // Centred on a black canvas, as an undistorted digit would be.
+        let c = input.channels
+        let top = (input.height - rows) / 2
+        let left = (input.width - columns) / 2
+        var canvas = [UInt8](repeating: 0, count: input.count)
+        for y in 0 ..< rows {
+            for x in 0 ..< columns * c {
+                canvas[((y + top) * input.width + left) * c + x] = converted[y * columns * c + x]
+            }
+        }
+        return canvas
+    }
+}
+
+/// The images of the command line, as frames of the model's input: idx files (three
+/// dimensions, or four with channels), PNG and binary PGM, told apart by their first bytes.
+enum Frames {
+    /// Where each input's images are among the frames: for --warped names.
+    struct Source {
+        let path: String
+        let first: Int
+        let count: Int
+    }
+
+    static func load(_ paths: [String], shaper: FrameShaper) throws -> (frames: IDXImages, sources: [Source]) {
+        let input = shaper.input
+        var pixels: [UInt8] = []
+        var sources: [Source] = []
+        var count = 0
+        for path in paths {
+            let start = count
+            switch try kind(of: path) {
+            case .idx:
+                let images = try IDX.readFrames(at: path)
+                guard shaper.accepts(rows: images.rows, columns: images.columns) else {
+                    throw IDXError(
+                        path,
+                        .wrongImageSize(rows: images.rows, columns: images.columns, expected: shaper.acceptedSizes()))
+                }
+                guard shaper.accepts(channels: images.channels, alpha: false) else {
+                    throw ImageReadError(
+                        path, "images have \(images.channels) channels, the model takes \(input.channels)")
+                }
+                pixels.reserveCapacity(pixels.count + images.count * input.count)
+                for i in 0 ..< images.count {
+                    pixels += shaper.frame(
+                        Array(images.image(i)), rows: images.rows, columns: images.columns, channels: images.channels,
+                        alpha: false)
+                }
+                count += images.count
+            case .image:
+                let image = try ImageFile.read(path)
+                guard shaper.accepts(rows: image.height, columns: image.width) else {
+                    throw ImageReadError(
+                        path,
+                        "image is \(image.width)x\(image.height) (width x height), expected \(shaper.acceptedSizes(widthFirst: true))"
+                    )
+                }
+                guard shaper.accepts(channels: image.channels, alpha: image.hasAlpha) else {
+                    throw ImageReadError(
+                        path, "a \(describe(image)) image cannot feed a model of \(input.channels) channels")
+                }
+                pixels += shaper.frame(
+                    image.eightBitSamples, rows: image.height, columns: image.width, channels: image.channels,
+                    alpha: image.hasAlpha)
+                count += 1
+            }
+            sources.append(Source(path: path, first: start, count: count - start))
+        }
+        let frames = IDXImages(
+            count: count, rows: input.height, columns: input.width, channels: input.channels, pixels: pixels)
+        return (frames, sources)
+    }
+
+    enum Kind { case idx, image }
+
+    /// What the file at `path` holds, from its first bytes.
+    static func kind(of path: String) throws -> Kind {
+        let (descriptor, _) = try openInput(path)
+        defer { close(descriptor) }
+        var start = [UInt8](repeating: 0, count: 8)
+        let n = start.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+        guard n >= 0 else { throw ImageReadError(path, "cannot read file: \(String(cString: strerror(errno)))") }
+        start = Array(start[..<n])
+        if start.isEmpty { throw ImageReadError(path, "empty file") }
+        if ImageFile.recognises(start) { return .image }
+        if start.starts(with: [0, 0]) || start.starts(with: [0x1F, 0x8B]) { return .idx }
+        throw ImageReadError(path, "not a PNG, PGM (P5) or IDX file")
+    }
+
+    static func openInput(_ path: String) throws -> (Int32, Int) {
+        do {
+            return try openForReading(path)
+        } catch let error as FileError {
+            throw ImageReadError(path, "cannot read file: \(error.reason)")
+        }
+    }
+
+    static func describe(_ image: DecodedImage) -> String {
+        ["grey", "grey and alpha", "RGB", "RGBA"][image.channels - 1]
+    }
+}

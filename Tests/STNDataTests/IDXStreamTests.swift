@@ -1,0 +1,84 @@
+import Foundation
+import XCTest
+
+@testable import STNData
+
+/// Images of four dimensions (N x H x W x C), and the stream `stn-infer -` reads.
+final class IDXStreamTests: XCTestCase {
+    func header(_ dims: [Int]) -> [UInt8] {
+        [0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: d >> $0) } }
+    }
+
+    func testFourDimensionsAreImagesWithChannels() throws {
+        let path = try temporaryDirectory(self) + "/rgb"
+        let pixels = (0 ..< 2 * 3 * 4 * 3).map { UInt8($0) }
+        try Data(header([2, 3, 4, 3]) + pixels).write(to: URL(fileURLWithPath: path))
+        let images = try IDX.readFrames(at: path)
+        XCTAssertEqual([images.count, images.rows, images.columns, images.channels], [2, 3, 4, 3])
+        XCTAssertEqual(Array(images.image(1)), Array(pixels[36...]))
+        // Only images with channels read four dimensions; three still read as before.
+        XCTAssertThrowsError(try IDX.readImages(at: path)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .wrongDimensions(found: 4, expected: 3))
+        }
+        try Data(header([1, 2, 2]) + [1, 2, 3, 4]).write(to: URL(fileURLWithPath: path))
+        XCTAssertEqual(try IDX.readFrames(at: path), IDXImages(count: 1, rows: 2, columns: 2, pixels: [1, 2, 3, 4]))
+    }
+
+    /// A stream through a pipe, the writer still holding it open: each image is delivered
+    /// once its bytes are in, without waiting for more.
+    func testStreamDeliversEachImageWithoutReadingAhead() throws {
+        var ends: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&ends), 0)
+        defer { close(ends[1]) }
+        func send(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) } }
+        send(header([0, 2, 2]))
+        let stream = try IDXStream(descriptor: ends[0], name: "pipe")
+        defer { close(ends[0]) }
+        XCTAssertEqual([stream.rows, stream.columns, stream.channels], [2, 2, 1])
+        XCTAssertNil(stream.declaredCount)
+        for k in 0 ..< 3 {
+            // The next image is written only now: reading more than it would block the test.
+            send((0 ..< 4).map { UInt8(k * 10 + $0) })
+            XCTAssertEqual(try stream.next(), (0 ..< 4).map { UInt8(k * 10 + $0) })
+        }
+        send([7, 7])
+        close(ends[1])
+        ends[1] = -1
+        XCTAssertThrowsError(try stream.next()) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .truncated(expected: 16, found: 14))
+        }
+    }
+
+    func testStreamEndsAfterTheDeclaredCountOrAtTheEndForZero() throws {
+        func stream(_ bytes: [UInt8]) throws -> IDXStream {
+            var ends: [Int32] = [0, 0]
+            XCTAssertEqual(pipe(&ends), 0)
+            _ = bytes.withUnsafeBytes { write(ends[1], $0.baseAddress, $0.count) }
+            close(ends[1])
+            addTeardownBlock { close(ends[0]) }
+            return try IDXStream(descriptor: ends[0], name: "pipe")
+        }
+        let two = try stream(header([2, 1, 1, 3]) + [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual([two.declaredCount, two.channels], [2, 3])
+        XCTAssertEqual(try two.next(), [1, 2, 3])
+        XCTAssertEqual(try two.next(), [4, 5, 6])
+        XCTAssertNil(try two.next())
+
+        let more = try stream(header([1, 1, 1]) + [1, 2])
+        XCTAssertEqual(try more.next(), [1])
+        XCTAssertThrowsError(try more.next()) { XCTAssertEqual(($0 as? IDXError)?.kind, .moreThanDeclared(images: 1)) }
+
+        let open = try stream(Gzip.compress(header([0, 1, 2]) + [1, 2, 3, 4]))
+        XCTAssertEqual(try open.next(), [1, 2])
+        XCTAssertEqual(try open.next(), [3, 4])
+        XCTAssertNil(try open.next())
+        XCTAssertEqual(open.delivered, 2)
+
+        XCTAssertThrowsError(try stream(header([0, 0, 5]))) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .tooLarge(dimensions: [0, 0, 5]))
+        }
+        XCTAssertThrowsError(try stream(Array("P5\n2 2\n255\n".utf8))) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .badMagic(0x50, 0x35))
+        }
+    }
+}
