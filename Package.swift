@@ -56,6 +56,8 @@ let package = Package(
         .library(name: "STNModel", targets: ["STNModel"]),
         .library(name: "STNTrainer", targets: ["STNTrainer"]),
         .library(name: "STNEngine", targets: ["STNEngine"]),
+        // The engine for C programs: libstn.a with stn.h (docs/building.md has the link line).
+        .library(name: "stn", type: .static, targets: ["STNEngineC"]),
         .executable(name: "stn-data", targets: ["stn-data"]),
         .executable(name: "stn-train", targets: ["stn-train"]),
         .executable(name: "stn-infer", targets: ["stn-infer"]),
@@ -97,6 +99,10 @@ let package = Package(
         // Fixed-shape, zero-allocation inference.
         .target(
             name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNPlan", "STNSystem"], swiftSettings: speed),
+
+        // The C API: stn.h (CSTN) implemented over the engine with @_cdecl (STNEngineC).
+        .target(name: "CSTN"),
+        .target(name: "STNEngineC", dependencies: ["CSTN", "STNEngine"], swiftSettings: speed),
 
         // Counts heap allocations by interposing glibc's malloc: linked only into stn-bench
         // and the engine tests, to prove the engine allocates nothing per frame.
@@ -172,7 +178,10 @@ let package = Package(
             swiftSettings: speed),
         .testTarget(
             name: "STNEngineTests",
-            dependencies: ["STNEngine", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter"],
+            dependencies: [
+                "STNEngine", "STNEngineC", "CSTN", "STNTrainer", "STNData", "STNModel", "STNLibHDF5",
+                "AllocationCounter",
+            ],
             swiftSettings: speed),
     ],
     swiftLanguageModes: [.v6]
