@@ -132,9 +132,10 @@ let package = Package(
             dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem"] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
-        // dependencies, the Swift runtime linked statically (with the libraries the static
-        // FoundationEssentials needs) and no PIE (no start-up relocations), so a process
-        // that answers one image takes a few milliseconds.
+        // dependencies, and a fully static executable (Swift runtime, the libraries the static
+        // FoundationEssentials needs, libc, zlib; no PIE): no dynamic loader, no shared
+        // libraries to map and no symbol lookups at start, so a process that answers one
+        // image takes a few milliseconds (docs/building.md, "Start-up").
         .executableTarget(
             name: "stn-infer",
             dependencies: ["STNEngine", "STNKernels", "STNPlan", "STNData", "STNModel", "STNImage", "STNSystem"]
@@ -143,7 +144,7 @@ let package = Package(
             linkerSettings: [
                 .unsafeFlags(
                     [
-                        "-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
+                        "-static-executable", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
                         "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-no-pie",
                     ], .when(platforms: [.linux]))
             ]),
