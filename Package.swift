@@ -72,6 +72,8 @@ let package = Package(
         .library(name: "STNModel", targets: ["STNModel"]),
         .library(name: "STNTrainer", targets: ["STNTrainer"]),
         .library(name: "STNEngine", targets: ["STNEngine"]),
+        // The engine for C programs: libstn.a with stn.h (docs/building.md has the link line).
+        .library(name: "stn", type: .static, targets: ["STNEngineC"]),
         .executable(name: "stn-data", targets: ["stn-data"]),
         .executable(name: "stn-train", targets: ["stn-train"]),
         .executable(name: "stn-infer", targets: ["stn-infer"]),
@@ -122,6 +124,10 @@ let package = Package(
         .target(
             name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNPlan", "STNSystem"], swiftSettings: speed),
 
+        // The C API: stn.h (CSTN) implemented over the engine with @_cdecl (STNEngineC).
+        .target(name: "CSTN"),
+        .target(name: "STNEngineC", dependencies: ["CSTN", "STNEngine"], swiftSettings: speed),
+
         // Counts heap allocations by interposing glibc's malloc: linked only into stn-bench
         // and the engine tests, to prove the engine allocates nothing per frame.
         .target(name: "AllocationCounter"),
@@ -152,9 +158,10 @@ let package = Package(
             ] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
-        // dependencies, the Swift runtime linked statically (with the libraries the static
-        // FoundationEssentials needs) and no PIE (no start-up relocations), so a process
-        // that answers one image takes a few milliseconds.
+        // dependencies, and a fully static executable (Swift runtime, the libraries the static
+        // FoundationEssentials needs, libc, zlib; no PIE): no dynamic loader, no shared
+        // libraries to map and no symbol lookups at start, so a process that answers one
+        // image takes a few milliseconds (docs/building.md, "Start-up").
         .executableTarget(
             name: "stn-infer",
             dependencies: ["STNEngine", "STNKernels", "STNPlan", "STNData", "STNModel", "STNImage", "STNSystem"]
@@ -163,7 +170,7 @@ let package = Package(
             linkerSettings: [
                 .unsafeFlags(
                     [
-                        "-static-stdlib", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
+                        "-static-executable", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-l_FoundationCShims",
                         "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-no-pie",
                     ], .when(platforms: [.linux]))
             ]),
@@ -200,7 +207,8 @@ let package = Package(
         .testTarget(
             name: "STNEngineTests",
             dependencies: [
-                "STNEngine", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5", "AllocationCounter",
+                "STNEngine", "STNEngineC", "CSTN", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5",
+                "AllocationCounter",
             ],
             swiftSettings: speed),
     ] + kernelVariants,

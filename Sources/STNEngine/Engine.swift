@@ -16,8 +16,11 @@ import STNSystem
 /// intermediate buffer, placed by lifetime so buffers that are never alive together share
 /// memory. Running a frame is then one loop over the plan's steps and allocates nothing.
 ///
-/// Thread safety: an `Engine` runs one frame at a time; use one engine per thread, or
-/// `inferBatch`, which spreads frames over worker plans made at init, one per thread.
+/// Thread safety: an `Engine` is not thread-safe. Its arena holds the frame being run, so
+/// calls that run frames (`infer`, `inferBatch`) and the `last...` views must not overlap
+/// on one engine: use one engine per thread (each owns its arena; nothing is shared between
+/// engines), or one `inferBatch` call, which spreads frames over worker plans made at init,
+/// one per thread. Creating engines concurrently is safe.
 public final class Engine {
     public let architecture: Architecture
     /// The frame's shape: channels x height x width (pixels are fed height x width x channels).
@@ -61,11 +64,32 @@ public final class Engine {
 
     /// Loads and validates an HDF5 weight file (see `WeightFile`).
     public convenience init(weightsAt path: String, threads: Int = processorCount()) throws {
-        let file = try WeightFile.read(path)
+        try self.init(try WeightFile.read(path), name: path, threads: threads)
+    }
+
+    /// Loads and validates a weight file held in memory (an HDF5 file's bytes, e.g. embedded
+    /// in the program or received over a link), with the same checks as a file on disk. The
+    /// bytes are read during init only; `name` stands for the path in error messages.
+    public convenience init(
+        weightFileBytes bytes: UnsafeRawBufferPointer, name: String = "weights", threads: Int = processorCount()
+    ) throws {
+        try self.init(try WeightFile.read(bytes: bytes, name: name), name: name, threads: threads)
+    }
+
+    /// As `init(weightFileBytes:name:threads:)`, from an array of the file's bytes.
+    public convenience init(weightFileBytes bytes: [UInt8], name: String = "weights", threads: Int = processorCount())
+        throws
+    {
+        let file = try bytes.withUnsafeBytes { try WeightFile.read(bytes: $0, name: name) }
+        try self.init(file, name: name, threads: threads)
+    }
+
+    /// An engine for a weight file's model; errors name the file.
+    private convenience init(_ file: WeightFile, name: String, threads: Int) throws {
         do {
             try self.init(weights: file.weights, threads: threads)
         } catch let error as EngineError {
-            throw EngineError("\(path): \(error.description)")
+            throw EngineError("\(name): \(error.description)")
         }
     }
 

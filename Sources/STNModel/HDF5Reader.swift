@@ -26,8 +26,10 @@ public final class HDF5Reader {
     /// fails instead of running for ever.
     private var visitBudget = 100_000
     /// The file mapped read-only: no copy of the bytes, and pages come from the page cache.
+    /// For a reader made from bytes in memory, a copy of them (`isMapped` false).
     private let mapping: UnsafeMutableRawPointer
     private let mappedBytes: Int
+    private let isMapped: Bool
 
     private struct Dataset {
         var shape: [Int]
@@ -57,12 +59,30 @@ public final class HDF5Reader {
             throw HDF5Error(path: path, "cannot read file: \(String(cString: strerror(errno)))")
         }
         mapping = mapped
+        isMapped = true
         file = HDF5Bytes(path: path, bytes: UnsafeRawBufferPointer(start: mapped, count: mappedBytes))
         let root = try readSuperblock()
         try visitObject(at: root, path: "", depth: 0)
     }
 
-    deinit { munmap(mapping, mappedBytes) }
+    /// Reads an HDF5 file already in memory (e.g. weights embedded in a program). The
+    /// bytes are copied, so the caller's buffer need not outlive the reader; `name` stands
+    /// for the path in error messages.
+    public init(bytes: UnsafeRawBufferPointer, name: String) throws {
+        path = name
+        guard bytes.count >= 8, let source = bytes.baseAddress else { throw HDF5Error(path: name, "not an HDF5 file") }
+        mappedBytes = bytes.count
+        mapping = UnsafeMutableRawPointer.allocate(byteCount: bytes.count, alignment: 16)
+        mapping.copyMemory(from: source, byteCount: bytes.count)
+        isMapped = false
+        file = HDF5Bytes(path: name, bytes: UnsafeRawBufferPointer(start: mapping, count: mappedBytes))
+        let root = try readSuperblock()
+        try visitObject(at: root, path: "", depth: 0)
+    }
+
+    deinit {
+        if isMapped { munmap(mapping, mappedBytes) } else { mapping.deallocate() }
+    }
 
     // MARK: Datasets
 

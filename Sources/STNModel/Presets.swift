@@ -11,7 +11,17 @@ extension Architecture {
     public static let presets: [Architecture] = [.cnn, .stCNN, .pytorchTutorial]
     public static var presetNames: [String] { presets.map(\.name) }
 
-    public static func preset(named name: String) -> Architecture? { presets.first { $0.name == name } }
+    /// The preset called `name`, found by its description's header line, so that a process
+    /// loading one preset parses only that one (part of stn-infer's start-up).
+    public static func preset(named name: String) -> Architecture? {
+        let header = "stn-model 1 name=\(name)\n"
+        return presetsByText.first { $0.text.hasPrefix(header) }?.architecture()
+    }
+
+    private static let presetsByText: [(text: String, architecture: @Sendable () -> Architecture)] = [
+        (ModelDescription.cnnText, { .cnn }), (ModelDescription.stCNNText, { .stCNN }),
+        (ModelDescription.pytorchTutorialText, { .pytorchTutorial }),
+    ]
 
     private static func preset(_ text: String) -> Architecture {
         do {

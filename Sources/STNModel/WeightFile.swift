@@ -41,6 +41,12 @@ public struct WeightFile: Sendable {
         try read(HDF5Reader(path: path))
     }
 
+    /// Reads and validates a weight file held in memory (the same checks as `read(_:)`);
+    /// `name` stands for the path in error messages.
+    public static func read(bytes: UnsafeRawBufferPointer, name: String) throws -> WeightFile {
+        try read(HDF5Reader(bytes: bytes, name: name))
+    }
+
     /// Reads the model parameters from an open file (used by checkpoints too).
     public static func read(_ file: HDF5Reader) throws -> WeightFile {
         let path = file.path

@@ -68,6 +68,8 @@ final class ArchitectureTests: XCTestCase {
         XCTAssertEqual(Architecture.preset(named: "cnn"), .cnn)
         XCTAssertEqual(Architecture.preset(named: "pytorch-tutorial"), .pytorchTutorial)
         XCTAssertNil(Architecture.preset(named: "resnet"))
+        XCTAssertNil(Architecture.preset(named: "st"))
+        for preset in Architecture.presets { XCTAssertEqual(Architecture.preset(named: preset.name), preset) }
     }
 
     func testTutorialParametersAreTheTutorialsStateDict() {
