@@ -108,7 +108,8 @@ public struct WinogradConv2D: Sendable {
                         pixelStride: outCp, rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
                     forEachChannelVector(outCp) { c, lanes in
                         if lanes == Lane.scalarCount {
-                            outputTile(Lane.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target, c)
+                            outputTile(
+                                Lane.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target, c)
                         } else {
                             outputTile(
                                 SIMD8<Float>.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target,
@@ -236,7 +237,8 @@ private func outputTile<V: SIMD>(
 /// (+ for even i, - for odd) + [i = m - 1] w7, for i < m, each handed to `emit`.
 @inline(__always)
 private func inverse8<V: SIMD>(
-    _ w0: V, _ w1: V, _ w2: V, _ w3: V, _ w4: V, _ w5: V, _ w6: V, _ w7: V, _ m: Int, _ powers: UnsafeBufferPointer<Float>,
+    _ w0: V, _ w1: V, _ w2: V, _ w3: V, _ w4: V, _ w5: V, _ w6: V, _ w7: V, _ m: Int,
+    _ powers: UnsafeBufferPointer<Float>,
     _ emit: (Int, V) -> Void
 ) where V.Scalar == Float {
     let s1 = w1 + w2

@@ -58,7 +58,9 @@ final class ConvolutionStep: Step {
     override func bind(weights: UnsafeMutablePointer<Float>, training: Bool) {
         packed = weights
         bias = weights + roundUp16(shape.k * shape.outCp)
-        if training { packedT = bias + roundUp16(shape.outCp) } else if winograd != nil {
+        if training {
+            packedT = bias + roundUp16(shape.outCp)
+        } else if winograd != nil {
             transformed = bias + roundUp16(shape.outCp)
         }
     }
