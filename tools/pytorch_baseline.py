@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
-"""PyTorch on this machine, for comparison with stn-bench (run once; needs torch).
+"""PyTorch and ONNX Runtime on this machine, for comparison with stn-bench (needs torch;
+ONNX Runtime if installed).
 
-  python3 tools/pytorch_baseline.py [--train-batches 10] [--frames 2000]
+  python3 tools/pytorch_baseline.py [--train-batches 10] [--frames 2000] [--inference-only]
+                                    [--stn-bench .build/release/stn-bench] [--rounds 1]
 
 Prints training throughput (batch 256, 2 threads, forward + backward + SGD step) and
-inference latency (batch 1, 1 thread, eager and TorchScript) for both seed models.
+inference latency (batch 1, 1 thread, eager and TorchScript) for both seed models, then
+ONNX Runtime's (batch 1, 1 thread, ORT_ENABLE_ALL, p50/p99) on the committed exports
+Tests/Fixtures/onnx/{cnn,st-cnn}.onnx. With --stn-bench, each round also runs that binary
+(`infer --threads 1 --json`, the trained weights in Weights/ when present) right after
+ONNX Runtime on the same model and prints the ratio of the two p50s: the figure issue 15
+asks for, measured in one run. Pause background work first (pkill -STOP stn-train).
 """
-import argparse, os, sys, time
+import argparse, json, os, subprocess, sys, time
 import numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 from seed_model import build
@@ -44,14 +51,64 @@ def latency(name, frames, script):
     return times[len(times) // 2] / 1000, times[0] / 1000
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def ort_latency(name, frames):
+    """p50 and p99 in us of ONNX Runtime on one frame, one thread, all graph optimisations."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    path = os.path.join(ROOT, 'Tests', 'Fixtures', 'onnx', f'{name}.onnx')
+    session = ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+    feed = {session.get_inputs()[0].name: np.random.rand(1, 1, 42, 42).astype(np.float32)}
+    for _ in range(200):
+        session.run(None, feed)
+    times = []
+    for _ in range(frames):
+        t = time.perf_counter_ns(); session.run(None, feed); times.append(time.perf_counter_ns() - t)
+    times.sort()
+    return times[len(times) // 2] / 1000, times[len(times) * 99 // 100] / 1000
+
+
+def ours_latency(binary, name, frames):
+    """p50 and p99 in us of stn-bench on one thread."""
+    weights = os.path.join(ROOT, 'Weights', f'{name}.h5')
+    source = ['--weights', weights] if os.path.exists(weights) else ['--model', name]
+    out = subprocess.run([binary, 'infer', *source, '--frames', str(frames), '--threads', '1', '--json'],
+                         check=True, capture_output=True, text=True).stdout
+    report = json.loads(out)
+    return report['p50_us'], report['p99_us']
+
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--train-batches', type=int, default=10)
     p.add_argument('--frames', type=int, default=2000)
+    p.add_argument('--inference-only', action='store_true', help='skip PyTorch training and eager/TorchScript')
+    p.add_argument('--stn-bench', help='stn-bench binary to measure in the same run as ONNX Runtime')
+    p.add_argument('--rounds', type=int, default=1, help='ONNX Runtime / stn-bench rounds, interleaved')
     a = p.parse_args()
     print(f'torch {torch.__version__}')
-    for name in ['st-cnn', 'cnn']:
+    try:
+        import onnxruntime
+        print(f'onnxruntime {onnxruntime.__version__}')
+    except ImportError:
+        onnxruntime = None
+        print('onnxruntime not installed (pip install onnxruntime): skipping it')
+    for name in [] if a.inference_only else ['st-cnn', 'cnn']:
         print(f'{name}: training {train_rate(name, a.train_batches):.0f} images/s (batch 256, 2 threads)')
         for script in (False, True):
             p50, lo = latency(name, a.frames, script)
             print(f'{name}: inference {"TorchScript" if script else "eager"} p50 {p50:.0f} us, min {lo:.0f} us (batch 1, 1 thread)')
+    for round in range(a.rounds):
+        for name in ['st-cnn', 'cnn'] if onnxruntime else []:
+            p50, p99 = ort_latency(name, a.frames)
+            line = f'{name}: inference ONNX Runtime p50 {p50:.1f} us, p99 {p99:.1f} us (batch 1, 1 thread)'
+            if a.stn_bench:
+                ours50, ours99 = ours_latency(a.stn_bench, name, a.frames)
+                line += f'; stn-bench p50 {ours50:.1f} us, p99 {ours99:.1f} us: {p50 / ours50:.2f}x'
+            print(f'round {round + 1}: {line}' if a.rounds > 1 else line, flush=True)

@@ -1,9 +1,12 @@
 import STNKernels
 
 /// `nn.Conv2d` (zero padding by a bordered copy of the input, any kernel and stride), with
-/// a batch norm after it folded into its weights at inference.
+/// a batch norm after it folded into its weights at inference. An inference plan runs it
+/// by Winograd when that form takes at least half fewer multiplies (`winogradForm`).
 final class ConvolutionStep: Step {
     let shape: Conv2DShape
+    /// The Winograd form this step runs by at inference, if any.
+    let winograd: WinogradConv2D?
     /// The unpadded input, and the padding added on each side.
     let inputHeight: Int, inputWidth: Int
     let padH: Int, padW: Int
@@ -16,13 +19,16 @@ final class ConvolutionStep: Step {
     private var packed: UnsafeMutablePointer<Float>!
     private var packedT: UnsafeMutablePointer<Float>?
     private var bias: UnsafeMutablePointer<Float>!
+    /// The Winograd-transformed weights (inference with `winograd`).
+    private var transformed: UnsafeMutablePointer<Float>?
 
     init(
         name: String, input: Int, output: Int, shape: Conv2DShape, inputHeight: Int, inputWidth: Int, padH: Int,
         padW: Int, realInC: Int, weightOffset: Int, biasOffset: Int?,
-        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?
+        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?, inference: Bool
     ) {
         self.shape = shape
+        winograd = inference ? Self.winogradForm(shape, realInC: realInC) : nil
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.padH = padH
@@ -34,16 +40,29 @@ final class ConvolutionStep: Step {
         super.init(name: name, inputs: [input], output: output)
     }
 
+    /// Winograd when it applies (stride 1, square kernel 2-7, channels in 8s) and saves at
+    /// least half the multiplies over at least 6 tiles (one tile leaves the GEMMs too small).
+    static func winogradForm(_ shape: Conv2DShape, realInC: Int) -> WinogradConv2D? {
+        guard WinogradConv2D.supports(shape) else { return nil }
+        let form = WinogradConv2D(shape: shape, realInC: realInC)
+        return form.multiplyRatio >= 2 && form.tilesY * form.tilesX >= 6 ? form : nil
+    }
+
     private var padded: Bool { padH > 0 || padW > 0 }
 
     override func weightFloats(training: Bool) -> Int {
-        roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp) + (training ? roundUp16(shape.outCp * shape.kp) : 0)
+        roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp)
+            + (training ? roundUp16(shape.outCp * shape.kp) : roundUp16(winograd?.weightFloats ?? 0))
     }
 
     override func bind(weights: UnsafeMutablePointer<Float>, training: Bool) {
         packed = weights
         bias = weights + roundUp16(shape.k * shape.outCp)
-        if training { packedT = bias + roundUp16(shape.outCp) }
+        if training {
+            packedT = bias + roundUp16(shape.outCp)
+        } else if winograd != nil {
+            transformed = bias + roundUp16(shape.outCp)
+        }
     }
 
     override func load(_ parameters: UnsafePointer<Float>) {
@@ -59,6 +78,7 @@ final class ConvolutionStep: Step {
                 bias[o] = (bias[o] - parameters[bn.mean + o]) * factor + parameters[bn.bias + o]
             }
         }
+        if let winograd, let transformed { winograd.transformWeights(packed: packed, into: transformed) }
     }
 
     override var isTrainable: Bool { true }
@@ -75,7 +95,7 @@ final class ConvolutionStep: Step {
     override func savedFloats(training: Bool) -> Int { padded ? shape.inputCount : 0 }
     /// The backward pass's per-position input gradients (and their padded image).
     override func scratchFloats(training: Bool) -> Int {
-        training ? shape.positions * shape.kp + (padded ? shape.inputCount : 0) : 0
+        training ? shape.positions * shape.kp + (padded ? shape.inputCount : 0) : (winograd?.scratchFloats ?? 0)
     }
 
     /// The input the kernel reads: the tensor itself, or its zero-bordered copy.
@@ -94,6 +114,12 @@ final class ConvolutionStep: Step {
     }
 
     override func forward(_ frame: Frame) {
+        if let winograd, let transformed {
+            winograd.forward(
+                input: kernelInput(frame, copy: true), u: transformed, bias: bias, scratch: frame.scratch,
+                output: frame.values[output])
+            return
+        }
         shape.forward(
             input: kernelInput(frame, copy: true), packed: packed, bias: bias, output: frame.values[output])
     }

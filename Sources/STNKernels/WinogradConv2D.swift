@@ -1,0 +1,260 @@
+/// A stride-1 valid convolution over one NHWC image by Winograd F(m x m, r x r) on 8 x 8
+/// tiles (`WinogradTransform`): per tile, 64 products per (input, output) channel pair
+/// instead of m^2 r^2 (F(2x2, 7x7): 64 against 196). Inference only; the trainer keeps
+/// the direct `Conv2DShape` path.
+///
+/// Per block of tile rows, with ξ (0 ..< 64) the transformed position:
+///   1. input transform  V[ξ][tile][ci] = (B^T d B)[ξ], d the tile's 8 x 8 input patch;
+///   2. 64 GEMMs         M[ξ][tile][co] = sum over ci of V[ξ][tile][ci] * U[ξ][ci][co];
+///   3. output transform out = bias + A^T M A, the m x m outputs that fall in the image.
+/// Both transforms run down the channels in SIMD registers and work in place in the scratch.
+/// The weights U (64 x inC x outCp) are transformed once, in Double, from the direct
+/// packing (after any batch-norm folding). Nothing here allocates.
+public struct WinogradConv2D: Sendable {
+    public let shape: Conv2DShape
+    /// Input channels carrying data (the rest of inC is zero padding): the GEMMs' depth.
+    public let realInC: Int
+    public let transform: WinogradTransform
+    public let tilesY: Int, tilesX: Int
+    /// Tile rows transformed and multiplied together (bounds the scratch).
+    public let tileRowsPerBlock: Int
+
+    /// Whether `shape` can run this way: stride 1, a square kernel of 2 to 7, channels in 8s.
+    public static func supports(_ shape: Conv2DShape) -> Bool {
+        shape.strideH == 1 && shape.strideW == 1 && shape.kernelH == shape.kernelW
+            && (2 ... 7).contains(shape.kernelH) && shape.inC % 8 == 0 && shape.outH > 0 && shape.outW > 0
+    }
+
+    public init(shape: Conv2DShape, realInC: Int, tileRowsPerBlock: Int? = nil) {
+        precondition(Self.supports(shape), "Winograd: unsupported convolution shape")
+        self.shape = shape
+        self.realInC = realInC
+        transform = WinogradTransform(kernel: shape.kernelH)
+        let m = transform.outputTile
+        tilesY = (shape.outH + m - 1) / m
+        tilesX = (shape.outW + m - 1) / m
+        // About 96 KiB of V and M per block, so they stay in L2 next to the weights.
+        let perRow = 64 * tilesX * (shape.inC + shape.outCp)
+        self.tileRowsPerBlock = min(tilesY, max(1, tileRowsPerBlock ?? (24_576 / perRow)))
+    }
+
+    /// Multiplies per output against the direct convolution's (padding tiles included).
+    public var multiplyRatio: Double {
+        Double(shape.positions * shape.kernelH * shape.kernelW) / Double(tilesY * tilesX * 64)
+    }
+
+    public var weightFloats: Int { 64 * shape.inC * shape.outCp }
+    public var scratchFloats: Int { 64 * tileRowsPerBlock * tilesX * (shape.inC + shape.outCp) }
+
+    /// Direct packing `[K][outCp]` (K = (ky, kx, ci)) -> U `[64][inC][outCp]`.
+    public func transformWeights(packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        let r = shape.kernelH
+        let inC = shape.inC
+        let outCp = shape.outCp
+        u.initialize(repeating: 0, count: weightFloats)
+        var filter = [Double](repeating: 0, count: r * r)
+        for ci in 0 ..< realInC {
+            for co in 0 ..< outCp {
+                for tap in 0 ..< r * r { filter[tap] = Double(packed[(tap * inC + ci) * outCp + co]) }
+                transform.transformFilter(filter, into: u + ci * outCp + co, stride: inC * outCp)
+            }
+        }
+    }
+
+    /// output = bias + input (*) weights, as `Conv2DShape.forward`. `scratch` holds `scratchFloats`.
+    public func forward(
+        input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        let inC = shape.inC
+        let outCp = shape.outCp
+        let m = transform.outputTile
+        let coefficients = transform.input
+        transform.outputPowers.withUnsafeBufferPointer { powers in
+            var ty0 = 0
+            while ty0 < tilesY {
+                let tiles = min(tileRowsPerBlock, tilesY - ty0) * tilesX
+                let v = scratch
+                let product = scratch + 64 * tiles * inC
+                // 1. Input transform, tile t of the block at V[ξ][t][c].
+                for t in 0 ..< tiles {
+                    let y0 = (ty0 + t / tilesX) * m
+                    let x0 = (t % tilesX) * m
+                    let patch = TilePatch(
+                        origin: input + (y0 * shape.inW + x0) * inC, rowStride: shape.inW * inC, pixelStride: inC,
+                        rows: min(8, shape.inH - y0), columns: min(8, shape.inW - x0))
+                    forEachChannelVector(inC) { c, lanes in
+                        if lanes == Lane.scalarCount {
+                            inputTile(Lane.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
+                        } else {
+                            inputTile(SIMD8<Float>.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
+                        }
+                    }
+                }
+                // 2. One GEMM per transformed position.
+                product.initialize(repeating: 0, count: 64 * tiles * outCp)
+                for xi in 0 ..< 64 {
+                    gemmAccumulate(
+                        m: tiles, n: outCp, a: v + xi * tiles * inC, rows: .linear(step: inC),
+                        b: u + xi * inC * outCp, reduction: .contiguous(realInC, ldb: outCp),
+                        c: product + xi * tiles * outCp, ldc: outCp)
+                }
+                // 3. Output transform.
+                for t in 0 ..< tiles {
+                    let y0 = (ty0 + t / tilesX) * m
+                    let x0 = (t % tilesX) * m
+                    let target = OutputTile(
+                        origin: output + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
+                        pixelStride: outCp, rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
+                    forEachChannelVector(outCp) { c, lanes in
+                        if lanes == Lane.scalarCount {
+                            outputTile(
+                                Lane.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target, c)
+                        } else {
+                            outputTile(
+                                SIMD8<Float>.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target,
+                                c)
+                        }
+                    }
+                }
+                ty0 += tileRowsPerBlock
+            }
+        }
+    }
+}
+
+/// Calls `body(c, lanes)` over `count` channels (a multiple of 8): full registers, then a last 8.
+@inline(__always)
+private func forEachChannelVector(_ count: Int, _ body: (Int, Int) -> Void) {
+    var c = 0
+    while c + Lane.scalarCount <= count {
+        body(c, Lane.scalarCount)
+        c += Lane.scalarCount
+    }
+    while c < count {
+        body(c, 8)
+        c += 8
+    }
+}
+
+/// An input tile's 8 x 8 patch; pixels past `rows` x `columns` (the image's edge) read as zero.
+private struct TilePatch {
+    let origin: UnsafePointer<Float>
+    let rowStride: Int, pixelStride: Int
+    let rows: Int, columns: Int
+}
+
+/// The part of an output tile inside the image.
+private struct OutputTile {
+    let origin: UnsafeMutablePointer<Float>
+    let rowStride: Int, pixelStride: Int
+    let rows: Int, columns: Int
+}
+
+/// B^T d B for one channel vector of one tile: down each column, then along each row, the
+/// second pass in place in V (`v[ξ * stride]`).
+@inline(__always)
+private func inputTile<V: SIMD>(
+    _: V.Type, _ patch: TilePatch, _ c: Int, _ k: WinogradInputCoefficients, _ v: UnsafeMutablePointer<Float>,
+    _ stride: Int
+) where V.Scalar == Float {
+    for x in 0 ..< 8 {
+        let column = patch.origin + x * patch.pixelStride + c
+        let inside = x < patch.columns
+        @inline(__always) func at(_ y: Int) -> V {
+            guard inside && y < patch.rows else { return .zero }
+            return load(column + y * patch.rowStride)
+        }
+        let w = transform8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), k)
+        storeRow(w, v + x * stride, 8 * stride)
+    }
+    for i in 0 ..< 8 {
+        let row = v + i * 8 * stride
+        @inline(__always) func at(_ x: Int) -> V { load(row + x * stride) }
+        storeRow(transform8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), k), row, stride)
+    }
+}
+
+@inline(__always)
+private func storeRow<V: SIMD>(_ w: (V, V, V, V, V, V, V, V), _ p: UnsafeMutablePointer<Float>, _ stride: Int)
+where V.Scalar == Float {
+    store(w.0, p)
+    store(w.1, p + stride)
+    store(w.2, p + 2 * stride)
+    store(w.3, p + 3 * stride)
+    store(w.4, p + 4 * stride)
+    store(w.5, p + 5 * stride)
+    store(w.6, p + 6 * stride)
+    store(w.7, p + 7 * stride)
+}
+
+/// B^T d for eight vectors, pairwise (see `WinogradInputCoefficients`).
+@inline(__always)
+private func transform8<V: SIMD>(
+    _ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V, _ d6: V, _ d7: V, _ k: WinogradInputCoefficients
+) -> (V, V, V, V, V, V, V, V) where V.Scalar == Float {
+    @inline(__always) func pair(_ c: SIMD8<Float>) -> (V, V) {
+        let even = (d2 * c[1]).addingProduct(d4, c[3]).addingProduct(d6, c[5])
+        let odd = (d1 * c[0]).addingProduct(d3, c[2]).addingProduct(d5, c[4])
+        return (even + odd, even - odd)
+    }
+    let w0 = (d0 * k.zero[0]).addingProduct(d2, k.zero[1]).addingProduct(d4, k.zero[2]).addingProduct(d6, k.zero[3])
+    let (w1, w2) = pair(k.pair1)
+    let (w3, w4) = pair(k.pair2)
+    let (w5, w6) = pair(k.pair3)
+    let w7 = (d1 * k.infinity[0]).addingProduct(d3, k.infinity[1]).addingProduct(d5, k.infinity[2])
+        .addingProduct(d7, k.infinity[3])
+    return (w0, w1, w2, w3, w4, w5, w6, w7)
+}
+
+/// bias + A^T M A for one channel vector of one tile: down each column of M in place (rows
+/// 0 ..< m of it), then along those rows into the output.
+@inline(__always)
+private func outputTile<V: SIMD>(
+    _: V.Type, _ product: UnsafeMutablePointer<Float>, _ stride: Int, _ m: Int, _ powers: UnsafeBufferPointer<Float>,
+    _ bias: UnsafePointer<Float>, _ target: OutputTile, _ c: Int
+) where V.Scalar == Float {
+    for j in 0 ..< 8 {
+        let column = product + j * stride
+        let step = 8 * stride
+        @inline(__always) func at(_ i: Int) -> V { load(column + i * step) }
+        inverse8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), m, powers) { (i: Int, y: V) in
+            store(y, column + i * step)
+        }
+    }
+    let b: V = load(bias)
+    for i in 0 ..< target.rows {
+        let row = product + i * 8 * stride
+        let out = target.origin + i * target.rowStride + c
+        @inline(__always) func at(_ j: Int) -> V { load(row + j * stride) }
+        inverse8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), m, powers) { (j: Int, y: V) in
+            if j < target.columns { store(y + b, out + j * target.pixelStride) }
+        }
+    }
+}
+
+/// A^T w for eight vectors: y_i = [i = 0] w0 + sum over pairs k of p_k^i (w_{2k+1} ± w_{2k+2})
+/// (+ for even i, - for odd) + [i = m - 1] w7, for i < m, each handed to `emit`.
+@inline(__always)
+private func inverse8<V: SIMD>(
+    _ w0: V, _ w1: V, _ w2: V, _ w3: V, _ w4: V, _ w5: V, _ w6: V, _ w7: V, _ m: Int,
+    _ powers: UnsafeBufferPointer<Float>,
+    _ emit: (Int, V) -> Void
+) where V.Scalar == Float {
+    let s1 = w1 + w2
+    let s2 = w3 + w4
+    let s3 = w5 + w6
+    let t1 = w1 - w2
+    let t2 = w3 - w4
+    let t3 = w5 - w6
+    for i in 0 ..< m {
+        let p = powers.baseAddress! + 3 * i
+        var y =
+            i % 2 == 0
+            ? (s1 * p[0]).addingProduct(s2, p[1]).addingProduct(s3, p[2])
+            : (t1 * p[0]).addingProduct(t2, p[1]).addingProduct(t3, p[2])
+        if i == 0 { y += w0 }
+        if i == m - 1 { y += w7 }
+        emit(i, y)
+    }
+}

@@ -1,0 +1,129 @@
+/// The matrices of a Winograd (Toom-Cook) correlation F(m, r) on 8-point tiles: m outputs
+/// of an r-tap filter from m + r - 1 = 8 inputs, as
+///
+///     y = A^T [(G g) ⊙ (B^T d)]        (2-D: Y = A^T [(G g G^T) ⊙ (B^T d B)] A)
+///
+/// built the way Lavin & Gray ("Fast Algorithms for Convolutional Neural Networks", 2016)
+/// and their wincnn generator do, from seven finite points and the point at infinity:
+/// 0, ±p1, ±p2, ±p3 (default 1, 2, 1/2, as NNPACK's F(6x6, 3x3)). With M(x) the product
+/// of (x - a) over the finite points:
+///   - B^T row j (finite a_j) holds the coefficients of M(x) / (x - a_j), row 7 those of M(x);
+///   - G row j is (1, a_j, ..., a_j^(r-1)) / prod over l != j of (a_j - a_l); row 7 is (0, ..., 0, 1);
+///   - A^T column j is (1, a_j, ..., a_j^(m-1)); column 7 is (0, ..., 0, 1).
+/// B^T depends on the points alone, so one input transform serves every r (m = 9 - r).
+/// The matrices are computed in Double; the kernel's fast paths use their Float
+/// coefficients in the pairwise form below (the tests check both against each other).
+public struct WinogradTransform: Sendable {
+    /// The tile: 8 inputs per dimension.
+    public static let alpha = 8
+    public let outputTile: Int
+    public let kernel: Int
+    /// The three positive points p1, p2, p3.
+    public let pairs: [Double]
+    /// The finite points in row order: 0, p1, -p1, p2, -p2, p3, -p3.
+    public var points: [Double] { [0] + pairs.flatMap { [$0, -$0] } }
+    public let bT: [[Double]]
+    public let g: [[Double]]
+    public let aT: [[Double]]
+    /// The input transform in Float, pairwise: see `WinogradInputCoefficients`.
+    public let input: WinogradInputCoefficients
+    /// outputPowers[i * 3 + k] = pairs[k]^i, for i < m.
+    public let outputPowers: [Float]
+
+    public init(kernel: Int, pairs: [Double] = [1, 2, 0.5]) {
+        precondition(pairs.count == 3 && (2 ... 7).contains(kernel), "Winograd: 8-point tiles, kernels 2 to 7")
+        self.kernel = kernel
+        outputTile = Self.alpha + 1 - kernel
+        self.pairs = pairs
+        let finite: [Double] = [0] + pairs.flatMap { [$0, -$0] }
+        let all = Polynomial.product(of: finite)
+        var bT: [[Double]] = []
+        var g: [[Double]] = []
+        for (j, a) in finite.enumerated() {
+            var others: [Double] = finite
+            others.remove(at: j)
+            bT.append(Polynomial.product(of: others))
+            let f = others.reduce(1.0) { $0 * (a - $1) }
+            g.append((0 ..< kernel).map { (power: Int) -> Double in Polynomial.power(a, power) / f })
+        }
+        bT.append(all)
+        g.append((0 ..< kernel).map { (k: Int) -> Double in k == kernel - 1 ? 1 : 0 })
+        self.bT = bT
+        self.g = g
+        let m = outputTile
+        var aT: [[Double]] = []
+        var outputPowers: [Float] = []
+        for i in 0 ..< m {
+            let last: Double = i == m - 1 ? 1 : 0
+            aT.append(finite.map { Polynomial.power($0, i) } + [last])
+            outputPowers += pairs.map { Float(Polynomial.power($0, i)) }
+        }
+        self.aT = aT
+        self.outputPowers = outputPowers
+        input = WinogradInputCoefficients(bT: bT)
+    }
+
+    /// U = G g G^T for one r x r filter (row-major), into `u[ξ * stride]`, ξ = row * 8 + column.
+    public func transformFilter(_ filter: [Double], into u: UnsafeMutablePointer<Float>, stride: Int) {
+        let alpha = Self.alpha
+        var gg = [Double](repeating: 0, count: alpha * kernel)  // G g
+        for i in 0 ..< alpha {
+            for l in 0 ..< kernel {
+                var sum = 0.0
+                for k in 0 ..< kernel { sum += g[i][k] * filter[k * kernel + l] }
+                gg[i * kernel + l] = sum
+            }
+        }
+        for i in 0 ..< alpha {
+            for j in 0 ..< alpha {
+                var sum = 0.0
+                for l in 0 ..< kernel { sum += gg[i * kernel + l] * g[j][l] }
+                u[(i * alpha + j) * stride] = Float(sum)
+            }
+        }
+    }
+}
+
+/// B^T in pairwise form. Row 0 (point 0) is even; rows 2k+1 and 2k+2 (points ±p) share
+/// even part E and odd part O, giving E + O and E - O (M(x)/(x+p) is M(x)/(x-p) at -x);
+/// row 7 (M itself) is odd. Every finite row but row 0 has a zero constant term.
+public struct WinogradInputCoefficients: Sendable {
+    /// Row 0: coefficients of x^0, x^2, x^4, x^6.
+    public let zero: SIMD4<Float>
+    /// Pair k, rows 2k+1: coefficients of x^1 ... x^6 (index 0 = x^1).
+    public let pair1: SIMD8<Float>, pair2: SIMD8<Float>, pair3: SIMD8<Float>
+    /// Row 7: coefficients of x^1, x^3, x^5, x^7.
+    public let infinity: SIMD4<Float>
+
+    init(bT: [[Double]]) {
+        func row(_ j: Int) -> SIMD8<Float> {
+            var v = SIMD8<Float>()
+            for p in 1 ..< 7 { v[p - 1] = Float(bT[j][p]) }
+            return v
+        }
+        zero = SIMD4((0 ..< 4).map { Float(bT[0][2 * $0]) })
+        pair1 = row(1)
+        pair2 = row(3)
+        pair3 = row(5)
+        infinity = SIMD4((0 ..< 4).map { Float(bT[7][2 * $0 + 1]) })
+    }
+}
+
+/// Real polynomials as coefficient arrays, lowest power first.
+enum Polynomial {
+    /// The coefficients of the product of (x - r) over `roots`.
+    static func product(of roots: [Double]) -> [Double] {
+        var c: [Double] = [1]
+        for r in roots {
+            var next = [Double](repeating: 0, count: c.count + 1)
+            for (i, v) in c.enumerated() {
+                next[i + 1] += v
+                next[i] -= r * v
+            }
+            c = next
+        }
+        return c + [Double](repeating: 0, count: WinogradTransform.alpha - c.count)
+    }
+
+    static func power(_ x: Double, _ n: Int) -> Double { n == 0 ? 1 : (0 ..< n).reduce(1.0) { r, _ in r * x } }
+}

@@ -1,0 +1,115 @@
+import XCTest
+
+@testable import STNKernels
+
+/// The Winograd transforms against their definition (1-D correlation in exact-ish Double),
+/// and the Winograd convolution against the direct one on random data: the seed models'
+/// shapes, edge tiles (outputs not a multiple of the tile), padded channels, every kernel size.
+final class WinogradTests: XCTestCase {
+    var state: UInt64 = 7
+    func random() -> Float {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Float(Int(state >> 40) - (1 << 23)) / Float(1 << 23)
+    }
+
+    /// y = A^T [(G g) ⊙ (B^T d)] equals the correlation y_i = sum_k g_k d_(i+k), for every r.
+    func testTransformsComputeCorrelation() {
+        for r in 2 ... 7 {
+            let t = WinogradTransform(kernel: r)
+            let m = t.outputTile
+            XCTAssertEqual(m + r - 1, 8)
+            let g = (0 ..< r).map { _ in Double(random()) }
+            let d = (0 ..< 8).map { _ in Double(random()) }
+            let gg = (0 ..< 8).map { j in (0 ..< r).reduce(0.0) { $0 + t.g[j][$1] * g[$1] } }
+            let bd = (0 ..< 8).map { j in (0 ..< 8).reduce(0.0) { $0 + t.bT[j][$1] * d[$1] } }
+            for i in 0 ..< m {
+                let y = (0 ..< 8).reduce(0.0) { $0 + t.aT[i][$1] * gg[$1] * bd[$1] }
+                let expected = (0 ..< r).reduce(0.0) { $0 + g[$1] * d[i + $1] }
+                XCTAssertEqual(y, expected, accuracy: 1e-12, "F(\(m), \(r)) output \(i)")
+            }
+        }
+    }
+
+    /// The pairwise Float coefficients are B^T's entries.
+    func testPairwiseCoefficientsAreBTransposed() {
+        let t = WinogradTransform(kernel: 7)
+        let k = t.input
+        for (n, row) in [0, 2, 4, 6].enumerated() { XCTAssertEqual(Double(k.zero[n]), t.bT[0][row]) }
+        XCTAssertEqual(t.bT[0][1], 0)
+        for (pair, c) in [k.pair1, k.pair2, k.pair3].enumerated() {
+            let plus = 2 * pair + 1
+            XCTAssertEqual(t.bT[plus][0], 0)
+            XCTAssertEqual(t.bT[plus][7], 0)
+            for power in 1 ..< 7 {
+                XCTAssertEqual(Double(c[power - 1]), t.bT[plus][power])
+                XCTAssertEqual(t.bT[plus + 1][power], power % 2 == 0 ? t.bT[plus][power] : -t.bT[plus][power])
+            }
+        }
+        for (n, row) in [1, 3, 5, 7].enumerated() { XCTAssertEqual(Double(k.infinity[n]), t.bT[7][row]) }
+        XCTAssertEqual(t.bT[7][0], 0)
+    }
+
+    /// Largest |winograd - direct| over the output, relative to the largest |direct|.
+    func relativeError(_ shape: Conv2DShape, realInC: Int, tileRowsPerBlock: Int? = nil) -> Float {
+        let input = (0 ..< shape.inputCount).map { i in i % shape.inC < realInC ? random() : 0 }
+        let torch = (0 ..< shape.outC * realInC * shape.kernelH * shape.kernelW).map { _ in random() }
+        var bias = (0 ..< shape.outCp).map { _ in random() }
+        for c in shape.outC ..< shape.outCp { bias[c] = 0 }
+        var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
+        shape.pack(torch: torch, realInC: realInC, into: &packed)
+        var direct = [Float](repeating: 0, count: shape.outputCount)
+        shape.forward(input: input, packed: packed, bias: bias, output: &direct)
+
+        let winograd = WinogradConv2D(shape: shape, realInC: realInC, tileRowsPerBlock: tileRowsPerBlock)
+        var u = [Float](repeating: 0, count: winograd.weightFloats)
+        winograd.transformWeights(packed: packed, into: &u)
+        var scratch = [Float](repeating: .nan, count: winograd.scratchFloats)
+        var out = [Float](repeating: .nan, count: shape.outputCount)
+        winograd.forward(input: input, u: u, bias: bias, scratch: &scratch, output: &out)
+        let scale = direct.map(abs).max()!
+        var worst: Float = 0
+        for i in 0 ..< out.count {
+            XCTAssertFalse(out[i].isNaN, "output \(i) not written")
+            worst = max(worst, abs(out[i] - direct[i]))
+        }
+        return worst / scale
+    }
+
+    func testMatchesDirectConvolutionOnSeedShapes() {
+        // The CNN's second convolution (36 channels padded to 40), the ST-CNN's (32), the
+        // localisation net's second (20 padded to 24, 5x5 on 8x8: one tile).
+        for (shape, realInC) in [
+            (Conv2DShape(inH: 17, inW: 17, inC: 40, outC: 36, kernel: 7), 36),
+            (Conv2DShape(inH: 17, inW: 17, inC: 32, outC: 32, kernel: 7), 32),
+            (Conv2DShape(inH: 8, inW: 8, inC: 24, outC: 20, kernel: 5), 20),
+        ] {
+            let error = relativeError(shape, realInC: realInC)
+            XCTAssertLessThan(error, 2e-5, "\(shape)")
+        }
+    }
+
+    func testMatchesDirectConvolutionOnOddShapes() {
+        for (shape, realInC, rows) in [
+            (Conv2DShape(inH: 9, inW: 14, inC: 8, outC: 3, kernel: 3), 5, nil),
+            (Conv2DShape(inH: 12, inW: 10, inC: 16, outC: 17, kernel: 4), 16, 1),
+            (Conv2DShape(inH: 7, inW: 7, inC: 8, outC: 8, kernel: 7), 8, nil),
+            (Conv2DShape(inH: 20, inW: 13, inC: 24, outC: 40, kernel: 5), 21, 2),
+            (Conv2DShape(inH: 6, inW: 9, inC: 48, outC: 9, kernel: 2), 48, nil),
+            (Conv2DShape(inH: 23, inW: 18, inC: 40, outC: 36, kernel: 6), 33, 3),
+        ] {
+            let error = relativeError(shape, realInC: realInC, tileRowsPerBlock: rows)
+            XCTAssertLessThan(error, 2e-5, "\(shape)")
+        }
+    }
+
+    func testSupportsOnlyStrideOneSquareKernelsInChannelVectors() {
+        XCTAssertTrue(WinogradConv2D.supports(Conv2DShape(inH: 17, inW: 17, inC: 40, outC: 36, kernel: 7)))
+        XCTAssertFalse(WinogradConv2D.supports(Conv2DShape(inH: 42, inW: 42, inC: 1, outC: 36, kernel: 9)))
+        XCTAssertFalse(WinogradConv2D.supports(Conv2DShape(inH: 42, inW: 42, inC: 8, outC: 36, kernel: 9)))
+        XCTAssertFalse(
+            WinogradConv2D.supports(
+                Conv2DShape(inH: 17, inW: 17, inC: 8, outC: 8, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)))
+        XCTAssertFalse(
+            WinogradConv2D.supports(Conv2DShape(inH: 17, inW: 17, inC: 8, outC: 8, kernelH: 3, kernelW: 5)))
+    }
+}
