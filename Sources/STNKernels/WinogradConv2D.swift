@@ -25,6 +25,18 @@ public struct WinogradConv2D: Sendable {
             && (2 ... 7).contains(shape.kernelH) && shape.inC % 8 == 0 && shape.outH > 0 && shape.outW > 0
     }
 
+    /// The parts as they are (how the ISA dispatch hands this form to another copy of the kernels).
+    public init(
+        shape: Conv2DShape, realInC: Int, transform: WinogradTransform, tilesY: Int, tilesX: Int, tileRowsPerBlock: Int
+    ) {
+        self.shape = shape
+        self.realInC = realInC
+        self.transform = transform
+        self.tilesY = tilesY
+        self.tilesX = tilesX
+        self.tileRowsPerBlock = tileRowsPerBlock
+    }
+
     public init(shape: Conv2DShape, realInC: Int, tileRowsPerBlock: Int? = nil) {
         precondition(Self.supports(shape), "Winograd: unsupported convolution shape")
         self.shape = shape
@@ -66,6 +78,11 @@ public struct WinogradConv2D: Sendable {
         input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
     ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.winogradForward(self, input: input, u: u, bias: bias, scratch: scratch, output: output)
+            }
+        #endif
         let inC = shape.inC
         let outCp = shape.outCp
         let m = transform.outputTile
@@ -194,16 +211,16 @@ private func transform8<V: SIMD>(
     _ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V, _ d6: V, _ d7: V, _ k: WinogradInputCoefficients
 ) -> (V, V, V, V, V, V, V, V) where V.Scalar == Float {
     @inline(__always) func pair(_ c: SIMD8<Float>) -> (V, V) {
-        let even = (d2 * c[1]).addingProduct(d4, c[3]).addingProduct(d6, c[5])
-        let odd = (d1 * c[0]).addingProduct(d3, c[2]).addingProduct(d5, c[4])
+        let even = multiplyAdd(multiplyAdd(d2 * c[1], d4, c[3]), d6, c[5])
+        let odd = multiplyAdd(multiplyAdd(d1 * c[0], d3, c[2]), d5, c[4])
         return (even + odd, even - odd)
     }
-    let w0 = (d0 * k.zero[0]).addingProduct(d2, k.zero[1]).addingProduct(d4, k.zero[2]).addingProduct(d6, k.zero[3])
+    let w0 = multiplyAdd(multiplyAdd(multiplyAdd(d0 * k.zero[0], d2, k.zero[1]), d4, k.zero[2]), d6, k.zero[3])
     let (w1, w2) = pair(k.pair1)
     let (w3, w4) = pair(k.pair2)
     let (w5, w6) = pair(k.pair3)
-    let w7 = (d1 * k.infinity[0]).addingProduct(d3, k.infinity[1]).addingProduct(d5, k.infinity[2])
-        .addingProduct(d7, k.infinity[3])
+    let w7 = multiplyAdd(
+        multiplyAdd(multiplyAdd(d1 * k.infinity[0], d3, k.infinity[1]), d5, k.infinity[2]), d7, k.infinity[3])
     return (w0, w1, w2, w3, w4, w5, w6, w7)
 }
 
@@ -251,10 +268,16 @@ private func inverse8<V: SIMD>(
         let p = powers.baseAddress! + 3 * i
         var y =
             i % 2 == 0
-            ? (s1 * p[0]).addingProduct(s2, p[1]).addingProduct(s3, p[2])
-            : (t1 * p[0]).addingProduct(t2, p[1]).addingProduct(t3, p[2])
+            ? multiplyAdd(multiplyAdd(s1 * p[0], s2, p[1]), s3, p[2])
+            : multiplyAdd(multiplyAdd(t1 * p[0], t2, p[1]), t3, p[2])
         if i == 0 { y += w0 }
         if i == m - 1 { y += w7 }
         emit(i, y)
     }
+}
+
+/// x + s * b for a scalar b (see `multiplyAdd` in GEMM.swift: fused only where FMA is the target's).
+@inline(__always)
+private func multiplyAdd<V: SIMD>(_ x: V, _ s: V, _ b: Float) -> V where V.Scalar == Float {
+    multiplyAdd(x, s, V(repeating: b))
 }

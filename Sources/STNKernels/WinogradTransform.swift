@@ -30,6 +30,21 @@ public struct WinogradTransform: Sendable {
     /// outputPowers[i * 3 + k] = pairs[k]^i, for i < m.
     public let outputPowers: [Float]
 
+    /// The parts as they are (how the ISA dispatch hands a transform to another copy of the kernels).
+    public init(
+        outputTile: Int, kernel: Int, pairs: [Double], bT: [[Double]], g: [[Double]], aT: [[Double]],
+        input: WinogradInputCoefficients, outputPowers: [Float]
+    ) {
+        self.outputTile = outputTile
+        self.kernel = kernel
+        self.pairs = pairs
+        self.bT = bT
+        self.g = g
+        self.aT = aT
+        self.input = input
+        self.outputPowers = outputPowers
+    }
+
     public init(kernel: Int, pairs: [Double] = [1, 2, 0.5]) {
         precondition(pairs.count == 3 && (2 ... 7).contains(kernel), "Winograd: 8-point tiles, kernels 2 to 7")
         self.kernel = kernel
@@ -94,6 +109,16 @@ public struct WinogradInputCoefficients: Sendable {
     public let pair1: SIMD8<Float>, pair2: SIMD8<Float>, pair3: SIMD8<Float>
     /// Row 7: coefficients of x^1, x^3, x^5, x^7.
     public let infinity: SIMD4<Float>
+
+    public init(
+        zero: SIMD4<Float>, pair1: SIMD8<Float>, pair2: SIMD8<Float>, pair3: SIMD8<Float>, infinity: SIMD4<Float>
+    ) {
+        self.zero = zero
+        self.pair1 = pair1
+        self.pair2 = pair2
+        self.pair3 = pair3
+        self.infinity = infinity
+    }
 
     init(bT: [[Double]]) {
         func row(_ j: Int) -> SIMD8<Float> {

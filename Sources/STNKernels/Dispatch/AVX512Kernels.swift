@@ -34,6 +34,14 @@
                 dOutput: dOutput, packedT: packedT, scratch: scratch, dInput: dInput)
         }
 
+        func winogradForward(
+            _ conv: WinogradConv2D, input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+            scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.WinogradConv2D(conv).forward(
+                input: input, u: u, bias: bias, scratch: scratch, output: output)
+        }
+
         func linearForward(
             _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
@@ -176,6 +184,20 @@
             self.init(
                 inH: s.inH, inW: s.inW, inC: s.inC, outC: s.outC, kernelH: s.kernelH, kernelW: s.kernelW,
                 strideH: s.strideH, strideW: s.strideW)
+        }
+    }
+
+    extension STNKernelsAVX512.WinogradConv2D {
+        init(_ w: STNKernels.WinogradConv2D) {
+            let t = w.transform
+            let i = t.input
+            self.init(
+                shape: .init(w.shape), realInC: w.realInC,
+                transform: .init(
+                    outputTile: t.outputTile, kernel: t.kernel, pairs: t.pairs, bT: t.bT, g: t.g, aT: t.aT,
+                    input: .init(zero: i.zero, pair1: i.pair1, pair2: i.pair2, pair3: i.pair3, infinity: i.infinity),
+                    outputPowers: t.outputPowers),
+                tilesY: w.tilesY, tilesX: w.tilesX, tileRowsPerBlock: w.tileRowsPerBlock)
         }
     }
 

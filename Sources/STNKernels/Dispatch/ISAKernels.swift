@@ -17,6 +17,10 @@ protocol ISAKernels: Sendable {
         _ shape: Conv2DShape, dOutput: UnsafePointer<Float>, packedT: UnsafePointer<Float>,
         scratch: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>)
 
+    func winogradForward(
+        _ conv: WinogradConv2D, input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
+
     func linearForward(
         _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
         bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
