@@ -33,7 +33,7 @@ public final class Engine {
     /// - Parameter threads: worker plans for `inferBatch` (default: every core).
     public init(weights: ModelWeights, threads: Int = processorCount()) throws {
         let architecture = weights.architecture
-        guard architecture.classCount <= Engine.maximumClasses else {
+        guard architecture.isGeneral || architecture.classCount <= Engine.maximumClasses else {
             throw EngineError(
                 "the model answers \(architecture.classCount) classes; the engine reports at most \(Engine.maximumClasses)"
             )
@@ -90,6 +90,24 @@ public final class Engine {
         finish(plan, &result, times: nil)
     }
 
+    /// Runs one input given in ONNX's row-major order (NCHW; a version-2 model's dims) and
+    /// returns the model's whole output in the same order, valid until the next frame. A
+    /// version-1 model's frame is reordered into its height x width x channels input.
+    public func infer(tensor: UnsafePointer<Float>) -> UnsafeBufferPointer<Float> {
+        let input = plan.frame!.value(plan.inputTensor)
+        if architecture.isGeneral {
+            input.update(from: tensor, count: frameCount)
+        } else {
+            let (channels, pixels) = (inputShape.channels, inputShape.height * inputShape.width)
+            for c in 0 ..< channels {
+                for p in 0 ..< pixels { input[p * channels + c] = tensor[c * pixels + p] }
+            }
+        }
+        plan.forward(plan.frame!)
+        return UnsafeBufferPointer(
+            start: plan.frame!.value(plan.outputTensor), count: plan.tensors[plan.outputTensor].layout.shape.count)
+    }
+
     /// As `infer(pixels:into:)`, adding each step's nanoseconds to `stepTimes[step]`
     /// (`stepNames.count` entries).
     public func infer(
@@ -134,7 +152,7 @@ public final class Engine {
     private func finish(_ plan: Plan, _ result: inout InferenceResult, times: UnsafeMutablePointer<UInt64>?) {
         let frame = plan.frame!
         plan.forward(frame, times: times)
-        let classes = architecture.classCount
+        let classes = min(architecture.classCount, Engine.maximumClasses)
         let output = frame.value(plan.outputTensor)
         var finite = true
         var best = 0
