@@ -36,6 +36,12 @@ extension TensorOperation {
         case "relu": return .relu
         case "reshape":
             return .reshape(dims: try options.required("shape") { try tensorDims($0, "shape", line: line) })
+        case "transpose":
+            return .transpose(perm: try options.required("perm") { try axisList($0, "perm", line: line) })
+        case "reduce_sum":
+            return .reduceSum(
+                axes: try options.required("axes") { try axisList($0, "axes", line: line) },
+                keepDims: try flag("keepdims"))
         case "softmax", "log_softmax":
             let axis = try options.required("axis") { try positive($0, "axis", line: line, allowZero: true) }
             return .softmax(axis: axis, logarithm: keyword == "log_softmax")
@@ -96,6 +102,9 @@ extension TensorOperation {
         case .gemm(let transA, let transB, let alpha, let beta):
             return [("trans_a", bool(transA)), ("trans_b", bool(transB)), ("alpha", "\(alpha)"), ("beta", "\(beta)")]
         case .reshape(let dims): return [("shape", dimsText(dims))]
+        case .transpose(let perm): return [("perm", perm.map(String.init).joined(separator: ","))]
+        case .reduceSum(let axes, let keepDims):
+            return [("axes", axes.map(String.init).joined(separator: ",")), ("keepdims", bool(keepDims))]
         case .softmax(let axis, _): return [("axis", "\(axis)")]
         case .resize(let r):
             var o = [("size", "\(r.size.height)x\(r.size.width)")]
@@ -108,5 +117,17 @@ extension TensorOperation {
         case .gridSample(let mode, let padding, let alignCorners):
             return [("mode", mode.rawValue), ("padding", padding.rawValue), ("align_corners", bool(alignCorners))]
         }
+    }
+}
+
+/// "0,2,1": at most 4 axes, each 0 ... 3.
+private func axisList(_ text: String, _ key: String, line: Int) throws -> [Int] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    guard parts.count <= 4 else { throw DescriptionError(line: line, "\(key)=\(text): more than 4 axes") }
+    return try parts.map {
+        guard let axis = Int($0), (0 ... 3).contains(axis) else {
+            throw DescriptionError(line: line, "\(key)=\(text): '\($0)' is not an axis 0 to 3")
+        }
+        return axis
     }
 }

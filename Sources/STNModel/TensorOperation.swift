@@ -20,6 +20,10 @@ public enum TensorOperation: Sendable, Equatable {
     case relu
     /// The same values under new dims (Reshape, Flatten, Identity, inference Dropout).
     case reshape(dims: [Int])
+    /// Axes permuted: output axis i is input axis perm[i].
+    case transpose(perm: [Int])
+    /// The sum over `axes`, kept as 1s or dropped.
+    case reduceSum(axes: [Int], keepDims: Bool)
     /// (Log-)softmax over one axis.
     case softmax(axis: Int, logarithm: Bool)
     /// Resize of the last two axes of [N, C, H, W] to `dims`.
@@ -68,11 +72,15 @@ public enum TensorOperation: Sendable, Equatable {
     public struct Resizing: Sendable, Equatable {
         public enum Mode: String, Sendable, Equatable { case nearest, linear }
         public enum Coordinates: String, Sendable, Equatable, CaseIterable {
-            case halfPixel = "half_pixel", pytorchHalfPixel = "pytorch_half_pixel", asymmetric
+            case halfPixel = "half_pixel"
+            case pytorchHalfPixel = "pytorch_half_pixel"
+            case asymmetric
             case alignCorners = "align_corners"
         }
         public enum Rounding: String, Sendable, Equatable, CaseIterable {
-            case roundPreferFloor = "round_prefer_floor", roundPreferCeil = "round_prefer_ceil", floor, ceil
+            case roundPreferFloor = "round_prefer_floor"
+            case roundPreferCeil = "round_prefer_ceil"
+            case floor, ceil
         }
         /// Output height and width.
         public var size: Size2
@@ -112,6 +120,8 @@ public enum TensorOperation: Sendable, Equatable {
         case .binary(let op): return op.rawValue
         case .relu: return "relu"
         case .reshape: return "reshape"
+        case .transpose: return "transpose"
+        case .reduceSum: return "reduce_sum"
         case .softmax(_, let logarithm): return logarithm ? "log_softmax" : "softmax"
         case .resize: return "resize"
         case .affineGrid: return "affine_grid"
@@ -133,7 +143,7 @@ public enum TensorOperation: Sendable, Equatable {
 
     public static let keywords = [
         "constant", "conv", "maxpool", "avgpool", "global_avgpool", "batchnorm", "gemm", "add", "sub", "mul", "div",
-        "relu", "reshape", "softmax", "log_softmax", "resize", "affine_grid", "grid_sample",
+        "relu", "reshape", "transpose", "reduce_sum", "softmax", "log_softmax", "resize", "affine_grid", "grid_sample",
     ]
 }
 
@@ -217,6 +227,15 @@ extension TensorOperation {
         case .reshape(let dims):
             guard dims.reduce(1, *) == x.reduce(1, *) else { throw fail("reshape of \(x) to \(dims)") }
             return dims
+        case .transpose(let perm):
+            guard perm.sorted() == Array(0 ..< x.count) else { throw fail("transpose perm \(perm) of \(x)") }
+            return perm.map { x[$0] }
+        case .reduceSum(let axes, let keepDims):
+            guard !axes.isEmpty, Set(axes).count == axes.count, axes.allSatisfy({ $0 >= 0 && $0 < x.count }) else {
+                throw fail("reduce_sum axes \(axes) of \(x)")
+            }
+            let kept = x.indices.map { axes.contains($0) ? (keepDims ? 1 : 0) : x[$0] }.filter { $0 != 0 }
+            return kept.isEmpty ? [1] : kept
         case .softmax(let axis, _):
             guard axis >= 0, axis < x.count else { throw fail("\(keyword) axis \(axis) of \(x)") }
             return x

@@ -218,6 +218,21 @@ struct TensorGraphImporter {
             let x = try tensor(try input(0))
             let axes = try optionalInput(1).map { try constant($0, "axes").shapeInts("axes") } ?? node.ints("axes")
             try emit(out, .reshape(dims: try squeezed(x.dims, axes, unsqueeze: node.opType == "Unsqueeze")), [x.name])
+        case "Transpose":
+            let x = try tensor(try input(0))
+            let perm = node.ints("perm") ?? Array(x.dims.indices.reversed())
+            guard perm.count == x.dims.count else { throw fail("perm \(perm) of \(x.dims)") }
+            try emit(out, .transpose(perm: perm), [x.name])
+        case "ReduceSum":
+            let x = try tensor(try input(0))
+            let given =
+                try optionalInput(1).map { try constant($0, "axes").shapeInts("axes") } ?? node.ints("axes") ?? []
+            if given.isEmpty, node.int("noop_with_empty_axes", 0) != 0 {
+                try emit(out, .reshape(dims: x.dims), [x.name])
+                return
+            }
+            let axes = given.isEmpty ? Array(x.dims.indices) : given.map { $0 < 0 ? $0 + x.dims.count : $0 }
+            try emit(out, .reduceSum(axes: axes, keepDims: node.int("keepdims", 1) != 0), [x.name])
         case "Softmax", "LogSoftmax":
             let x = try tensor(try input(0))
             var axis = node.int("axis", -1)
@@ -308,6 +323,9 @@ struct TensorGraphImporter {
             }
             let extent = data.dims.first ?? 1
             let rowSize = data.dims.dropFirst().reduce(1, *)
+            guard indices.count * rowSize <= FoldedConstant.maximumValues else {
+                throw fail("gathers \(indices.count) rows of \(rowSize) values (too large)")
+            }
             var values: [Double] = []
             for index in indices {
                 let i = index < 0 ? index + extent : index

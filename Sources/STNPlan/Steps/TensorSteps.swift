@@ -46,6 +46,27 @@ enum TensorSteps {
             return ReLUStep(name: name, input: inputs[0], output: output, count: spec.outputShape.count)
         case .reshape:
             return ConstantStep(name: name, output: output, count: 0, offset: 0)
+        case .transpose(let perm):
+            // Output element (o0..o3) reads input axis perm[i] at o_i.
+            var strides = [Int](repeating: 0, count: dims[0].count)
+            var stride = 1
+            for axis in dims[0].indices.reversed() {
+                strides[axis] = stride
+                stride *= dims[0][axis]
+            }
+            return GatherStridesStep(
+                name: name, input: inputs[0], output: output, dims: out, strides: perm.map { strides[$0] }, sum: false)
+        case .reduceSum(let axes, _):
+            // Input element (i0..i3) adds into the output at the kept axes' strides.
+            var strides = [Int](repeating: 0, count: dims[0].count)
+            var stride = 1
+            for axis in dims[0].indices.reversed() where !axes.contains(axis) {
+                strides[axis] = stride
+                stride *= dims[0][axis]
+            }
+            return GatherStridesStep(
+                name: name, input: inputs[0], output: output, dims: dims[0], strides: strides, sum: true,
+                outputCount: spec.outputShape.count)
         case .softmax(let axis, let logarithm):
             return AxisSoftmaxStep(
                 name: name, input: inputs[0], output: output, outer: dims[0][..<axis].reduce(1, *),
@@ -534,6 +555,46 @@ final class DenseGridSampleStep: Step {
                             value = 0
                         }
                         y[((image * c + channel) * oh + i) * ow + j] = value
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Transpose (each output element read at permuted strides of the input) and ReduceSum
+/// (each input element added into the output at the kept axes' strides), over rank <= 4.
+final class GatherStridesStep: Step {
+    /// The iterated dims and their strides in the other tensor, padded to rank 4.
+    let dims: [Int], strides: [Int]
+    let sum: Bool
+    let outputCount: Int
+
+    init(name: String, input: Int, output: Int, dims: [Int], strides: [Int], sum: Bool, outputCount: Int = 0) {
+        let padding = 4 - dims.count
+        self.dims = [Int](repeating: 1, count: padding) + dims
+        self.strides = [Int](repeating: 0, count: padding) + strides
+        self.sum = sum
+        self.outputCount = outputCount
+        super.init(name: name, inputs: [input], output: output)
+    }
+
+    override func forward(_ frame: Frame) {
+        let x = frame.values[inputs[0]]
+        let y = frame.values[output]
+        if sum { y.initialize(repeating: 0, count: outputCount) }
+        var i = 0
+        for a in 0 ..< dims[0] {
+            for b in 0 ..< dims[1] {
+                for c in 0 ..< dims[2] {
+                    let base = a * strides[0] + b * strides[1] + c * strides[2]
+                    for d in 0 ..< dims[3] {
+                        if sum {
+                            y[base + d * strides[3]] += x[i]
+                        } else {
+                            y[i] = x[base + d * strides[3]]
+                        }
+                        i += 1
                     }
                 }
             }
