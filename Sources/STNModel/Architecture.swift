@@ -118,7 +118,7 @@ public struct Architecture: Sendable, Equatable {
             }
             guard layer.operation.inputCounts.contains(inputs.count) else {
                 throw fail(
-                    "\(layer.operation.keyword) reads \(layer.operation.inputCounts) tensors, given \(inputs.count)")
+                    "\(layer.operation.keyword) reads \(layer.operation.inputCountText) tensors, given \(inputs.count)")
             }
             let input = inputs.first ?? .vector(1)
             let output: TensorShape

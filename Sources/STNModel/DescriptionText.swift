@@ -70,7 +70,7 @@ extension ModelDescription {
             let prefix = try options.string("params").map { try checkedName($0, line: lineNumber) }
             try options.finish(keyword)
             guard operation.inputCounts.contains(inputs.count) else {
-                throw fail("\(keyword) reads \(operation.inputCounts) tensor(s), given \(inputs.count)")
+                throw fail("\(keyword) reads \(operation.inputCountText) tensor(s), given \(inputs.count)")
             }
             layers.append(Layer(output, operation, inputs: inputs, parameters: prefix))
         }

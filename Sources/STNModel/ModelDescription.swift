@@ -169,6 +169,12 @@ public enum Operation: Sendable, Equatable {
         if case .tensor(let operation) = self { return operation.inputCounts }
         return inputCount ... inputCount
     }
+
+    /// `inputCounts` for messages: "2", or "2 to 3".
+    var inputCountText: String {
+        let counts = inputCounts
+        return counts.count == 1 ? "\(counts.lowerBound)" : "\(counts.lowerBound) to \(counts.upperBound)"
+    }
 }
 
 /// The transforms a grid generator computes, by their parameters (Jaderberg et al. 2015).

@@ -78,7 +78,7 @@ final class TensorDescriptionTests: XCTestCase {
         let header = "stn-model 2 name=t\ninput x 3x4x5\n"
         let cases: [(String, String)] = [
             ("frobnicate y x\n", "unknown version-2 operation 'frobnicate'"),
-            ("conv y x\n", "conv reads 2...3 tensor(s), given 1"),
+            ("conv y x\n", "conv reads 2 to 3 tensor(s), given 1"),
             ("constant k - shape=4096x4096x4096\n", "exceeds"),
             ("constant k - shape=1x1x1x1x1\n", "expected 1 to 4 dimensions"),
             ("constant k - shape=7\nadd y x,k\n", "do not broadcast"),
