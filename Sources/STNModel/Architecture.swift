@@ -293,7 +293,8 @@ extension Architecture {
         func padLeft(_ s: String, _ n: Int) -> String {
             s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
         }
-        var lines = ["\(name): input \(modelDescription.inputName) \(inputShape)"]
+        let inputText = modelDescription.inputDims.map { $0.map(String.init).joined(separator: "x") } ?? "\(inputShape)"
+        var lines = ["\(name): input \(modelDescription.inputName) \(inputText)"]
         lines.append(pad("layer", 22) + pad("operation", 34) + pad("output", 14) + padLeft("params", 8))
         for spec in layers {
             let params = spec.parameters.reduce(0) { $0 + $1.count }

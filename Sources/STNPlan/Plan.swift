@@ -267,12 +267,23 @@ public final class Plan {
 
         let output = ids[architecture.modelDescription.outputName]!
         outputTensor = output
-        switch architecture.layers.last!.operation {
+        let last = architecture.layers.last!
+        /// A version-2 (log-)softmax over the last axis of a [1, ..., classes] answer.
+        var classSoftmax: Bool?
+        if case .tensor(.softmax(let axis, let logarithm)) = last.operation, axis == last.outputDims.count - 1,
+            last.outputDims.dropLast().allSatisfy({ $0 == 1 }), steps.last?.output == output
+        {
+            classSoftmax = logarithm
+        }
+        switch last.operation {
         case .logSoftmax:
             outputKind = .logSoftmax
             logitsTensor = steps.last!.inputs[0]
         case .softmax:
             outputKind = .softmax
+            logitsTensor = steps.last!.inputs[0]
+        case .tensor where classSoftmax != nil:
+            outputKind = classSoftmax! ? .logSoftmax : .softmax
             logitsTensor = steps.last!.inputs[0]
         default:
             outputKind = .logits

@@ -272,6 +272,15 @@ final class ONNXSmallModelTests: XCTestCase {
             for k in 0 ..< min(classes, got.count) {
                 worst = max(worst, abs(got[k] - output.values[n * classes + k]))
             }
+            // stn-infer's answer: the log of the Softmax's probabilities, from its logits.
+            var result = InferenceResult()
+            Array(input.values[n * frame ..< (n + 1) * frame]).withUnsafeBufferPointer {
+                engine.infer(frame: $0.baseAddress!, into: &result)
+            }
+            XCTAssertEqual(result.classCount, classes)
+            for k in 0 ..< classes {
+                worst = max(worst, abs(exp(result.logProbs[k]) - output.values[n * classes + k]))
+            }
         }
         print("small: max |engine - ONNX Runtime| \(worst) over \(input.shape[0]) inputs")
         XCTAssertLessThan(worst, 1e-4)
