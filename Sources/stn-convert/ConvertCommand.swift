@@ -13,7 +13,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "stn-convert",
         abstract: "Convert between ONNX and stn-swift weight files: MODEL.onnx -> MODEL.h5, or MODEL.h5 -> MODEL.onnx.",
         discussion: """
-            ONNX to stn-swift: maps the ONNX graph onto stn-swift's layer list (docs/model-format.md) and writes a self-describing weight file that stn-infer runs. Supported: Conv, BatchNormalization after a Conv, MaxPool/AveragePool without padding, Relu, Reshape/Flatten, Gemm, Softmax/LogSoftmax, Sub/Div by constants at the input, bilinear half-pixel Resize, GridSample, AffineGrid and PyTorch's exported affine grid. Anything else is refused in one line naming the node.
+            ONNX to stn-swift: maps the ONNX graph onto stn-swift's layer list (docs/model-format.md) and writes a self-describing weight file that stn-infer runs: a batch-1 image classifier of the seed models' layers becomes a version-1 description, any other fixed-shape graph a version-2 description of dense tensors. Supported (docs/onnx.md): Conv, BatchNormalization, MaxPool, AveragePool, GlobalAveragePool, Relu, Gemm, MatMul, Add/Sub/Mul/Div, Flatten, Reshape, Transpose, ReduceSum, Dropout, Identity, Softmax/LogSoftmax, Resize, AffineGrid, GridSample, with Shape/Gather/Unsqueeze/Concat/Cast/Constant folded at the fixed shape. Anything else is refused in one line naming the node.
 
             stn-swift to ONNX (the output name ends in .onnx): writes an opset-20 model whose input is the engine's frame, float [1, C, H, W] on the scale stn-infer feeds it, and whose output is the model's last layer, for ONNX Runtime and other engines. The attention, projective and thin-plate-spline transforms have no ONNX operator and are refused.
 
