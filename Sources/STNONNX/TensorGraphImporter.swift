@@ -152,6 +152,9 @@ struct TensorGraphImporter {
         }
         func optionalInput(_ i: Int) -> String? { i < node.input.count && !node.input[i].isEmpty ? node.input[i] : nil }
         let present = node.input.filter { !$0.isEmpty }
+        if let missing = present.first(where: { runtime[$0] == nil && constants[$0] == nil }) {
+            throw fail("reads '\(shown(missing))', which no earlier node, initializer or bound input provides")
+        }
         let allConstant = present.allSatisfy { constants[$0] != nil }
         if try fold(node, out, input, allConstant: allConstant) { return }
         switch node.opType {
