@@ -24,6 +24,9 @@ public final class Engine {
     public let inputShape: TensorShape
     private let plan: Plan
     private let workers: [Plan]
+    /// A version-2 model reading [1, C, H, W] with C > 1: (C, H * W), to reorder the
+    /// height x width x channels pixels it is fed into its NCHW input.
+    private let planarInput: (channels: Int, pixels: Int)?
 
     /// The most classes an `InferenceResult` holds.
     public static let maximumClasses = 64
@@ -40,6 +43,11 @@ public final class Engine {
         }
         self.architecture = architecture
         inputShape = architecture.inputShape
+        if let dims = architecture.modelDescription.inputDims, dims.count == 4, dims[0] == 1, dims[1] > 1 {
+            planarInput = (dims[1], dims[2] * dims[3])
+        } else {
+            planarInput = nil
+        }
         let parameters = ParameterLayout(architecture).flatten(weights)
         func compiled() throws -> Plan {
             let plan: Plan
@@ -86,7 +94,13 @@ public final class Engine {
     /// Infers one frame of floats (height x width x channels, the model's input scale).
     public func infer(frame: UnsafePointer<Float>, into result: inout InferenceResult) {
         let input = plan.frame!.value(plan.inputTensor)
-        input.update(from: frame, count: frameCount)
+        if let (channels, count) = planarInput {
+            for p in 0 ..< count {
+                for c in 0 ..< channels { input[c * count + p] = frame[p * channels + c] }
+            }
+        } else {
+            input.update(from: frame, count: frameCount)
+        }
         finish(plan, &result, times: nil)
     }
 
@@ -143,7 +157,13 @@ public final class Engine {
     ) {
         let input = plan.frame!.value(plan.inputTensor)
         let scale: Float = 1 / 255
-        for i in 0 ..< frameCount { input[i] = Float(pixels[i]) * scale }
+        if let (channels, count) = planarInput {
+            for p in 0 ..< count {
+                for c in 0 ..< channels { input[c * count + p] = Float(pixels[p * channels + c]) * scale }
+            }
+        } else {
+            for i in 0 ..< frameCount { input[i] = Float(pixels[i]) * scale }
+        }
         finish(plan, &result, times: times)
     }
 

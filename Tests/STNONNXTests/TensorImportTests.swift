@@ -126,4 +126,21 @@ final class TensorImportTests: XCTestCase {
         expect(try refusal(graph), "dimension")
         expect(try refusal(shapeArithmetic()), "converted")
     }
+
+    /// stn-infer feeds height x width x channels pixels: a version-2 model reading
+    /// [1, C, H, W] gets them reordered to its NCHW input.
+    func testPixelFramesAreReorderedForPlanarInputs() throws {
+        let architecture = try Architecture(
+            parsing: "stn-model 2\ninput x 1x3x2x2\nreshape flat x shape=1x12\nlog_softmax y flat axis=1\n")
+        let engine = try Engine(weights: try ModelWeights(architecture: architecture, tensors: [:]), threads: 1)
+        let hwc: [UInt8] = (0 ..< 12).map { UInt8($0 * 20) }
+        var result = InferenceResult()
+        hwc.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+        XCTAssertEqual(result.classCount, 12)
+        // NCHW index c * 4 + p holds HWC pixel p * 3 + c.
+        let planar: [Float] = (0 ..< 12).map { i in Float(hwc[(i % 4) * 3 + i / 4]) / 255 }
+        let expected = planar.withUnsafeBufferPointer { Array(engine.infer(tensor: $0.baseAddress!)) }
+        for k in 0 ..< 12 { XCTAssertEqual(result.logProbs[k], expected[k], accuracy: 1e-6) }
+        XCTAssertEqual(result.digit, 11)
+    }
 }
