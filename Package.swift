@@ -143,7 +143,9 @@ let package = Package(
         // -Ounchecked).
         .target(
             name: "STNONNX",
-            dependencies: ["STNModel", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+            dependencies: [
+                "STNModel", "STNEngine", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]),
 
         .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
         .executableTarget(

@@ -27,6 +27,9 @@ public final class Engine {
     public let inputShape: TensorShape
     private let plan: Plan
     private let workers: [Plan]
+    /// A version-2 model reading [1, C, H, W] with C > 1: (C, H * W), to reorder the
+    /// height x width x channels pixels it is fed into its NCHW input.
+    private let planarInput: (channels: Int, pixels: Int)?
 
     /// The most classes an `InferenceResult` holds.
     public static let maximumClasses = 64
@@ -36,13 +39,18 @@ public final class Engine {
     /// - Parameter threads: worker plans for `inferBatch` (default: every core).
     public init(weights: ModelWeights, threads: Int = processorCount()) throws {
         let architecture = weights.architecture
-        guard architecture.classCount <= Engine.maximumClasses else {
+        guard architecture.isGeneral || architecture.classCount <= Engine.maximumClasses else {
             throw EngineError(
                 "the model answers \(architecture.classCount) classes; the engine reports at most \(Engine.maximumClasses)"
             )
         }
         self.architecture = architecture
         inputShape = architecture.inputShape
+        if let dims = architecture.modelDescription.inputDims, dims.count == 4, dims[0] == 1, dims[1] > 1 {
+            planarInput = (dims[1], dims[2] * dims[3])
+        } else {
+            planarInput = nil
+        }
         let parameters = ParameterLayout(architecture).flatten(weights)
         func compiled() throws -> Plan {
             let plan: Plan
@@ -110,8 +118,32 @@ public final class Engine {
     /// Infers one frame of floats (height x width x channels, the model's input scale).
     public func infer(frame: UnsafePointer<Float>, into result: inout InferenceResult) {
         let input = plan.frame!.value(plan.inputTensor)
-        input.update(from: frame, count: frameCount)
+        if let (channels, count) = planarInput {
+            for p in 0 ..< count {
+                for c in 0 ..< channels { input[c * count + p] = frame[p * channels + c] }
+            }
+        } else {
+            input.update(from: frame, count: frameCount)
+        }
         finish(plan, &result, times: nil)
+    }
+
+    /// Runs one input given in ONNX's row-major order (NCHW; a version-2 model's dims) and
+    /// returns the model's whole output in the same order, valid until the next frame. A
+    /// version-1 model's frame is reordered into its height x width x channels input.
+    public func infer(tensor: UnsafePointer<Float>) -> UnsafeBufferPointer<Float> {
+        let input = plan.frame!.value(plan.inputTensor)
+        if architecture.isGeneral {
+            input.update(from: tensor, count: frameCount)
+        } else {
+            let (channels, pixels) = (inputShape.channels, inputShape.height * inputShape.width)
+            for c in 0 ..< channels {
+                for p in 0 ..< pixels { input[p * channels + c] = tensor[c * pixels + p] }
+            }
+        }
+        plan.forward(plan.frame!)
+        return UnsafeBufferPointer(
+            start: plan.frame!.value(plan.outputTensor), count: plan.tensors[plan.outputTensor].layout.shape.count)
     }
 
     /// As `infer(pixels:into:)`, adding each step's nanoseconds to `stepTimes[step]`
@@ -149,7 +181,13 @@ public final class Engine {
     ) {
         let input = plan.frame!.value(plan.inputTensor)
         let scale: Float = 1 / 255
-        for i in 0 ..< frameCount { input[i] = Float(pixels[i]) * scale }
+        if let (channels, count) = planarInput {
+            for p in 0 ..< count {
+                for c in 0 ..< channels { input[c * count + p] = Float(pixels[p * channels + c]) * scale }
+            }
+        } else {
+            for i in 0 ..< frameCount { input[i] = Float(pixels[i]) * scale }
+        }
         finish(plan, &result, times: times)
     }
 
@@ -158,7 +196,7 @@ public final class Engine {
     private func finish(_ plan: Plan, _ result: inout InferenceResult, times: UnsafeMutablePointer<UInt64>?) {
         let frame = plan.frame!
         plan.forward(frame, times: times)
-        let classes = architecture.classCount
+        let classes = min(architecture.classCount, Engine.maximumClasses)
         let output = frame.value(plan.outputTensor)
         var finite = true
         var best = 0

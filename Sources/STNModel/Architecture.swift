@@ -31,6 +31,9 @@ public struct LayerSpec: Sendable, Equatable {
     public let inputShapes: [TensorShape]
     public let outputShape: TensorShape
     public let parameters: [ParameterSpec]
+    /// Version 2: the dims of each input and of the output.
+    public var inputDims: [[Int]] = []
+    public var outputDims: [Int] = []
 
     /// The layer's output tensor, which also names the layer.
     public var name: String { layer.output }
@@ -47,6 +50,11 @@ public struct Architecture: Sendable, Equatable {
     public let parameters: [ParameterSpec]
     /// Shape of every tensor by name, the input included.
     public let shapes: [String: TensorShape]
+    /// Version 2: the dims of every tensor by name (empty for version 1).
+    public let tensorDims: [String: [Int]]
+
+    /// Whether the model is a version-2 graph of dense tensors.
+    public var isGeneral: Bool { modelDescription.inputDims != nil }
 
     /// The most floats any one tensor may hold (64 MiB of activations).
     public static let maximumTensorElements = 1 << 24
@@ -80,6 +88,13 @@ public struct Architecture: Sendable, Equatable {
         var parameterNames = Set<String>()
         var parameters: [ParameterSpec] = []
         var total = description.input.count
+        var tensorDims: [String: [Int]] = [:]
+        if let dims = description.inputDims {
+            guard checkedDims(dims), dims.reduce(1, *) == description.input.count else {
+                throw DescriptionError(layer: description.inputName, "input dims \(dims) are not 1 to 4 valid dims")
+            }
+            tensorDims[description.inputName] = dims
+        }
         guard description.input.count <= Architecture.maximumTensorElements else {
             throw DescriptionError(
                 layer: description.inputName,
@@ -95,8 +110,19 @@ public struct Architecture: Sendable, Equatable {
                 return shape
             }
             for name in layer.inputs { consumers[name, default: 0] += 1 }
-            let input = inputs[0]
+            var isTensorOperation = false
+            if case .tensor = layer.operation { isTensorOperation = true }
+            guard isTensorOperation == (description.inputDims != nil) else {
+                throw fail(
+                    "\(layer.operation.keyword) is not an operation of format version \(description.version)")
+            }
+            guard layer.operation.inputCounts.contains(inputs.count) else {
+                throw fail(
+                    "\(layer.operation.keyword) reads \(layer.operation.inputCountText) tensors, given \(inputs.count)")
+            }
+            let input = inputs.first ?? .vector(1)
             let output: TensorShape
+            var outputDims: [Int] = []
             var owned: [ParameterSpec] = []
             func parameter(_ suffix: String, _ shape: [Int], fanIn: Int, _ role: ParameterSpec.Role) {
                 owned.append(ParameterSpec(name: layer.prefix + "." + suffix, shape: shape, fanIn: fanIn, role: role))
@@ -173,6 +199,15 @@ public struct Architecture: Sendable, Equatable {
                     throw fail("\(layer.operation.keyword) of a \(input) map: flatten it first")
                 }
                 output = input
+            case .tensor(let operation):
+                let dims = layer.inputs.map { tensorDims[$0] ?? [] }
+                outputDims = try operation.outputDims(dims, fail: fail)
+                guard checkedDims(outputDims) else {
+                    throw fail("output dims \(outputDims) are not 1 to 4 dims within the size limits")
+                }
+                output = .vector(outputDims.reduce(1, *))
+                if case .constant(let shape) = operation { parameter("value", shape, fanIn: 1, .weight) }
+                tensorDims[layer.output] = outputDims
             case .normalize(let mean, let std):
                 guard mean.count == 1 || mean.count == input.channels, std.count == 1 || std.count == input.channels
                 else {
@@ -199,7 +234,10 @@ public struct Architecture: Sendable, Equatable {
             parameters += owned
             shapes[layer.output] = output
             producers[layer.output] = layer.operation
-            layers.append(LayerSpec(layer: layer, inputShapes: inputs, outputShape: output, parameters: owned))
+            layers.append(
+                LayerSpec(
+                    layer: layer, inputShapes: inputs, outputShape: output, parameters: owned,
+                    inputDims: layer.inputs.map { tensorDims[$0] ?? [] }, outputDims: outputDims))
         }
         guard parameters.reduce(0, { $0 + $1.count }) <= Architecture.maximumTotalElements else {
             throw DescriptionError(line: nil, "the model has more than \(Architecture.maximumTotalElements) parameters")
@@ -208,6 +246,7 @@ public struct Architecture: Sendable, Equatable {
         self.layers = layers
         self.parameters = parameters
         self.shapes = shapes
+        self.tensorDims = tensorDims
     }
 
     /// The layers that compute a transform's parameters: every layer with parameters from
@@ -254,7 +293,8 @@ extension Architecture {
         func padLeft(_ s: String, _ n: Int) -> String {
             s.count >= n ? s : String(repeating: " ", count: n - s.count) + s
         }
-        var lines = ["\(name): input \(modelDescription.inputName) \(inputShape)"]
+        let inputText = modelDescription.inputDims.map { $0.map(String.init).joined(separator: "x") } ?? "\(inputShape)"
+        var lines = ["\(name): input \(modelDescription.inputName) \(inputText)"]
         lines.append(pad("layer", 22) + pad("operation", 34) + pad("output", 14) + padLeft("params", 8))
         for spec in layers {
             let params = spec.parameters.reduce(0) { $0 + $1.count }
@@ -267,7 +307,7 @@ extension Architecture {
     }
 
     static func describe(_ spec: LayerSpec) -> String {
-        let from = spec.inputShapes[0]
+        let from = spec.inputShapes.first ?? .vector(1)
         switch spec.operation {
         case .conv(let out, let k, let s, let p, _):
             var text = "Conv2d(\(from.channels), \(out), \(k)"
@@ -288,6 +328,8 @@ extension Architecture {
         case .softmax: return "Softmax"
         case .logSoftmax: return "LogSoftmax"
         case .normalize: return "Normalize (mean, std)"
+        case .tensor(let operation):
+            return "\(operation.keyword) -> " + spec.outputDims.map(String.init).joined(separator: "x")
         }
     }
 }

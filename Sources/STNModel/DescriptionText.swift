@@ -12,7 +12,7 @@ extension ModelDescription {
     /// Reads the text form. Throws `DescriptionError` naming the offending line.
     public init(parsing text: String) throws {
         var header: (version: Int, name: String)?
-        var input: (name: String, shape: TensorShape)?
+        var input: (name: String, shape: TensorShape, dims: [Int]?)?
         var layers: [Layer] = []
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
@@ -39,9 +39,14 @@ extension ModelDescription {
                     throw fail("expected 'input NAME CxHxW' after the header, found '\(keyword)'")
                 }
                 let name = try checkedName(tokens[1], line: lineNumber)
-                let dims = try dimensions(tokens[2], count: 3, line: lineNumber)
                 guard tokens.count == 3 else { throw fail("unexpected '\(tokens[3])' after the input's shape") }
-                input = (name, TensorShape(channels: dims[0], height: dims[1], width: dims[2]))
+                if header.version >= 2 {
+                    let dims = try tensorDims(tokens[2], "input", line: lineNumber)
+                    input = (name, .vector(dims.reduce(1, *)), dims)
+                } else {
+                    let dims = try dimensions(tokens[2], count: 3, line: lineNumber)
+                    input = (name, TensorShape(channels: dims[0], height: dims[1], width: dims[2]), nil)
+                }
                 continue
             }
             guard layers.count < ModelDescription.maximumLayers else {
@@ -51,15 +56,21 @@ extension ModelDescription {
                 throw fail("expected 'OPERATION OUTPUT INPUTS [key=value ...]', found '\(content)'")
             }
             let output = try checkedName(tokens[1], line: lineNumber)
-            let inputs = try tokens[2].split(separator: ",", omittingEmptySubsequences: false).map {
-                try checkedName(String($0), line: lineNumber)
-            }
+            let inputs =
+                tokens[2] == "-" && header.version >= 2
+                ? []
+                : try tokens[2].split(separator: ",", omittingEmptySubsequences: false).map {
+                    try checkedName(String($0), line: lineNumber)
+                }
             var options = try Options(tokens.dropFirst(3), line: lineNumber)
-            let operation = try Self.operation(keyword, &options, line: lineNumber)
+            let operation =
+                header.version >= 2
+                ? .tensor(try TensorOperation.parse(keyword, &options, line: lineNumber))
+                : try Self.operation(keyword, &options, line: lineNumber)
             let prefix = try options.string("params").map { try checkedName($0, line: lineNumber) }
             try options.finish(keyword)
-            guard inputs.count == operation.inputCount else {
-                throw fail("\(keyword) reads \(operation.inputCount) tensor(s), given \(inputs.count)")
+            guard operation.inputCounts.contains(inputs.count) else {
+                throw fail("\(keyword) reads \(operation.inputCountText) tensor(s), given \(inputs.count)")
             }
             layers.append(Layer(output, operation, inputs: inputs, parameters: prefix))
         }
@@ -67,6 +78,7 @@ extension ModelDescription {
         guard let input else { throw DescriptionError(line: 2, "no 'input NAME CxHxW' line") }
         guard !layers.isEmpty else { throw DescriptionError(line: 3, "no layers") }
         self.init(name: header.name, inputName: input.name, input: input.shape, layers: layers)
+        inputDims = input.dims
     }
 
     private static func operation(_ keyword: String, _ options: inout Options, line: Int) throws -> Operation {
@@ -144,11 +156,19 @@ extension ModelDescription {
     /// The text form: what `init(parsing:)` reads back to an equal description.
     public var text: String {
         var lines = [
-            "stn-model \(ModelDescription.formatVersion) name=\(name)", "input \(inputName) \(shapeText(input))",
+            "stn-model \(version) name=\(name)",
+            "input \(inputName) \(inputDims.map(dimsText) ?? shapeText(input))",
         ]
         for layer in layers {
-            var line = "\(layer.operation.keyword) \(layer.output) \(layer.inputs.joined(separator: ","))"
-            for (key, value) in Self.options(of: layer.operation) { line += " \(key)=\(value)" }
+            let inputs = layer.inputs.isEmpty ? "-" : layer.inputs.joined(separator: ",")
+            var line = "\(layer.operation.keyword) \(layer.output) \(inputs)"
+            let options: [(String, String)]
+            if case .tensor(let operation) = layer.operation {
+                options = operation.options
+            } else {
+                options = Self.options(of: layer.operation)
+            }
+            for (key, value) in options { line += " \(key)=\(value)" }
             if let prefix = layer.parameterPrefix { line += " params=\(prefix)" }
             lines.append(line)
         }
@@ -182,11 +202,29 @@ extension ModelDescription {
                 ("mean", mean.map { "\($0)" }.joined(separator: ",")),
                 ("std", std.map { "\($0)" }.joined(separator: ",")),
             ]
+        case .tensor(let operation):
+            return operation.options
         }
     }
 }
 
 private func shapeText(_ shape: TensorShape) -> String { "\(shape.channels)x\(shape.height)x\(shape.width)" }
+
+/// Version-2 dims: "3x4x5".
+func dimsText(_ dims: [Int]) -> String { dims.map(String.init).joined(separator: "x") }
+
+/// Rank 1 to 4 dims, each in 1 ... maximumDimension, within a tensor's bound.
+func tensorDims(_ text: String, _ key: String, line: Int) throws -> [Int] {
+    let parts = text.split(separator: "x", omittingEmptySubsequences: false).map(String.init)
+    guard (1 ... 4).contains(parts.count) else {
+        throw DescriptionError(line: line, "\(key) '\(text)': expected 1 to 4 dimensions like 3x4x5")
+    }
+    let dims = try parts.map { try positive($0, key, line: line) }
+    guard checkedDims(dims) else {
+        throw DescriptionError(line: line, "\(key) '\(text)' exceeds \(Architecture.maximumTensorElements) values")
+    }
+    return dims
+}
 
 /// Why a description could not be read or planned: one line, naming the line or the layer.
 public struct DescriptionError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -208,7 +246,7 @@ public struct DescriptionError: Error, CustomStringConvertible, Sendable, Equata
 }
 
 /// A line's key=value options; each must be used exactly once.
-private struct Options {
+struct Options {
     var values: [String: String] = [:]
     let line: Int
 
@@ -274,7 +312,7 @@ private func checkedName(_ name: String, line: Int) throws -> String {
     return name
 }
 
-private func positive(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Int {
+func positive(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Int {
     guard let value = Int(text), value >= (allowZero ? 0 : 1), value <= ModelDescription.maximumDimension else {
         throw DescriptionError(
             line: line,
@@ -284,7 +322,7 @@ private func positive(_ text: String, _ key: String, line: Int, allowZero: Bool 
 }
 
 /// "5" (square) or "5x7" (height x width).
-private func size(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Size2 {
+func size(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Size2 {
     let parts = text.split(separator: "x", omittingEmptySubsequences: false).map(String.init)
     switch parts.count {
     case 1: return Size2(square: try positive(parts[0], key, line: line, allowZero: allowZero))
@@ -304,7 +342,7 @@ private func dimensions(_ text: String, count: Int, line: Int) throws -> [Int] {
     return try parts.map { try positive($0, "dimension", line: line) }
 }
 
-private func floats(_ text: String, _ key: String, line: Int) throws -> [Float] {
+func floats(_ text: String, _ key: String, line: Int) throws -> [Float] {
     let parts = text.split(separator: ",", omittingEmptySubsequences: false)
     guard parts.count <= 64 else { throw DescriptionError(line: line, "\(key): more than 64 values") }
     return try parts.map {

@@ -12,7 +12,7 @@
 /// and is stored in weight files as the root attribute `model_description`.
 public struct ModelDescription: Sendable, Equatable {
     /// The version this build writes and the newest it reads.
-    public static let formatVersion = 1
+    public static let formatVersion = 2
 
     /// A short name for reports ("st-cnn", "pytorch-tutorial", "custom").
     public var name: String
@@ -20,6 +20,9 @@ public struct ModelDescription: Sendable, Equatable {
     public var inputName: String
     public var input: TensorShape
     public var layers: [Layer]
+    /// Version 2: the input's dims (rank 1 to 4, batch included); every layer is then a
+    /// `TensorOperation` on dense row-major tensors and `input` is a vector of their count.
+    public var inputDims: [Int]?
 
     public init(name: String, inputName: String, input: TensorShape, layers: [Layer]) {
         self.name = name
@@ -27,6 +30,15 @@ public struct ModelDescription: Sendable, Equatable {
         self.input = input
         self.layers = layers
     }
+
+    /// A version-2 description of dense tensors.
+    public init(name: String, inputName: String, inputDims: [Int], layers: [Layer]) {
+        self.init(name: name, inputName: inputName, input: .vector(inputDims.reduce(1, *)), layers: layers)
+        self.inputDims = inputDims
+    }
+
+    /// The format version the description needs: 2 for dense tensors, else 1.
+    public var version: Int { inputDims == nil ? 1 : 2 }
 
     /// The tensor the model answers with: the last layer's output.
     public var outputName: String { layers.last?.output ?? inputName }
@@ -120,6 +132,8 @@ public enum Operation: Sendable, Equatable {
     case logSoftmax
     /// Per-channel (x - mean) / std, as torchvision's `Normalize`.
     case normalize(mean: [Float], std: [Float])
+    /// Version 2: an operation on dense tensors (`TensorOperation`).
+    case tensor(TensorOperation)
 
     /// The keyword that names the operation in the text form.
     public var keyword: String {
@@ -139,13 +153,27 @@ public enum Operation: Sendable, Equatable {
         case .softmax: return "softmax"
         case .logSoftmax: return "log_softmax"
         case .normalize: return "normalize"
+        case .tensor(let operation): return operation.keyword
         }
     }
 
     /// How many tensors the operation reads.
     public var inputCount: Int {
         if case .gridSample = self { return 2 }
+        if case .tensor(let operation) = self { return operation.inputCounts.lowerBound }
         return 1
+    }
+
+    /// How many tensors the operation may read.
+    public var inputCounts: ClosedRange<Int> {
+        if case .tensor(let operation) = self { return operation.inputCounts }
+        return inputCount ... inputCount
+    }
+
+    /// `inputCounts` for messages: "2", or "2 to 3".
+    var inputCountText: String {
+        let counts = inputCounts
+        return counts.count == 1 ? "\(counts.lowerBound)" : "\(counts.lowerBound) to \(counts.upperBound)"
     }
 }
 

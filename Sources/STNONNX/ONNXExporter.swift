@@ -142,6 +142,10 @@ public enum ONNXExporter {
                 graph.node.append(node("Softmax", inputs, output, [int("axis", 1)]))
             case .logSoftmax:
                 graph.node.append(node("LogSoftmax", inputs, output, [int("axis", 1)]))
+            case .tensor:
+                throw ONNXError(
+                    "layer '\(output)': version-2 (dense tensor) models are not exported; convert the original ONNX file"
+                )
             case .normalize(let mean, let std):
                 let c = spec.inputShapes[0].channels
                 let means = mean.count == 1 ? [Float](repeating: mean[0], count: c) : mean

@@ -11,7 +11,12 @@ import SwiftProtobuf
 /// The bytes are untrusted: every failure is a thrown `ONNXError`, never a trap.
 public enum ONNXImporter {
     /// Converts a serialised `ModelProto`; `name` becomes the description's model name.
-    public static func convert(bytes: [UInt8], name: String) throws -> (
+    ///
+    /// A batch-1 image model whose answer is a vector becomes a version-1 description (the
+    /// seed models' layers and fast paths); any other graph a version-2 description of
+    /// dense tensors (`TensorGraphImporter`). `boundInputs` gives values to graph inputs
+    /// other than the first (a conformance case's test data): they become constants.
+    public static func convert(bytes: [UInt8], name: String, boundInputs: [String: [UInt8]] = [:]) throws -> (
         architecture: Architecture, weights: ModelWeights
     ) {
         let model: Onnx_ModelProto
@@ -21,8 +26,37 @@ public enum ONNXImporter {
             throw ONNXError("not a readable ONNX model (truncated or corrupt protobuf: \(error))")
         }
         guard model.hasGraph, !model.graph.node.isEmpty else { throw ONNXError("the ONNX model has no graph nodes") }
-        var importer = try GraphImporter(model.graph, name: name)
-        return try importer.run()
+        var graph = model.graph
+        for (inputName, tensorBytes) in boundInputs.sorted(by: { $0.key < $1.key }) {
+            var tensor: Onnx_TensorProto
+            do {
+                tensor = try Onnx_TensorProto(serializedBytes: tensorBytes)
+            } catch {
+                throw ONNXError("the value of input '\(shown(inputName))' is not a readable TensorProto")
+            }
+            tensor.name = inputName
+            graph.initializer.removeAll { $0.name == inputName }
+            graph.initializer.append(tensor)
+        }
+        let classicError: ONNXError
+        do {
+            var importer = try GraphImporter(graph, name: name)
+            let converted = try importer.run()
+            if converted.architecture.outputShape.isVector, converted.architecture.classCount <= 64 {
+                return converted
+            }
+            classicError = ONNXError("the answer is not a vector of at most 64 class scores")
+        } catch let error as ONNXError {
+            classicError = error
+        }
+        do {
+            var importer = try TensorGraphImporter(graph, name: name)
+            return try importer.run()
+        } catch let error as ONNXError {
+            // A failure at a node of an image model: the version-1 importer's message.
+            if classicError.description.hasPrefix("node ") { throw classicError }
+            throw error
+        }
     }
 }
 

@@ -86,7 +86,7 @@ public final class Plan {
             let name = spec.name
             func fail(_ message: String) -> DescriptionError { DescriptionError(layer: name, message) }
             let inputIDs = spec.layer.inputs.map { ids[$0]! }
-            let from = tensors[inputIDs[0]].layout
+            let from = inputIDs.first.map { tensors[$0].layout } ?? TensorLayout(shape: .vector(1), stride: 1)
             let out = spec.outputShape
             func offset(_ suffix: String) -> Int? { layout.range(of: spec.layer.prefix + "." + suffix)?.lowerBound }
             func map() throws {
@@ -220,6 +220,19 @@ public final class Plan {
                     SoftmaxStep(
                         name: name, input: inputIDs[0], output: id, features: out.channels,
                         stride: tensors[id].layout.stride, logarithm: logarithm))
+            case .tensor(let operation):
+                guard !training else {
+                    throw fail("version-2 tensor operations run at inference only: this model cannot be trained")
+                }
+                let layout = TensorLayout(shape: out, stride: out.count)
+                if case .reshape = operation {
+                    _ = add(name, layout, storage: tensors[inputIDs[0]].storage)
+                } else {
+                    let id = add(name, layout)
+                    steps.append(
+                        TensorSteps.make(
+                            operation, spec: spec, inputs: inputIDs, output: id, valueOffset: offset("value")))
+                }
             case .normalize(let mean, let std):
                 try map()
                 let id = add(name, from)
@@ -254,12 +267,23 @@ public final class Plan {
 
         let output = ids[architecture.modelDescription.outputName]!
         outputTensor = output
-        switch architecture.layers.last!.operation {
+        let last = architecture.layers.last!
+        /// A version-2 (log-)softmax over the last axis of a [1, ..., classes] answer.
+        var classSoftmax: Bool?
+        if case .tensor(.softmax(let axis, let logarithm)) = last.operation, axis == last.outputDims.count - 1,
+            last.outputDims.dropLast().allSatisfy({ $0 == 1 }), steps.last?.output == output
+        {
+            classSoftmax = logarithm
+        }
+        switch last.operation {
         case .logSoftmax:
             outputKind = .logSoftmax
             logitsTensor = steps.last!.inputs[0]
         case .softmax:
             outputKind = .softmax
+            logitsTensor = steps.last!.inputs[0]
+        case .tensor where classSoftmax != nil:
+            outputKind = classSoftmax! ? .logSoftmax : .softmax
             logitsTensor = steps.last!.inputs[0]
         default:
             outputKind = .logits
