@@ -219,5 +219,20 @@ into the convolution's weights; one elsewhere stays BatchNormalization (in `smal
 """ + "\n".join(sections))
 
 
+def write_unsupported():
+    """unsupported-elu.onnx: Relu then Elu (an operator the importer refuses, by name)."""
+    from onnx import TensorProto, helper
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 1, 4, 4])
+    out = helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 1, 4, 4])
+    nodes = [helper.make_node("Relu", ["image"], ["r"], name="first"),
+             helper.make_node("Elu", ["r"], ["out"], name="activation")]
+    model = helper.make_model(helper.make_graph(nodes, "unsupported", [image], [out]),
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 9
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, "unsupported-elu.onnx"))
+
+
 if __name__ == "__main__":
     main()
+    write_unsupported()

@@ -64,11 +64,18 @@ public struct WinogradConv2D: Sendable {
         let inC = shape.inC
         let outCp = shape.outCp
         u.initialize(repeating: 0, count: weightFloats)
-        var filter = [Double](repeating: 0, count: r * r)
-        for ci in 0 ..< realInC {
-            for co in 0 ..< outCp {
-                for tap in 0 ..< r * r { filter[tap] = Double(packed[(tap * inC + ci) * outCp + co]) }
-                transform.transformFilter(filter, into: u + ci * outCp + co, stride: inC * outCp)
+        // Once per model load, but on every process's start-up: flat buffers, no per-filter allocation.
+        let gFlat = transform.g.flatMap { $0 }
+        let filter = UnsafeMutablePointer<Double>.allocate(capacity: r * r + WinogradTransform.alpha * r)
+        defer { filter.deallocate() }
+        gFlat.withUnsafeBufferPointer { g in
+            for ci in 0 ..< realInC {
+                for co in 0 ..< shape.outC {  // the padding channels stay zero
+                    for tap in 0 ..< r * r { filter[tap] = Double(packed[(tap * inC + ci) * outCp + co]) }
+                    WinogradTransform.transformFilter(
+                        filter, g: g.baseAddress!, kernel: r, scratch: filter + r * r, into: u + ci * outCp + co,
+                        stride: inC * outCp)
+                }
             }
         }
     }

@@ -80,19 +80,37 @@ public struct WinogradTransform: Sendable {
 
     /// U = G g G^T for one r x r filter (row-major), into `u[ξ * stride]`, ξ = row * 8 + column.
     public func transformFilter(_ filter: [Double], into u: UnsafeMutablePointer<Float>, stride: Int) {
-        let alpha = Self.alpha
-        var gg = [Double](repeating: 0, count: alpha * kernel)  // G g
+        let gFlat = g.flatMap { $0 }
+        var scratch = [Double](repeating: 0, count: Self.alpha * kernel)
+        filter.withUnsafeBufferPointer { f in
+            gFlat.withUnsafeBufferPointer { gp in
+                scratch.withUnsafeMutableBufferPointer { t in
+                    Self.transformFilter(
+                        f.baseAddress!, g: gp.baseAddress!, kernel: kernel, scratch: t.baseAddress!, into: u,
+                        stride: stride)
+                }
+            }
+        }
+    }
+
+    /// G f G^T of one r x r filter (row-major) into u[(i * 8 + j) * stride], with G flattened
+    /// row-major (8 x r) and `scratch` holding 8 r values (G f). Allocates nothing.
+    @inline(__always)
+    static func transformFilter(
+        _ filter: UnsafePointer<Double>, g: UnsafePointer<Double>, kernel: Int, scratch: UnsafeMutablePointer<Double>,
+        into u: UnsafeMutablePointer<Float>, stride: Int
+    ) {
         for i in 0 ..< alpha {
             for l in 0 ..< kernel {
                 var sum = 0.0
-                for k in 0 ..< kernel { sum += g[i][k] * filter[k * kernel + l] }
-                gg[i * kernel + l] = sum
+                for k in 0 ..< kernel { sum += g[i * kernel + k] * filter[k * kernel + l] }
+                scratch[i * kernel + l] = sum
             }
         }
         for i in 0 ..< alpha {
             for j in 0 ..< alpha {
                 var sum = 0.0
-                for l in 0 ..< kernel { sum += gg[i * kernel + l] * g[j][l] }
+                for l in 0 ..< kernel { sum += scratch[i * kernel + l] * g[j * kernel + l] }
                 u[(i * alpha + j) * stride] = Float(sum)
             }
         }
