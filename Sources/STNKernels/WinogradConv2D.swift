@@ -64,18 +64,39 @@ public struct WinogradConv2D: Sendable {
         let inC = shape.inC
         let outCp = shape.outCp
         u.initialize(repeating: 0, count: weightFloats)
-        // Once per model load, but on every process's start-up: flat buffers, no per-filter allocation.
-        let gFlat = transform.g.flatMap { $0 }
-        let filter = UnsafeMutablePointer<Double>.allocate(capacity: r * r + WinogradTransform.alpha * r)
+        // Once per model load, but on every process's start-up: eight output channels at a
+        // time (contiguous in the packing) in Double lanes, G f G^T with no dependency chains
+        // of one lane, and nothing allocated per filter.
+        let alpha = WinogradTransform.alpha
+        let g = transform.g.flatMap { $0 }  // alpha x r, row-major
+        let filter = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: r * r + alpha * r)
         defer { filter.deallocate() }
-        gFlat.withUnsafeBufferPointer { g in
-            for ci in 0 ..< realInC {
-                for co in 0 ..< shape.outC {  // the padding channels stay zero
-                    for tap in 0 ..< r * r { filter[tap] = Double(packed[(tap * inC + ci) * outCp + co]) }
-                    WinogradTransform.transformFilter(
-                        filter, g: g.baseAddress!, kernel: r, scratch: filter + r * r, into: u + ci * outCp + co,
-                        stride: inC * outCp)
+        let gf = filter + r * r  // G f, alpha x r
+        for ci in 0 ..< realInC {
+            var co = 0
+            while co < shape.outC {  // outCp is a multiple of 8; the padding channels stay zero
+                for tap in 0 ..< r * r {
+                    let source = packed + (tap * inC + ci) * outCp + co
+                    var lanes = SIMD8<Double>()
+                    for k in 0 ..< 8 { lanes[k] = Double(source[k]) }
+                    filter[tap] = lanes
                 }
+                for i in 0 ..< alpha {
+                    for l in 0 ..< r {
+                        var sum = SIMD8<Double>()
+                        for k in 0 ..< r { sum += g[i * r + k] * filter[k * r + l] }
+                        gf[i * r + l] = sum
+                    }
+                }
+                for i in 0 ..< alpha {
+                    for j in 0 ..< alpha {
+                        var sum = SIMD8<Double>()
+                        for l in 0 ..< r { sum += gf[i * r + l] * g[j * r + l] }
+                        let target = u + (i * alpha + j) * inC * outCp + ci * outCp + co
+                        for k in 0 ..< 8 { target[k] = Float(sum[k]) }
+                    }
+                }
+                co += 8
             }
         }
     }
