@@ -605,15 +605,7 @@ private struct GraphImporter {
     mutating func gridSample(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
         let x = try tensor(try input(0))
         let grid = try tensor(try input(1))
-        let mode: SampleMode
-        switch node.string("mode", "linear") {
-        case "linear", "bilinear": mode = .bilinear
-        case "nearest": mode = .nearest
-        case let other: throw fail("mode '\(shown(other))' is not supported")
-        }
-        guard let padding = SamplePadding(rawValue: node.string("padding_mode", "zeros")) else {
-            throw fail("padding_mode '\(shown(node.string("padding_mode", "zeros")))' is not supported")
-        }
+        let (mode, padding) = try node.gridSampleOptions().mapError { fail($0.message) }.get()
         try emit(
             node, .gridSample(mode: mode, padding: padding, alignCorners: node.int("align_corners", 0) != 0),
             inputs: [x.name, grid.name])

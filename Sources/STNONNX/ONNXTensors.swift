@@ -1,5 +1,6 @@
 import Foundation  // Data, as SwiftProtobuf stores bytes fields
 import ONNXProto
+import STNModel
 
 /// Why an ONNX model cannot be imported: always one line, naming the node or tensor.
 public struct ONNXError: Error, CustomStringConvertible, Sendable, Equatable {
@@ -180,4 +181,27 @@ extension Onnx_NodeProto {
         guard let a = attribute(name), a.hasS else { return fallback }
         return String(decoding: a.s, as: UTF8.self)
     }
+
+    /// A GridSample's sampling mode (from opset 20 bilinear is spelt `linear`; both are
+    /// accepted) and padding, or why they are not supported.
+    func gridSampleOptions() -> Result<(mode: SampleMode, padding: SamplePadding), SamplerOptionError> {
+        let mode: SampleMode
+        switch string("mode", "linear") {
+        case "linear", "bilinear": mode = .bilinear
+        case "nearest": mode = .nearest
+        case let other:
+            return .failure(SamplerOptionError("mode '\(shown(other))' is not supported (linear and nearest are)"))
+        }
+        let padding = string("padding_mode", "zeros")
+        guard let known = SamplePadding(rawValue: padding) else {
+            return .failure(SamplerOptionError("padding_mode '\(shown(padding))' is not supported"))
+        }
+        return .success((mode, known))
+    }
+}
+
+/// Why a GridSample's attributes are not supported (the importer adds the node's name).
+struct SamplerOptionError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }

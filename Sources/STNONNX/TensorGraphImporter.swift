@@ -253,15 +253,7 @@ struct TensorGraphImporter {
         case "GridSample":
             let x = try tensor(try input(0))
             let grid = try tensor(try input(1))
-            let mode: SampleMode
-            switch node.string("mode", "linear") {
-            case "linear", "bilinear": mode = .bilinear
-            case "nearest": mode = .nearest
-            case let other: throw fail("mode '\(shown(other))' is not supported (linear and nearest are)")
-            }
-            guard let padding = SamplePadding(rawValue: node.string("padding_mode", "zeros")) else {
-                throw fail("padding_mode '\(shown(node.string("padding_mode", "zeros")))' is not supported")
-            }
+            let (mode, padding) = try node.gridSampleOptions().mapError { fail($0.message) }.get()
             try emit(
                 out, .gridSample(mode: mode, padding: padding, alignCorners: node.int("align_corners", 0) != 0),
                 [x.name, grid.name])
