@@ -147,7 +147,9 @@ let package = Package(
                 "STNModel", "STNEngine", "ONNXProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]),
 
-        .target(name: "STNCommandLine", dependencies: [argumentParser], swiftSettings: speed),
+        // One printf conversion of one number, without Swift's run-time-cast variadic path.
+        .target(name: "CFormat"),
+        .target(name: "STNCommandLine", dependencies: ["CFormat", argumentParser], swiftSettings: speed),
         .executableTarget(
             name: "stn-convert", dependencies: ["STNONNX", "STNModel", "STNLibHDF5", "STNSystem"] + commandLine,
             swiftSettings: speed),

@@ -1,3 +1,5 @@
+internal import CFormat
+
 #if canImport(Glibc)
     @preconcurrency import Glibc
 #else
@@ -28,18 +30,97 @@ public func writeStandardError(_ text: String) {
     fflush(standardError)
 }
 
-/// printf-style formatting (`%d`, `%.3f`, `%5d`, ...) through the C library's vsnprintf.
+/// printf-style formatting (`%d`, `%.3f`, `%5d`, `%%`, ...), one conversion at a time
+/// through the C library's snprintf. Integers (any width) and floating-point values take a
+/// direct path; anything else goes through vsnprintf.
 public func formatted(_ format: String, _ arguments: CVarArg...) -> String {
-    withVaList(arguments) { list in
-        var buffer = [CChar](repeating: 0, count: 256)
-        let needed = Int(vsnprintf(&buffer, buffer.count, format, list))
-        guard needed >= buffer.count else { return string(from: buffer) }
-        // Longer than the first guess: format again into a buffer that fits.
-        buffer = [CChar](repeating: 0, count: needed + 1)
-        return withVaList(arguments) {
-            _ = vsnprintf(&buffer, buffer.count, format, $0)
-            return string(from: buffer)
+    let bytes = Array(format.utf8)
+    var result = ""
+    var literalStart = 0
+    var index = 0
+    var argument = 0
+    func appendLiteral(upTo end: Int) {
+        if literalStart < end { result += String(decoding: bytes[literalStart ..< end], as: UTF8.self) }
+        literalStart = end
+    }
+    while index < bytes.count {
+        guard bytes[index] == UInt8(ascii: "%") else {
+            index += 1
+            continue
         }
+        appendLiteral(upTo: index)
+        var end = index + 1
+        while end < bytes.count, !conversions.contains(bytes[end]) { end += 1 }
+        guard end < bytes.count else { break }  // a trailing '%...' without a conversion stays as is
+        if bytes[end] == UInt8(ascii: "%") {
+            result += "%"
+        } else {
+            // Flags, width and precision as written; length modifiers are the argument's business.
+            let flags = bytes[(index + 1) ..< end].filter { !lengthModifiers.contains($0) }
+            let value: CVarArg? = argument < arguments.count ? arguments[argument] : nil
+            argument += 1
+            result += convert(value, flags: String(decoding: flags, as: UTF8.self), conversion: bytes[end])
+        }
+        index = end + 1
+        literalStart = index
+    }
+    appendLiteral(upTo: bytes.count)
+    return result
+}
+
+private let conversions = Set("diouxXeEfFgGaAcspn%".utf8)
+private let lengthModifiers = Set("hlLqjzt".utf8)
+private let floatingConversions = Set("eEfFgGaA".utf8)
+private let integerConversions = Set("diouxXc".utf8)
+
+/// One conversion of one argument.
+private func convert(_ value: CVarArg?, flags: String, conversion: UInt8) -> String {
+    let letter = String(UnicodeScalar(conversion))
+    var buffer = [CChar](repeating: 0, count: 128)
+    func written(_ count: Int32, again: (inout [CChar]) -> Void) -> String {
+        if Int(count) >= buffer.count {
+            buffer = [CChar](repeating: 0, count: Int(count) + 1)
+            again(&buffer)
+        }
+        return string(from: buffer)
+    }
+    if floatingConversions.contains(conversion), let double = floatingValue(value) {
+        let format = "%" + flags + letter
+        let count = stn_format_double(&buffer, buffer.count, format, double)
+        return written(count) { _ = stn_format_double(&$0, $0.count, format, double) }
+    }
+    if integerConversions.contains(conversion), let integer = integerValue(value) {
+        let format = "%" + flags + "ll" + letter
+        let count = stn_format_integer(&buffer, buffer.count, format, integer)
+        return written(count) { _ = stn_format_integer(&$0, $0.count, format, integer) }
+    }
+    let format = "%" + flags + letter
+    let arguments: [CVarArg] = value.map { [$0] } ?? []
+    let count = withVaList(arguments) { vsnprintf(&buffer, buffer.count, format, $0) }
+    return written(count) { text in _ = withVaList(arguments) { vsnprintf(&text, text.count, format, $0) } }
+}
+
+private func floatingValue(_ value: CVarArg?) -> Double? {
+    switch value {
+    case let v as Double: return v
+    case let v as Float: return Double(v)
+    default: return nil
+    }
+}
+
+private func integerValue(_ value: CVarArg?) -> Int64? {
+    switch value {
+    case let v as Int: return Int64(v)
+    case let v as Int32: return Int64(v)
+    case let v as Int64: return v
+    case let v as UInt8: return Int64(v)
+    case let v as UInt16: return Int64(v)
+    case let v as UInt32: return Int64(v)
+    case let v as Int16: return Int64(v)
+    case let v as Int8: return Int64(v)
+    case let v as UInt: return Int64(bitPattern: UInt64(v))
+    case let v as UInt64: return Int64(bitPattern: v)
+    default: return nil
     }
 }
 

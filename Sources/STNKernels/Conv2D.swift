@@ -44,13 +44,15 @@ public struct Conv2DShape: Sendable, Equatable {
     /// PyTorch weight `[outC][realInC][k][k]` -> `[K][outCp]`, zero padded.
     public func pack(torch w: UnsafePointer<Float>, realInC: Int, into packed: UnsafeMutablePointer<Float>) {
         packed.initialize(repeating: 0, count: k * outCp)
-        for co in 0 ..< outC {
-            for ci in 0 ..< realInC {
-                for ky in 0 ..< kernelH {
-                    for kx in 0 ..< kernelW {
-                        let row = (ky * kernelW + kx) * inC + ci
-                        packed[row * outCp + co] = w[((co * realInC + ci) * kernelH + ky) * kernelW + kx]
-                    }
+        // Written in order, row by row; the reads stride by one filter, and each filter's
+        // cache line serves its next taps from L1 (on every model load, so at start-up).
+        let filterFloats = realInC * kernelH * kernelW
+        for ky in 0 ..< kernelH {
+            for kx in 0 ..< kernelW {
+                for ci in 0 ..< realInC {
+                    let target = packed + ((ky * kernelW + kx) * inC + ci) * outCp
+                    let source = w + (ci * kernelH + ky) * kernelW + kx
+                    for co in 0 ..< outC { target[co] = source[co * filterFloats] }
                 }
             }
         }

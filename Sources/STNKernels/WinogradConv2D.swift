@@ -60,6 +60,9 @@ public struct WinogradConv2D: Sendable {
 
     /// Direct packing `[K][outCp]` (K = (ky, kx, ci)) -> U `[64][inC][outCp]`.
     public func transformWeights(packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels { return kernels.winogradTransformWeights(self, packed: packed, into: u) }
+        #endif
         let r = shape.kernelH
         let inC = shape.inC
         let outCp = shape.outCp

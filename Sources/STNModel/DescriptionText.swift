@@ -14,10 +14,19 @@ extension ModelDescription {
         var header: (version: Int, name: String)?
         var input: (name: String, shape: TensorShape, dims: [Int]?)?
         var layers: [Layer] = []
-        for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Split as bytes: every separator is ASCII, and the String view's grapheme breaking
+        // made this parse most of the cost of loading a preset model at start-up. A "\r\n"
+        // line ending is one Character but two bytes; the "\r" goes with the blanks.
+        let bytes = Array(text.utf8)
+        for (index, rawLine) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            .enumerated()
+        {
             let lineNumber = index + 1
-            let content = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let tokens = content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" }).map(String.init)
+            let commentStart = rawLine.firstIndex(of: UInt8(ascii: "#")) ?? rawLine.endIndex
+            let contentBytes = rawLine[rawLine.startIndex ..< commentStart]
+            let tokens = contentBytes.split(whereSeparator: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }).map {
+                String(decoding: $0, as: UTF8.self)
+            }
             guard let keyword = tokens.first else { continue }
             func fail(_ message: String) -> DescriptionError { DescriptionError(line: lineNumber, message) }
             guard let header else {
@@ -53,6 +62,7 @@ extension ModelDescription {
                 throw fail("more than \(ModelDescription.maximumLayers) layers")
             }
             guard tokens.count >= 3 else {
+                let content = tokens.joined(separator: " ")
                 throw fail("expected 'OPERATION OUTPUT INPUTS [key=value ...]', found '\(content)'")
             }
             let output = try checkedName(tokens[1], line: lineNumber)

@@ -41,7 +41,7 @@ public final class Plan {
     /// The transform of each entry of `thetaTensors`.
     public var transforms: [TransformKind] { architecture.transforms }
 
-    private var arena: UnsafeMutableRawPointer?
+    private var arena: ArenaMemory?
     private var weightBuffer: RawBuffer?
     private var tables: [RawBuffer] = []
 
@@ -312,10 +312,6 @@ public final class Plan {
         }
     }
 
-    deinit {
-        if let arena { munmap(arena, arenaBytes) }
-    }
-
     // MARK: Memory
 
     /// Plans the inference arena: packed weights, then every stored tensor at an offset
@@ -349,15 +345,11 @@ public final class Plan {
         }
         arenaBytes = total * 4
         tensorBytes = tensorFloats * 4
-        // Anonymous pages arrive zeroed from the kernel and page-aligned; MAP_POPULATE maps
-        // them all in one call rather than one page fault at a time.
-        guard
-            let mapped = mmap(
-                nil, arenaBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
-            mapped != MAP_FAILED
-        else { throw DescriptionError(line: nil, "cannot map the engine's \(arenaBytes)-byte arena") }
-        arena = mapped
-        let base = mapped.bindMemory(to: Float.self, capacity: total)
+        guard let memory = ArenaMemory(bytes: arenaBytes) else {
+            throw DescriptionError(line: nil, "cannot map the engine's \(arenaBytes)-byte arena")
+        }
+        arena = memory
+        let base = memory.base.bindMemory(to: Float.self, capacity: total)
         var cursor = base
         for step in steps {
             step.bind(weights: cursor, training: false)

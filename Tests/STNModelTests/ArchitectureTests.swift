@@ -95,4 +95,20 @@ final class ArchitectureTests: XCTestCase {
             XCTAssertEqual(try Architecture(parsing: text), preset, preset.name)
         }
     }
+
+    /// The text is read as bytes: Windows line endings, tabs, comments and non-ASCII comment
+    /// text read as the plain form does, and an error still names its line.
+    func testLineEndingsCommentsAndErrorLines() throws {
+        let text = Architecture.stCNN.modelDescription.text
+        let windows = text.replacingOccurrences(of: "\n", with: "\r\n")
+        XCTAssertEqual(try ModelDescription(parsing: windows), Architecture.stCNN.modelDescription)
+        let commented = text.replacingOccurrences(of: "\n", with: "\t# θ → α, ünïcode\n")
+        XCTAssertEqual(try ModelDescription(parsing: commented), Architecture.stCNN.modelDescription)
+        var lines = text.split(separator: "\n").map(String.init)
+        lines[3] = "conv only-two"
+        XCTAssertThrowsError(try ModelDescription(parsing: lines.joined(separator: "\r\n"))) { error in
+            XCTAssertEqual((error as? DescriptionError)?.line, 4)
+            XCTAssertTrue("\(error)".contains("found 'conv only-two'"), "\(error)")
+        }
+    }
 }

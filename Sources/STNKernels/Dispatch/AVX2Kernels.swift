@@ -42,6 +42,12 @@
                 input: input, u: u, bias: bias, scratch: scratch, output: output)
         }
 
+        func winogradTransformWeights(
+            _ conv: WinogradConv2D, packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.WinogradConv2D(conv).transformWeights(packed: packed, into: u)
+        }
+
         func linearForward(
             _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>

@@ -20,6 +20,8 @@ protocol ISAKernels: Sendable {
     func winogradForward(
         _ conv: WinogradConv2D, input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
         scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func winogradTransformWeights(
+        _ conv: WinogradConv2D, packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>)
 
     func linearForward(
         _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
