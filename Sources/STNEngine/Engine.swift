@@ -51,7 +51,7 @@ public final class Engine {
         } else {
             planarInput = nil
         }
-        let parameters = ParameterLayout(architecture).flatten(weights)
+        let layout = ParameterLayout(architecture)
         func compiled() throws -> Plan {
             let plan: Plan
             do {
@@ -59,7 +59,7 @@ public final class Engine {
             } catch {
                 throw EngineError("\(error)")
             }
-            parameters.withUnsafeBufferPointer { plan.load(parameters: $0.baseAddress!) }
+            plan.load(parameterCount: layout.total) { layout.flatten(weights, into: $0) }
             return plan
         }
         plan = try compiled()

@@ -29,12 +29,19 @@ public struct ParameterLayout: Sendable, Equatable {
 
     /// The flat vector of a set of weights, in layout order.
     public func flatten(_ weights: ModelWeights) -> [Float] {
-        var flat = [Float](repeating: 0, count: total)
-        for (i, name) in names.enumerated() {
-            let values = weights[name]
-            for j in 0 ..< counts[i] { flat[offsets[i] + j] = values[j] }
+        [Float](unsafeUninitializedCapacity: total) { buffer, count in
+            if let base = buffer.baseAddress { flatten(weights, into: base) }
+            count = total
         }
-        return flat
+    }
+
+    /// Writes the flat vector of a set of weights, in layout order, to `flat` (`total` values).
+    public func flatten(_ weights: ModelWeights, into flat: UnsafeMutablePointer<Float>) {
+        for (i, name) in names.enumerated() {
+            weights[name].withUnsafeBufferPointer { values in
+                if let source = values.baseAddress { (flat + offsets[i]).update(from: source, count: counts[i]) }
+            }
+        }
     }
 
     /// Weights from a flat vector; fails if any value is not finite.

@@ -16,6 +16,9 @@
 final class ArenaMemory {
     /// The arena's first byte.
     let base: UnsafeMutableRawPointer
+    /// Bytes usable from `base`: the arena, and on huge pages the rest of the last page
+    /// (mapped, but only resident once touched when huge pages are not on offer).
+    let capacity: Int
     private let mapping: UnsafeMutableRawPointer
     private let mappingBytes: Int
 
@@ -42,14 +45,16 @@ final class ArenaMemory {
                     if tail > 0 { munmap(raw + head + rounded, tail) }
                     let start = raw + head
                     _ = madvise(start, rounded, 14)  // MADV_HUGEPAGE: advice only; failure is harmless
-                    // MADV_POPULATE_WRITE (Linux 5.14+) maps every page now; older kernels
-                    // refuse it, and touching one byte per 4 KiB page does the same.
-                    if madvise(start, rounded, 23) != 0 {
-                        for offset in stride(from: 0, to: rounded, by: 4096) {
+                    // MADV_POPULATE_WRITE (Linux 5.14+) maps the arena's pages now; older
+                    // kernels refuse it, and touching one byte per 4 KiB page does the same.
+                    let resident = (bytes + 4095) / 4096 * 4096
+                    if madvise(start, resident, 23) != 0 {
+                        for offset in stride(from: 0, to: resident, by: 4096) {
                             start.storeBytes(of: 0, toByteOffset: offset, as: UInt8.self)
                         }
                     }
                     base = start
+                    capacity = rounded
                     mapping = start
                     mappingBytes = rounded
                     return
@@ -63,6 +68,7 @@ final class ArenaMemory {
             return nil
         }
         base = raw
+        capacity = bytes
         mapping = raw
         mappingBytes = bytes
     }
