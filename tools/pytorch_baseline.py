@@ -10,10 +10,12 @@ inference latency (batch 1, 1 thread, eager and TorchScript) for both seed model
 ONNX Runtime's (batch 1, 1 thread, ORT_ENABLE_ALL, p50/p99) on the committed exports
 Tests/Fixtures/onnx/{cnn,st-cnn}.onnx. With --stn-bench, each round also runs that binary
 (`infer --threads 1 --json`, the trained weights in Weights/ when present) right after
-ONNX Runtime on the same model and prints the ratio of the two p50s: the figure issue 15
-asks for, measured in one run. Pause background work first (pkill -STOP stn-train).
+ONNX Runtime on the same model and prints the ratio of the two p50s, and each round's
+PyTorch training rate is followed by `stn-bench train` on the same model (batch 256, 2
+threads) and the ratio of the two: both figures measured in one run. Pause background work
+first (pkill -STOP stn-train).
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, re, subprocess, sys, time
 import numpy as np, torch, torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(__file__))
 from seed_model import build
@@ -84,6 +86,13 @@ def ours_latency(binary, name, frames):
     return report['p50_us'], report['p99_us']
 
 
+def ours_train_rate(binary, name, batches):
+    """images/s of stn-bench train (batch 256, 2 threads)."""
+    out = subprocess.run([binary, 'train', '--model', name, '--batches', str(batches), '--threads', '2'],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r'([0-9.]+) images/s', out).group(1))
+
+
 if __name__ == '__main__':
     p = argparse.ArgumentParser()
     p.add_argument('--train-batches', type=int, default=10)
@@ -100,7 +109,13 @@ if __name__ == '__main__':
         onnxruntime = None
         print('onnxruntime not installed (pip install onnxruntime): skipping it')
     for name in [] if a.inference_only else ['st-cnn', 'cnn']:
-        print(f'{name}: training {train_rate(name, a.train_batches):.0f} images/s (batch 256, 2 threads)')
+        for round in range(a.rounds):
+            theirs = train_rate(name, a.train_batches)
+            line = f'{name}: training PyTorch {theirs:.0f} images/s (batch 256, 2 threads)'
+            if a.stn_bench:
+                ours = ours_train_rate(a.stn_bench, name, a.train_batches)
+                line += f'; stn-bench {ours:.0f} images/s: {ours / theirs:.2f}x'
+            print(f'round {round + 1}: {line}' if a.rounds > 1 else line, flush=True)
         for script in (False, True):
             p50, lo = latency(name, a.frames, script)
             print(f'{name}: inference {"TorchScript" if script else "eager"} p50 {p50:.0f} us, min {lo:.0f} us (batch 1, 1 thread)')

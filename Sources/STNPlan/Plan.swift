@@ -110,7 +110,7 @@ public final class Plan {
                     name: name, input: inputIDs[0], output: id, shape: shape, inputHeight: from.shape.height,
                     inputWidth: from.shape.width, padH: padding.height, padW: padding.width,
                     realInC: from.shape.channels, weightOffset: offset("weight")!, biasOffset: offset("bias"),
-                    batchNorm: nil, inference: !training)
+                    batchNorm: nil)
                 convolutionSteps[name] = step
                 steps.append(step)
             case .batchNorm(let epsilon):

@@ -1,11 +1,15 @@
 import STNKernels
 
 /// `nn.Conv2d` (zero padding by a bordered copy of the input, any kernel and stride), with
-/// a batch norm after it folded into its weights at inference. An inference plan runs it
-/// by Winograd when that form takes at least half fewer multiplies (`winogradForm`).
+/// a batch norm after it folded into its weights at inference. Its forward pass runs by
+/// Winograd when that form takes at least half fewer multiplies (`winogradForm`), at
+/// inference and in training, where the weights are transformed again at every step's
+/// repacking. The backward pass is the direct one: the input gradient as a Winograd
+/// convolution of the zero-bordered output gradient does about as many multiplies as the
+/// direct product (docs/experiments.md).
 final class ConvolutionStep: Step {
     let shape: Conv2DShape
-    /// The Winograd form this step runs by at inference, if any.
+    /// The Winograd form this step's forward pass runs by, if any.
     let winograd: WinogradConv2D?
     /// The unpadded input, and the padding added on each side.
     let inputHeight: Int, inputWidth: Int
@@ -19,16 +23,16 @@ final class ConvolutionStep: Step {
     private var packed: UnsafeMutablePointer<Float>!
     private var packedT: UnsafeMutablePointer<Float>?
     private var bias: UnsafeMutablePointer<Float>!
-    /// The Winograd-transformed weights (inference with `winograd`).
+    /// The Winograd-transformed weights (with `winograd`).
     private var transformed: UnsafeMutablePointer<Float>?
 
     init(
         name: String, input: Int, output: Int, shape: Conv2DShape, inputHeight: Int, inputWidth: Int, padH: Int,
         padW: Int, realInC: Int, weightOffset: Int, biasOffset: Int?,
-        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?, inference: Bool
+        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?
     ) {
         self.shape = shape
-        winograd = inference ? Self.winogradForm(shape, realInC: realInC) : nil
+        winograd = Self.winogradForm(shape, realInC: realInC)
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.padH = padH
@@ -52,17 +56,18 @@ final class ConvolutionStep: Step {
 
     override func weightFloats(training: Bool) -> Int {
         roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp)
-            + (training ? roundUp16(shape.outCp * shape.kp) : roundUp16(winograd?.weightFloats ?? 0))
+            + (training ? roundUp16(shape.outCp * shape.kp) : 0) + roundUp16(winograd?.weightFloats ?? 0)
     }
 
     override func bind(weights: UnsafeMutablePointer<Float>, training: Bool) {
         packed = weights
         bias = weights + roundUp16(shape.k * shape.outCp)
+        var cursor = bias + roundUp16(shape.outCp)
         if training {
-            packedT = bias + roundUp16(shape.outCp)
-        } else if winograd != nil {
-            transformed = bias + roundUp16(shape.outCp)
+            packedT = cursor
+            cursor += roundUp16(shape.outCp * shape.kp)
         }
+        if winograd != nil { transformed = cursor }
     }
 
     override func load(_ parameters: UnsafePointer<Float>) {
@@ -95,7 +100,9 @@ final class ConvolutionStep: Step {
     override func savedFloats(training: Bool) -> Int { padded ? shape.inputCount : 0 }
     /// The backward pass's per-position input gradients (and their padded image).
     override func scratchFloats(training: Bool) -> Int {
-        training ? shape.positions * shape.kp + (padded ? shape.inputCount : 0) : (winograd?.scratchFloats ?? 0)
+        let winogradScratch = winograd?.scratchFloats ?? 0
+        return training
+            ? max(shape.positions * shape.kp + (padded ? shape.inputCount : 0), winogradScratch) : winogradScratch
     }
 
     /// The input the kernel reads: the tensor itself, or its zero-bordered copy.
