@@ -13,7 +13,7 @@ public struct ModelWeights: Sendable, Equatable {
             guard values.count == spec.count else {
                 throw ModelError.wrongCount(spec.name, expected: spec.count, found: values.count)
             }
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            if let bad = values.firstNonFinite() {
                 throw ModelError.notFinite(spec.name, index: bad)
             }
         }

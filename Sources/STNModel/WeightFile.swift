@@ -86,7 +86,7 @@ public struct WeightFile: Sendable {
             guard data.shape == spec.shape else {
                 throw HDF5Error(path: path, "dataset '\(spec.name)' has shape \(data.shape), expected \(spec.shape)")
             }
-            if let bad = data.values.firstIndex(where: { !$0.isFinite }) {
+            if let bad = data.values.firstNonFinite() {
                 throw HDF5Error(
                     path: path, "dataset '\(spec.name)' has a non-finite value (\(data.values[bad])) at index \(bad)")
             }
