@@ -150,6 +150,8 @@ public enum IDX {
 
         let payload = try source.read(total)
         guard payload.count == total else { throw IDXError(path, .truncated(expected: total, found: payload.count)) }
+        // A raw regular file's size already said nothing follows.
+        if !compressed && size > 0 { return (dims, payload) }
         // Nothing may follow: count what does, up to a bound (a gzip bomb behind a small
         // header is not inflated to the end to count it).
         let extra = try source.read(trailingCountLimit)
