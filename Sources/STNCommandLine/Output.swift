@@ -50,13 +50,13 @@ public func formatted(_ format: String, _ arguments: CVarArg...) -> String {
         }
         appendLiteral(upTo: index)
         var end = index + 1
-        while end < bytes.count, !conversions.contains(bytes[end]) { end += 1 }
+        while end < bytes.count, !Conversion.all.contains(bytes[end]) { end += 1 }
         guard end < bytes.count else { break }  // a trailing '%...' without a conversion stays as is
         if bytes[end] == UInt8(ascii: "%") {
             result += "%"
         } else {
             // Flags, width and precision as written; length modifiers are the argument's business.
-            let flags = bytes[(index + 1) ..< end].filter { !lengthModifiers.contains($0) }
+            let flags = bytes[(index + 1) ..< end].filter { !Conversion.lengthModifiers.contains($0) }
             let value: CVarArg? = argument < arguments.count ? arguments[argument] : nil
             argument += 1
             result += convert(value, flags: String(decoding: flags, as: UTF8.self), conversion: bytes[end])
@@ -68,10 +68,14 @@ public func formatted(_ format: String, _ arguments: CVarArg...) -> String {
     return result
 }
 
-private let conversions = Set("diouxXeEfFgGaAcspn%".utf8)
-private let lengthModifiers = Set("hlLqjzt".utf8)
-private let floatingConversions = Set("eEfFgGaA".utf8)
-private let integerConversions = Set("diouxXc".utf8)
+/// Byte classes of a printf conversion (plain scans: a Set would cost its own first-use
+/// set-up in a process that prints one line).
+private enum Conversion {
+    static let all = Array("diouxXeEfFgGaAcspn%".utf8)
+    static let lengthModifiers = Array("hlLqjzt".utf8)
+    static let floating = Array("eEfFgGaA".utf8)
+    static let integer = Array("diouxXc".utf8)
+}
 
 /// One conversion of one argument.
 private func convert(_ value: CVarArg?, flags: String, conversion: UInt8) -> String {
@@ -84,12 +88,12 @@ private func convert(_ value: CVarArg?, flags: String, conversion: UInt8) -> Str
         }
         return string(from: buffer)
     }
-    if floatingConversions.contains(conversion), let double = floatingValue(value) {
+    if Conversion.floating.contains(conversion), let double = floatingValue(value) {
         let format = "%" + flags + letter
         let count = stn_format_double(&buffer, buffer.count, format, double)
         return written(count) { _ = stn_format_double(&$0, $0.count, format, double) }
     }
-    if integerConversions.contains(conversion), let integer = integerValue(value) {
+    if Conversion.integer.contains(conversion), let integer = integerValue(value) {
         let format = "%" + flags + "ll" + letter
         let count = stn_format_integer(&buffer, buffer.count, format, integer)
         return written(count) { _ = stn_format_integer(&$0, $0.count, format, integer) }

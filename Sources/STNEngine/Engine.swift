@@ -37,8 +37,27 @@ public final class Engine {
     public static let maximumTheta = 32
 
     /// - Parameter threads: worker plans for `inferBatch` (default: every core).
-    public init(weights: ModelWeights, threads: Int = processorCount()) throws {
-        let architecture = weights.architecture
+    public convenience init(weights: ModelWeights, threads: Int = processorCount()) throws {
+        let layout = ParameterLayout(weights.architecture)
+        try self.init(weights.architecture, threads: threads) { layout.flatten(weights, into: $0) }
+    }
+
+    /// An engine for an open weight file's model, its parameters checked and copied straight
+    /// into each plan's arena (no `ModelWeights` in between); errors name the file.
+    public convenience init(weightFile contents: WeightFileContents, threads: Int = processorCount()) throws {
+        let layout = ParameterLayout(contents.architecture)
+        do {
+            try self.init(contents.architecture, threads: threads) { try contents.readParameters(layout, into: $0) }
+        } catch let error as EngineError {
+            throw EngineError("\(contents.file.path): \(error.description)")
+        }
+    }
+
+    /// `parameters` writes the model's parameters, in `ParameterLayout` order, into the
+    /// buffer it is handed (once per plan).
+    private init(
+        _ architecture: Architecture, threads: Int, parameters: (UnsafeMutablePointer<Float>) throws -> Void
+    ) throws {
         guard architecture.isGeneral || architecture.classCount <= Engine.maximumClasses else {
             throw EngineError(
                 "the model answers \(architecture.classCount) classes; the engine reports at most \(Engine.maximumClasses)"
@@ -51,7 +70,6 @@ public final class Engine {
         } else {
             planarInput = nil
         }
-        let layout = ParameterLayout(architecture)
         func compiled() throws -> Plan {
             let plan: Plan
             do {
@@ -59,7 +77,7 @@ public final class Engine {
             } catch {
                 throw EngineError("\(error)")
             }
-            plan.load(parameterCount: layout.total) { layout.flatten(weights, into: $0) }
+            try plan.load(parameterCount: ParameterLayout(architecture).total, parameters)
             return plan
         }
         plan = try compiled()
@@ -72,7 +90,7 @@ public final class Engine {
 
     /// Loads and validates an HDF5 weight file (see `WeightFile`).
     public convenience init(weightsAt path: String, threads: Int = processorCount()) throws {
-        try self.init(try WeightFile.read(path), name: path, threads: threads)
+        try self.init(weightFile: WeightFileContents(path: path), threads: threads)
     }
 
     /// Loads and validates a weight file held in memory (an HDF5 file's bytes, e.g. embedded

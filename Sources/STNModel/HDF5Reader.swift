@@ -124,6 +124,30 @@ public final class HDF5Reader {
             values: try (0 ..< count).map { Float(try number(entry.type, at: position + $0 * entry.type.size)) })
     }
 
+    /// Copies a numeric dataset's values, converted to Float, to `target`, which holds
+    /// `capacity` values; returns how many there were (more than `capacity` is an error
+    /// naming the dataset, with nothing written).
+    @discardableResult
+    public func readFloats(_ name: String, into target: UnsafeMutablePointer<Float>, capacity: Int) throws -> Int {
+        let (entry, position) = try locate(name, integerOnly: false)
+        let count = entry.shape.reduce(1, *)
+        guard count <= capacity else {
+            throw HDF5Error(path: path, "dataset '\(name)' has \(count) values, more than the \(capacity) expected")
+        }
+        guard let position else {
+            target.initialize(repeating: 0, count: count)
+            return count
+        }
+        if entry.type.kind == .float, entry.type.size == 4, !entry.type.bigEndian, count > 0 {
+            UnsafeMutableRawPointer(target).copyMemory(
+                from: UnsafeRawBufferPointer(rebasing: file.bytes[position ..< position + 4 * count]).baseAddress!,
+                byteCount: 4 * count)
+            return count
+        }
+        for i in 0 ..< count { target[i] = Float(try number(entry.type, at: position + i * entry.type.size)) }
+        return count
+    }
+
     /// Reads a floating-point or integer dataset, converted to Double.
     public func readDoubles(_ name: String) throws -> HDF5Dataset<Double> {
         let (entry, position) = try locate(name, integerOnly: false)

@@ -49,58 +49,21 @@ public struct WeightFile: Sendable {
 
     /// Reads the model parameters from an open file (used by checkpoints too).
     public static func read(_ file: HDF5Reader) throws -> WeightFile {
-        let path = file.path
-        let attributes = file.attributes()
-        let datasets = file.datasetPaths()
-        if let format = attributes["format"], format.stringValue != WeightFile.format {
-            throw HDF5Error(path: path, "attribute 'format' is '\(format)', expected '\(WeightFile.format)'")
-        }
-        if let version = attributes["format_version"],
-            !(1 ... WeightFile.formatVersion).contains(version.intValue ?? -1)
-        {
-            throw HDF5Error(
-                path: path,
-                "attribute 'format_version' is \(version), this build reads versions 1 to \(WeightFile.formatVersion)")
-        }
-        let architecture = try WeightFile.architecture(attributes: attributes, datasets: datasets, path: path)
-        if let size = attributes["input_size"],
-            size.intValue != architecture.inputShape.height || size.intValue != architecture.inputShape.width
-        {
-            throw HDF5Error(
-                path: path,
-                "attribute 'input_size' is \(size), the \(architecture.name) model takes \(architecture.inputShape) frames"
-            )
-        }
-
+        let contents = try WeightFileContents(file)
         var tensors: [String: [Float]] = [:]
-        for spec in architecture.parameters {
-            guard file.hasDataset(spec.name) else {
-                throw HDF5Error(path: path, "missing dataset '\(spec.name)' (\(architecture.name) model)")
+        for spec in contents.architecture.parameters {
+            tensors[spec.name] = try [Float](unsafeUninitializedCapacity: spec.count) { buffer, initialized in
+                try contents.read(spec, into: buffer.baseAddress!)
+                initialized = spec.count
             }
-            let type = try file.storedType(of: spec.name)
-            guard type.kind == "float", type.bytes == 4 || type.bytes == 8 else {
-                throw HDF5Error(
-                    path: path, "dataset '\(spec.name)' is \(type.kind)\(type.bytes * 8), expected float32 or float64")
-            }
-            let data = try file.readFloats(spec.name)
-            guard data.shape == spec.shape else {
-                throw HDF5Error(path: path, "dataset '\(spec.name)' has shape \(data.shape), expected \(spec.shape)")
-            }
-            if let bad = data.values.firstNonFinite() {
-                throw HDF5Error(
-                    path: path, "dataset '\(spec.name)' has a non-finite value (\(data.values[bad])) at index \(bad)")
-            }
-            tensors[spec.name] = data.values
         }
-        let expected = Set(architecture.parameters.map(\.name))
-        let extras = datasets.filter { !expected.contains($0) }
         let weights: ModelWeights
         do {
-            weights = try ModelWeights(architecture: architecture, tensors: tensors)
+            weights = try ModelWeights(architecture: contents.architecture, tensors: tensors)
         } catch {
-            throw HDF5Error(path: path, "\(error)")
+            throw HDF5Error(path: file.path, "\(error)")
         }
-        return WeightFile(weights: weights, attributes: attributes, extraDatasets: extras)
+        return WeightFile(weights: weights, attributes: contents.attributes, extraDatasets: contents.extraDatasets)
     }
 
     /// The file's model: its `model_description`, else the preset its `model` attribute names,

@@ -446,16 +446,16 @@ public final class Plan {
     /// pages are mapped already, so loading allocates nothing and takes no page faults (a
     /// fresh 442 KB vector cost a one-image process about 0.25 ms). The region is zeroed
     /// again afterwards, as the arena was mapped.
-    public func load(parameterCount count: Int, _ write: (UnsafeMutablePointer<Float>) -> Void) {
+    public func load(parameterCount count: Int, _ write: (UnsafeMutablePointer<Float>) throws -> Void) rethrows {
         if let region = loadRegion, region.count >= count {
-            write(region.base)
+            defer { region.base.update(repeating: 0, count: count) }
+            try write(region.base)
             load(parameters: region.base)
-            region.base.update(repeating: 0, count: count)
             return
         }
         let buffer = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
         defer { buffer.deallocate() }
-        write(buffer)
+        try write(buffer)
         load(parameters: buffer)
     }
 

@@ -111,10 +111,10 @@ struct InferCommand: ParsableCommand {
     func infer() throws {
         // Everything is loaded and checked before the first frame runs.
         let weightsPath = try weights ?? DefaultWeights.locate()
-        let file = try WeightFile.read(weightsPath)
+        let file = try WeightFileContents(path: weightsPath)
         let shaper = FrameShaper(input: file.architecture.inputShape, invert: invert)
         if images == ["-"] {
-            let engine = try Engine(weights: file.weights, threads: 1)
+            let engine = try Engine(weightFile: file, threads: 1)
             let warped = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
             try FrameStream.run(engine: engine, shaper: shaper, format: format, limit: limit, warped: warped)
             return
@@ -133,11 +133,11 @@ struct InferCommand: ParsableCommand {
         // One label per image of the file (before --limit), each a class of this model.
         if let labels, let allLabels {
             try IDX.checkLabels(
-                allLabels, at: labels, imageCount: frames.count, classes: Self.classCount(file.weights.architecture))
+                allLabels, at: labels, imageCount: frames.count, classes: Self.classCount(file.architecture))
         }
         if let limit, limit < frames.count { frames = frames.prefix(limit) }
         let truth = allLabels.map { Array($0.prefix(frames.count)) }
-        let engine = try Engine(weights: file.weights, threads: min(threads, max(1, frames.count / 64)))
+        let engine = try Engine(weightFile: file, threads: min(threads, max(1, frames.count / 64)))
         let warpedImages = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
 
         var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)

@@ -37,6 +37,38 @@ final class EngineFromBytesTests: XCTestCase {
         }
     }
 
+    /// An engine loaded from the file (parameters read straight into its arena) answers
+    /// bit for bit as one built from the same weights in memory, with one or two worker plans;
+    /// a non-finite parameter is refused with the file and the dataset named.
+    func testEngineFromFileAnswersAsEngineFromWeights() throws {
+        let weights = try sampleWeights(.stCNN)
+        let path = NSTemporaryDirectory() + "stn-file-\(UUID().uuidString).h5"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try WeightFile(weights: weights).write(to: path)
+        let fromWeights = try Engine(weights: weights, threads: 1)
+        for threads in [1, 2] {
+            let fromFile = try Engine(weightFile: WeightFileContents(path: path), threads: threads)
+            let size = fromFile.frameCount
+            let frames = (0 ..< 8 * size).map { UInt8(truncatingIfNeeded: $0 &* 2654435761 >> 13) }
+            var expected = [InferenceResult](repeating: InferenceResult(), count: 8)
+            var actual = expected
+            frames.withUnsafeBufferPointer {
+                fromWeights.inferBatch(pixels: $0.baseAddress!, count: 8, results: &expected, threads: 1)
+                fromFile.inferBatch(pixels: $0.baseAddress!, count: 8, results: &actual, threads: threads)
+            }
+            XCTAssertEqual(actual, expected, "\(threads) threads")
+        }
+        var bad = weights
+        var values = bad["convs.3.weight"]
+        values[777] = .nan
+        try bad.set("convs.3.weight", values)
+        try WeightFile(weights: bad).write(to: path)
+        XCTAssertThrowsError(try Engine(weightsAt: path)) { error in
+            XCTAssertEqual(
+                "\(error)", "\(path): dataset 'convs.3.weight' has a non-finite value (nan) at index 777")
+        }
+    }
+
     /// Every cut of the file is refused with an error naming it, never a trap.
     func testTruncatedBytesAreRefusedWithTheirName() throws {
         let (path, bytes) = try sampleFile()
