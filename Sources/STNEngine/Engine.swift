@@ -70,6 +70,7 @@ public final class Engine {
         } else {
             planarInput = nil
         }
+        let parameterCount = ParameterLayout(architecture).total
         func compiled() throws -> Plan {
             let plan: Plan
             do {
@@ -77,7 +78,7 @@ public final class Engine {
             } catch {
                 throw EngineError("\(error)")
             }
-            try plan.load(parameterCount: ParameterLayout(architecture).total, parameters)
+            try plan.load(parameterCount: parameterCount, parameters)
             return plan
         }
         plan = try compiled()
