@@ -74,7 +74,7 @@ private enum Conversion {
     static let all = Array("diouxXeEfFgGaAcspn%".utf8)
     static let lengthModifiers = Array("hlLqjzt".utf8)
     static let floating = Array("eEfFgGaA".utf8)
-    static let integer = Array("diouxXc".utf8)
+    static let integer = Array("diouxX".utf8)
 }
 
 /// One conversion of one argument.

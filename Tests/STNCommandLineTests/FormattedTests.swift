@@ -10,6 +10,7 @@ final class FormattedTests: XCTestCase {
         XCTAssertEqual(formatted("-%04d.png", 12), "-0012.png")
         XCTAssertEqual(formatted("%x %u %d", 255, UInt8(200), Int32(-5)), "ff 200 -5")
         XCTAssertEqual(formatted("%ld and %lld", 1, Int64.max), "1 and 9223372036854775807")
+        XCTAssertEqual(formatted("[%c]", Int32(65)), "[A]")
     }
 
     func testLiteralsAndPercentSigns() {
