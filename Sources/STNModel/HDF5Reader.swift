@@ -107,21 +107,14 @@ public final class HDF5Reader {
 
     /// Reads a floating-point or integer dataset, converted to Float.
     public func readFloats(_ name: String) throws -> HDF5Dataset<Float> {
-        let (entry, position) = try locate(name, integerOnly: false)
-        let count = entry.shape.reduce(1, *)
-        guard let position else { return HDF5Dataset(shape: entry.shape, values: [Float](repeating: 0, count: count)) }
-        if entry.type.kind == .float, entry.type.size == 4, !entry.type.bigEndian {
-            // The common case, copied in one go: little-endian float32 as on every host we build for.
-            let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                UnsafeMutableRawBufferPointer(buffer).copyMemory(
-                    from: UnsafeRawBufferPointer(rebasing: file.bytes[position ..< position + 4 * count]))
-                initialized = count
-            }
-            return HDF5Dataset(shape: entry.shape, values: values)
+        // locate checks the size against the file before anything is allocated.
+        let shape = try locate(name, integerOnly: false).0.shape
+        let count = shape.reduce(1, *)
+        guard count > 0 else { return HDF5Dataset(shape: shape, values: []) }
+        let values = try [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = try readFloats(name, into: buffer.baseAddress!, capacity: count)
         }
-        return HDF5Dataset(
-            shape: entry.shape,
-            values: try (0 ..< count).map { Float(try number(entry.type, at: position + $0 * entry.type.size)) })
+        return HDF5Dataset(shape: shape, values: values)
     }
 
     /// Copies a numeric dataset's values, converted to Float, to `target`, which holds
