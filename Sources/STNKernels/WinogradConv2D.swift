@@ -171,6 +171,183 @@ public struct WinogradConv2D: Sendable {
     }
 }
 
+extension WinogradConv2D {
+    /// Tile rows per block of the backward pass: up to about 768 KiB of V and dM (all of a
+    /// 17 x 17 image's 36 tiles), so that the weight-gradient GEMMs sum over many tiles
+    /// between loads and stores of their accumulators.
+    public var backwardTileRowsPerBlock: Int {
+        min(tilesY, max(1, 196_608 / (64 * tilesX * (shape.inC + shape.outCp))))
+    }
+
+    /// Scratch floats of `backward`.
+    public var backwardScratchFloats: Int { 64 * backwardTileRowsPerBlock * tilesX * (shape.inC + shape.outCp) }
+
+    /// U `[64][inC][outCp]` -> U^T `[64][outCp][inC]`, the layout the input gradient reads
+    /// (`weightFloats` floats).
+    public func transposeWeights(_ u: UnsafePointer<Float>, into uT: UnsafeMutablePointer<Float>) {
+        let inC = shape.inC
+        let outCp = shape.outCp
+        for xi in 0 ..< 64 {
+            let source = u + xi * inC * outCp
+            let target = uT + xi * inC * outCp
+            for co in 0 ..< outCp {
+                for ci in 0 ..< inC { target[co * inC + ci] = source[ci * outCp + co] }
+            }
+        }
+    }
+
+    /// The backward pass of `forward`, as its adjoint in the transformed domain (Lavin &
+    /// Gray 2016), per block of tile rows:
+    ///   1. dM = A dY A^T per tile (dY its m x m output gradient, zero past the image), and V
+    ///      recomputed from the input as in `forward`;
+    ///   2. dU[ξ] += V[ξ]^T dM[ξ]: the gradient of the transformed weights, summed over
+    ///      tiles (and over every image the caller runs; `addWeightGradient` maps it back
+    ///      to the filters once);
+    ///   3. with `dInput`: dV[ξ] = dM[ξ] U[ξ]^T, then B dV B^T added onto each tile's 8 x 8
+    ///      input patch (neighbouring patches overlap).
+    /// `dInput` (inputCount floats) is overwritten; `dBias` (outCp) gets the sum of dY;
+    /// `scratch` holds `backwardScratchFloats`. 64 x tiles x inC x outC products per pass
+    /// against the direct product's positions x r^2 x inC x outC. Nothing here allocates.
+    public func backward(
+        input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, uT: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?
+    ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.winogradBackward(
+                    self, input: input, dOutput: dOutput, uT: uT, scratch: scratch, dU: dU, dBias: dBias,
+                    dInput: dInput)
+            }
+        #endif
+        let inC = shape.inC
+        let outCp = shape.outCp
+        let m = transform.outputTile
+        let coefficients = transform.input
+        for p in 0 ..< shape.positions {
+            let row = dOutput + p * outCp
+            var j = 0
+            while j < outCp {
+                store8(load8(dBias + j) + load8(row + j), dBias + j)
+                j += 8
+            }
+        }
+        dInput?.initialize(repeating: 0, count: shape.inputCount)
+        let rowsPerBlock = backwardTileRowsPerBlock
+        transform.outputPowers.withUnsafeBufferPointer { powers in
+            var ty0 = 0
+            while ty0 < tilesY {
+                let tiles = min(rowsPerBlock, tilesY - ty0) * tilesX
+                let v = scratch
+                let dm = scratch + 64 * tiles * inC
+                // 1. V[ξ][t][ci] and dM[ξ][t][co].
+                for t in 0 ..< tiles {
+                    let y0 = (ty0 + t / tilesX) * m
+                    let x0 = (t % tilesX) * m
+                    let patch = TilePatch(
+                        origin: input + (y0 * shape.inW + x0) * inC, rowStride: shape.inW * inC, pixelStride: inC,
+                        rows: min(8, shape.inH - y0), columns: min(8, shape.inW - x0))
+                    forEachChannelVector(inC) { c, lanes in
+                        if lanes == Lane.scalarCount {
+                            inputTile(Lane.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
+                        } else {
+                            inputTile(SIMD8<Float>.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
+                        }
+                    }
+                    let gradient = TilePatch(
+                        origin: dOutput + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
+                        pixelStride: outCp, rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
+                    forEachChannelVector(outCp) { c, lanes in
+                        if lanes == Lane.scalarCount {
+                            outputAdjointTile(Lane.self, gradient, c, m, powers, dm + t * outCp + c, tiles * outCp)
+                        } else {
+                            outputAdjointTile(
+                                SIMD8<Float>.self, gradient, c, m, powers, dm + t * outCp + c, tiles * outCp)
+                        }
+                    }
+                }
+                // 2. dU[ξ][ci][co] += sum over tiles of V[ξ][t][ci] dM[ξ][t][co].
+                for xi in 0 ..< 64 {
+                    gemmAccumulate(
+                        m: realInC, n: outCp, a: v + xi * tiles * inC, rows: .linear(step: 1),
+                        b: dm + xi * tiles * outCp,
+                        reduction: Reduction(
+                            n1: 1, n2: tiles, aStride1: 0, aStride2: inC, bStride1: 0, bStride2: outCp),
+                        c: dU + xi * inC * outCp, ldc: outCp)
+                }
+                // 3. dV[ξ][t][ci] = sum over co of dM[ξ][t][co] U[ξ][ci][co], in V's place; then the patches.
+                if let dInput {
+                    v.initialize(repeating: 0, count: 64 * tiles * inC)
+                    for xi in 0 ..< 64 {
+                        gemmAccumulate(
+                            m: tiles, n: inC, a: dm + xi * tiles * outCp, rows: .linear(step: outCp),
+                            b: uT + xi * outCp * inC, reduction: .contiguous(shape.outC, ldb: inC),
+                            c: v + xi * tiles * inC, ldc: inC)
+                    }
+                    for t in 0 ..< tiles {
+                        let y0 = (ty0 + t / tilesX) * m
+                        let x0 = (t % tilesX) * m
+                        let target = OutputTile(
+                            origin: dInput + (y0 * shape.inW + x0) * inC, rowStride: shape.inW * inC,
+                            pixelStride: inC, rows: min(8, shape.inH - y0), columns: min(8, shape.inW - x0))
+                        forEachChannelVector(inC) { c, lanes in
+                            if lanes == Lane.scalarCount {
+                                inputAdjointTile(Lane.self, v + t * inC + c, tiles * inC, coefficients, target, c)
+                            } else {
+                                inputAdjointTile(
+                                    SIMD8<Float>.self, v + t * inC + c, tiles * inC, coefficients, target, c)
+                            }
+                        }
+                    }
+                }
+                ty0 += rowsPerBlock
+            }
+        }
+    }
+
+    /// Adds G^T dU G, the gradient of the filters whose transform is U = G g G^T, to PyTorch's
+    /// `[outC][realInC][r][r]` weight gradient: once per batch, in Double, eight output
+    /// channels at a time.
+    public func addWeightGradient(_ dU: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) {
+        let r = shape.kernelH
+        let inC = shape.inC
+        let outCp = shape.outCp
+        let alpha = WinogradTransform.alpha
+        let g = transform.g.flatMap { $0 }  // alpha x r, row-major
+        let lanes = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: alpha * alpha + alpha * r)
+        defer { lanes.deallocate() }
+        let dUG = lanes + alpha * alpha  // dU G, alpha x r
+        for ci in 0 ..< realInC {
+            var co = 0
+            while co < shape.outC {
+                for xi in 0 ..< alpha * alpha {
+                    let source = dU + (xi * inC + ci) * outCp + co
+                    var value = SIMD8<Double>()
+                    for k in 0 ..< 8 { value[k] = Double(source[k]) }
+                    lanes[xi] = value
+                }
+                for i in 0 ..< alpha {
+                    for l in 0 ..< r {
+                        var sum = SIMD8<Double>()
+                        for j in 0 ..< alpha { sum += lanes[i * alpha + j] * g[j * r + l] }
+                        dUG[i * r + l] = sum
+                    }
+                }
+                for k in 0 ..< r {
+                    for l in 0 ..< r {
+                        var sum = SIMD8<Double>()
+                        for i in 0 ..< alpha { sum += g[i * r + k] * dUG[i * r + l] }
+                        for lane in 0 ..< min(8, shape.outC - co) {
+                            w[(((co + lane) * realInC + ci) * r + k) * r + l] += Float(sum[lane])
+                        }
+                    }
+                }
+                co += 8
+            }
+        }
+    }
+}
+
 /// Calls `body(c, lanes)` over `count` channels (a multiple of 8): full registers, then a last 8.
 @inline(__always)
 private func forEachChannelVector(_ count: Int, _ body: (Int, Int) -> Void) {
@@ -311,4 +488,126 @@ private func inverse8<V: SIMD>(
 @inline(__always)
 private func multiplyAdd<V: SIMD>(_ x: V, _ s: V, _ b: Float) -> V where V.Scalar == Float {
     multiplyAdd(x, s, V(repeating: b))
+}
+
+/// A dY A^T for one channel vector of one tile: dY is the tile's m x m output gradient (the
+/// part inside the image, zero beyond), A^T the output transform. Along each of dY's rows
+/// into the first m rows of dM, then down each column of dM in place (`dm[ξ * stride]`).
+@inline(__always)
+private func outputAdjointTile<V: SIMD>(
+    _: V.Type, _ gradient: TilePatch, _ c: Int, _ m: Int, _ powers: UnsafeBufferPointer<Float>,
+    _ dm: UnsafeMutablePointer<Float>, _ stride: Int
+) where V.Scalar == Float {
+    for i in 0 ..< m {
+        let row = dm + i * 8 * stride
+        let pixels = gradient.origin + i * gradient.rowStride + c
+        let inside = i < gradient.rows
+        @inline(__always) func at(_ j: Int) -> V {
+            guard inside && j < gradient.columns else { return .zero }
+            return load(pixels + j * gradient.pixelStride)
+        }
+        storeRow(evaluate8(m, powers, at), row, stride)
+    }
+    for j in 0 ..< 8 {
+        let column = dm + j * stride
+        @inline(__always) func at(_ i: Int) -> V { load(column + i * 8 * stride) }
+        storeRow(evaluate8(m, powers, at), column, 8 * stride)
+    }
+}
+
+/// A y for m vectors (A, 8 x m, is the output transform's transpose): the polynomial
+/// y_0 + y_1 x + ... + y_(m-1) x^(m-1) at the points 0, ±p1, ±p2, ±p3 (even and odd powers
+/// summed apart: the value at -p is E - O where at p it is E + O), and y_(m-1) for the
+/// point at infinity. Every input is read before anything is returned (callers work in place).
+@inline(__always)
+private func evaluate8<V: SIMD>(_ m: Int, _ powers: UnsafeBufferPointer<Float>, _ at: (Int) -> V) -> (
+    V, V, V, V, V, V, V, V
+) where V.Scalar == Float {
+    let y0 = at(0)
+    var even1 = y0
+    var even2 = y0
+    var even3 = y0
+    var odd1 = V.zero
+    var odd2 = V.zero
+    var odd3 = V.zero
+    var last = y0
+    var i = 1
+    while i < m {
+        let y = at(i)
+        let p = powers.baseAddress! + 3 * i
+        if i % 2 == 0 {
+            even1 = multiplyAdd(even1, y, p[0])
+            even2 = multiplyAdd(even2, y, p[1])
+            even3 = multiplyAdd(even3, y, p[2])
+        } else {
+            odd1 = multiplyAdd(odd1, y, p[0])
+            odd2 = multiplyAdd(odd2, y, p[1])
+            odd3 = multiplyAdd(odd3, y, p[2])
+        }
+        last = y
+        i += 1
+    }
+    return (y0, even1 + odd1, even1 - odd1, even2 + odd2, even2 - odd2, even3 + odd3, even3 - odd3, last)
+}
+
+/// B dV B^T for one channel vector of one tile, added onto the tile's 8 x 8 input patch (the
+/// part inside the image): along each row of dV in place, then down each column into the patch.
+@inline(__always)
+private func inputAdjointTile<V: SIMD>(
+    _: V.Type, _ dv: UnsafeMutablePointer<Float>, _ stride: Int, _ k: WinogradInputCoefficients,
+    _ target: OutputTile, _ c: Int
+) where V.Scalar == Float {
+    for j in 0 ..< 8 {
+        let row = dv + j * 8 * stride
+        @inline(__always) func at(_ l: Int) -> V { load(row + l * stride) }
+        storeRow(adjoint8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), k), row, stride)
+    }
+    for x in 0 ..< target.columns {
+        let column = dv + x * stride
+        @inline(__always) func at(_ j: Int) -> V { load(column + j * 8 * stride) }
+        let d = adjoint8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), k)
+        let pixels = target.origin + x * target.pixelStride + c
+        @inline(__always) func add(_ y: Int, _ value: V) {
+            guard y < target.rows else { return }
+            let p = pixels + y * target.rowStride
+            store(load(p) + value, p)
+        }
+        add(0, d.0)
+        add(1, d.1)
+        add(2, d.2)
+        add(3, d.3)
+        add(4, d.4)
+        add(5, d.5)
+        add(6, d.6)
+        add(7, d.7)
+    }
+}
+
+/// B w for eight vectors, B^T's transpose (see `transform8`): d_x = sum over rows j of
+/// B^T[j][x] w_j. Even powers x gather row 0 and the sums of each ± pair, odd powers the
+/// pairs' differences and row 7.
+@inline(__always)
+private func adjoint8<V: SIMD>(
+    _ w0: V, _ w1: V, _ w2: V, _ w3: V, _ w4: V, _ w5: V, _ w6: V, _ w7: V, _ k: WinogradInputCoefficients
+) -> (V, V, V, V, V, V, V, V) where V.Scalar == Float {
+    let s1 = w1 + w2
+    let s2 = w3 + w4
+    let s3 = w5 + w6
+    let t1 = w1 - w2
+    let t2 = w3 - w4
+    let t3 = w5 - w6
+    @inline(__always) func even(_ power: Int, _ zero: Float) -> V {
+        multiplyAdd(
+            multiplyAdd(multiplyAdd(w0 * zero, s1, k.pair1[power - 1]), s2, k.pair2[power - 1]), s3,
+            k.pair3[power - 1])
+    }
+    @inline(__always) func odd(_ power: Int, _ infinity: Float) -> V {
+        multiplyAdd(
+            multiplyAdd(multiplyAdd(w7 * infinity, t1, k.pair1[power - 1]), t2, k.pair2[power - 1]), t3,
+            k.pair3[power - 1])
+    }
+    return (
+        w0 * k.zero[0], odd(1, k.infinity[0]), even(2, k.zero[1]), odd(3, k.infinity[1]), even(4, k.zero[2]),
+        odd(5, k.infinity[2]), even(6, k.zero[3]), w7 * k.infinity[3]
+    )
 }

@@ -102,6 +102,74 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// The Winograd backward pass against the direct one on the same random data: largest
+    /// |difference| relative to the largest |direct value|, for the input gradient, the
+    /// weight gradient (PyTorch layout, accumulated over two images) and the bias gradient.
+    func backwardErrors(_ shape: Conv2DShape, realInC: Int) -> (input: Float, weights: Float, bias: Float) {
+        let winograd = WinogradConv2D(shape: shape, realInC: realInC)
+        let torchCount = shape.outC * realInC * shape.kernelH * shape.kernelW
+        let torch = (0 ..< torchCount).map { _ in random() }
+        var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
+        shape.pack(torch: torch, realInC: realInC, into: &packed)
+        var packedT = [Float](repeating: 0, count: shape.outCp * shape.kp)
+        shape.transpose(packed: packed, into: &packedT)
+        var u = [Float](repeating: 0, count: winograd.weightFloats)
+        winograd.transformWeights(packed: packed, into: &u)
+        var uT = [Float](repeating: .nan, count: winograd.weightFloats)
+        winograd.transposeWeights(u, into: &uT)
+
+        var directPacked = [Float](repeating: 0, count: shape.k * shape.outCp)
+        var directBias = [Float](repeating: 0, count: shape.outCp)
+        var dU = [Float](repeating: 0, count: winograd.weightFloats)
+        var bias = [Float](repeating: 0, count: shape.outCp)
+        var worstInput: Float = 0
+        for _ in 0 ..< 2 {
+            let input = (0 ..< shape.inputCount).map { i in i % shape.inC < realInC ? random() : 0 }
+            let dOutput = (0 ..< shape.outputCount).map { i in i % shape.outCp < shape.outC ? random() : 0 }
+            var scratch = [Float](repeating: .nan, count: shape.positions * shape.kp)
+            var directInput = [Float](repeating: .nan, count: shape.inputCount)
+            shape.backwardWeights(input: input, dOutput: dOutput, dPacked: &directPacked, dBias: &directBias)
+            shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: &scratch, dInput: &directInput)
+
+            var winogradScratch = [Float](repeating: .nan, count: winograd.backwardScratchFloats)
+            var dInput = [Float](repeating: .nan, count: shape.inputCount)
+            winograd.backward(
+                input: input, dOutput: dOutput, uT: uT, scratch: &winogradScratch, dU: &dU, dBias: &bias,
+                dInput: &dInput)
+            let scale = directInput.map(abs).max()!
+            for i in 0 ..< dInput.count {
+                XCTAssertFalse(dInput[i].isNaN, "input gradient \(i) not written")
+                worstInput = max(worstInput, abs(dInput[i] - directInput[i]) / scale)
+            }
+        }
+        var direct = [Float](repeating: 0, count: torchCount)
+        shape.unpackAdding(packed: directPacked, realInC: realInC, into: &direct)
+        var weights = [Float](repeating: 0, count: torchCount)
+        winograd.addWeightGradient(dU, into: &weights)
+        let weightScale = direct.map(abs).max()!
+        let worstWeights = zip(weights, direct).map { abs($0 - $1) }.max()! / weightScale
+        let biasScale = directBias.map(abs).max()!
+        let worstBias = zip(bias, directBias).map { abs($0 - $1) }.max()! / biasScale
+        return (worstInput, worstWeights, worstBias)
+    }
+
+    func testBackwardMatchesDirectBackward() {
+        for (shape, realInC) in [
+            (Conv2DShape(inH: 17, inW: 17, inC: 32, outC: 32, kernel: 7), 32),
+            (Conv2DShape(inH: 17, inW: 17, inC: 40, outC: 36, kernel: 7), 36),
+            (Conv2DShape(inH: 9, inW: 14, inC: 8, outC: 3, kernel: 3), 5),
+            (Conv2DShape(inH: 12, inW: 10, inC: 16, outC: 17, kernel: 4), 16),
+            (Conv2DShape(inH: 20, inW: 13, inC: 24, outC: 40, kernel: 5), 21),
+            (Conv2DShape(inH: 6, inW: 9, inC: 48, outC: 9, kernel: 2), 48),
+            (Conv2DShape(inH: 23, inW: 18, inC: 40, outC: 36, kernel: 6), 33),
+        ] {
+            let errors = backwardErrors(shape, realInC: realInC)
+            XCTAssertLessThan(errors.input, 2e-5, "input gradient, \(shape)")
+            XCTAssertLessThan(errors.weights, 2e-5, "weight gradient, \(shape)")
+            XCTAssertLessThan(errors.bias, 1e-6, "bias gradient, \(shape)")
+        }
+    }
+
     func testSupportsOnlyStrideOneSquareKernelsInChannelVectors() {
         XCTAssertTrue(WinogradConv2D.supports(Conv2DShape(inH: 17, inW: 17, inC: 40, outC: 36, kernel: 7)))
         XCTAssertFalse(WinogradConv2D.supports(Conv2DShape(inH: 42, inW: 42, inC: 1, outC: 36, kernel: 9)))

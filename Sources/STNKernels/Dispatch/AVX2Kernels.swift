@@ -48,6 +48,15 @@
             STNKernelsAVX2.WinogradConv2D(conv).transformWeights(packed: packed, into: u)
         }
 
+        func winogradBackward(
+            _ conv: WinogradConv2D, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+            uT: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>,
+            dBias: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>?
+        ) {
+            STNKernelsAVX2.WinogradConv2D(conv).backward(
+                input: input, dOutput: dOutput, uT: uT, scratch: scratch, dU: dU, dBias: dBias, dInput: dInput)
+        }
+
         func linearForward(
             _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
             bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>

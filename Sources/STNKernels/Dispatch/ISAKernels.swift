@@ -22,6 +22,10 @@ protocol ISAKernels: Sendable {
         scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
     func winogradTransformWeights(
         _ conv: WinogradConv2D, packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>)
+    func winogradBackward(
+        _ conv: WinogradConv2D, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, uT: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?)
 
     func linearForward(
         _ shape: LinearShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,

@@ -1,12 +1,12 @@
 import STNKernels
 
 /// `nn.Conv2d` (zero padding by a bordered copy of the input, any kernel and stride), with
-/// a batch norm after it folded into its weights at inference. Its forward pass runs by
-/// Winograd when that form takes at least half fewer multiplies (`winogradForm`), at
-/// inference and in training, where the weights are transformed again at every step's
-/// repacking. The backward pass is the direct one: the input gradient as a Winograd
-/// convolution of the zero-bordered output gradient does about as many multiplies as the
-/// direct product (docs/experiments.md).
+/// a batch norm after it folded into its weights at inference. It runs by Winograd when
+/// that form takes at least half fewer multiplies (`winogradForm`): the forward pass at
+/// inference and in training (where the weights are transformed again at every step's
+/// repacking), and in training the backward pass too, as the forward's adjoint in the
+/// transformed domain (`WinogradConv2D.backward`): its accumulators then hold the gradient
+/// of the transformed weights, mapped back to the filters once per batch.
 final class ConvolutionStep: Step {
     let shape: Conv2DShape
     /// The Winograd form this step's forward pass runs by, if any.
@@ -23,8 +23,9 @@ final class ConvolutionStep: Step {
     private var packed: UnsafeMutablePointer<Float>!
     private var packedT: UnsafeMutablePointer<Float>?
     private var bias: UnsafeMutablePointer<Float>!
-    /// The Winograd-transformed weights (with `winograd`).
+    /// The Winograd-transformed weights (with `winograd`), and in training their transpose.
     private var transformed: UnsafeMutablePointer<Float>?
+    private var transformedT: UnsafeMutablePointer<Float>?
 
     init(
         name: String, input: Int, output: Int, shape: Conv2DShape, inputHeight: Int, inputWidth: Int, padH: Int,
@@ -55,17 +56,20 @@ final class ConvolutionStep: Step {
     private var padded: Bool { padH > 0 || padW > 0 }
 
     override func weightFloats(training: Bool) -> Int {
-        roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp)
-            + (training ? roundUp16(shape.outCp * shape.kp) : 0) + roundUp16(winograd?.weightFloats ?? 0)
+        roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp) + (training ? backwardWeightFloats : 0)
+            + roundUp16(winograd?.weightFloats ?? 0)
     }
+
+    /// The layout the input gradient reads: U^T for Winograd, else the direct packing's transpose.
+    private var backwardWeightFloats: Int { roundUp16(winograd?.weightFloats ?? shape.outCp * shape.kp) }
 
     override func bind(weights: UnsafeMutablePointer<Float>, training: Bool) {
         packed = weights
         bias = weights + roundUp16(shape.k * shape.outCp)
         var cursor = bias + roundUp16(shape.outCp)
         if training {
-            packedT = cursor
-            cursor += roundUp16(shape.outCp * shape.kp)
+            if winograd != nil { transformedT = cursor } else { packedT = cursor }
+            cursor += backwardWeightFloats
         }
         if winograd != nil { transformed = cursor }
     }
@@ -83,16 +87,25 @@ final class ConvolutionStep: Step {
                 bias[o] = (bias[o] - parameters[bn.mean + o]) * factor + parameters[bn.bias + o]
             }
         }
-        if let winograd, let transformed { winograd.transformWeights(packed: packed, into: transformed) }
+        if let winograd, let transformed {
+            winograd.transformWeights(packed: packed, into: transformed)
+            if let transformedT { winograd.transposeWeights(transformed, into: transformedT) }
+        }
     }
 
     override var isTrainable: Bool { true }
-    override var gradientFloats: Int { shape.k * shape.outCp + shape.outCp }
+    /// Accumulated weight gradient: of U (Winograd) or of the direct packing.
+    private var weightGradientFloats: Int { winograd?.weightFloats ?? shape.k * shape.outCp }
+    override var gradientFloats: Int { weightGradientFloats + shape.outCp }
 
     override func unpackGradients(_ accumulators: UnsafePointer<Float>, into gradients: UnsafeMutablePointer<Float>) {
-        shape.unpackAdding(packed: accumulators, realInC: realInC, into: gradients + weightOffset)
+        if let winograd {
+            winograd.addWeightGradient(accumulators, into: gradients + weightOffset)
+        } else {
+            shape.unpackAdding(packed: accumulators, realInC: realInC, into: gradients + weightOffset)
+        }
         if let biasOffset {
-            let dBias = accumulators + shape.k * shape.outCp
+            let dBias = accumulators + weightGradientFloats
             for o in 0 ..< shape.outC { gradients[biasOffset + o] += dBias[o] }
         }
     }
@@ -100,9 +113,10 @@ final class ConvolutionStep: Step {
     override func savedFloats(training: Bool) -> Int { padded ? shape.inputCount : 0 }
     /// The backward pass's per-position input gradients (and their padded image).
     override func scratchFloats(training: Bool) -> Int {
-        let winogradScratch = winograd?.scratchFloats ?? 0
-        return training
-            ? max(shape.positions * shape.kp + (padded ? shape.inputCount : 0), winogradScratch) : winogradScratch
+        guard training else { return winograd?.scratchFloats ?? 0 }
+        let paddedGradient = padded ? shape.inputCount : 0
+        guard let winograd else { return shape.positions * shape.kp + paddedGradient }
+        return max(winograd.scratchFloats, winograd.backwardScratchFloats + paddedGradient)
     }
 
     /// The input the kernel reads: the tensor itself, or its zero-bordered copy.
@@ -134,6 +148,16 @@ final class ConvolutionStep: Step {
     override func backward(_ frame: Frame) {
         let dOutput = frame.gradients[output]
         let accumulators = frame.accumulators[index]
+        if let winograd, let transformedT {
+            let needsInput = inputNeedsGradient[0]
+            let paddedGradient = frame.scratch + winograd.backwardScratchFloats
+            winograd.backward(
+                input: kernelInput(frame, copy: false), dOutput: dOutput, uT: transformedT, scratch: frame.scratch,
+                dU: accumulators, dBias: accumulators + winograd.weightFloats,
+                dInput: needsInput ? (padded ? paddedGradient : gradientTarget(frame, 0)) : nil)
+            if needsInput && padded { copyUnpadded(paddedGradient, into: gradientTarget(frame, 0)) }
+            return
+        }
         shape.backwardWeights(
             input: kernelInput(frame, copy: false), dOutput: dOutput, dPacked: accumulators,
             dBias: accumulators + shape.k * shape.outCp)
@@ -145,6 +169,11 @@ final class ConvolutionStep: Step {
         }
         let paddedGradient = frame.scratch + shape.positions * shape.kp
         shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: frame.scratch, dInput: paddedGradient)
+        copyUnpadded(paddedGradient, into: target)
+    }
+
+    /// The gradient of the unpadded input: the inside of the padded input's gradient.
+    private func copyUnpadded(_ paddedGradient: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>) {
         let row = inputWidth * shape.inC
         for y in 0 ..< inputHeight {
             (target + y * row).update(from: paddedGradient + ((y + padH) * shape.inW + padW) * shape.inC, count: row)
