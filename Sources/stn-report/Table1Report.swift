@@ -61,7 +61,9 @@ struct Table1Report: ParsableCommand {
             }
             lines.append("| \(model) | " + cells.joined(separator: " | ") + " |")
         }
-        if let attention = curve("rts", "st-cnn-attention") {
+        if FileManager.default.fileExists(atPath: "\(directory)/rts/st-cnn-attention.h5"),
+            let attention = curve("rts", "st-cnn-attention")
+        {
             lines.append(String(format: "| st-cnn-attention | | %.2f | | |", attention.last!.1))
         }
         print("Test error %, ours (the paper's), of the finished cells:")
