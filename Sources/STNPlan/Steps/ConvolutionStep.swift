@@ -11,6 +11,8 @@ final class ConvolutionStep: Step {
     let shape: Conv2DShape
     /// The Winograd form this step's forward pass runs by, if any.
     let winograd: WinogradConv2D?
+    /// The same form in training, in blocks of as many tiles as the backward pass takes.
+    let trainingWinograd: WinogradConv2D?
     /// The unpadded input, and the padding added on each side.
     let inputHeight: Int, inputWidth: Int
     let padH: Int, padW: Int
@@ -34,6 +36,9 @@ final class ConvolutionStep: Step {
     ) {
         self.shape = shape
         winograd = Self.winogradForm(shape, realInC: realInC)
+        trainingWinograd = winograd.map {
+            WinogradConv2D(shape: shape, realInC: realInC, tileRowsPerBlock: $0.backwardTileRowsPerBlock)
+        }
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.padH = padH
@@ -136,7 +141,7 @@ final class ConvolutionStep: Step {
 
     override func forward(_ frame: Frame) {
         if let winograd, let transformed {
-            winograd.forward(
+            (transformedT == nil ? winograd : trainingWinograd!).forward(
                 input: kernelInput(frame, copy: true), u: transformed, bias: bias, scratch: frame.scratch,
                 output: frame.values[output])
             return
