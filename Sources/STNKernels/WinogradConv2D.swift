@@ -1,7 +1,7 @@
 /// A stride-1 valid convolution over one NHWC image by Winograd F(m x m, r x r) on 8 x 8
 /// tiles (`WinogradTransform`): per tile, 64 products per (input, output) channel pair
-/// instead of m^2 r^2 (F(2x2, 7x7): 64 against 196). Inference only; the trainer keeps
-/// the direct `Conv2DShape` path.
+/// instead of m^2 r^2 (F(2x2, 7x7): 64 against 196). The forward pass serves inference and
+/// training; `backward` (below) is its adjoint, the trainer's gradients in the same domain.
 ///
 /// Per block of tile rows, with ξ (0 ..< 64) the transformed position:
 ///   1. input transform  V[ξ][tile][ci] = (B^T d B)[ξ], d the tile's 8 x 8 input patch;
