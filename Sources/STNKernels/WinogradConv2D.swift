@@ -350,7 +350,7 @@ extension WinogradConv2D {
 
 /// Calls `body(c, lanes)` over `count` channels (a multiple of 8): full registers, then a last 8.
 @inline(__always)
-private func forEachChannelVector(_ count: Int, _ body: (Int, Int) -> Void) {
+func forEachChannelVector(_ count: Int, _ body: (Int, Int) -> Void) {
     var c = 0
     while c + Lane.scalarCount <= count {
         body(c, Lane.scalarCount)
@@ -363,14 +363,14 @@ private func forEachChannelVector(_ count: Int, _ body: (Int, Int) -> Void) {
 }
 
 /// An input tile's 8 x 8 patch; pixels past `rows` x `columns` (the image's edge) read as zero.
-private struct TilePatch {
+struct TilePatch {
     let origin: UnsafePointer<Float>
     let rowStride: Int, pixelStride: Int
     let rows: Int, columns: Int
 }
 
 /// The part of an output tile inside the image.
-private struct OutputTile {
+struct OutputTile {
     let origin: UnsafeMutablePointer<Float>
     let rowStride: Int, pixelStride: Int
     let rows: Int, columns: Int
@@ -379,7 +379,7 @@ private struct OutputTile {
 /// B^T d B for one channel vector of one tile: down each column, then along each row, the
 /// second pass in place in V (`v[ξ * stride]`).
 @inline(__always)
-private func inputTile<V: SIMD>(
+func inputTile<V: SIMD>(
     _: V.Type, _ patch: TilePatch, _ c: Int, _ k: WinogradInputCoefficients, _ v: UnsafeMutablePointer<Float>,
     _ stride: Int
 ) where V.Scalar == Float {
@@ -401,7 +401,7 @@ private func inputTile<V: SIMD>(
 }
 
 @inline(__always)
-private func storeRow<V: SIMD>(_ w: (V, V, V, V, V, V, V, V), _ p: UnsafeMutablePointer<Float>, _ stride: Int)
+func storeRow<V: SIMD>(_ w: (V, V, V, V, V, V, V, V), _ p: UnsafeMutablePointer<Float>, _ stride: Int)
 where V.Scalar == Float {
     store(w.0, p)
     store(w.1, p + stride)
@@ -415,7 +415,7 @@ where V.Scalar == Float {
 
 /// B^T d for eight vectors, pairwise (see `WinogradInputCoefficients`).
 @inline(__always)
-private func transform8<V: SIMD>(
+func transform8<V: SIMD>(
     _ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V, _ d6: V, _ d7: V, _ k: WinogradInputCoefficients
 ) -> (V, V, V, V, V, V, V, V) where V.Scalar == Float {
     @inline(__always) func pair(_ c: SIMD8<Float>) -> (V, V) {
@@ -435,7 +435,7 @@ private func transform8<V: SIMD>(
 /// bias + A^T M A for one channel vector of one tile: down each column of M in place (rows
 /// 0 ..< m of it), then along those rows into the output.
 @inline(__always)
-private func outputTile<V: SIMD>(
+func outputTile<V: SIMD>(
     _: V.Type, _ product: UnsafeMutablePointer<Float>, _ stride: Int, _ m: Int, _ powers: UnsafeBufferPointer<Float>,
     _ bias: UnsafePointer<Float>, _ target: OutputTile, _ c: Int
 ) where V.Scalar == Float {
@@ -461,7 +461,7 @@ private func outputTile<V: SIMD>(
 /// A^T w for eight vectors: y_i = [i = 0] w0 + sum over pairs k of p_k^i (w_{2k+1} ± w_{2k+2})
 /// (+ for even i, - for odd) + [i = m - 1] w7, for i < m, each handed to `emit`.
 @inline(__always)
-private func inverse8<V: SIMD>(
+func inverse8<V: SIMD>(
     _ w0: V, _ w1: V, _ w2: V, _ w3: V, _ w4: V, _ w5: V, _ w6: V, _ w7: V, _ m: Int,
     _ powers: UnsafeBufferPointer<Float>,
     _ emit: (Int, V) -> Void
@@ -486,7 +486,7 @@ private func inverse8<V: SIMD>(
 
 /// x + s * b for a scalar b (see `multiplyAdd` in GEMM.swift: fused only where FMA is the target's).
 @inline(__always)
-private func multiplyAdd<V: SIMD>(_ x: V, _ s: V, _ b: Float) -> V where V.Scalar == Float {
+func multiplyAdd<V: SIMD>(_ x: V, _ s: V, _ b: Float) -> V where V.Scalar == Float {
     multiplyAdd(x, s, V(repeating: b))
 }
 
@@ -494,7 +494,7 @@ private func multiplyAdd<V: SIMD>(_ x: V, _ s: V, _ b: Float) -> V where V.Scala
 /// part inside the image, zero beyond), A^T the output transform. Along each of dY's rows
 /// into the first m rows of dM, then down each column of dM in place (`dm[ξ * stride]`).
 @inline(__always)
-private func outputAdjointTile<V: SIMD>(
+func outputAdjointTile<V: SIMD>(
     _: V.Type, _ gradient: TilePatch, _ c: Int, _ m: Int, _ powers: UnsafeBufferPointer<Float>,
     _ dm: UnsafeMutablePointer<Float>, _ stride: Int
 ) where V.Scalar == Float {
@@ -520,7 +520,7 @@ private func outputAdjointTile<V: SIMD>(
 /// summed apart: the value at -p is E - O where at p it is E + O), and y_(m-1) for the
 /// point at infinity. Every input is read before anything is returned (callers work in place).
 @inline(__always)
-private func evaluate8<V: SIMD>(_ m: Int, _ powers: UnsafeBufferPointer<Float>, _ at: (Int) -> V) -> (
+func evaluate8<V: SIMD>(_ m: Int, _ powers: UnsafeBufferPointer<Float>, _ at: (Int) -> V) -> (
     V, V, V, V, V, V, V, V
 ) where V.Scalar == Float {
     let y0 = at(0)
@@ -553,7 +553,7 @@ private func evaluate8<V: SIMD>(_ m: Int, _ powers: UnsafeBufferPointer<Float>, 
 /// B dV B^T for one channel vector of one tile, added onto the tile's 8 x 8 input patch (the
 /// part inside the image): along each row of dV in place, then down each column into the patch.
 @inline(__always)
-private func inputAdjointTile<V: SIMD>(
+func inputAdjointTile<V: SIMD>(
     _: V.Type, _ dv: UnsafeMutablePointer<Float>, _ stride: Int, _ k: WinogradInputCoefficients,
     _ target: OutputTile, _ c: Int
 ) where V.Scalar == Float {
@@ -587,7 +587,7 @@ private func inputAdjointTile<V: SIMD>(
 /// B^T[j][x] w_j. Even powers x gather row 0 and the sums of each ± pair, odd powers the
 /// pairs' differences and row 7.
 @inline(__always)
-private func adjoint8<V: SIMD>(
+func adjoint8<V: SIMD>(
     _ w0: V, _ w1: V, _ w2: V, _ w3: V, _ w4: V, _ w5: V, _ w6: V, _ w7: V, _ k: WinogradInputCoefficients
 ) -> (V, V, V, V, V, V, V, V) where V.Scalar == Float {
     let s1 = w1 + w2

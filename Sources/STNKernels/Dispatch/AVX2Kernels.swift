@@ -48,6 +48,29 @@
             STNKernelsAVX2.WinogradConv2D(conv).transformWeights(packed: packed, into: u)
         }
 
+        func splitWinogradTransformWeights(
+            _ conv: SplitWinogradConv2D, packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.SplitWinogradConv2D(conv).transformWeights(packed: packed, into: u)
+        }
+
+        func splitWinogradForward(
+            _ conv: SplitWinogradConv2D, input: UnsafePointer<Float>, u: UnsafePointer<Float>,
+            bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.SplitWinogradConv2D(conv).forward(
+                input: input, u: u, bias: bias, scratch: scratch, output: output)
+        }
+
+        func splitWinogradBackward(
+            _ conv: SplitWinogradConv2D, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+            uT: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>,
+            dBias: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>?
+        ) {
+            STNKernelsAVX2.SplitWinogradConv2D(conv).backward(
+                input: input, dOutput: dOutput, uT: uT, scratch: scratch, dU: dU, dBias: dBias, dInput: dInput)
+        }
+
         func winogradBackward(
             _ conv: WinogradConv2D, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
             uT: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>,
@@ -213,6 +236,20 @@
                     input: .init(zero: i.zero, pair1: i.pair1, pair2: i.pair2, pair3: i.pair3, infinity: i.infinity),
                     outputPowers: t.outputPowers),
                 tilesY: w.tilesY, tilesX: w.tilesX, tileRowsPerBlock: w.tileRowsPerBlock)
+        }
+    }
+
+    extension STNKernelsAVX2.SplitWinogradConv2D {
+        init(_ w: STNKernels.SplitWinogradConv2D) {
+            let t = w.transform
+            let i = t.input
+            self.init(
+                shape: .init(w.shape), pieces: w.pieces,
+                transform: .init(
+                    outputTile: t.outputTile, kernel: t.kernel, pairs: t.pairs, bT: t.bT, g: t.g, aT: t.aT,
+                    input: .init(zero: i.zero, pair1: i.pair1, pair2: i.pair2, pair3: i.pair3, infinity: i.infinity),
+                    outputPowers: t.outputPowers),
+                tilesY: w.tilesY, tilesX: w.tilesX, gridY: w.gridY, gridX: w.gridX)
         }
     }
 

@@ -22,6 +22,16 @@ protocol ISAKernels: Sendable {
         scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
     func winogradTransformWeights(
         _ conv: WinogradConv2D, packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>)
+    func splitWinogradTransformWeights(
+        _ conv: SplitWinogradConv2D, packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>)
+    func splitWinogradForward(
+        _ conv: SplitWinogradConv2D, input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func splitWinogradBackward(
+        _ conv: SplitWinogradConv2D, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+        uT: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?)
     func winogradBackward(
         _ conv: WinogradConv2D, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, uT: UnsafePointer<Float>,
         scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,

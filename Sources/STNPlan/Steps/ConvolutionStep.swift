@@ -6,13 +6,17 @@ import STNKernels
 /// inference and in training (where the weights are transformed again at every step's
 /// repacking), and in training the backward pass too, as the forward's adjoint in the
 /// transformed domain (`WinogradConv2D.backward`): its accumulators then hold the gradient
-/// of the transformed weights, mapped back to the filters once per batch.
+/// of the transformed weights, mapped back to the filters once per batch. A one-channel
+/// layer with a 6, 9, 12 ... tap kernel (a grey frame's first) runs by Winograd over its
+/// 3 x 3 pieces instead (`SplitWinogradConv2D`), forward and backward alike.
 final class ConvolutionStep: Step {
     let shape: Conv2DShape
     /// The Winograd form this step's forward pass runs by, if any.
     let winograd: WinogradConv2D?
     /// The same form in training, in blocks of as many tiles as the backward pass takes.
     let trainingWinograd: WinogradConv2D?
+    /// The split form of a one-channel layer, if it runs by one.
+    let split: SplitWinogradConv2D?
     /// The unpadded input, and the padding added on each side.
     let inputHeight: Int, inputWidth: Int
     let padH: Int, padW: Int
@@ -25,7 +29,8 @@ final class ConvolutionStep: Step {
     private var packed: UnsafeMutablePointer<Float>!
     private var packedT: UnsafeMutablePointer<Float>?
     private var bias: UnsafeMutablePointer<Float>!
-    /// The Winograd-transformed weights (with `winograd`), and in training their transpose.
+    /// The Winograd-transformed weights (with `winograd` or `split`), and in training their
+    /// transpose.
     private var transformed: UnsafeMutablePointer<Float>?
     private var transformedT: UnsafeMutablePointer<Float>?
 
@@ -39,6 +44,7 @@ final class ConvolutionStep: Step {
         trainingWinograd = winograd.map {
             WinogradConv2D(shape: shape, realInC: realInC, tileRowsPerBlock: $0.backwardTileRowsPerBlock)
         }
+        split = winograd == nil ? Self.splitForm(shape) : nil
         self.inputHeight = inputHeight
         self.inputWidth = inputWidth
         self.padH = padH
@@ -58,25 +64,35 @@ final class ConvolutionStep: Step {
         return form.multiplyRatio >= 2 && form.tilesY * form.tilesX >= 6 ? form : nil
     }
 
+    /// The split form when it applies (one input channel, stride 1, a square kernel of 3s
+    /// taps) and saves at least half the multiplies.
+    static func splitForm(_ shape: Conv2DShape) -> SplitWinogradConv2D? {
+        guard SplitWinogradConv2D.supports(shape) else { return nil }
+        let form = SplitWinogradConv2D(shape: shape)
+        return form.multiplyRatio >= 2 ? form : nil
+    }
+
     private var padded: Bool { padH > 0 || padW > 0 }
 
     override func weightFloats(training: Bool) -> Int {
         roundUp16(shape.k * shape.outCp) + roundUp16(shape.outCp) + (training ? backwardWeightFloats : 0)
-            + roundUp16(winograd?.weightFloats ?? 0)
+            + roundUp16(winograd?.weightFloats ?? split?.weightFloats ?? 0)
     }
 
     /// The layout the input gradient reads: U^T for Winograd, else the direct packing's transpose.
-    private var backwardWeightFloats: Int { roundUp16(winograd?.weightFloats ?? shape.outCp * shape.kp) }
+    private var backwardWeightFloats: Int {
+        roundUp16(winograd?.weightFloats ?? split?.transposedWeightFloats ?? shape.outCp * shape.kp)
+    }
 
     override func bind(weights: UnsafeMutablePointer<Float>, training: Bool) {
         packed = weights
         bias = weights + roundUp16(shape.k * shape.outCp)
         var cursor = bias + roundUp16(shape.outCp)
         if training {
-            if winograd != nil { transformedT = cursor } else { packedT = cursor }
+            if winograd != nil || split != nil { transformedT = cursor } else { packedT = cursor }
             cursor += backwardWeightFloats
         }
-        if winograd != nil { transformed = cursor }
+        if winograd != nil || split != nil { transformed = cursor }
     }
 
     override func load(_ parameters: UnsafePointer<Float>) {
@@ -96,16 +112,22 @@ final class ConvolutionStep: Step {
             winograd.transformWeights(packed: packed, into: transformed)
             if let transformedT { winograd.transposeWeights(transformed, into: transformedT) }
         }
+        if let split, let transformed {
+            split.transformWeights(packed: packed, into: transformed)
+            if let transformedT { split.transposeWeights(transformed, into: transformedT) }
+        }
     }
 
     override var isTrainable: Bool { true }
-    /// Accumulated weight gradient: of U (Winograd) or of the direct packing.
-    private var weightGradientFloats: Int { winograd?.weightFloats ?? shape.k * shape.outCp }
+    /// Accumulated weight gradient: of U (either Winograd form) or of the direct packing.
+    private var weightGradientFloats: Int { winograd?.weightFloats ?? split?.weightFloats ?? shape.k * shape.outCp }
     override var gradientFloats: Int { weightGradientFloats + shape.outCp }
 
     override func unpackGradients(_ accumulators: UnsafePointer<Float>, into gradients: UnsafeMutablePointer<Float>) {
         if let winograd {
             winograd.addWeightGradient(accumulators, into: gradients + weightOffset)
+        } else if let split {
+            split.addWeightGradient(accumulators, into: gradients + weightOffset)
         } else {
             shape.unpackAdding(packed: accumulators, realInC: realInC, into: gradients + weightOffset)
         }
@@ -118,8 +140,9 @@ final class ConvolutionStep: Step {
     override func savedFloats(training: Bool) -> Int { padded ? shape.inputCount : 0 }
     /// The backward pass's per-position input gradients (and their padded image).
     override func scratchFloats(training: Bool) -> Int {
-        guard training else { return winograd?.scratchFloats ?? 0 }
+        guard training else { return winograd?.scratchFloats ?? split?.scratchFloats ?? 0 }
         let paddedGradient = padded ? shape.inputCount : 0
+        if let split { return split.backwardScratchFloats + paddedGradient }
         guard let winograd else { return shape.positions * shape.kp + paddedGradient }
         return max(winograd.scratchFloats, winograd.backwardScratchFloats + paddedGradient)
     }
@@ -146,6 +169,12 @@ final class ConvolutionStep: Step {
                 output: frame.values[output])
             return
         }
+        if let split, let transformed {
+            split.forward(
+                input: kernelInput(frame, copy: true), u: transformed, bias: bias, scratch: frame.scratch,
+                output: frame.values[output])
+            return
+        }
         shape.forward(
             input: kernelInput(frame, copy: true), packed: packed, bias: bias, output: frame.values[output])
     }
@@ -153,19 +182,26 @@ final class ConvolutionStep: Step {
     override func backward(_ frame: Frame) {
         let dOutput = frame.gradients[output]
         let accumulators = frame.accumulators[index]
-        if let winograd, let transformedT {
+        let input = kernelInput(frame, copy: false)
+        if let transformedT {
+            // Either Winograd form: both gradients in the transformed domain.
             let needsInput = inputNeedsGradient[0]
-            let paddedGradient = frame.scratch + winograd.backwardScratchFloats
-            winograd.backward(
-                input: kernelInput(frame, copy: false), dOutput: dOutput, uT: transformedT, scratch: frame.scratch,
-                dU: accumulators, dBias: accumulators + winograd.weightFloats,
-                dInput: needsInput ? (padded ? paddedGradient : gradientTarget(frame, 0)) : nil)
+            let paddedGradient = frame.scratch + (winograd?.backwardScratchFloats ?? split?.backwardScratchFloats ?? 0)
+            let dInput = needsInput ? (padded ? paddedGradient : gradientTarget(frame, 0)) : nil
+            if let winograd {
+                winograd.backward(
+                    input: input, dOutput: dOutput, uT: transformedT, scratch: frame.scratch, dU: accumulators,
+                    dBias: accumulators + winograd.weightFloats, dInput: dInput)
+            } else if let split {
+                split.backward(
+                    input: input, dOutput: dOutput, uT: transformedT, scratch: frame.scratch, dU: accumulators,
+                    dBias: accumulators + split.weightFloats, dInput: dInput)
+            }
             if needsInput && padded { copyUnpadded(paddedGradient, into: gradientTarget(frame, 0)) }
             return
         }
         shape.backwardWeights(
-            input: kernelInput(frame, copy: false), dOutput: dOutput, dPacked: accumulators,
-            dBias: accumulators + shape.k * shape.outCp)
+            input: input, dOutput: dOutput, dPacked: accumulators, dBias: accumulators + shape.k * shape.outCp)
         guard inputNeedsGradient[0], let packedT else { return }
         let target = gradientTarget(frame, 0)
         guard padded else {

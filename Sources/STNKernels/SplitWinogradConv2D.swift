@@ -1,0 +1,423 @@
+/// A stride-1 convolution of a one-channel image (a grey frame's first layer) whose square
+/// kernel is 3s x 3s, s >= 2 (the seed's 9 x 9), by Winograd F(6x6, 3x3) on its s x s pieces
+/// of 3 x 3 taps. Tiles of 8 cannot hold a 9-tap filter, and with one input channel the plain
+/// Winograd products would have no depth to sum over; split into pieces they sum over the
+/// pieces instead:
+///
+///     out[y][x] = sum over pieces (a, b) of the 3 x 3 correlation of w_ab with the image
+///                 shifted by (3a, 3b),   w_ab[p][q] = w[3a + p][3b + q].
+///
+/// The 6 x 6 output tile at (6 ty, 6 tx) reads piece (a, b) from the 8 x 8 input patch at
+/// (3 (2 ty + a), 3 (2 tx + b)): every patch lies on one grid of stride 3, transformed once
+/// (V = B^T d B, `gridY x gridX` patches). Then per transformed position ξ one GEMM over
+/// the tiles, summing the s^2 pieces: M[ξ][t][co] = sum over (a, b) of V[ξ][grid(t, a, b)]
+/// U[ξ][a][b][co]; and the output transform A^T M A. Per output and channel: 64 s^2 / 36
+/// products (16 for 9 x 9) against 9 s^2 (81).
+///
+/// The backward pass is its adjoint: with dM = A dY A^T per tile, the weight gradient
+/// dU[ξ][a][b] += sum over tiles of V[ξ][grid(t, a, b)] dM[ξ][t] (mapped back to the filter
+/// once per batch, `addWeightGradient`), and the input gradient dV[ξ][grid(t, a, b)] +=
+/// dM[ξ][t] U[ξ][a][b], each patch's B dV B^T added onto the image (patches overlap).
+/// Layouts: V and dV `[grid][j][i]` (64 floats per patch, the row transform i fastest), U and
+/// dU `[ξ][a][b][outCp]` with ξ = i * 8 + j, U^T `[ξ][outCp][16]` (pieces padded to 16), M
+/// and dM `[ξ][tile][outCp]`. Nothing here allocates.
+public struct SplitWinogradConv2D: Sendable {
+    public let shape: Conv2DShape
+    /// Pieces per side: the kernel is 3 s x 3 s.
+    public let pieces: Int
+    public let transform: WinogradTransform
+    public let tilesY: Int, tilesX: Int
+    /// Input patches on the stride-3 grid.
+    public let gridY: Int, gridX: Int
+
+    /// Whether `shape` can run this way: one input channel, stride 1, a square kernel of
+    /// 6, 9, 12, ... taps.
+    public static func supports(_ shape: Conv2DShape) -> Bool {
+        shape.inC == 1 && shape.strideH == 1 && shape.strideW == 1 && shape.kernelH == shape.kernelW
+            && shape.kernelH % 3 == 0 && shape.kernelH >= 6 && shape.outH > 0 && shape.outW > 0
+    }
+
+    /// The parts as they are (how the ISA dispatch hands this form to another copy of the kernels).
+    public init(
+        shape: Conv2DShape, pieces: Int, transform: WinogradTransform, tilesY: Int, tilesX: Int, gridY: Int,
+        gridX: Int
+    ) {
+        self.shape = shape
+        self.pieces = pieces
+        self.transform = transform
+        self.tilesY = tilesY
+        self.tilesX = tilesX
+        self.gridY = gridY
+        self.gridX = gridX
+    }
+
+    public init(shape: Conv2DShape) {
+        precondition(Self.supports(shape), "split Winograd: unsupported convolution shape")
+        self.shape = shape
+        pieces = shape.kernelH / 3
+        transform = WinogradTransform(kernel: 3)
+        tilesY = (shape.outH + 5) / 6
+        tilesX = (shape.outW + 5) / 6
+        gridY = 2 * (tilesY - 1) + pieces
+        gridX = 2 * (tilesX - 1) + pieces
+    }
+
+    var tiles: Int { tilesY * tilesX }
+    /// Columns of the image the grid's patches cover (past the image: zeros).
+    var coveredWidth: Int { 3 * (gridX - 1) + 8 }
+
+    /// Multiplies per output against the direct convolution's (padding tiles included).
+    public var multiplyRatio: Double {
+        Double(shape.positions * shape.kernelH * shape.kernelW) / Double(tiles * 64 * pieces * pieces)
+    }
+
+    public var weightFloats: Int { 64 * pieces * pieces * shape.outCp }
+    /// U^T, what the input gradient multiplies by.
+    public var transposedWeightFloats: Int { 64 * shape.outCp * pieceColumns }
+    /// The pieces as GEMM columns: s^2 rounded up to 8.
+    var pieceColumns: Int { roundUp8(pieces * pieces) }
+    /// V, then the column-transformed rows of one grid row, then M (or dM).
+    public var scratchFloats: Int { 64 * gridY * gridX + 8 * coveredWidth + 64 * tiles * shape.outCp }
+    /// `scratchFloats` and the per-tile, per-piece products of the input gradient.
+    public var backwardScratchFloats: Int { scratchFloats + 64 * tiles * pieceColumns }
+
+    /// U `[64][s][s][outCp]` -> U^T `[64][outCp][16]`, the pieces' padding zero.
+    public func transposeWeights(_ u: UnsafePointer<Float>, into uT: UnsafeMutablePointer<Float>) {
+        let outCp = shape.outCp
+        let columns = pieceColumns
+        uT.initialize(repeating: 0, count: transposedWeightFloats)
+        for xi in 0 ..< 64 {
+            for piece in 0 ..< pieces * pieces {
+                for co in 0 ..< outCp {
+                    uT[(xi * outCp + co) * columns + piece] = u[(xi * pieces * pieces + piece) * outCp + co]
+                }
+            }
+        }
+    }
+
+    /// Direct packing `[K][outCp]` (K = (ky, kx), one input channel) -> U `[64][s][s][outCp]`.
+    public func transformWeights(packed: UnsafePointer<Float>, into u: UnsafeMutablePointer<Float>) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels { return kernels.splitWinogradTransformWeights(self, packed: packed, into: u) }
+        #endif
+        let outCp = shape.outCp
+        let kernel = shape.kernelW
+        let g = transform.g.flatMap { $0 }  // 8 x 3, row-major
+        let lanes = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: 9 + 24)
+        defer { lanes.deallocate() }
+        let gf = lanes + 9  // G f, 8 x 3
+        for a in 0 ..< pieces {
+            for b in 0 ..< pieces {
+                var co = 0
+                while co < shape.outC {
+                    for p in 0 ..< 3 {
+                        for q in 0 ..< 3 {
+                            let source = packed + ((3 * a + p) * kernel + 3 * b + q) * outCp + co
+                            var value = SIMD8<Double>()
+                            for k in 0 ..< 8 { value[k] = Double(source[k]) }
+                            lanes[p * 3 + q] = value
+                        }
+                    }
+                    for i in 0 ..< 8 {
+                        for q in 0 ..< 3 {
+                            var sum = SIMD8<Double>()
+                            for p in 0 ..< 3 { sum += g[i * 3 + p] * lanes[p * 3 + q] }
+                            gf[i * 3 + q] = sum
+                        }
+                    }
+                    for i in 0 ..< 8 {
+                        for j in 0 ..< 8 {
+                            var sum = SIMD8<Double>()
+                            for q in 0 ..< 3 { sum += gf[i * 3 + q] * g[j * 3 + q] }
+                            let target = u + (((i * 8 + j) * pieces + a) * pieces + b) * outCp + co
+                            for k in 0 ..< 8 { target[k] = Float(sum[k]) }
+                        }
+                    }
+                    co += 8
+                }
+            }
+        }
+    }
+
+    /// output = bias + input (*) weights, as `Conv2DShape.forward`. `scratch` holds `scratchFloats`.
+    public func forward(
+        input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.splitWinogradForward(
+                    self, input: input, u: u, bias: bias, scratch: scratch, output: output)
+            }
+        #endif
+        let outCp = shape.outCp
+        let v = scratch
+        let product = scratch + 64 * gridY * gridX + 8 * coveredWidth
+        transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
+        product.initialize(repeating: 0, count: 64 * tiles * outCp)
+        let patch = 64
+        for i in 0 ..< 8 {
+            for j in 0 ..< 8 {
+                let xi = i * 8 + j
+                gemmAccumulate(
+                    m: tiles, n: outCp, a: v + j * 8 + i,
+                    rows: RowMap(perLine: tilesX, lineStride: 2 * gridX * patch, step: 2 * patch),
+                    b: u + xi * pieces * pieces * outCp,
+                    reduction: Reduction(
+                        n1: pieces, n2: pieces, aStride1: gridX * patch, aStride2: patch,
+                        bStride1: pieces * outCp, bStride2: outCp),
+                    c: product + xi * tiles * outCp, ldc: outCp)
+            }
+        }
+        transform.outputPowers.withUnsafeBufferPointer { powers in
+            for t in 0 ..< tiles {
+                let y0 = (t / tilesX) * 6
+                let x0 = (t % tilesX) * 6
+                let target = OutputTile(
+                    origin: output + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
+                    pixelStride: outCp, rows: min(6, shape.outH - y0), columns: min(6, shape.outW - x0))
+                forEachChannelVector(outCp) { c, lanes in
+                    if lanes == Lane.scalarCount {
+                        outputTile(Lane.self, product + t * outCp + c, tiles * outCp, 6, powers, bias + c, target, c)
+                    } else {
+                        outputTile(
+                            SIMD8<Float>.self, product + t * outCp + c, tiles * outCp, 6, powers, bias + c, target, c)
+                    }
+                }
+            }
+        }
+    }
+
+    /// For one image: dU += the gradient of the transformed weights, dBias (outCp) += the sum
+    /// of dY and, with `dInput` (inputCount floats, overwritten), the input gradient.
+    /// `scratch` holds `backwardScratchFloats`.
+    public func backward(
+        input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, uT: UnsafePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>, dU: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?
+    ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.splitWinogradBackward(
+                    self, input: input, dOutput: dOutput, uT: uT, scratch: scratch, dU: dU, dBias: dBias,
+                    dInput: dInput)
+            }
+        #endif
+        let outCp = shape.outCp
+        for p in 0 ..< shape.positions {
+            let row = dOutput + p * outCp
+            var j = 0
+            while j < outCp {
+                store8(load8(dBias + j) + load8(row + j), dBias + j)
+                j += 8
+            }
+        }
+        let v = scratch
+        let dm = scratch + 64 * gridY * gridX + 8 * coveredWidth
+        transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
+        transform.outputPowers.withUnsafeBufferPointer { powers in
+            for t in 0 ..< tiles {
+                let y0 = (t / tilesX) * 6
+                let x0 = (t % tilesX) * 6
+                let gradient = TilePatch(
+                    origin: dOutput + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
+                    pixelStride: outCp, rows: min(6, shape.outH - y0), columns: min(6, shape.outW - x0))
+                forEachChannelVector(outCp) { c, lanes in
+                    if lanes == Lane.scalarCount {
+                        outputAdjointTile(Lane.self, gradient, c, 6, powers, dm + t * outCp + c, tiles * outCp)
+                    } else {
+                        outputAdjointTile(SIMD8<Float>.self, gradient, c, 6, powers, dm + t * outCp + c, tiles * outCp)
+                    }
+                }
+            }
+        }
+        let patch = 64
+        for i in 0 ..< 8 {
+            for j in 0 ..< 8 {
+                let xi = i * 8 + j
+                gemmAccumulate(
+                    m: pieces * pieces, n: outCp, a: v + j * 8 + i,
+                    rows: RowMap(perLine: pieces, lineStride: gridX * patch, step: patch),
+                    b: dm + xi * tiles * outCp,
+                    reduction: Reduction(
+                        n1: tilesY, n2: tilesX, aStride1: 2 * gridX * patch, aStride2: 2 * patch,
+                        bStride1: tilesX * outCp, bStride2: outCp),
+                    c: dU + xi * pieces * pieces * outCp, ldc: outCp)
+            }
+        }
+        guard let dInput else { return }
+        // P[ξ][t][piece] = sum over co of dM[ξ][t][co] U[ξ][piece][co], then each into dV at the
+        // patch the piece read (V's place: V is no longer needed).
+        let columns = pieceColumns
+        let products = scratch + scratchFloats
+        products.initialize(repeating: 0, count: 64 * tiles * columns)
+        for xi in 0 ..< 64 {
+            gemmAccumulate(
+                m: tiles, n: columns, a: dm + xi * tiles * outCp, rows: .linear(step: outCp),
+                b: uT + xi * outCp * columns, reduction: .contiguous(shape.outC, ldb: columns),
+                c: products + xi * tiles * columns, ldc: columns)
+        }
+        let dv = v
+        dv.initialize(repeating: 0, count: 64 * gridY * gridX)
+        for t in 0 ..< tiles {
+            let ty = t / tilesX
+            let tx = t % tilesX
+            for a in 0 ..< pieces {
+                for b in 0 ..< pieces {
+                    let patchGradient = dv + ((2 * ty + a) * gridX + 2 * tx + b) * 64
+                    let source = products + t * columns + a * pieces + b
+                    for i in 0 ..< 8 {
+                        for j in 0 ..< 8 { patchGradient[j * 8 + i] += source[(i * 8 + j) * tiles * columns] }
+                    }
+                }
+            }
+        }
+        transformInputGradient(dv, into: dInput, rows: scratch + 64 * gridY * gridX)
+    }
+
+    /// The adjoint of `transformInput`: dInput (overwritten) = the sum over patches of
+    /// B dV B^T placed at the patch. Per grid row: each patch along the row (B over j, eight
+    /// lanes: i), then down each column (B over i) into a buffer of the grid row's 8 image
+    /// rows (x-major), added onto the image at the end of the row.
+    func transformInputGradient(
+        _ dv: UnsafePointer<Float>, into dInput: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
+    ) {
+        let bT = transform.bT
+        let r0 = Self.row(bT, 0)
+        let r1 = Self.row(bT, 1)
+        let r2 = Self.row(bT, 2)
+        let r3 = Self.row(bT, 3)
+        let r4 = Self.row(bT, 4)
+        let r5 = Self.row(bT, 5)
+        let r6 = Self.row(bT, 6)
+        let r7 = Self.row(bT, 7)
+        let coefficients = transform.input
+        let width = coveredWidth
+        dInput.initialize(repeating: 0, count: shape.inputCount)
+        for gy in 0 ..< gridY {
+            rows.initialize(repeating: 0, count: 8 * width)
+            for gx in 0 ..< gridX {
+                let patch = dv + (gy * gridX + gx) * 64
+                @inline(__always) func at(_ j: Int) -> SIMD8<Float> { load8(patch + j * 8) }
+                // W_x[i] = sum over j of dV[i][j] B^T[j][x]
+                let w = adjoint8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), coefficients)
+                // dd[.][x] = sum over i of B^T[i][.] W_x[i], added at column 3 gx + x
+                @inline(__always) func add(_ x: Int, _ wx: SIMD8<Float>) {
+                    var sum = multiplyAdd(multiplyAdd(r0 * wx[0], r1, wx[1]), r2, wx[2])
+                    sum = multiplyAdd(multiplyAdd(multiplyAdd(sum, r3, wx[3]), r4, wx[4]), r5, wx[5])
+                    sum = multiplyAdd(multiplyAdd(sum, r6, wx[6]), r7, wx[7])
+                    let target = rows + (3 * gx + x) * 8
+                    store8(load8(target) + sum, target)
+                }
+                add(0, w.0)
+                add(1, w.1)
+                add(2, w.2)
+                add(3, w.3)
+                add(4, w.4)
+                add(5, w.5)
+                add(6, w.6)
+                add(7, w.7)
+            }
+            let y0 = 3 * gy
+            for y in 0 ..< max(0, min(8, shape.inH - y0)) {
+                let line = dInput + (y0 + y) * shape.inW
+                for x in 0 ..< shape.inW { line[x] += rows[x * 8 + y] }
+            }
+        }
+    }
+
+    /// Adds G^T dU_ab G, the gradient of piece (a, b) of each filter, to PyTorch's
+    /// `[outC][1][3s][3s]` weight gradient: once per batch, in Double.
+    public func addWeightGradient(_ dU: UnsafePointer<Float>, into w: UnsafeMutablePointer<Float>) {
+        let outCp = shape.outCp
+        let kernel = shape.kernelW
+        let g = transform.g.flatMap { $0 }  // 8 x 3
+        let lanes = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: 64 + 24)
+        defer { lanes.deallocate() }
+        let dUG = lanes + 64  // dU G, 8 x 3
+        for a in 0 ..< pieces {
+            for b in 0 ..< pieces {
+                var co = 0
+                while co < shape.outC {
+                    for xi in 0 ..< 64 {
+                        let source = dU + ((xi * pieces + a) * pieces + b) * outCp + co
+                        var value = SIMD8<Double>()
+                        for k in 0 ..< 8 { value[k] = Double(source[k]) }
+                        lanes[xi] = value
+                    }
+                    for i in 0 ..< 8 {
+                        for q in 0 ..< 3 {
+                            var sum = SIMD8<Double>()
+                            for j in 0 ..< 8 { sum += lanes[i * 8 + j] * g[j * 3 + q] }
+                            dUG[i * 3 + q] = sum
+                        }
+                    }
+                    for p in 0 ..< 3 {
+                        for q in 0 ..< 3 {
+                            var sum = SIMD8<Double>()
+                            for i in 0 ..< 8 { sum += g[i * 3 + p] * dUG[i * 3 + q] }
+                            for lane in 0 ..< min(8, shape.outC - co) {
+                                w[((co + lane) * kernel + 3 * a + p) * kernel + 3 * b + q] += Float(sum[lane])
+                            }
+                        }
+                    }
+                    co += 8
+                }
+            }
+        }
+    }
+
+    /// V of every patch on the grid, `v[(gy * gridX + gx) * 64 + j * 8 + i]`. Per grid row: its
+    /// 8 image rows through B^T down each column (eight lanes: i), then each patch's 8 columns
+    /// through B^T along the row. `rows` holds 8 x coveredWidth floats.
+    func transformInput(
+        _ input: UnsafePointer<Float>, into v: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Float>
+    ) {
+        let bT = transform.bT
+        let k0 = Self.column(bT, 0)
+        let k1 = Self.column(bT, 1)
+        let k2 = Self.column(bT, 2)
+        let k3 = Self.column(bT, 3)
+        let k4 = Self.column(bT, 4)
+        let k5 = Self.column(bT, 5)
+        let k6 = Self.column(bT, 6)
+        let k7 = Self.column(bT, 7)
+        let coefficients = transform.input
+        let width = coveredWidth
+        for gy in 0 ..< gridY {
+            let y0 = 3 * gy
+            let available = max(0, min(8, shape.inH - y0))
+            for x in 0 ..< width {
+                var sum = SIMD8<Float>.zero
+                if x < shape.inW {
+                    let pixel = input + y0 * shape.inW + x
+                    @inline(__always) func at(_ k: Int) -> Float { k < available ? pixel[k * shape.inW] : 0 }
+                    sum = multiplyAdd(multiplyAdd(k0 * at(0), k1, at(1)), k2, at(2))
+                    sum = multiplyAdd(multiplyAdd(multiplyAdd(sum, k3, at(3)), k4, at(4)), k5, at(5))
+                    sum = multiplyAdd(multiplyAdd(sum, k6, at(6)), k7, at(7))
+                }
+                store8(sum, rows + x * 8)
+            }
+            for gx in 0 ..< gridX {
+                let first = rows + 3 * gx * 8
+                @inline(__always) func at(_ l: Int) -> SIMD8<Float> { load8(first + l * 8) }
+                let w = transform8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), coefficients)
+                storeRow(w, v + (gy * gridX + gx) * 64, 8)
+            }
+        }
+    }
+
+    /// Row i of B^T as eight lanes.
+    static func row(_ bT: [[Double]], _ i: Int) -> SIMD8<Float> {
+        var lanes = SIMD8<Float>()
+        for k in 0 ..< 8 { lanes[k] = Float(bT[i][k]) }
+        return lanes
+    }
+
+    /// Column k of B^T as eight lanes.
+    static func column(_ bT: [[Double]], _ k: Int) -> SIMD8<Float> {
+        var lanes = SIMD8<Float>()
+        for i in 0 ..< 8 { lanes[i] = Float(bT[i][k]) }
+        return lanes
+    }
+}
