@@ -76,9 +76,34 @@ public struct PoolReLUShape: Sendable, Equatable {
                 return kernels.poolReLUBackward(self, dOutput: dOutput, output: output, argmax: argmax, dInput: dInput)
             }
         #endif
-        dInput.initialize(repeating: 0, count: inputCount)
-        for o in 0 ..< outputCount where output[o] > 0 {
-            dInput[Int(argmax[o])] += dOutput[o]
+        // Every input of a window is written once: the output's gradient where it won (and
+        // the ReLU passed it), zero elsewhere; an odd size's last row and column are in no window.
+        let c = channels
+        if inH % 2 == 1 { (dInput + (inH - 1) * inW * c).initialize(repeating: 0, count: inW * c) }
+        if inW % 2 == 1 {
+            for y in 0 ..< inH { (dInput + (y * inW + inW - 1) * c).initialize(repeating: 0, count: c) }
+        }
+        let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        let zero = SIMD8<Float>(repeating: 0)
+        for y in 0 ..< outH {
+            for x in 0 ..< outW {
+                let i00 = ((2 * y) * inW + 2 * x) * c
+                let o = (y * outW + x) * c
+                var ch = 0
+                while ch < c {
+                    let passed = zero.replacing(with: load8(dOutput + o + ch), where: load8(output + o + ch) .> zero)
+                    let winner = UnsafeRawPointer(argmax + o + ch).loadUnaligned(as: SIMD8<Int32>.self)
+                    @inline(__always) func route(_ index: Int) {
+                        let won = winner .== SIMD8<Int32>(repeating: Int32(index + ch)) &+ lanes
+                        store8(zero.replacing(with: passed, where: won), dInput + index + ch)
+                    }
+                    route(i00)
+                    route(i00 + c)
+                    route(i00 + inW * c)
+                    route(i00 + inW * c + c)
+                    ch += 8
+                }
+            }
         }
     }
 }

@@ -103,9 +103,14 @@ final class GEMMTests: XCTestCase {
     }
 
     func checkPoolReLUMatchesScalarLoopsIncludingTies() {
+        for shape in [PoolReLUShape(inH: 7, inW: 6, channels: 16), PoolReLUShape(inH: 6, inW: 9, channels: 8)] {
+            checkPoolReLU(shape)
+        }
+    }
+
+    func checkPoolReLU(_ shape: PoolReLUShape) {
         // Values from a small set so that ties are common: the first maximum in scan order
         // must win, as in PyTorch.
-        let shape = PoolReLUShape(inH: 7, inW: 6, channels: 16)
         let input = (0 ..< shape.inputCount).map { _ in Float(Int(random() * 3)) }
         var output = [Float](repeating: -1, count: shape.outputCount)
         var argmax = [Int32](repeating: -1, count: shape.outputCount)
@@ -127,5 +132,12 @@ final class GEMMTests: XCTestCase {
                 }
             }
         }
+        // Backward: each output's gradient to the input that won, where the ReLU passed it.
+        let dOutput = (0 ..< shape.outputCount).map { _ in random() - 0.5 }
+        var expected = [Float](repeating: 0, count: shape.inputCount)
+        for o in 0 ..< shape.outputCount where output[o] > 0 { expected[Int(argmax[o])] += dOutput[o] }
+        var dInput = [Float](repeating: .nan, count: shape.inputCount)
+        shape.backward(dOutput: dOutput, output: output, argmax: argmax, dInput: &dInput)
+        XCTAssertEqual(dInput, expected, "pool backward, \(shape)")
     }
 }
