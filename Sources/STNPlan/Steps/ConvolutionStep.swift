@@ -144,7 +144,7 @@ final class ConvolutionStep: Step {
         let paddedGradient = padded ? shape.inputCount : 0
         if let split { return split.backwardScratchFloats + paddedGradient }
         guard let winograd else { return shape.positions * shape.kp + paddedGradient }
-        return max(winograd.scratchFloats, winograd.backwardScratchFloats + paddedGradient)
+        return max((trainingWinograd ?? winograd).scratchFloats, winograd.backwardScratchFloats + paddedGradient)
     }
 
     /// The input the kernel reads: the tensor itself, or its zero-bordered copy.
@@ -164,7 +164,7 @@ final class ConvolutionStep: Step {
 
     override func forward(_ frame: Frame) {
         if let winograd, let transformed {
-            (transformedT == nil ? winograd : trainingWinograd!).forward(
+            (transformedT == nil ? winograd : trainingWinograd ?? winograd).forward(
                 input: kernelInput(frame, copy: true), u: transformed, bias: bias, scratch: frame.scratch,
                 output: frame.values[output])
             return
