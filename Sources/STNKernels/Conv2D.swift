@@ -126,14 +126,7 @@ public struct Conv2DShape: Sendable, Equatable {
                 n1: outH, n2: outW, aStride1: strideH * inW * inC, aStride2: strideW * inC,
                 bStride1: outW * outCp, bStride2: outCp),
             c: dPacked, ldc: outCp)
-        for p in 0 ..< positions {
-            let row = dOutput + p * outCp
-            var j = 0
-            while j < outCp {
-                store8(load8(dBias + j) + load8(row + j), dBias + j)
-                j += 8
-            }
-        }
+        addChannelSums(dOutput, positions: positions, channels: outCp, into: dBias)
     }
 
     /// dInput (overwritten) from dOutput: G = dOutput * W^T per position (a GEMM), then each
@@ -179,3 +172,19 @@ public struct Conv2DShape: Sendable, Equatable {
 
 @inline(__always)
 public func roundUp8(_ n: Int) -> Int { (n + 7) & ~7 }
+
+/// sums[c] += sum over positions p of values[p][c] (a bias gradient), eight channels at a
+/// time; `channels` is a multiple of 8.
+@inline(__always)
+func addChannelSums(
+    _ values: UnsafePointer<Float>, positions: Int, channels: Int, into sums: UnsafeMutablePointer<Float>
+) {
+    for p in 0 ..< positions {
+        let row = values + p * channels
+        var j = 0
+        while j < channels {
+            store8(load8(sums + j) + load8(row + j), sums + j)
+            j += 8
+        }
+    }
+}

@@ -118,19 +118,10 @@ public struct SplitWinogradConv2D: Sendable {
                             lanes[p * 3 + q] = value
                         }
                     }
-                    for i in 0 ..< 8 {
-                        for q in 0 ..< 3 {
-                            var sum = SIMD8<Double>()
-                            for p in 0 ..< 3 { sum += g[i * 3 + p] * lanes[p * 3 + q] }
-                            gf[i * 3 + q] = sum
-                        }
-                    }
-                    for i in 0 ..< 8 {
-                        for j in 0 ..< 8 {
-                            var sum = SIMD8<Double>()
-                            for q in 0 ..< 3 { sum += gf[i * 3 + q] * g[j * 3 + q] }
-                            let target = u + (((i * 8 + j) * pieces + a) * pieces + b) * outCp + co
-                            for k in 0 ..< 8 { target[k] = Float(sum[k]) }
+                    g.withUnsafeBufferPointer { g in
+                        transform.transformFilters(lanes, g: g.baseAddress!, scratch: gf) { xi, value in
+                            let target = u + ((xi * pieces + a) * pieces + b) * outCp + co
+                            for k in 0 ..< 8 { target[k] = Float(value[k]) }
                         }
                     }
                     co += 8
@@ -170,21 +161,9 @@ public struct SplitWinogradConv2D: Sendable {
             }
         }
         transform.outputPowers.withUnsafeBufferPointer { powers in
-            for t in 0 ..< tiles {
-                let y0 = (t / tilesX) * 6
-                let x0 = (t % tilesX) * 6
-                let target = OutputTile(
-                    origin: output + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
-                    pixelStride: outCp, rows: min(6, shape.outH - y0), columns: min(6, shape.outW - x0))
-                forEachChannelVector(outCp) { c, lanes in
-                    if lanes == Lane.scalarCount {
-                        outputTile(Lane.self, product + t * outCp + c, tiles * outCp, 6, powers, bias + c, target, c)
-                    } else {
-                        outputTile(
-                            SIMD8<Float>.self, product + t * outCp + c, tiles * outCp, 6, powers, bias + c, target, c)
-                    }
-                }
-            }
+            transformOutputTiles(
+                product, shape: shape, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers, bias: bias,
+                into: output)
         }
     }
 
@@ -204,32 +183,13 @@ public struct SplitWinogradConv2D: Sendable {
             }
         #endif
         let outCp = shape.outCp
-        for p in 0 ..< shape.positions {
-            let row = dOutput + p * outCp
-            var j = 0
-            while j < outCp {
-                store8(load8(dBias + j) + load8(row + j), dBias + j)
-                j += 8
-            }
-        }
+        addChannelSums(dOutput, positions: shape.positions, channels: outCp, into: dBias)
         let v = scratch
         let dm = scratch + 64 * gridY * gridX + 8 * coveredWidth
         transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
         transform.outputPowers.withUnsafeBufferPointer { powers in
-            for t in 0 ..< tiles {
-                let y0 = (t / tilesX) * 6
-                let x0 = (t % tilesX) * 6
-                let gradient = TilePatch(
-                    origin: dOutput + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
-                    pixelStride: outCp, rows: min(6, shape.outH - y0), columns: min(6, shape.outW - x0))
-                forEachChannelVector(outCp) { c, lanes in
-                    if lanes == Lane.scalarCount {
-                        outputAdjointTile(Lane.self, gradient, c, 6, powers, dm + t * outCp + c, tiles * outCp)
-                    } else {
-                        outputAdjointTile(SIMD8<Float>.self, gradient, c, 6, powers, dm + t * outCp + c, tiles * outCp)
-                    }
-                }
-            }
+            transformOutputGradientTiles(
+                dOutput, shape: shape, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers, into: dm)
         }
         let patch = 64
         for i in 0 ..< 8 {
@@ -345,19 +305,11 @@ public struct SplitWinogradConv2D: Sendable {
                         for k in 0 ..< 8 { value[k] = Double(source[k]) }
                         lanes[xi] = value
                     }
-                    for i in 0 ..< 8 {
-                        for q in 0 ..< 3 {
-                            var sum = SIMD8<Double>()
-                            for j in 0 ..< 8 { sum += lanes[i * 8 + j] * g[j * 3 + q] }
-                            dUG[i * 3 + q] = sum
-                        }
-                    }
-                    for p in 0 ..< 3 {
-                        for q in 0 ..< 3 {
-                            var sum = SIMD8<Double>()
-                            for i in 0 ..< 8 { sum += g[i * 3 + p] * dUG[i * 3 + q] }
+                    g.withUnsafeBufferPointer { g in
+                        transform.filterGradients(lanes, g: g.baseAddress!, scratch: dUG) { tap, value in
+                            let (p, q) = (tap / 3, tap % 3)
                             for lane in 0 ..< min(8, shape.outC - co) {
-                                w[((co + lane) * kernel + 3 * a + p) * kernel + 3 * b + q] += Float(sum[lane])
+                                w[((co + lane) * kernel + 3 * a + p) * kernel + 3 * b + q] += Float(value[lane])
                             }
                         }
                     }

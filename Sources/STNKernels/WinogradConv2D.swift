@@ -84,19 +84,10 @@ public struct WinogradConv2D: Sendable {
                     for k in 0 ..< 8 { lanes[k] = Double(source[k]) }
                     filter[tap] = lanes
                 }
-                for i in 0 ..< alpha {
-                    for l in 0 ..< r {
-                        var sum = SIMD8<Double>()
-                        for k in 0 ..< r { sum += g[i * r + k] * filter[k * r + l] }
-                        gf[i * r + l] = sum
-                    }
-                }
-                for i in 0 ..< alpha {
-                    for j in 0 ..< alpha {
-                        var sum = SIMD8<Double>()
-                        for l in 0 ..< r { sum += gf[i * r + l] * g[j * r + l] }
-                        let target = u + (i * alpha + j) * inC * outCp + ci * outCp + co
-                        for k in 0 ..< 8 { target[k] = Float(sum[k]) }
+                g.withUnsafeBufferPointer { g in
+                    transform.transformFilters(filter, g: g.baseAddress!, scratch: gf) { xi, value in
+                        let target = u + xi * inC * outCp + ci * outCp + co
+                        for k in 0 ..< 8 { target[k] = Float(value[k]) }
                     }
                 }
                 co += 8
@@ -117,7 +108,6 @@ public struct WinogradConv2D: Sendable {
         let inC = shape.inC
         let outCp = shape.outCp
         let m = transform.outputTile
-        let coefficients = transform.input
         transform.outputPowers.withUnsafeBufferPointer { powers in
             var ty0 = 0
             while ty0 < tilesY {
@@ -125,20 +115,7 @@ public struct WinogradConv2D: Sendable {
                 let v = scratch
                 let product = scratch + 64 * tiles * inC
                 // 1. Input transform, tile t of the block at V[ξ][t][c].
-                for t in 0 ..< tiles {
-                    let y0 = (ty0 + t / tilesX) * m
-                    let x0 = (t % tilesX) * m
-                    let patch = TilePatch(
-                        origin: input + (y0 * shape.inW + x0) * inC, rowStride: shape.inW * inC, pixelStride: inC,
-                        rows: min(8, shape.inH - y0), columns: min(8, shape.inW - x0))
-                    forEachChannelVector(inC) { c, lanes in
-                        if lanes == Lane.scalarCount {
-                            inputTile(Lane.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
-                        } else {
-                            inputTile(SIMD8<Float>.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
-                        }
-                    }
-                }
+                transformInputTiles(input, firstRow: ty0, tiles: tiles, into: v)
                 // 2. One GEMM per transformed position.
                 product.initialize(repeating: 0, count: 64 * tiles * outCp)
                 for xi in 0 ..< 64 {
@@ -148,23 +125,10 @@ public struct WinogradConv2D: Sendable {
                         c: product + xi * tiles * outCp, ldc: outCp)
                 }
                 // 3. Output transform.
-                for t in 0 ..< tiles {
-                    let y0 = (ty0 + t / tilesX) * m
-                    let x0 = (t % tilesX) * m
-                    let target = OutputTile(
-                        origin: output + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
-                        pixelStride: outCp, rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
-                    forEachChannelVector(outCp) { c, lanes in
-                        if lanes == Lane.scalarCount {
-                            outputTile(
-                                Lane.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target, c)
-                        } else {
-                            outputTile(
-                                SIMD8<Float>.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target,
-                                c)
-                        }
-                    }
-                }
+                transformOutputTiles(
+                    product, shape: shape, tilesX: tilesX, firstRow: ty0, tiles: tiles, m: m, powers: powers,
+                    bias: bias,
+                    into: output)
                 ty0 += tileRowsPerBlock
             }
         }
@@ -224,14 +188,7 @@ extension WinogradConv2D {
         let outCp = shape.outCp
         let m = transform.outputTile
         let coefficients = transform.input
-        for p in 0 ..< shape.positions {
-            let row = dOutput + p * outCp
-            var j = 0
-            while j < outCp {
-                store8(load8(dBias + j) + load8(row + j), dBias + j)
-                j += 8
-            }
-        }
+        addChannelSums(dOutput, positions: shape.positions, channels: outCp, into: dBias)
         dInput?.initialize(repeating: 0, count: shape.inputCount)
         let rowsPerBlock = backwardTileRowsPerBlock
         transform.outputPowers.withUnsafeBufferPointer { powers in
@@ -241,31 +198,9 @@ extension WinogradConv2D {
                 let v = scratch
                 let dm = scratch + 64 * tiles * inC
                 // 1. V[ξ][t][ci] and dM[ξ][t][co].
-                for t in 0 ..< tiles {
-                    let y0 = (ty0 + t / tilesX) * m
-                    let x0 = (t % tilesX) * m
-                    let patch = TilePatch(
-                        origin: input + (y0 * shape.inW + x0) * inC, rowStride: shape.inW * inC, pixelStride: inC,
-                        rows: min(8, shape.inH - y0), columns: min(8, shape.inW - x0))
-                    forEachChannelVector(inC) { c, lanes in
-                        if lanes == Lane.scalarCount {
-                            inputTile(Lane.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
-                        } else {
-                            inputTile(SIMD8<Float>.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
-                        }
-                    }
-                    let gradient = TilePatch(
-                        origin: dOutput + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp,
-                        pixelStride: outCp, rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
-                    forEachChannelVector(outCp) { c, lanes in
-                        if lanes == Lane.scalarCount {
-                            outputAdjointTile(Lane.self, gradient, c, m, powers, dm + t * outCp + c, tiles * outCp)
-                        } else {
-                            outputAdjointTile(
-                                SIMD8<Float>.self, gradient, c, m, powers, dm + t * outCp + c, tiles * outCp)
-                        }
-                    }
-                }
+                transformInputTiles(input, firstRow: ty0, tiles: tiles, into: v)
+                transformOutputGradientTiles(
+                    dOutput, shape: shape, tilesX: tilesX, firstRow: ty0, tiles: tiles, m: m, powers: powers, into: dm)
                 // 2. dU[ξ][ci][co] += sum over tiles of V[ξ][t][ci] dM[ξ][t][co].
                 for xi in 0 ..< 64 {
                     gemmAccumulate(
@@ -305,6 +240,29 @@ extension WinogradConv2D {
         }
     }
 
+    /// V = B^T d B of `tiles` tiles from tile row `ty0`, tile t at `v[ξ][t][c]`.
+    func transformInputTiles(
+        _ input: UnsafePointer<Float>, firstRow ty0: Int, tiles: Int, into v: UnsafeMutablePointer<Float>
+    ) {
+        let inC = shape.inC
+        let m = transform.outputTile
+        let coefficients = transform.input
+        for t in 0 ..< tiles {
+            let y0 = (ty0 + t / tilesX) * m
+            let x0 = (t % tilesX) * m
+            let patch = TilePatch(
+                origin: input + (y0 * shape.inW + x0) * inC, rowStride: shape.inW * inC, pixelStride: inC,
+                rows: min(8, shape.inH - y0), columns: min(8, shape.inW - x0))
+            forEachChannelVector(inC) { c, lanes in
+                if lanes == Lane.scalarCount {
+                    inputTile(Lane.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
+                } else {
+                    inputTile(SIMD8<Float>.self, patch, c, coefficients, v + t * inC + c, tiles * inC)
+                }
+            }
+        }
+    }
+
     /// Adds G^T dU G, the gradient of the filters whose transform is U = G g G^T, to PyTorch's
     /// `[outC][realInC][r][r]` weight gradient: once per batch, in Double, eight output
     /// channels at a time.
@@ -326,19 +284,10 @@ extension WinogradConv2D {
                     for k in 0 ..< 8 { value[k] = Double(source[k]) }
                     lanes[xi] = value
                 }
-                for i in 0 ..< alpha {
-                    for l in 0 ..< r {
-                        var sum = SIMD8<Double>()
-                        for j in 0 ..< alpha { sum += lanes[i * alpha + j] * g[j * r + l] }
-                        dUG[i * r + l] = sum
-                    }
-                }
-                for k in 0 ..< r {
-                    for l in 0 ..< r {
-                        var sum = SIMD8<Double>()
-                        for i in 0 ..< alpha { sum += g[i * r + k] * dUG[i * r + l] }
+                g.withUnsafeBufferPointer { g in
+                    transform.filterGradients(lanes, g: g.baseAddress!, scratch: dUG) { tap, value in
                         for lane in 0 ..< min(8, shape.outC - co) {
-                            w[(((co + lane) * realInC + ci) * r + k) * r + l] += Float(sum[lane])
+                            w[((co + lane) * realInC + ci) * r * r + tap] += Float(value[lane])
                         }
                     }
                 }
@@ -359,6 +308,51 @@ func forEachChannelVector(_ count: Int, _ body: (Int, Int) -> Void) {
     while c < count {
         body(c, 8)
         c += 8
+    }
+}
+
+/// output = bias + A^T M A for `tiles` m x m output tiles, `tilesX` to a row, from tile row
+/// `ty0`; M `[ξ][t][outCp]`, worked in place.
+func transformOutputTiles(
+    _ product: UnsafeMutablePointer<Float>, shape: Conv2DShape, tilesX: Int, firstRow ty0: Int, tiles: Int, m: Int,
+    powers: UnsafeBufferPointer<Float>, bias: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>
+) {
+    let outCp = shape.outCp
+    for t in 0 ..< tiles {
+        let y0 = (ty0 + t / tilesX) * m
+        let x0 = (t % tilesX) * m
+        let target = OutputTile(
+            origin: output + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp, pixelStride: outCp,
+            rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
+        forEachChannelVector(outCp) { c, lanes in
+            if lanes == Lane.scalarCount {
+                outputTile(Lane.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target, c)
+            } else {
+                outputTile(SIMD8<Float>.self, product + t * outCp + c, tiles * outCp, m, powers, bias + c, target, c)
+            }
+        }
+    }
+}
+
+/// dM = A dY A^T for the same tiles' output gradients (zero past the image), into `dm[ξ][t][outCp]`.
+func transformOutputGradientTiles(
+    _ dOutput: UnsafePointer<Float>, shape: Conv2DShape, tilesX: Int, firstRow ty0: Int, tiles: Int, m: Int,
+    powers: UnsafeBufferPointer<Float>, into dm: UnsafeMutablePointer<Float>
+) {
+    let outCp = shape.outCp
+    for t in 0 ..< tiles {
+        let y0 = (ty0 + t / tilesX) * m
+        let x0 = (t % tilesX) * m
+        let gradient = TilePatch(
+            origin: dOutput + (y0 * shape.outW + x0) * outCp, rowStride: shape.outW * outCp, pixelStride: outCp,
+            rows: min(m, shape.outH - y0), columns: min(m, shape.outW - x0))
+        forEachChannelVector(outCp) { c, lanes in
+            if lanes == Lane.scalarCount {
+                outputAdjointTile(Lane.self, gradient, c, m, powers, dm + t * outCp + c, tiles * outCp)
+            } else {
+                outputAdjointTile(SIMD8<Float>.self, gradient, c, m, powers, dm + t * outCp + c, tiles * outCp)
+            }
+        }
     }
 }
 

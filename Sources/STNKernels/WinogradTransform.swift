@@ -117,6 +117,59 @@ public struct WinogradTransform: Sendable {
     }
 }
 
+extension WinogradTransform {
+    /// G f G^T for eight r x r filters at once (one per lane, row-major in `filter`), each of
+    /// the 64 values handed to `emit(ξ, value)`, ξ = i * 8 + j. `g` is G flattened row-major
+    /// (8 x r); `scratch` holds 8 r lanes (G f). In Double: once per load or training step.
+    @inline(__always)
+    func transformFilters(
+        _ filter: UnsafePointer<SIMD8<Double>>, g: UnsafePointer<Double>,
+        scratch gf: UnsafeMutablePointer<SIMD8<Double>>,
+        _ emit: (Int, SIMD8<Double>) -> Void
+    ) {
+        let r = kernel
+        for i in 0 ..< Self.alpha {
+            for l in 0 ..< r {
+                var sum = SIMD8<Double>()
+                for k in 0 ..< r { sum += g[i * r + k] * filter[k * r + l] }
+                gf[i * r + l] = sum
+            }
+        }
+        for i in 0 ..< Self.alpha {
+            for j in 0 ..< Self.alpha {
+                var sum = SIMD8<Double>()
+                for l in 0 ..< r { sum += gf[i * r + l] * g[j * r + l] }
+                emit(i * Self.alpha + j, sum)
+            }
+        }
+    }
+
+    /// The adjoint, G^T d G, for eight 8 x 8 gradients of transformed filters at once (`d`,
+    /// ξ = i * 8 + j), each of the r x r values handed to `emit(k * r + l, value)`; `scratch`
+    /// holds 8 r lanes (d G).
+    @inline(__always)
+    func filterGradients(
+        _ d: UnsafePointer<SIMD8<Double>>, g: UnsafePointer<Double>, scratch dG: UnsafeMutablePointer<SIMD8<Double>>,
+        _ emit: (Int, SIMD8<Double>) -> Void
+    ) {
+        let r = kernel
+        for i in 0 ..< Self.alpha {
+            for l in 0 ..< r {
+                var sum = SIMD8<Double>()
+                for j in 0 ..< Self.alpha { sum += d[i * Self.alpha + j] * g[j * r + l] }
+                dG[i * r + l] = sum
+            }
+        }
+        for k in 0 ..< r {
+            for l in 0 ..< r {
+                var sum = SIMD8<Double>()
+                for i in 0 ..< Self.alpha { sum += g[i * r + k] * dG[i * r + l] }
+                emit(k * r + l, sum)
+            }
+        }
+    }
+}
+
 /// B^T in pairwise form. Row 0 (point 0) is even; rows 2k+1 and 2k+2 (points ±p) share
 /// even part E and odd part O, giving E + O and E - O (M(x)/(x+p) is M(x)/(x-p) at -x);
 /// row 7 (M itself) is odd. Every finite row but row 0 has a zero constant term.
