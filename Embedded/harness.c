@@ -16,6 +16,11 @@ void stn_conv2d_forward(int32_t inH, int32_t inW, int32_t inC, int32_t realInC, 
                         int32_t kernelH, int32_t kernelW, int32_t strideH, int32_t strideW,
                         const float *input, const float *torchWeights, const float *bias,
                         float *packed, float *output);
+void stn_winograd_floats(int32_t inH, int32_t inW, int32_t inC, int32_t realInC, int32_t outC, int32_t kernel,
+                         int32_t *weightFloats, int32_t *scratchFloats);
+void stn_winograd_conv2d_forward(int32_t inH, int32_t inW, int32_t inC, int32_t realInC, int32_t outC, int32_t kernel,
+                                 const float *input, const float *torchWeights, const float *bias, float *packed,
+                                 float *u, float *scratch, float *output);
 void stn_linear_forward(int32_t inputs, int32_t outputs, const float *input, const float *torchWeights,
                         const float *bias, float *packed, float *output);
 void stn_pool_relu_forward(int32_t inH, int32_t inW, int32_t channels, const float *input, float *output,
@@ -99,6 +104,46 @@ static void conv_case(int inH, int inW, int inC, int realInC, int outC, int kh, 
     snprintf(name, sizeof name, "conv2d %dx%dx%d->%d k%dx%d s%dx%d", inH, inW, realInC, outC, kh, kw, sh, sw);
     report(name, got, want, outH * outW * outCp, 0, 1);
     free(input), free(w), free(bias), free(packed), free(got), free(want);
+}
+
+/* ---- Winograd convolution (stride 1, square kernel) against the same direct loops ---- */
+static void winograd_case(int inH, int inW, int inC, int realInC, int outC, int k) {
+    int outCp = (outC + 7) & ~7, outH = inH - k + 1, outW = inW - k + 1;
+    int32_t weightFloats, scratchFloats;
+    stn_winograd_floats(inH, inW, inC, realInC, outC, k, &weightFloats, &scratchFloats);
+    char name[64];
+    snprintf(name, sizeof name, "winograd %dx%dx%d->%d k%d", inH, inW, realInC, outC, k);
+    if (weightFloats == 0) {
+        printf("FAIL %-34s no Winograd form\n", name);
+        failures++;
+        return;
+    }
+    float *input = randoms(inH * inW * inC, -1, 1);
+    for (int p = 0; p < inH * inW; p++)
+        for (int ci = realInC; ci < inC; ci++) input[p * inC + ci] = 0;
+    float *w = randoms(outC * realInC * k * k, -0.5f, 0.5f);
+    float *bias = randoms(outCp, -0.1f, 0.1f);
+    for (int co = outC; co < outCp; co++) bias[co] = 0;
+    float *packed = malloc(sizeof(float) * k * k * inC * outCp), *u = malloc(sizeof(float) * weightFloats);
+    float *scratch = malloc(sizeof(float) * scratchFloats);
+    float *got = malloc(sizeof(float) * outH * outW * outCp), *want = malloc(sizeof(float) * outH * outW * outCp);
+    for (int y = 0; y < outH; y++)
+        for (int x = 0; x < outW; x++)
+            for (int co = 0; co < outCp; co++) {
+                double acc = bias[co];
+                if (co < outC)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++)
+                            for (int ci = 0; ci < realInC; ci++)
+                                acc += (double)input[((y + ky) * inW + x + kx) * inC + ci] *
+                                       w[((co * realInC + ci) * k + ky) * k + kx];
+                want[(y * outW + x) * outCp + co] = (float)acc;
+            }
+    stn_winograd_conv2d_forward(inH, inW, inC, realInC, outC, k, input, w, bias, packed, u, scratch, got);
+    /* The transforms round differently from the direct sums: the 7x7 layer's outputs (up to
+     * about 10 here) differ by up to 9e-5, within 2e-5 of the largest, as in the Swift tests. */
+    report(name, got, want, outH * outW * outCp, 2e-4f, 0);
+    free(input), free(w), free(bias), free(packed), free(u), free(scratch), free(got), free(want);
 }
 
 /* ---- Linear: PyTorch [outputs][inputs] ---- */
@@ -231,6 +276,10 @@ int main(void) {
     gemm_case(1, 8, 5);
     conv_case(9, 8, 8, 3, 10, 3, 3, 1, 1);
     conv_case(12, 11, 8, 5, 20, 5, 4, 2, 1);
+    winograd_case(17, 17, 32, 32, 32, 7); /* the ST-CNN's 7x7 layer: F(2x2, 7x7) */
+    winograd_case(11, 10, 8, 5, 12, 3);   /* F(6x6, 3x3), edge tiles, padded channels */
+    winograd_case(42, 42, 1, 1, 32, 9);   /* the 9x9 first layer: F(6x6, 3x3) over its pieces */
+    winograd_case(20, 17, 1, 1, 5, 6);
     linear_case(21, 10);
     pool_case(6, 5, 16);
     const float rotate[6] = {0.8f, -0.45f, 0.1f, 0.5f, 0.75f, -0.2f};
