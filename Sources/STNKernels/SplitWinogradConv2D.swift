@@ -19,7 +19,7 @@
 /// once per batch, `addWeightGradient`), and the input gradient dV[ξ][grid(t, a, b)] +=
 /// dM[ξ][t] U[ξ][a][b], each patch's B dV B^T added onto the image (patches overlap).
 /// Layouts: V and dV `[grid][j][i]` (64 floats per patch, the row transform i fastest), U and
-/// dU `[ξ][a][b][outCp]` with ξ = i * 8 + j, U^T `[ξ][outCp][16]` (pieces padded to 16), M
+/// dU `[ξ][a][b][outCp]` with ξ = i * 8 + j, U^T `[ξ][outCp][s^2 rounded up to 8]`, M
 /// and dM `[ξ][tile][outCp]`. Nothing here allocates.
 public struct SplitWinogradConv2D: Sendable {
     public let shape: Conv2DShape

@@ -1,12 +1,13 @@
+import STNKernels
 import STNModel
 import XCTest
 
 @testable import STNPlan
 
-/// Which convolutions an inference plan runs by Winograd: the seed classifiers' 7x7 layer
-/// (36 tiles of F(2x2, 7x7)), not their first layer (one input channel, 9x9) nor the
-/// localisation net's (5x5 layers: one input channel, then a single 4x4 tile). Training
-/// plans run the same forward passes.
+/// Which convolutions a plan runs by Winograd: the seed classifiers' 7x7 layer (36 tiles of
+/// F(2x2, 7x7)) and their first layer (one input channel, 9x9: F(6x6, 3x3) over its 3x3
+/// pieces), not the localisation net's (5x5 layers: one input channel, then a single 4x4
+/// tile). Training plans run the same forms.
 final class ConvolutionChoiceTests: XCTestCase {
     func winogradSteps(_ architecture: Architecture, training: Bool) throws -> [String] {
         let plan = try Plan(architecture, training: training)
@@ -20,6 +21,25 @@ final class ConvolutionChoiceTests: XCTestCase {
             try Plan(.cnn, training: false).steps.compactMap { $0 as? ConvolutionStep }.first { $0.winograd != nil })
         XCTAssertEqual(step.winograd?.transform.outputTile, 2)
         XCTAssertEqual(step.winograd.map { $0.tilesY * $0.tilesX }, 36)
+    }
+
+    func splitSteps(_ architecture: Architecture, training: Bool) throws -> [String] {
+        let plan = try Plan(architecture, training: training)
+        return plan.steps.compactMap { ($0 as? ConvolutionStep)?.split == nil ? nil : $0.name }
+    }
+
+    func testFirstLayersRunByWinogradOverTheirPieces() throws {
+        for training in [false, true] {
+            XCTAssertEqual(try splitSteps(.cnn, training: training), ["convs.0"])
+            XCTAssertEqual(try splitSteps(.stCNN, training: training), ["convs.0"])
+        }
+        let seed = Conv2DShape(inH: 42, inW: 42, inC: 1, outC: 32, kernel: 9)
+        XCTAssertEqual(ConvolutionStep.splitForm(seed)?.pieces, 3)
+        // A huge frame stays direct rather than planning hundreds of megabytes of scratch.
+        XCTAssertNil(ConvolutionStep.splitForm(Conv2DShape(inH: 1024, inW: 1024, inC: 1, outC: 32, kernel: 9)))
+        // Kernels that are not 3s x 3s, or several input channels, are not split.
+        XCTAssertNil(ConvolutionStep.splitForm(Conv2DShape(inH: 42, inW: 42, inC: 1, outC: 32, kernel: 5)))
+        XCTAssertNil(ConvolutionStep.splitForm(Conv2DShape(inH: 42, inW: 42, inC: 8, outC: 32, kernel: 9)))
     }
 
     func testTrainingPlansRunTheSameForwardPasses() throws {

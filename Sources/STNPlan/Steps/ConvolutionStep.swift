@@ -65,11 +65,13 @@ final class ConvolutionStep: Step {
     }
 
     /// The split form when it applies (one input channel, stride 1, a square kernel of 3s
-    /// taps) and saves at least half the multiplies.
+    /// taps), saves at least half the multiplies, and its scratch (all tiles at once: about
+    /// 9 floats per output value) stays under 16 MiB: a frame of thousands of pixels a side
+    /// runs direct, as it did, rather than planning an arena of hundreds of megabytes.
     static func splitForm(_ shape: Conv2DShape) -> SplitWinogradConv2D? {
         guard SplitWinogradConv2D.supports(shape) else { return nil }
         let form = SplitWinogradConv2D(shape: shape)
-        return form.multiplyRatio >= 2 ? form : nil
+        return form.multiplyRatio >= 2 && form.backwardScratchFloats <= 1 << 22 ? form : nil
     }
 
     private var padded: Bool { padH > 0 || padW > 0 }
