@@ -113,9 +113,7 @@ public struct SplitWinogradConv2D: Sendable {
                     for p in 0 ..< 3 {
                         for q in 0 ..< 3 {
                             let source = packed + ((3 * a + p) * kernel + 3 * b + q) * outCp + co
-                            var value = SIMD8<Double>()
-                            for k in 0 ..< 8 { value[k] = Double(source[k]) }
-                            lanes[p * 3 + q] = value
+                            lanes[p * 3 + q] = doubleLanes(source)
                         }
                     }
                     g.withUnsafeBufferPointer { g in
@@ -301,9 +299,7 @@ public struct SplitWinogradConv2D: Sendable {
                 while co < shape.outC {
                     for xi in 0 ..< 64 {
                         let source = dU + ((xi * pieces + a) * pieces + b) * outCp + co
-                        var value = SIMD8<Double>()
-                        for k in 0 ..< 8 { value[k] = Double(source[k]) }
-                        lanes[xi] = value
+                        lanes[xi] = doubleLanes(source)
                     }
                     g.withUnsafeBufferPointer { g in
                         transform.filterGradients(lanes, g: g.baseAddress!, scratch: dUG) { tap, value in

@@ -80,9 +80,7 @@ public struct WinogradConv2D: Sendable {
             while co < shape.outC {  // outCp is a multiple of 8; the padding channels stay zero
                 for tap in 0 ..< r * r {
                     let source = packed + (tap * inC + ci) * outCp + co
-                    var lanes = SIMD8<Double>()
-                    for k in 0 ..< 8 { lanes[k] = Double(source[k]) }
-                    filter[tap] = lanes
+                    filter[tap] = doubleLanes(source)
                 }
                 g.withUnsafeBufferPointer { g in
                     transform.transformFilters(filter, g: g.baseAddress!, scratch: gf) { xi, value in
@@ -280,9 +278,7 @@ extension WinogradConv2D {
             while co < shape.outC {
                 for xi in 0 ..< alpha * alpha {
                     let source = dU + (xi * inC + ci) * outCp + co
-                    var value = SIMD8<Double>()
-                    for k in 0 ..< 8 { value[k] = Double(source[k]) }
-                    lanes[xi] = value
+                    lanes[xi] = doubleLanes(source)
                 }
                 g.withUnsafeBufferPointer { g in
                     transform.filterGradients(lanes, g: g.baseAddress!, scratch: dUG) { tap, value in

@@ -170,6 +170,15 @@ extension WinogradTransform {
     }
 }
 
+/// Eight consecutive floats as Double lanes: eight output channels of a filter (or of its
+/// gradient) for the transforms above.
+@inline(__always)
+func doubleLanes(_ source: UnsafePointer<Float>) -> SIMD8<Double> {
+    var lanes = SIMD8<Double>()
+    for k in 0 ..< 8 { lanes[k] = Double(source[k]) }
+    return lanes
+}
+
 /// B^T in pairwise form. Row 0 (point 0) is even; rows 2k+1 and 2k+2 (points ±p) share
 /// even part E and odd part O, giving E + O and E - O (M(x)/(x+p) is M(x)/(x-p) at -x);
 /// row 7 (M itself) is odd. Every finite row but row 0 has a zero constant term.
