@@ -27,11 +27,15 @@ public final class Engine {
     public let inputShape: TensorShape
     private let plan: Plan
     private let workers: [Plan]
+    /// Every class's log-probability of the last frame, one vector per plan (the main plan's first).
+    private let answers: UnsafeMutablePointer<Float>
     /// A version-2 model reading [1, C, H, W] with C > 1: (C, H * W), to reorder the
     /// height x width x channels pixels it is fed into its NCHW input.
     private let planarInput: (channels: Int, pixels: Int)?
 
-    /// The most classes an `InferenceResult` holds.
+    /// The most log-probabilities an `InferenceResult` holds (its answer and probability
+    /// cover every class; all of a larger model's log-probabilities are in
+    /// `lastLogProbabilities`).
     public static let maximumClasses = 64
     /// The most transform parameters an `InferenceResult` holds.
     public static let maximumTheta = 32
@@ -58,11 +62,6 @@ public final class Engine {
     private init(
         _ architecture: Architecture, threads: Int, parameters: (UnsafeMutablePointer<Float>) throws -> Void
     ) throws {
-        guard architecture.isGeneral || architecture.classCount <= Engine.maximumClasses else {
-            throw EngineError(
-                "the model answers \(architecture.classCount) classes; the engine reports at most \(Engine.maximumClasses)"
-            )
-        }
         self.architecture = architecture
         inputShape = architecture.inputShape
         if let dims = architecture.modelDescription.inputDims, dims.count == 4, dims[0] == 1, dims[1] > 1 {
@@ -87,6 +86,9 @@ public final class Engine {
         }
         // One thread runs on `plan` itself: no second arena to plan and fill.
         workers = threads > 1 ? try (0 ..< min(threads, 256)).map { _ in try compiled() } : []
+        let answerFloats = max(architecture.classCount, 1) * (workers.count + 1)
+        answers = .allocate(capacity: answerFloats)
+        answers.initialize(repeating: 0, count: answerFloats)
     }
 
     /// Loads and validates an HDF5 weight file (see `WeightFile`).
@@ -215,26 +217,28 @@ public final class Engine {
     private func finish(_ plan: Plan, _ result: inout InferenceResult, times: UnsafeMutablePointer<UInt64>?) {
         let frame = plan.frame!
         plan.forward(frame, times: times)
-        let classes = min(architecture.classCount, Engine.maximumClasses)
+        let classes = architecture.classCount
         let output = frame.value(plan.outputTensor)
         var finite = true
         var best = 0
+        let logProbs = answer(of: plan)
+        switch plan.outputKind {
+        case .logSoftmax: logProbs.update(from: output, count: classes)
+        // From the logits rather than log(softmax): exact where probabilities underflow.
+        case .softmax: LogSoftmax.forward(frame.value(plan.logitsTensor), count: classes, into: logProbs)
+        case .logits: LogSoftmax.forward(output, count: classes, into: logProbs)
+        }
+        let logits = frame.value(plan.logitsTensor)
+        for i in 0 ..< classes {
+            if !logits[i].isFinite || logProbs[i].isNaN { finite = false }
+            if logProbs[i] > logProbs[best] { best = i }
+        }
         withUnsafeMutableBytes(of: &result.logProbs) { storage in
-            let logProbs = storage.baseAddress!.assumingMemoryBound(to: Float.self)
-            switch plan.outputKind {
-            case .logSoftmax: logProbs.update(from: output, count: classes)
-            // From the logits rather than log(softmax): exact where probabilities underflow.
-            case .softmax: LogSoftmax.forward(frame.value(plan.logitsTensor), count: classes, into: logProbs)
-            case .logits: LogSoftmax.forward(output, count: classes, into: logProbs)
-            }
-            let logits = frame.value(plan.logitsTensor)
-            for i in 0 ..< classes {
-                if !logits[i].isFinite || logProbs[i].isNaN { finite = false }
-                if logProbs[i] > logProbs[best] { best = i }
-            }
+            storage.baseAddress!.assumingMemoryBound(to: Float.self).update(
+                from: logProbs, count: min(classes, Engine.maximumClasses))
         }
         result.digit = best
-        result.probability = exp(result.logProbs[best])
+        result.probability = exp(logProbs[best])
         result.classCount = classes
         if let theta = plan.thetaTensors.first {
             let values = frame.value(theta)
@@ -249,6 +253,20 @@ public final class Engine {
         }
         result.isFinite = finite
     }
+
+    /// Where `plan` leaves every class's log-probability.
+    private func answer(of plan: Plan) -> UnsafeMutablePointer<Float> {
+        let slot = plan === self.plan ? 0 : 1 + (workers.firstIndex { $0 === plan } ?? 0)
+        return answers + slot * max(architecture.classCount, 1)
+    }
+
+    /// Every class's log-probability for the last frame run by `infer` (not `inferBatch`):
+    /// what `InferenceResult.logProbs` holds, for any number of classes.
+    public var lastLogProbabilities: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: answers, count: architecture.classCount)
+    }
+
+    deinit { answers.deallocate() }
 
     /// The last frame's tensor `name` as stored (height x width x padded channels), if the
     /// engine keeps it after a frame: the answer, transform parameters, sampler and resize

@@ -3,6 +3,8 @@
 public struct ParameterSpec: Sendable, Equatable {
     public enum Role: Sendable, Equatable {
         case weight, bias
+        /// PReLU's negative slopes: start at 0.25, as PyTorch's.
+        case slope
         /// Batch-norm statistics: loaded and folded, never trained.
         case runningMean, runningVariance
     }
@@ -82,7 +84,6 @@ public struct Architecture: Sendable, Equatable {
 
     public init(_ description: ModelDescription) throws {
         var shapes: [String: TensorShape] = [description.inputName: description.input]
-        var producers: [String: Operation] = [:]
         var consumers: [String: Int] = [:]
         var layers: [LayerSpec] = []
         var parameterNames = Set<String>()
@@ -146,24 +147,58 @@ public struct Architecture: Sendable, Equatable {
                 let fanIn = input.channels * kernel.height * kernel.width
                 parameter("weight", [out, input.channels, kernel.height, kernel.width], fanIn: fanIn, .weight)
                 if bias { parameter("bias", [out], fanIn: fanIn, .bias) }
-            case .batchNorm:
-                guard let producer = producers[layer.inputs[0]], case .conv = producer,
-                    consumers[layer.inputs[0]] == 1
-                else {
-                    throw fail("batchnorm must directly follow a convolution whose output nothing else reads")
+            case .groupedConv(let out, let kernel, let stride, let padding, let dilation, let groups, let bias):
+                guard !input.isVector || (kernel.height == 1 && kernel.width == 1) else {
+                    throw fail("convolution of a vector (\(input)); flatten comes after convolutions")
                 }
+                guard input.channels % groups == 0, out % groups == 0 else {
+                    throw fail("groups=\(groups) does not divide \(input.channels) input and \(out) output channels")
+                }
+                let span = Size2(
+                    dilation.height * (kernel.height - 1) + 1, dilation.width * (kernel.width - 1) + 1)
+                output = TensorShape(
+                    channels: out,
+                    height: try spatial(
+                        input.height, span.height, stride.height, padding.height, "dilated kernel height"),
+                    width: try spatial(input.width, span.width, stride.width, padding.width, "dilated kernel width"))
+                let fanIn = input.channels / groups * kernel.height * kernel.width
+                parameter("weight", [out, input.channels / groups, kernel.height, kernel.width], fanIn: fanIn, .weight)
+                if bias { parameter("bias", [out], fanIn: fanIn, .bias) }
+            case .batchNorm:
                 output = input
                 let c = input.channels
                 parameter("weight", [c], fanIn: 1, .weight)
                 parameter("bias", [c], fanIn: 1, .bias)
                 parameter("running_mean", [c], fanIn: 1, .runningMean)
                 parameter("running_var", [c], fanIn: 1, .runningVariance)
-            case .maxPool(let kernel, let stride), .averagePool(let kernel, let stride):
-                output = TensorShape(
-                    channels: input.channels,
-                    height: try spatial(input.height, kernel.height, stride.height, 0, "pooling window height"),
-                    width: try spatial(input.width, kernel.width, stride.width, 0, "pooling window width"))
-            case .relu, .dropout, .dropout2d:
+            case .maxPool(let pooling), .averagePool(let pooling):
+                guard 2 * pooling.padding.height <= pooling.kernel.height,
+                    2 * pooling.padding.width <= pooling.kernel.width
+                else {
+                    throw fail("pooling padding \(pooling.padding) is more than half the window \(pooling.kernel)")
+                }
+                guard
+                    let height = pooling.outputExtent(
+                        input.height, kernel: pooling.kernel.height, stride: pooling.stride.height,
+                        padding: pooling.padding.height),
+                    let width = pooling.outputExtent(
+                        input.width, kernel: pooling.kernel.width, stride: pooling.stride.width,
+                        padding: pooling.padding.width)
+                else {
+                    throw fail("pooling window \(pooling.kernel) is larger than the padded input \(input)")
+                }
+                output = TensorShape(channels: input.channels, height: height, width: width)
+            case .globalAveragePool, .globalMaxPool:
+                output = .vector(input.channels)
+            case .relu, .dropout, .dropout2d, .activation:
+                output = input
+            case .prelu(let perChannel):
+                output = input
+                parameter("weight", [perChannel ? input.channels : 1], fanIn: 1, .slope)
+            case .add:
+                guard inputs[1] == input else {
+                    throw fail("add of \(input) and \(inputs[1]): the shapes differ")
+                }
                 output = input
             case .flatten:
                 output = .vector(input.count)
@@ -233,7 +268,6 @@ public struct Architecture: Sendable, Equatable {
             }
             parameters += owned
             shapes[layer.output] = output
-            producers[layer.output] = layer.operation
             layers.append(
                 LayerSpec(
                     layer: layer, inputShapes: inputs, outputShape: output, parameters: owned,
@@ -314,10 +348,25 @@ extension Architecture {
             if s != Size2(square: 1) { text += ", stride \(s)" }
             if p != Size2(square: 0) { text += ", pad \(p)" }
             return text + ")"
-        case .batchNorm: return "BatchNorm2d(\(from.channels)) folded"
-        case .maxPool(let k, let s): return "MaxPool2d(\(k)" + (s == k ? ")" : ", stride \(s))")
-        case .averagePool(let k, let s): return "AvgPool2d(\(k)" + (s == k ? ")" : ", stride \(s))")
+        case .groupedConv(let out, let k, let s, let p, let d, let g, _):
+            var text = "Conv2d(\(from.channels), \(out), \(k), groups \(g)"
+            if s != Size2(square: 1) { text += ", stride \(s)" }
+            if p != Size2(square: 0) { text += ", pad \(p)" }
+            if d != Size2(square: 1) { text += ", dilation \(d)" }
+            return text + ")"
+        case .batchNorm: return from.isVector ? "BatchNorm1d(\(from.channels))" : "BatchNorm2d(\(from.channels))"
+        case .maxPool(let p), .averagePool(let p):
+            var text = (spec.operation.keyword == "maxpool" ? "MaxPool2d(" : "AvgPool2d(") + "\(p.kernel)"
+            if p.stride != p.kernel { text += ", stride \(p.stride)" }
+            if p.padding != Size2(square: 0) { text += ", pad \(p.padding)" }
+            if p.ceil { text += ", ceil" }
+            return text + ")"
+        case .globalAveragePool: return "AdaptiveAvgPool2d(1)"
+        case .globalMaxPool: return "AdaptiveMaxPool2d(1)"
         case .relu: return "ReLU"
+        case .activation(let a): return a.keyword
+        case .prelu(let perChannel): return perChannel ? "PReLU(\(from.channels))" : "PReLU()"
+        case .add: return "Add"
         case .flatten: return "Flatten"
         case .linear(let out, _): return "Linear(\(from.channels), \(out))"
         case .dropout(let p): return "Dropout(\(p))"
@@ -353,6 +402,9 @@ extension Architecture {
             switch spec.operation {
             case .conv(_, let kernel, _, _, _):
                 return total + spec.outputShape.count * spec.inputShapes[0].channels * kernel.height * kernel.width
+            case .groupedConv(_, let kernel, _, _, _, let groups, _):
+                return total + spec.outputShape.count * spec.inputShapes[0].channels / groups * kernel.height
+                    * kernel.width
             case .linear(let out, _):
                 return total + out * spec.inputShapes[0].channels
             default:

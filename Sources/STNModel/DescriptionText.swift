@@ -95,19 +95,52 @@ extension ModelDescription {
         switch keyword {
         case "conv":
             let kernel = try options.size("kernel", line: line) ?? Size2(square: 1)
-            return .conv(
-                outChannels: try options.required("out") { try positive($0, "out", line: line) },
-                kernel: kernel, stride: try options.size("stride", line: line) ?? Size2(square: 1),
-                padding: try options.size("padding", line: line, allowZero: true) ?? Size2(square: 0),
-                bias: try options.flag("bias", line: line) ?? true)
+            let out = try options.required("out") { try positive($0, "out", line: line) }
+            let stride = try options.size("stride", line: line) ?? Size2(square: 1)
+            let padding = try options.size("padding", line: line, allowZero: true) ?? Size2(square: 0)
+            let bias = try options.flag("bias", line: line) ?? true
+            let groups = try options.string("groups").map { try positive($0, "groups", line: line) } ?? 1
+            let dilation = try options.size("dilation", line: line) ?? Size2(square: 1)
+            if groups == 1 && dilation == Size2(square: 1) {
+                return .conv(outChannels: out, kernel: kernel, stride: stride, padding: padding, bias: bias)
+            }
+            return .groupedConv(
+                outChannels: out, kernel: kernel, stride: stride, padding: padding, dilation: dilation, groups: groups,
+                bias: bias)
         case "batchnorm":
             return .batchNorm(epsilon: try options.float("eps", line: line) ?? 1e-5)
         case "maxpool", "avgpool":
             let kernel = try options.required("kernel") { try size($0, "kernel", line: line) }
-            let stride = try options.size("stride", line: line) ?? kernel
-            return keyword == "maxpool"
-                ? .maxPool(kernel: kernel, stride: stride) : .averagePool(kernel: kernel, stride: stride)
+            let pooling = Pooling(
+                kernel: kernel, stride: try options.size("stride", line: line) ?? kernel,
+                padding: try options.size("padding", line: line, allowZero: true) ?? Size2(square: 0),
+                ceil: try options.flag("ceil", line: line) ?? false,
+                countIncludePad: keyword == "avgpool" ? try options.flag("count_include_pad", line: line) ?? true : true
+            )
+            return keyword == "maxpool" ? .maxPool(pooling) : .averagePool(pooling)
+        case "global_avgpool": return .globalAveragePool
+        case "global_maxpool": return .globalMaxPool
         case "relu": return .relu
+        case "leaky_relu": return .activation(.leakyReLU(slope: try options.float("slope", line: line) ?? 0.01))
+        case "elu": return .activation(.elu(alpha: try options.float("alpha", line: line) ?? 1))
+        case "tanh": return .activation(.tanh)
+        case "sigmoid": return .activation(.sigmoid)
+        case "silu": return .activation(.silu)
+        case "relu6": return .activation(.clip(min: 0, max: 6))
+        case "clip":
+            let low = try options.float("min", line: line) ?? -1
+            let high = try options.float("max", line: line) ?? 1
+            guard low <= high else { throw DescriptionError(line: line, "clip min=\(low) is above max=\(high)") }
+            return .activation(.clip(min: low, max: high))
+        case "hardsigmoid":
+            return .activation(
+                .hardSigmoid(
+                    alpha: try options.float("alpha", line: line) ?? 1.0 / 6,
+                    beta: try options.float("beta", line: line) ?? 0.5))
+        case "hardswish": return .activation(.hardSwish)
+        case "gelu": return .activation(.gelu)
+        case "prelu": return .prelu(perChannel: try options.flag("per_channel", line: line) ?? false)
+        case "add": return .add
         case "flatten": return .flatten
         case "linear":
             return .linear(
@@ -157,9 +190,10 @@ extension ModelDescription {
         default:
             throw DescriptionError(
                 line: line,
-                "unknown operation '\(keyword)' (known: conv, batchnorm, maxpool, avgpool, relu, flatten, linear, "
-                    + "dropout, dropout2d, resize, attention_grid, affine_grid, projective_grid, tps_grid, grid_sample, "
-                    + "softmax, log_softmax, normalize)")
+                "unknown operation '\(keyword)' (known: conv, batchnorm, maxpool, avgpool, global_avgpool, "
+                    + "global_maxpool, relu, " + Activation.keywords.joined(separator: ", ")
+                    + ", prelu, add, flatten, linear, dropout, dropout2d, resize, attention_grid, affine_grid, "
+                    + "projective_grid, tps_grid, grid_sample, softmax, log_softmax, normalize)")
         }
     }
 
@@ -194,10 +228,32 @@ extension ModelDescription {
             if padding != Size2(square: 0) { o.append(("padding", "\(padding)")) }
             if !bias { o.append(("bias", "0")) }
             return o
+        case .groupedConv(let out, let kernel, let stride, let padding, let dilation, let groups, let bias):
+            var o = [("out", "\(out)"), ("kernel", "\(kernel)")]
+            if stride != Size2(square: 1) { o.append(("stride", "\(stride)")) }
+            if padding != Size2(square: 0) { o.append(("padding", "\(padding)")) }
+            if !bias { o.append(("bias", "0")) }
+            o.append(("groups", "\(groups)"))
+            if dilation != Size2(square: 1) { o.append(("dilation", "\(dilation)")) }
+            return o
         case .batchNorm(let epsilon): return [("eps", "\(epsilon)")]
-        case .maxPool(let kernel, let stride), .averagePool(let kernel, let stride):
-            return stride == kernel ? [("kernel", "\(kernel)")] : [("kernel", "\(kernel)"), ("stride", "\(stride)")]
-        case .relu, .flatten, .softmax, .logSoftmax: return []
+        case .maxPool(let p), .averagePool(let p):
+            var o = [("kernel", "\(p.kernel)")]
+            if p.stride != p.kernel { o.append(("stride", "\(p.stride)")) }
+            if p.padding != Size2(square: 0) { o.append(("padding", "\(p.padding)")) }
+            if p.ceil { o.append(("ceil", "1")) }
+            if case .averagePool = operation, !p.countIncludePad { o.append(("count_include_pad", "0")) }
+            return o
+        case .relu, .flatten, .softmax, .logSoftmax, .globalAveragePool, .globalMaxPool, .add: return []
+        case .activation(let activation):
+            switch activation {
+            case .leakyReLU(let slope): return [("slope", "\(slope)")]
+            case .elu(let alpha): return [("alpha", "\(alpha)")]
+            case .clip(let low, let high): return [("min", "\(low)"), ("max", "\(high)")]
+            case .hardSigmoid(let alpha, let beta): return [("alpha", "\(alpha)"), ("beta", "\(beta)")]
+            case .tanh, .sigmoid, .silu, .hardSwish, .gelu: return []
+            }
+        case .prelu(let perChannel): return perChannel ? [("per_channel", "1")] : []
         case .linear(let out, let bias): return bias ? [("out", "\(out)")] : [("out", "\(out)"), ("bias", "0")]
         case .dropout(let p), .dropout2d(let p): return [("p", "\(p)")]
         case .resize(let size, let scale, let alignCorners):

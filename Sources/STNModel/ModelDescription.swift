@@ -107,10 +107,24 @@ public enum Operation: Sendable, Equatable {
     /// `nn.BatchNorm2d` in evaluation mode (running statistics), folded into the convolution
     /// before it when the model is planned.
     case batchNorm(epsilon: Float)
-    /// `nn.MaxPool2d` / `nn.AvgPool2d`: no padding, floor mode.
-    case maxPool(kernel: Size2, stride: Size2)
-    case averagePool(kernel: Size2, stride: Size2)
+    /// `nn.Conv2d` with `groups` > 1 (depthwise: groups = input channels = output
+    /// channels) or dilation; each group's weight is `[out, in / groups, kh, kw]`.
+    case groupedConv(
+        outChannels: Int, kernel: Size2, stride: Size2, padding: Size2, dilation: Size2, groups: Int, bias: Bool)
+    /// `nn.MaxPool2d` / `nn.AvgPool2d`, with PyTorch's padding, ceil mode and count_include_pad.
+    case maxPool(Pooling)
+    case averagePool(Pooling)
+    /// `nn.AdaptiveAvgPool2d(1)` / `nn.AdaptiveMaxPool2d(1)`: each channel's mean or
+    /// maximum over the map, a vector of the channels.
+    case globalAveragePool
+    case globalMaxPool
     case relu
+    /// The other elementwise activations (`Activation`).
+    case activation(Activation)
+    /// `nn.PReLU`: a learned slope for negative values, one for all channels or one per channel.
+    case prelu(perChannel: Bool)
+    /// The elementwise sum of two tensors of the same shape (a residual connection).
+    case add
     /// Channels, rows and columns into one vector, in PyTorch's (C, H, W) order.
     case flatten
     /// `nn.Linear` on a vector.
@@ -140,9 +154,15 @@ public enum Operation: Sendable, Equatable {
         switch self {
         case .conv: return "conv"
         case .batchNorm: return "batchnorm"
+        case .groupedConv: return "conv"
         case .maxPool: return "maxpool"
         case .averagePool: return "avgpool"
+        case .globalAveragePool: return "global_avgpool"
+        case .globalMaxPool: return "global_maxpool"
         case .relu: return "relu"
+        case .activation(let activation): return activation.keyword
+        case .prelu: return "prelu"
+        case .add: return "add"
         case .flatten: return "flatten"
         case .linear: return "linear"
         case .dropout: return "dropout"
@@ -160,6 +180,7 @@ public enum Operation: Sendable, Equatable {
     /// How many tensors the operation reads.
     public var inputCount: Int {
         if case .gridSample = self { return 2 }
+        if case .add = self { return 2 }
         if case .tensor(let operation) = self { return operation.inputCounts.lowerBound }
         return 1
     }
@@ -175,6 +196,82 @@ public enum Operation: Sendable, Equatable {
         let counts = inputCounts
         return counts.count == 1 ? "\(counts.lowerBound)" : "\(counts.lowerBound) to \(counts.upperBound)"
     }
+}
+
+/// Window, stride and padding of a pooling layer, as PyTorch's `nn.MaxPool2d` and
+/// `nn.AvgPool2d` take them.
+public struct Pooling: Sendable, Equatable {
+    public var kernel: Size2
+    public var stride: Size2
+    /// Zeros (average) or nothing (max) added on each side; at most half the window.
+    public var padding: Size2
+    /// Output size rounded up: a last window may start in the input or its leading padding.
+    public var ceil: Bool
+    /// Average pooling divides by the whole window inside the padded input (PyTorch's
+    /// default) rather than by the values inside the input.
+    public var countIncludePad: Bool
+
+    public init(
+        kernel: Size2, stride: Size2? = nil, padding: Size2 = Size2(square: 0), ceil: Bool = false,
+        countIncludePad: Bool = true
+    ) {
+        self.kernel = kernel
+        self.stride = stride ?? kernel
+        self.padding = padding
+        self.ceil = ceil
+        self.countIncludePad = countIncludePad
+    }
+
+    /// No padding and floor mode: what version 1 of the format describes.
+    public var isPlain: Bool { padding == Size2(square: 0) && !ceil }
+
+    /// Output extent along one axis (PyTorch's rule: a window must start inside the input
+    /// or its leading padding), or nil when the window does not fit.
+    public func outputExtent(_ size: Int, kernel: Int, stride: Int, padding: Int) -> Int? {
+        let span = size + 2 * padding - kernel
+        guard span >= 0, stride >= 1 else { return nil }
+        var out = (self.ceil ? (span + stride - 1) / stride : span / stride) + 1
+        if self.ceil, (out - 1) * stride >= size + padding { out -= 1 }
+        return out
+    }
+}
+
+/// Elementwise activations, each PyTorch's module of the same name.
+public enum Activation: Sendable, Equatable {
+    /// `nn.LeakyReLU`: x, or slope * x below zero.
+    case leakyReLU(slope: Float)
+    /// `nn.ELU`: x, or alpha * (exp(x) - 1) below zero.
+    case elu(alpha: Float)
+    case tanh
+    case sigmoid
+    /// `nn.SiLU`: x * sigmoid(x).
+    case silu
+    /// `nn.Hardtanh` / `nn.ReLU6` (min 0, max 6): x clamped to [min, max].
+    case clip(min: Float, max: Float)
+    /// max(0, min(1, alpha * x + beta)); `nn.Hardsigmoid` is alpha 1/6, beta 1/2.
+    case hardSigmoid(alpha: Float, beta: Float)
+    /// `nn.Hardswish`: x * hardSigmoid(x) with alpha 1/6, beta 1/2.
+    case hardSwish
+    /// `nn.GELU` (the exact, erf form).
+    case gelu
+
+    public var keyword: String {
+        switch self {
+        case .leakyReLU: return "leaky_relu"
+        case .elu: return "elu"
+        case .tanh: return "tanh"
+        case .sigmoid: return "sigmoid"
+        case .silu: return "silu"
+        case .clip: return "clip"
+        case .hardSigmoid: return "hardsigmoid"
+        case .hardSwish: return "hardswish"
+        case .gelu: return "gelu"
+        }
+    }
+
+    public static let keywords = [
+        "leaky_relu", "elu", "tanh", "sigmoid", "silu", "clip", "relu6", "hardsigmoid", "hardswish", "gelu",
+    ]
 }
 
 /// The transforms a grid generator computes, by their parameters (Jaderberg et al. 2015).

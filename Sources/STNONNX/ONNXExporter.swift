@@ -77,18 +77,75 @@ public enum ONNXExporter {
                         "BatchNormalization",
                         inputs + ["weight", "bias", "running_mean", "running_var"].map { parameter($0)! }, output,
                         [float("epsilon", epsilon)]))
-            case .maxPool(let kernel, let stride), .averagePool(let kernel, let stride):
-                var op = "MaxPool"
-                if case .averagePool = spec.operation { op = "AveragePool" }
+            case .groupedConv(_, let kernel, let stride, let padding, let dilation, let groups, _):
                 graph.node.append(
                     node(
-                        op, inputs, output,
+                        "Conv", inputs + [parameter("weight")!] + (parameter("bias").map { [$0] } ?? []), output,
                         [
                             ints("kernel_shape", [kernel.height, kernel.width]),
                             ints("strides", [stride.height, stride.width]),
+                            ints("pads", [padding.height, padding.width, padding.height, padding.width]),
+                            ints("dilations", [dilation.height, dilation.width]), int("group", groups),
                         ]))
+            case .maxPool(let pooling), .averagePool(let pooling):
+                var op = "MaxPool"
+                var attributes = [
+                    ints("kernel_shape", [pooling.kernel.height, pooling.kernel.width]),
+                    ints("strides", [pooling.stride.height, pooling.stride.width]),
+                    ints(
+                        "pads",
+                        [pooling.padding.height, pooling.padding.width, pooling.padding.height, pooling.padding.width]),
+                    int("ceil_mode", pooling.ceil ? 1 : 0),
+                ]
+                if case .averagePool = spec.operation {
+                    op = "AveragePool"
+                    attributes.append(int("count_include_pad", pooling.countIncludePad ? 1 : 0))
+                }
+                graph.node.append(node(op, inputs, output, attributes))
+            case .globalAveragePool, .globalMaxPool:
+                var op = "GlobalAveragePool"
+                if case .globalMaxPool = spec.operation { op = "GlobalMaxPool" }
+                graph.node.append(node(op, inputs, output + "_map"))
+                graph.node.append(node("Flatten", [output + "_map"], output, [int("axis", 1)]))
             case .relu:
                 graph.node.append(node("Relu", inputs, output))
+            case .activation(let activation):
+                switch activation {
+                case .leakyReLU(let slope):
+                    graph.node.append(node("LeakyRelu", inputs, output, [float("alpha", slope)]))
+                case .elu(let alpha): graph.node.append(node("Elu", inputs, output, [float("alpha", alpha)]))
+                case .tanh: graph.node.append(node("Tanh", inputs, output))
+                case .sigmoid: graph.node.append(node("Sigmoid", inputs, output))
+                case .silu:
+                    graph.node.append(node("Sigmoid", inputs, output + "_sigmoid"))
+                    graph.node.append(node("Mul", inputs + [output + "_sigmoid"], output))
+                case .clip(let low, let high):
+                    graph.node.append(
+                        node(
+                            "Clip",
+                            inputs + [constant(output + "_min", [low], []), constant(output + "_max", [high], [])],
+                            output))
+                case .hardSigmoid(let alpha, let beta):
+                    graph.node.append(
+                        node("HardSigmoid", inputs, output, [float("alpha", alpha), float("beta", beta)]))
+                case .hardSwish: graph.node.append(node("HardSwish", inputs, output))
+                case .gelu: graph.node.append(node("Gelu", inputs, output))
+                }
+            case .prelu(let perChannel):
+                var slope = parameter("weight")!
+                let from = spec.inputShapes[0]
+                if perChannel, !from.isVector {
+                    // [C] broadcasts over the last axis: make it [C, 1, 1] for an NCHW map.
+                    let shaped = output + "_slope"
+                    graph.node.append(
+                        node(
+                            "Reshape", [slope, constant(output + "_slope_shape", ints: [Int64(from.channels), 1, 1])],
+                            shaped))
+                    slope = shaped
+                }
+                graph.node.append(node("PRelu", inputs + [slope], output))
+            case .add:
+                graph.node.append(node("Add", inputs, output))
             case .flatten:
                 graph.node.append(node("Flatten", inputs, output, [int("axis", 1)]))
             case .linear:

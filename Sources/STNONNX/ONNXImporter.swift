@@ -16,7 +16,12 @@ public enum ONNXImporter {
     /// seed models' layers and fast paths); any other graph a version-2 description of
     /// dense tensors (`TensorGraphImporter`). `boundInputs` gives values to graph inputs
     /// other than the first (a conformance case's test data): they become constants.
-    public static func convert(bytes: [UInt8], name: String, boundInputs: [String: [UInt8]] = [:]) throws -> (
+    ///
+    /// `directory` is the model file's folder, where external data files are read from (nil
+    /// for bytes without a file: a model with external data is then refused).
+    public static func convert(
+        bytes: [UInt8], name: String, directory: String? = nil, boundInputs: [String: [UInt8]] = [:]
+    ) throws -> (
         architecture: Architecture, weights: ModelWeights
     ) {
         let model: Onnx_ModelProto
@@ -27,6 +32,7 @@ public enum ONNXImporter {
         }
         guard model.hasGraph, !model.graph.node.isEmpty else { throw ONNXError("the ONNX model has no graph nodes") }
         var graph = model.graph
+        try ExternalData.resolve(&graph, directory: directory)
         for (inputName, tensorBytes) in boundInputs.sorted(by: { $0.key < $1.key }) {
             var tensor: Onnx_TensorProto
             do {
@@ -42,10 +48,8 @@ public enum ONNXImporter {
         do {
             var importer = try GraphImporter(graph, name: name)
             let converted = try importer.run()
-            if converted.architecture.outputShape.isVector, converted.architecture.classCount <= 64 {
-                return converted
-            }
-            classicError = ONNXError("the answer is not a vector of at most 64 class scores")
+            if converted.architecture.outputShape.isVector { return converted }
+            classicError = ONNXError("the answer is not a vector of class scores")
         } catch let error as ONNXError {
             classicError = error
         }
@@ -83,6 +87,8 @@ private struct GraphImporter {
     var usedNames = Set<String>()
     var usedPrefixes = Set<String>()
     var readers: [String: Int] = [:]
+    /// ONNX outputs of Sigmoid nodes and what they read (to recognise SiLU's x * sigmoid(x)).
+    var sigmoidInputs: [String: String] = [:]
     var inputName = ""
     var inputShape = TensorShape(channels: 1, height: 1, width: 1)
     /// Where the current node is, for messages.
@@ -231,6 +237,34 @@ private struct GraphImporter {
         case "MaxPool", "AveragePool": try pool(node, input)
         case "Relu":
             try emit(node, .relu, inputs: [tensor(try input(0)).name])
+        case "LeakyRelu":
+            try activation(node, input, .leakyReLU(slope: node.float("alpha", 0.01)))
+        case "Elu": try activation(node, input, .elu(alpha: node.float("alpha", 1)))
+        case "Tanh": try activation(node, input, .tanh)
+        case "Sigmoid":
+            try activation(node, input, .sigmoid)
+            sigmoidInputs[node.output[0]] = try input(0)
+        case "HardSigmoid":
+            try activation(node, input, .hardSigmoid(alpha: node.float("alpha", 0.2), beta: node.float("beta", 0.5)))
+        case "HardSwish": try activation(node, input, .hardSwish)
+        case "Gelu":
+            guard node.string("approximate", "none") == "none" else {
+                throw fail("approximate '\(shown(node.string("approximate", "")))' is not supported (only none)")
+            }
+            try activation(node, input, .gelu)
+        case "Clip": try clip(node, input, optionalInput)
+        case "PRelu": try prelu(node, input)
+        case "Add": try add(node, input)
+        case "GlobalAveragePool", "GlobalMaxPool":
+            let x = try tensor(try input(0))
+            try emit(node, node.opType == "GlobalMaxPool" ? .globalMaxPool : .globalAveragePool, inputs: [x.name])
+        case "ReduceMean", "ReduceMax":
+            let x = try tensor(try input(0))
+            let axes = try optionalInput(1).map { try constants.ints($0) } ?? node.ints("axes") ?? []
+            guard Set(axes.map { $0 < 0 ? $0 + 4 : $0 }) == [2, 3], axes.count == 2 else {
+                throw fail("axes \(axes): only the spatial axes [2, 3] of an image tensor are supported")
+            }
+            try emit(node, node.opType == "ReduceMax" ? .globalMaxPool : .globalAveragePool, inputs: [x.name])
         case "Identity", "Dropout":
             if node.opType == "Dropout", optionalInput(2) != nil { throw fail("training-mode dropout") }
             values[node.output[0]] = .tensor(try tensor(try input(0)).name)
@@ -265,7 +299,16 @@ private struct GraphImporter {
         case "Mul":
             let a = try input(0)
             let b = try input(1)
-            if case .thetaUnsqueezed(let theta)? = values[b], constants.contains(a) {
+            if sigmoidInputs[b] == a || sigmoidInputs[a] == b {
+                // x * sigmoid(x), the exporters' form of SiLU: one layer, and the sigmoid
+                // goes when nothing else reads it.
+                let sigmoid = sigmoidInputs[b] == a ? b : a
+                let x = try tensor(sigmoidInputs[sigmoid]!)
+                if readers[sigmoid] == 1, case .tensor(let name)? = values[sigmoid] {
+                    layers.removeAll { $0.output == name }
+                }
+                try emit(node, .activation(.silu), inputs: [x.name])
+            } else if case .thetaUnsqueezed(let theta)? = values[b], constants.contains(a) {
                 values[node.output[0]] = .gridProduct(theta, base: a)
             } else if case .thetaUnsqueezed(let theta)? = values[a], constants.contains(b) {
                 values[node.output[0]] = .gridProduct(theta, base: b)
@@ -290,13 +333,20 @@ private struct GraphImporter {
         let x = try tensor(try input(0))
         let weightName = try input(1)
         let weight = try constants.floats(weightName)
-        guard weight.dims.count == 4, weight.dims[1] == x.shape.channels, weight.dims.allSatisfy({ $0 >= 1 }) else {
-            throw fail("weight \(weight.dims), expected [out, \(x.shape.channels), kh, kw]")
+        let groupCount = max(node.int("group", 1), 1)
+        guard weight.dims.count == 4, weight.dims[1] * groupCount == x.shape.channels,
+            weight.dims.allSatisfy({ $0 >= 1 })
+        else {
+            throw fail("weight \(weight.dims), expected [out, \(x.shape.channels / groupCount), kh, kw]")
         }
         let (out, kh, kw) = (weight.dims[0], weight.dims[2], weight.dims[3])
-        guard node.int("group", 1) == 1 else { throw fail("group \(node.int("group", 1)), only 1 is supported") }
-        guard (node.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else {
-            throw fail("dilation is not supported")
+        let groups = node.int("group", 1)
+        let dilations = node.ints("dilations") ?? [1, 1]
+        guard groups >= 1, x.shape.channels % groups == 0, out % groups == 0 else {
+            throw fail("group \(groups) does not divide \(x.shape.channels) input and \(out) output channels")
+        }
+        guard dilations.count == 2, dilations.allSatisfy({ $0 >= 1 && $0 <= ModelDescription.maximumDimension }) else {
+            throw fail("dilations \(dilations)")
         }
         let autoPad = node.string("auto_pad", "NOTSET")
         guard autoPad == "NOTSET" else { throw fail("auto_pad \(autoPad) is not supported") }
@@ -322,24 +372,19 @@ private struct GraphImporter {
             tensors[prefix + ".bias"] = bias.floats
         }
         tensors[prefix + ".weight"] = weight.floats
-        try emit(
-            node,
-            .conv(
-                outChannels: out, kernel: Size2(kh, kw), stride: Size2(strides[0], strides[1]),
-                padding: Size2(pads[0], pads[1]), bias: biasName != nil),
-            inputs: [x.name], prefix: prefix)
+        let (kernel, stride, padding) = (Size2(kh, kw), Size2(strides[0], strides[1]), Size2(pads[0], pads[1]))
+        let operation: Operation =
+            groups == 1 && dilations == [1, 1]
+            ? .conv(outChannels: out, kernel: kernel, stride: stride, padding: padding, bias: biasName != nil)
+            : .groupedConv(
+                outChannels: out, kernel: kernel, stride: stride, padding: padding,
+                dilation: Size2(dilations[0], dilations[1]), groups: groups, bias: biasName != nil)
+        try emit(node, operation, inputs: [x.name], prefix: prefix)
     }
 
     mutating func batchNorm(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
         let x = try tensor(try input(0))
         guard node.int("training_mode", 0) == 0 else { throw fail("training mode is not supported") }
-        guard let producer = layers.last(where: { $0.output == x.name }), case .conv = producer.operation,
-            readers[try input(0)] == 1
-        else {
-            throw fail(
-                "BatchNormalization of '\(shown(try input(0)))', which is not a Conv's output read only by it: the description allows batchnorm only directly after a convolution"
-            )
-        }
         let c = x.shape.channels
         let names = try (1 ... 4).map { try input($0) }
         let parts = try names.map { try constants.floats($0) }
@@ -365,18 +410,73 @@ private struct GraphImporter {
             throw fail("strides \(strides)")
         }
         let pads = node.ints("pads") ?? [0, 0, 0, 0]
-        guard pads.allSatisfy({ $0 == 0 }) else { throw fail("pads \(pads): padded pooling is not supported") }
-        guard node.int("ceil_mode", 0) == 0 else { throw fail("ceil_mode 1 is not supported") }
+        guard pads.count == 4, pads.allSatisfy({ $0 >= 0 && $0 <= ModelDescription.maximumDimension }) else {
+            throw fail("pads \(pads)")
+        }
+        guard pads[0] == pads[2], pads[1] == pads[3] else { throw fail("asymmetric pads \(pads) are not supported") }
         guard node.string("auto_pad", "NOTSET") == "NOTSET" else { throw fail("auto_pad is not supported") }
         guard (node.ints("dilations") ?? [1, 1]).allSatisfy({ $0 == 1 }) else {
             throw fail("dilation is not supported")
         }
         guard node.int("storage_order", 0) == 0 else { throw fail("storage_order 1 is not supported") }
-        let k = Size2(kernel[0], kernel[1])
-        let s = Size2(strides[0], strides[1])
-        try emit(
-            node, node.opType == "MaxPool" ? .maxPool(kernel: k, stride: s) : .averagePool(kernel: k, stride: s),
-            inputs: [x.name])
+        var pooling = Pooling(
+            kernel: Size2(kernel[0], kernel[1]), stride: Size2(strides[0], strides[1]),
+            padding: Size2(pads[0], pads[1]),
+            ceil: node.int("ceil_mode", 0) != 0)
+        // Only a padded or ceil-mode average has windows reaching outside the input.
+        if node.opType == "AveragePool", !pooling.isPlain {
+            pooling.countIncludePad = node.int("count_include_pad", 0) != 0
+        }
+        try emit(node, node.opType == "MaxPool" ? .maxPool(pooling) : .averagePool(pooling), inputs: [x.name])
+    }
+
+    mutating func activation(_ node: Onnx_NodeProto, _ input: (Int) throws -> String, _ activation: Activation)
+        throws
+    {
+        try emit(node, .activation(activation), inputs: [tensor(try input(0)).name])
+    }
+
+    /// Clip to constant bounds (inputs from opset 11, attributes before): ReLU for [0, inf),
+    /// else `clip` (ReLU6 is [0, 6]).
+    mutating func clip(
+        _ node: Onnx_NodeProto, _ input: (Int) throws -> String, _ optionalInput: (Int) -> String?
+    ) throws {
+        let x = try tensor(try input(0))
+        func bound(_ i: Int, _ attribute: String, _ fallback: Float) throws -> Float {
+            guard let name = optionalInput(i) else { return node.float(attribute, fallback) }
+            let value = try constants.floats(name)
+            guard value.count == 1 else { throw fail("'\(shown(name))' is not a scalar bound") }
+            return value.floats[0]
+        }
+        let low = try bound(1, "min", -.infinity)
+        let high = try bound(2, "max", .infinity)
+        guard !low.isNaN, !high.isNaN, low <= high else { throw fail("bounds [\(low), \(high)]") }
+        if low == 0, high == .infinity { return try emit(node, .relu, inputs: [x.name]) }
+        let clamp = { (v: Float) in min(max(v, -Float.greatestFiniteMagnitude), Float.greatestFiniteMagnitude) }
+        try emit(node, .activation(.clip(min: clamp(low), max: clamp(high))), inputs: [x.name])
+    }
+
+    /// PRelu by a constant slope: one for all channels, or one per channel ([C], [C, 1, 1]).
+    mutating func prelu(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let x = try tensor(try input(0))
+        let slopeName = try input(1)
+        let slope = try constants.floats(slopeName)
+        let c = x.shape.channels
+        let perChannel = slope.count == c && c > 1
+        guard slope.count == 1 || (perChannel && slope.dims.filter({ $0 != 1 }) == [c]) else {
+            throw fail("slope \(slope.dims) is neither one value nor one per channel of \(x.shape)")
+        }
+        let prefix = prefix(for: slopeName)
+        tensors[prefix + ".weight"] = slope.floats
+        try emit(node, .prelu(perChannel: perChannel), inputs: [x.name], prefix: prefix)
+    }
+
+    /// The sum of two tensors of the same shape (a residual connection).
+    mutating func add(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
+        let a = try tensor(try input(0))
+        let b = try tensor(try input(1))
+        guard a.shape == b.shape else { throw fail("Add of \(a.shape) and \(b.shape): broadcasting is not supported") }
+        try emit(node, .add, inputs: [a.name, b.name])
     }
 
     mutating func flatten(_ node: Onnx_NodeProto, _ x: (name: String, shape: TensorShape)) throws {

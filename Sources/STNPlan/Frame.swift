@@ -26,6 +26,9 @@ public final class Frame {
 
     /// Dropout draws masks only while this is set (training steps).
     public var dropoutActive = false
+    /// Batch norm normalises by the batch's statistics (which the trainer sets) rather than
+    /// its running statistics while this is set (training steps).
+    public var batchStatistics = false
     /// The dropout generator's state; set per image so masks do not depend on threads.
     var random: UInt64 = 0
 

@@ -113,18 +113,91 @@ public final class Plan {
                     batchNorm: nil)
                 convolutionSteps[name] = step
                 steps.append(step)
+            case .groupedConv(let outC, let kernel, let stride, let padding, let dilation, let groups, _):
+                try map()
+                guard groups == from.shape.channels, outC == groups, from.stride % 8 == 0 else {
+                    throw fail(
+                        "grouped convolution runs depthwise only (groups = input channels = output channels, "
+                            + "after a layer that pads channels to 8s); this one has groups \(groups) for "
+                            + "\(from.shape.channels) to \(outC) channels")
+                }
+                let shape = DepthwiseConv2DShape(
+                    inH: from.shape.height, inW: from.shape.width, channels: from.stride, kernelH: kernel.height,
+                    kernelW: kernel.width, strideH: stride.height, strideW: stride.width, padTop: padding.height,
+                    padLeft: padding.width, padBottom: padding.height, padRight: padding.width,
+                    dilationH: dilation.height, dilationW: dilation.width)
+                let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                steps.append(
+                    DepthwiseConvolutionStep(
+                        name: name, input: inputIDs[0], output: id, shape: shape, realChannels: outC,
+                        weightOffset: offset("weight")!, biasOffset: offset("bias")))
             case .batchNorm(let epsilon):
-                guard !training else {
-                    throw fail("batch norm cannot be trained here; it is folded into its convolution at inference")
-                }
-                guard let conv = convolutionSteps[spec.layer.inputs[0]], conv.batchNorm == nil else {
-                    throw fail("batch norm must follow a convolution")
-                }
-                conv.batchNorm = (
-                    offset("weight")!, offset("bias")!, offset("running_mean")!, offset("running_var")!, epsilon
+                let statistics = (
+                    offset("weight")!, offset("bias")!, offset("running_mean")!, offset("running_var")!
                 )
-                _ = add(name, from, storage: tensors[inputIDs[0]].storage)
-            case .maxPool(let kernel, let stride):
+                if !training, let conv = convolutionSteps[spec.layer.inputs[0]], conv.batchNorm == nil,
+                    readers[spec.layer.inputs[0]]?.count == 1
+                {
+                    // Folded into the convolution's weights and bias when they are loaded.
+                    conv.batchNorm = (statistics.0, statistics.1, statistics.2, statistics.3, epsilon)
+                    _ = add(name, from, storage: tensors[inputIDs[0]].storage)
+                } else {
+                    guard from.flattenedFrom == nil else {
+                        throw fail("batch norm of the flattened tensor '\(spec.layer.inputs[0])'")
+                    }
+                    let id = add(name, from)
+                    steps.append(
+                        BatchNormStep(
+                            name: name, input: inputIDs[0], output: id, layout: from,
+                            offsets: (statistics.0, statistics.1, statistics.2, statistics.3), epsilon: epsilon,
+                            training: training))
+                }
+            case .maxPool(let pooling) where !pooling.isPlain:
+                try map()
+                let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                steps.append(
+                    MaxPoolStep(
+                        name: name, input: inputIDs[0], output: id, shape: poolShape(from, pooling, output: out)))
+            case .averagePool(let pooling) where !pooling.isPlain:
+                try map()
+                let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                steps.append(
+                    AveragePoolStep(
+                        name: name, input: inputIDs[0], output: id, shape: poolShape(from, pooling, output: out)))
+            case .globalAveragePool, .globalMaxPool:
+                try map()
+                var maximum = false
+                if case .globalMaxPool = spec.operation { maximum = true }
+                let id = add(name, TensorLayout(shape: out, stride: from.stride))
+                steps.append(
+                    GlobalPoolStep(
+                        name: name, input: inputIDs[0], output: id,
+                        shape: GlobalPoolShape(pixels: from.shape.height * from.shape.width, channels: from.stride),
+                        maximum: maximum))
+            case .activation(let activation):
+                let id = add(name, from)
+                steps.append(
+                    ActivationStep(name: name, input: inputIDs[0], output: id, activation: activation, layout: from))
+            case .prelu(let perChannel):
+                guard !perChannel || from.flattenedFrom == nil else {
+                    throw fail("per-channel PReLU of the flattened tensor '\(spec.layer.inputs[0])'")
+                }
+                let id = add(name, from)
+                steps.append(
+                    PReLUStep(
+                        name: name, input: inputIDs[0], output: id, layout: from, perChannel: perChannel,
+                        weightOffset: offset("weight")!))
+            case .add:
+                let other = tensors[inputIDs[1]].layout
+                guard other == from else {
+                    throw fail(
+                        "adds '\(spec.layer.inputs[0])' and '\(spec.layer.inputs[1])', which are stored differently "
+                            + "(a flattened vector and a map, or channels padded differently)")
+                }
+                let id = add(name, from)
+                steps.append(AddStep(name: name, inputs: inputIDs, output: id, count: from.count))
+            case .maxPool(let pooling):
+                let (kernel, stride) = (pooling.kernel, pooling.stride)
                 try map()
                 let fusable =
                     kernel == Size2(square: 2) && stride == Size2(square: 2) && from.stride % 8 == 0
@@ -148,7 +221,8 @@ public final class Plan {
                             name: name, input: inputIDs[0], output: id,
                             shape: poolShape(from, kernel: kernel, stride: stride)))
                 }
-            case .averagePool(let kernel, let stride):
+            case .averagePool(let pooling):
+                let (kernel, stride) = (pooling.kernel, pooling.stride)
                 try map()
                 let id = add(name, TensorLayout(shape: out, stride: from.stride))
                 steps.append(
@@ -459,6 +533,11 @@ public final class Plan {
         load(parameters: buffer)
     }
 
+    /// Runs the steps in `range` (the trainer's stages around batch norms).
+    public func forward(_ frame: Frame, steps range: Range<Int>) {
+        for step in steps[range] { step.forward(frame) }
+    }
+
     /// Runs every step; with `times`, adds each step's nanoseconds to `times[step]`.
     public func forward(_ frame: Frame, times: UnsafeMutablePointer<UInt64>? = nil) {
         guard let times else {
@@ -479,9 +558,14 @@ public final class Plan {
     /// The backward pass after `forward`, from the gradient of the logits (which the caller
     /// has written into `frame`'s gradient of `logitsTensor`): a final softmax or log-softmax
     /// is part of the loss, so it is skipped.
-    public func backward(_ frame: Frame) {
-        let end = outputKind == .logits ? steps.count : steps.count - 1
-        for step in steps[..<end].reversed() {
+    public func backward(_ frame: Frame) { backward(frame, steps: 0 ..< steps.count) }
+
+    /// The backward pass of the steps in `range`, last first (the trainer's stages around
+    /// batch norms); a final softmax or log-softmax is skipped as in `backward(_:)`.
+    public func backward(_ frame: Frame, steps range: Range<Int>) {
+        let end = min(range.upperBound, outputKind == .logits ? steps.count : steps.count - 1)
+        guard range.lowerBound < end else { return }
+        for step in steps[range.lowerBound ..< end].reversed() {
             if zeroedBackward.contains(step.name) {
                 for slot in step.inputs.indices where step.inputNeedsGradient[slot] {
                     step.gradientTarget(frame, slot).initialize(
@@ -496,6 +580,51 @@ public final class Plan {
                 for i in 0 ..< tensors[input].layout.capacity { target[i] += source[i] }
             }
         }
+    }
+
+    // MARK: Batch statistics
+
+    /// The steps (indices) of the batch norms, which train on the batch's statistics.
+    public var batchNormSteps: [Int] { steps.indices.filter { steps[$0] is BatchNormStep } }
+
+    private func batchNorm(_ step: Int) -> BatchNormStep { steps[step] as! BatchNormStep }
+
+    /// Doubles of one batch norm's sums: 2 x its channel lanes.
+    public func batchSumsCount(step: Int) -> Int { 2 * batchNorm(step).lanes.stride }
+
+    /// Adds one frame's sums of the batch norm's input, x and x^2 per channel.
+    public func addBatchStatistics(_ frame: Frame, step: Int, into sums: UnsafeMutablePointer<Double>) {
+        batchNorm(step).addStatistics(frame, into: sums)
+    }
+
+    /// Sets the batch's mean and variance from the sums over `images` frames; returns where
+    /// the running statistics are in the flat parameters and the batch's mean and unbiased
+    /// variance, for the trainer's running update.
+    public func setBatchStatistics(step: Int, sums: UnsafePointer<Double>, images: Int) -> (
+        meanOffset: Int, varianceOffset: Int, mean: [Float], variance: [Float]
+    ) {
+        let norm = batchNorm(step)
+        let (mean, variance) = norm.setStatistics(sums, images: images)
+        return (norm.offsets.mean, norm.offsets.variance, mean, variance)
+    }
+
+    /// The first half of the batch norm's backward pass in one frame (its weight and bias
+    /// gradients); returns them (2 x lanes floats) for the batch's sums.
+    /// With `computed`, only returns what an earlier call computed.
+    public func batchNormBackwardSums(_ frame: Frame, step: Int, computed: Bool = false) -> UnsafePointer<Float> {
+        let norm = batchNorm(step)
+        if computed { return norm.backwardSumsBuffer(frame) }
+        if zeroedBackward.contains(norm.name) {
+            frame.accumulators[norm.index].initialize(repeating: 0, count: norm.gradientFloats)
+        } else {
+            norm.backwardSums(frame)
+        }
+        return norm.backwardSumsBuffer(frame)
+    }
+
+    /// Sets the batch's sums of dy * xhat and dy, summed over every frame's `batchNormBackwardSums`.
+    public func setBatchNormBackwardSums(step: Int, sums: UnsafePointer<Double>, images: Int) {
+        batchNorm(step).setBackwardSums(sums, images: images)
     }
 
     /// The gradient buffer of tensor `id` in a training frame.
@@ -533,6 +662,15 @@ private struct Table<Element> {
         pointer = buffer.pointer.bindMemory(to: Element.self, capacity: max(count, 1))
         pointer.initialize(repeating: fill, count: max(count, 1))
     }
+}
+
+/// A pooling window with padding or ceil mode, over `from` into the `output` map.
+private func poolShape(_ from: TensorLayout, _ pooling: Pooling, output: TensorShape) -> PoolShape {
+    PoolShape(
+        inH: from.shape.height, inW: from.shape.width, channels: from.stride, kernelH: pooling.kernel.height,
+        kernelW: pooling.kernel.width, strideH: pooling.stride.height, strideW: pooling.stride.width,
+        padTop: pooling.padding.height, padLeft: pooling.padding.width, outH: output.height, outW: output.width,
+        countIncludePad: pooling.countIncludePad, padBottom: pooling.padding.height, padRight: pooling.padding.width)
 }
 
 private func poolShape(_ from: TensorLayout, kernel: Size2, stride: Size2) -> PoolShape {

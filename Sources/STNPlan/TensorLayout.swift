@@ -30,6 +30,17 @@ public struct TensorLayout: Sendable, Equatable {
     /// write whole vectors past the end.
     public var capacity: Int { (max(count, 1) + 15) & ~15 }
 
+    /// The buffer as pixels of `stride` lanes of which the first `channels` are real: what
+    /// elementwise and per-channel steps loop over (a flattened vector keeps its map's lanes).
+    public struct Lanes: Sendable, Equatable {
+        public let pixels: Int, channels: Int, stride: Int
+    }
+
+    public var lanes: Lanes {
+        if let f = flattenedFrom { return Lanes(pixels: f.height * f.width, channels: f.channels, stride: f.stride) }
+        return Lanes(pixels: shape.height * shape.width, channels: shape.channels, stride: stride)
+    }
+
     /// For each float of the buffer, PyTorch's flat (C, H, W) index, or nil for padding.
     public func torchIndex() -> [Int?] {
         if let f = flattenedFrom {

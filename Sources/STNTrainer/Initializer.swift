@@ -5,7 +5,8 @@ import STNModel
 /// kaiming-uniform with a = sqrt(5) for weights, which is uniform(+-1/sqrt(fanIn)), and
 /// uniform(+-1/sqrt(fanIn)) for biases; batch norm at weight 1, bias 0, mean 0, variance 1;
 /// the layer that outputs a transform's parameters starts at zero weights and the identity
-/// transform (1, 0, 0, 0, 1, 0) as bias, as in the seed and PyTorch's tutorial.
+/// transform (1, 0, 0, 0, 1, 0) as bias, as in the seed and PyTorch's tutorial; PReLU's
+/// slopes at 0.25.
 public enum Initializer {
     public static func pytorchDefault(_ architecture: Architecture, seed: UInt64) -> ModelWeights {
         var weights = ModelWeights.zeros(architecture)
@@ -23,6 +24,8 @@ public enum Initializer {
             var values = [Float](repeating: 0, count: spec.count)
             if thetaParameters.contains(spec.name) {
                 if let identity = thetaBiases[spec.name] { values = identity }
+            } else if spec.role == .slope {
+                values = [Float](repeating: 0.25, count: spec.count)
             } else if spec.role == .runningVariance || (spec.role == .weight && spec.shape.count == 1) {
                 values = [Float](repeating: 1, count: spec.count)
             } else if spec.role != .runningMean {

@@ -25,8 +25,15 @@ public final class Network {
     public var dropoutEnabled = true
 
     let plan: Plan
-    /// One frame per thread: its own tensors, gradients and accumulators.
+    /// One frame per thread: its own tensors, gradients and accumulators; or, for a model
+    /// with batch norms, one per image of the batch (`batchNormSteps`).
     let frames: [Frame]
+    /// The plan's batch norms: training then runs in stages, every image of the batch
+    /// through the steps up to a batch norm before its statistics are summed (and the same
+    /// backwards), so each image keeps its own frame.
+    let batchNormSteps: [Int]
+    /// Momentum of the batch norms' running statistics (PyTorch's default).
+    public static let batchNormMomentum: Float = 0.1
 
     /// Fails for a model that cannot be trained (batch norm) with one line naming the layer.
     public init(architecture: Architecture, maxBatch: Int, threads: Int) throws {
@@ -38,7 +45,17 @@ public final class Network {
         self.maxBatch = max(1, maxBatch)
         let plan = try Plan(architecture, training: true)
         self.plan = plan
-        frames = (0 ..< max(1, threads)).map { _ in plan.makeTrainingFrame() }
+        batchNormSteps = plan.batchNormSteps
+        let frameCount = batchNormSteps.isEmpty ? max(1, threads) : max(self.maxBatch, self.threads)
+        frames = (0 ..< frameCount).map { _ in plan.makeTrainingFrame() }
+    }
+
+    /// Where the batch norms' running statistics are in `parameters`: set from the batches'
+    /// statistics, never by the optimiser.
+    public var runningStatisticsRanges: [Range<Int>] {
+        architecture.parameters.compactMap { spec in
+            spec.role == .runningMean || spec.role == .runningVariance ? layout.range(of: spec.name) : nil
+        }
     }
 
     /// Floats in one image (height x width x channels).
@@ -107,6 +124,10 @@ public final class Network {
     ) -> (loss: Double, correct: Int) {
         precondition(count > 0 && count <= maxBatch, "batch of \(count) exceeds the planned \(maxBatch)")
         pack()
+        if !batchNormSteps.isEmpty {
+            return stagedForwardBackward(
+                images: images, labels: labels, count: count, labelSmoothing: labelSmoothing, dropoutSeed: dropoutSeed)
+        }
         let scale = 1 / Float(count)
         let classes = classCount
         let (lossSum, correct) = sumOverThreads(count) { frame, range in
@@ -137,6 +158,96 @@ public final class Network {
             for part in 0 ..< used { plan.addGradients(of: frames[part], into: g.baseAddress!) }
         }
         return (lossSum / Double(count), correct)
+    }
+
+    /// `forwardBackward` for a model with batch norms: every image in its own frame, the plan
+    /// run in stages that end at each batch norm, whose batch statistics are then summed over
+    /// the images in order (forward: x and x^2; backward: dy and dy * xhat), so the result
+    /// does not depend on the thread count. The running statistics move by
+    /// `batchNormMomentum` towards the batch's, as in PyTorch.
+    private func stagedForwardBackward(
+        images: UnsafePointer<Float>, labels: UnsafePointer<UInt8>, count: Int, labelSmoothing: Float,
+        dropoutSeed: UInt64
+    ) -> (loss: Double, correct: Int) {
+        let parts = min(threads, count)
+        /// Runs `body(frame, image)` for every image, each thread over a contiguous range.
+        func eachImage(_ body: (Frame, Int) -> Void) {
+            concurrentParts(parts) { part in
+                for i in count * part / parts ..< count * (part + 1) / parts { body(frames[i], i) }
+            }
+        }
+        for i in 0 ..< count {
+            let frame = frames[i]
+            plan.zeroAccumulators(frame)
+            frame.dropoutActive = dropoutEnabled
+            frame.batchStatistics = true
+            frame.seedDropout(dropoutSeed &+ UInt64(i))
+            frame.value(plan.inputTensor).update(from: images + i * imageCount, count: imageCount)
+        }
+        var start = 0
+        for step in batchNormSteps {
+            eachImage { frame, _ in plan.forward(frame, steps: start ..< step) }
+            var sums = [Double](repeating: 0, count: plan.batchSumsCount(step: step))
+            sums.withUnsafeMutableBufferPointer { sums in
+                for i in 0 ..< count { plan.addBatchStatistics(frames[i], step: step, into: sums.baseAddress!) }
+                let running = plan.setBatchStatistics(step: step, sums: sums.baseAddress!, images: count)
+                let m = Network.batchNormMomentum
+                for c in running.mean.indices {
+                    parameters[running.meanOffset + c] =
+                        (1 - m) * parameters[running.meanOffset + c] + m * running.mean[c]
+                    parameters[running.varianceOffset + c] =
+                        (1 - m) * parameters[running.varianceOffset + c] + m * running.variance[c]
+                }
+            }
+            start = step
+        }
+        let scale = 1 / Float(count)
+        let classes = classCount
+        var losses = [Double](repeating: 0, count: count)
+        var hits = [Bool](repeating: false, count: count)
+        losses.withUnsafeMutableBufferPointer { losses in
+            hits.withUnsafeMutableBufferPointer { hits in
+                // Each image writes only its own frame and its own slots.
+                eachImage { frame, i in
+                    plan.forward(frame, steps: start ..< plan.stepCount)
+                    let label = Int(labels[i])
+                    let logProbs = logProbabilities(frame)
+                    hits[i] = argmax(logProbs, classes) == label
+                    losses[i] = -Double(logProbs[label])
+                    let dLogits = plan.gradient(frame, plan.logitsTensor)
+                    dLogits.initialize(repeating: 0, count: plan.tensors[plan.logitsTensor].layout.capacity)
+                    LogSoftmax.backward(
+                        logProbs: logProbs, count: classes, label: label, scale: scale, smoothing: labelSmoothing,
+                        dLogits: dLogits)
+                }
+            }
+        }
+        var end = plan.stepCount
+        for step in batchNormSteps.reversed() {
+            eachImage { frame, _ in
+                plan.backward(frame, steps: step + 1 ..< end)
+                _ = plan.batchNormBackwardSums(frame, step: step)
+            }
+            var sums = [Double](repeating: 0, count: plan.batchSumsCount(step: step))
+            for i in 0 ..< count {
+                let frameSums = plan.batchNormBackwardSums(frames[i], step: step, computed: true)
+                for j in sums.indices { sums[j] += Double(frameSums[j]) }
+            }
+            sums.withUnsafeBufferPointer {
+                plan.setBatchNormBackwardSums(step: step, sums: $0.baseAddress!, images: count)
+            }
+            end = step + 1
+        }
+        eachImage { frame, _ in plan.backward(frame, steps: 0 ..< end) }
+        for i in 0 ..< count {
+            frames[i].dropoutActive = false
+            frames[i].batchStatistics = false
+        }
+        gradients.withUnsafeMutableBufferPointer { g in
+            g.initialize(repeating: 0)
+            for i in 0 ..< count { plan.addGradients(of: frames[i], into: g.baseAddress!) }
+        }
+        return (losses.reduce(0, +) / Double(count), hits.filter { $0 }.count)
     }
 
     /// Forward only (dropout off). Returns the summed NLL (if labels are given) and the

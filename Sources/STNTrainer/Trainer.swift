@@ -173,6 +173,8 @@ public final class Trainer {
             momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
             secondMoment: state.secondMoment)
         let localisation = network.localisationRanges
+        // Batch norms' running statistics follow the batches, not the optimiser.
+        let fixed = network.runningStatisticsRanges
         let started = Date()
         let segmentStartElapsed = state.elapsed
         var imagesThisSegment = 0
@@ -227,6 +229,7 @@ public final class Trainer {
                     }
                     if start < network.layout.total { segments.append((start ..< network.layout.total, rate, .sgd)) }
                 }
+                segments = Trainer.excluding(fixed, from: segments)
                 let gradientNorm = optimizer.step(
                     parameters: &network.parameters, gradients: network.gradients, segments: segments,
                     maxGradientNorm: recipe.gradientClipNorm > 0 ? recipe.gradientClipNorm : nil)
@@ -291,6 +294,30 @@ public final class Trainer {
             try checkpoint(state)
             if shouldStop() { return }
         }
+    }
+
+    /// `segments` without the parameters in `fixed` (split around them).
+    static func excluding<Update>(
+        _ fixed: [Range<Int>], from segments: [(range: Range<Int>, rate: Double, update: Update)]
+    )
+        -> [(range: Range<Int>, rate: Double, update: Update)]
+    {
+        guard !fixed.isEmpty else { return segments }
+        let sorted = fixed.sorted { $0.lowerBound < $1.lowerBound }
+        var result: [(range: Range<Int>, rate: Double, update: Update)] = []
+        for segment in segments {
+            var start = segment.range.lowerBound
+            for range in sorted where range.overlaps(segment.range) {
+                if start < range.lowerBound {
+                    result.append((start ..< range.lowerBound, segment.rate, segment.update))
+                }
+                start = max(start, range.upperBound)
+            }
+            if start < segment.range.upperBound {
+                result.append((start ..< segment.range.upperBound, segment.rate, segment.update))
+            }
+        }
+        return result
     }
 
     /// The largest parameter magnitude a run may reach: trained weights stay below 1, so a

@@ -64,7 +64,8 @@ struct ConvertCommand: ParsableCommand {
         let stem = base.hasSuffix(".onnx") ? String(base.dropLast(5)) : base
         let converted: (architecture: Architecture, weights: ModelWeights)
         do {
-            converted = try ONNXImporter.convert(bytes: bytes, name: name ?? stem)
+            let directory = model.contains("/") ? String(model[..<model.lastIndex(of: "/")!]) : ""
+            converted = try ONNXImporter.convert(bytes: bytes, name: name ?? stem, directory: directory)
         } catch let error as ONNXError {
             throw ONNXError("\(model): \(error.description)")
         }

@@ -141,8 +141,22 @@ struct InferCommand: ParsableCommand {
         let warpedImages = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
 
         var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)
-        frames.pixels.withUnsafeBufferPointer {
-            engine.inferBatch(pixels: $0.baseAddress!, count: frames.count, results: &results, threads: threads)
+        /// A model of more classes than a result holds: every frame's log-probabilities, read
+        /// from the engine after each frame (JSON prints them all).
+        var allLogProbs: [[Float]]?
+        if format == .json, engine.architecture.classCount > Engine.maximumClasses {
+            var all: [[Float]] = []
+            for i in 0 ..< frames.count {
+                Array(frames.image(i)).withUnsafeBufferPointer {
+                    engine.infer(pixels: $0.baseAddress!, into: &results[i])
+                }
+                all.append(Array(engine.lastLogProbabilities))
+            }
+            allLogProbs = all
+        } else {
+            frames.pixels.withUnsafeBufferPointer {
+                engine.inferBatch(pixels: $0.baseAddress!, count: frames.count, results: &results, threads: threads)
+            }
         }
 
         var output = ""
@@ -159,7 +173,7 @@ struct InferCommand: ParsableCommand {
             if r.isFinite && r.digit == label { correct += 1 }
             output += Lines.format(
                 index: i, result: r, label: label, format: format,
-                transform: engine.architecture.transforms.first?.rawValue)
+                transform: engine.architecture.transforms.first?.rawValue, logProbs: allLogProbs?[i])
             if output.utf8.count > 1 << 16 {
                 writeStandardOutput(output)
                 output.removeAll(keepingCapacity: true)
@@ -256,7 +270,8 @@ enum Lines {
     static func number(_ v: Float) -> String { formatted("%.6g", v) }
 
     static func format(
-        index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format, transform: String? = nil
+        index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format, transform: String? = nil,
+        logProbs: [Float]? = nil
     ) -> String {
         if !r.isFinite {
             // The localisation net or the classifier overflowed: there is no answer to print.
@@ -286,7 +301,7 @@ enum Lines {
             return fields.joined(separator: ",") + "\n"
         case .json:
             var json =
-                "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\(r.logProbabilities.map(number).joined(separator: ","))]"
+                "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\((logProbs ?? r.logProbabilities).map(number).joined(separator: ","))]"
             if r.hasTheta, let transform {
                 json +=
                     ",\"transform\":\"\(transform)\",\"theta\":[\(r.thetaValues.map(number).joined(separator: ","))]"

@@ -36,7 +36,10 @@ final class DescriptionTests: XCTestCase {
         expect("flatten f x\naffine_grid g f size=8x8\n", "affine_grid reads 6 values (theta), 'f' has 64")
         expect("normalize y x mean=1,2 std=1\n", "normalize has 2 means and 1 deviations for 1 channels")
         expect("relu x x\n", "the tensor 'x' is written twice")
-        expect("relu y x\nbatchnorm b y\n", "batchnorm must directly follow a convolution")
+        expect("conv c x out=4 kernel=3\nadd y x,c\n", "add of 1x8x8 and 4x6x6: the shapes differ")
+        expect("conv c x out=4 kernel=3\nconv y c out=6 kernel=3 groups=4\n", "groups=4 does not divide 4 input and 6")
+        expect("maxpool y x kernel=2 padding=2\n", "pooling padding 2 is more than half the window 2")
+        expect("clip y x min=2 max=1\n", "clip min=2.0 is above max=1.0")
     }
 
     func testAbsurdSizesAreBounded() {

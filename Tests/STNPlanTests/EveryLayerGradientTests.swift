@@ -81,6 +81,78 @@ final class EveryLayerGradientTests: XCTestCase {
         log_softmax out o
         """
 
+    /// The operations users' models add, on maps: a dilated depthwise convolution,
+    /// per-channel PReLU, a residual add, padded ceil-mode max pooling, padded average
+    /// pooling, and global average pooling in a second head added to the first.
+    static let newMapOperations = """
+        stn-model 1 name=new-map-operations
+        input image 3x9x10
+        conv c0 image out=8 kernel=3 padding=1
+        elu e0 c0 alpha=0.7
+        conv dw e0 out=8 kernel=3 padding=2 dilation=2 groups=8
+        prelu pr dw per_channel=1
+        add res pr,e0
+        maxpool mp res kernel=3 stride=2 padding=1 ceil=1
+        avgpool ap mp kernel=3 stride=1 padding=1 count_include_pad=0
+        leaky_relu lr ap slope=0.2
+        flatten lf lr
+        linear theta lf out=6
+        affine_grid grid theta size=4x5
+        grid_sample smp lr,grid
+        flatten f smp
+        linear o1 f out=4
+        conv lc lr out=8 kernel=1
+        global_avgpool ga lc
+        linear o2 ga out=4
+        add o o1,o2
+        log_softmax out o
+        """
+
+    /// The activations, on maps and vectors (the saturating ones side by side, so that each
+    /// carries its share of the gradient), shared PReLU and global max pooling.
+    static let newActivations = """
+        stn-model 1 name=new-activations
+        input image 2x6x7
+        conv c0 image out=8 kernel=3 padding=1
+        prelu p0 c0
+        tanh th p0
+        silu si th
+        global_maxpool gm si
+        linear h gm out=9
+        hardswish hw h
+        gelu ge hw
+        linear h2 ge out=9
+        sigmoid sg h2
+        hardsigmoid hs h2 alpha=0.3 beta=0.5
+        clip cl h2 min=-0.6 max=0.9
+        add a1 sg,hs
+        add a2 a1,cl
+        linear o a2 out=4
+        log_softmax out o
+        """
+
+    /// Batch norms in training (the batch's statistics), on maps and on a vector. The
+    /// layers before a batch norm have no bias and a layer mixing channels follows each:
+    /// otherwise the next batch norm cancels a parameter's effect, a true gradient of zero
+    /// that finite differences only see as noise.
+    static let batchNorms = """
+        stn-model 1 name=batch-norms
+        input image 2x6x7
+        conv c0 image out=8 kernel=3 padding=1 bias=0
+        batchnorm b0 c0
+        relu r0 b0
+        conv c1 r0 out=8 kernel=1 bias=0
+        batchnorm b1 c1
+        relu r1 b1
+        conv c2 r1 out=8 kernel=3 bias=0
+        global_avgpool g c2
+        linear h g out=6 bias=0
+        batchnorm b2 h
+        relu r2 b2
+        linear o r2 out=4
+        log_softmax out o
+        """
+
     struct Check {
         let network: Network
         let images: [Float]
@@ -135,7 +207,10 @@ final class EveryLayerGradientTests: XCTestCase {
 
     func testEveryLayerKindMatchesFiniteDifferences() throws {
         try ISA.forEachAvailable { isa in
-            for text in [Self.everyLayer, Self.otherSampler, Self.otherTransforms] {
+            for text in [
+                Self.everyLayer, Self.otherSampler, Self.otherTransforms, Self.newMapOperations, Self.newActivations,
+                Self.batchNorms,
+            ] {
                 let check = try Self.setUp(text)
                 let (fraction, name) = Self.worstAgreement(check)
                 let model = check.network.architecture.name
@@ -148,7 +223,10 @@ final class EveryLayerGradientTests: XCTestCase {
     /// The check above would catch any one layer's backward pass missing: with each step's
     /// backward replaced by zeros in turn, some parameter's gradient is off by far more.
     func testZeroingAnyLayersBackwardFailsTheCheck() throws {
-        for text in [Self.everyLayer, Self.otherSampler, Self.otherTransforms] {
+        for text in [
+            Self.everyLayer, Self.otherSampler, Self.otherTransforms, Self.newMapOperations, Self.newActivations,
+            Self.batchNorms,
+        ] {
             let check = try Self.setUp(text)
             let plan = check.network.plan
             // The final softmax belongs to the loss, which never runs its backward.

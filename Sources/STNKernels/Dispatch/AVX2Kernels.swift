@@ -203,6 +203,22 @@
         }
     }
 
+    extension AVX2Kernels {
+        func channelAffineForward(
+            input: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+            output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int
+        ) {
+            STNKernelsAVX2.ChannelAffine.forward(
+                input: input, scale: scale, shift: shift, output: output, pixels: pixels, stride: stride)
+        }
+
+        func add(
+            _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int
+        ) {
+            STNKernelsAVX2.Elementwise.add(a, b, into: output, count: count)
+        }
+    }
+
     // The same shapes, as the AVX2 module's types (plain values: converting allocates nothing).
 
     extension STNKernelsAVX2.RowMap {

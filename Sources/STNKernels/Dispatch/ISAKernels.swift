@@ -84,4 +84,9 @@ protocol ISAKernels: Sendable {
         _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int, grid: UnsafePointer<Float>,
         count: Int, options: SamplerOptions, dOutput: UnsafePointer<Float>, dGrid: UnsafeMutablePointer<Float>,
         dInput: UnsafeMutablePointer<Float>?)
+
+    func channelAffineForward(
+        input: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
+    func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int)
 }

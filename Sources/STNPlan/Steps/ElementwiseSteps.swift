@@ -165,3 +165,25 @@ final class SoftmaxStep: Step {
 #else
     import Darwin
 #endif
+
+/// The sum of two tensors stored alike (a residual connection); each input's gradient is
+/// the output's.
+final class AddStep: Step {
+    let count: Int
+
+    init(name: String, inputs: [Int], output: Int, count: Int) {
+        self.count = count
+        super.init(name: name, inputs: inputs, output: output)
+    }
+
+    override func forward(_ frame: Frame) {
+        Elementwise.add(frame.values[inputs[0]], frame.values[inputs[1]], into: frame.values[output], count: count)
+    }
+
+    override func backward(_ frame: Frame) {
+        let dy = frame.gradients[output]
+        for slot in 0 ..< 2 where inputNeedsGradient[slot] {
+            gradientTarget(frame, slot).update(from: dy, count: count)
+        }
+    }
+}

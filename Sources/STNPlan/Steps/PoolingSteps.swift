@@ -68,3 +68,38 @@ final class AveragePoolStep: Step {
         shape.averageBackward(dOutput: frame.gradients[output], dInput: gradientTarget(frame, 0))
     }
 }
+
+/// `nn.AdaptiveAvgPool2d(1)` and `nn.AdaptiveMaxPool2d(1)`: each channel's mean or maximum
+/// over the map, written as a vector of the same lanes.
+final class GlobalPoolStep: Step {
+    let shape: GlobalPoolShape
+    let maximum: Bool
+
+    init(name: String, input: Int, output: Int, shape: GlobalPoolShape, maximum: Bool) {
+        self.shape = shape
+        self.maximum = maximum
+        super.init(name: name, inputs: [input], output: output)
+    }
+
+    override func savedIntegers(training: Bool) -> Int { training && maximum ? shape.channels : 0 }
+
+    override func forward(_ frame: Frame) {
+        if maximum {
+            shape.maxForward(
+                input: frame.values[inputs[0]], output: frame.values[output],
+                argmax: frame.training ? frame.savedIntegers[index] : nil)
+        } else {
+            shape.averageForward(input: frame.values[inputs[0]], output: frame.values[output])
+        }
+    }
+
+    override func backward(_ frame: Frame) {
+        guard inputNeedsGradient[0] else { return }
+        if maximum {
+            shape.maxBackward(
+                dOutput: frame.gradients[output], argmax: frame.savedIntegers[index], dInput: gradientTarget(frame, 0))
+        } else {
+            shape.averageBackward(dOutput: frame.gradients[output], dInput: gradientTarget(frame, 0))
+        }
+    }
+}
