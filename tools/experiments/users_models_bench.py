@@ -10,21 +10,27 @@ Runtime on the same ONNX file, and measures both engines' latency in the same ru
 
 It reads DIR/manifest.json (written by export_users_models.py) and, for every ONNX file:
 
-1. `stn-convert MODEL.onnx --out WORK/MODEL.h5`: converted, or the one-line error.
+1. `stn-convert MODEL.onnx --out WORK/MODEL.h5`: converted, or the one-line error. A file
+   with external data that is refused is converted again from a copy with every weight
+   inside the .onnx, so the table shows what blocks it beyond the external data.
 2. If it converted, two agreement checks against the expected outputs in
    MODEL-expected.h5 (ONNX Runtime's outputs; PyTorch's theta):
    - `stn-infer IMAGES.idx --weights MODEL.h5 --format json` on the same 4 frames written as
      an 8-bit IDX file (N x H x W, or N x H x W x C): max |log_probs - ONNX Runtime| and max
      |theta - PyTorch| (theta of two_outputs is ONNX Runtime's second output);
    - `stn-convert --run-test CASE` on a case folder built from the same file and frames
-     (float tensors input_0.pb / output_0.pb, the engine's float input): its max |engine -
-     expected| over the whole output (log-probs, or the rectified image).
+     (float tensors input_0.pb / output_0.pb, the engine's float input; the inlined copy if
+     the file needed one): its max |engine - expected| over the whole output (log-probs, or
+     the rectified image).
    Either may refuse the model; the refusal is reported.
 3. Latency, batch 1, one thread, p50 in microseconds, measured model by model in one run,
    alternating which engine goes first each round:
    - ours: `stn-bench infer --weights MODEL.h5 --threads 1 --frames N --json` (its own 200
      warm-up frames). A probe of 10 frames comes first; when the model is so slow that N
      frames would take more than --budget seconds, the probe's p50 is reported, marked `~`.
+     When even the probe takes longer than --probe-timeout seconds (stn-bench runs 1,200+
+     frames whatever --frames says), the time per frame of `stn-convert --run-test`
+     (conversion included: an upper bound) is reported, marked `<~`.
    - ONNX Runtime on the ONNX file: intra_op_num_threads=1, inter_op_num_threads=1,
      ORT_SEQUENTIAL, ORT_ENABLE_ALL, 200 warm-up runs, then --runs runs (fewer when they
      would exceed --budget seconds), p50. Measured for every file, converted or not.
@@ -123,10 +129,21 @@ def ort_p50(path, frame, runs, budget):
     return statistics.median(times) / 1000, runs
 
 
-def our_p50(stn_bench, weights, runs, budget):
-    """stn-bench's p50 in us, the frames timed, and an error line (p50 None) if it failed."""
+def our_p50(stn_bench, weights, runs, budget, estimate_us, probe_timeout):
+    """stn-bench's p50 in us, the frames timed (0: an estimate, below), and an error line
+    (p50 None) if it failed.
+
+    stn-bench runs 200 warm-up frames, the timed frames, up to 2000 frames timed per step
+    and at least 1000 frames for its all-cores figure: for a model of 100 ms a frame even a
+    10-frame probe takes minutes. So when a frame seems slow (estimate_us, from the timing of
+    --run-test, above 20 ms), the probe gets probe_timeout seconds; past that the estimate
+    is returned instead (an upper bound: it includes converting the model and building
+    the engine once per frame)."""
+    timeout = probe_timeout if estimate_us > 20_000 else 1800
     code, out, err = run([stn_bench, "infer", "--weights", weights, "--frames", "10", "--threads", "1", "--json"],
-                         timeout=900)
+                         timeout=timeout)
+    if code is None and estimate_us > 20_000:
+        return estimate_us, 0, None
     if code != 0:
         return None, 0, one_line(err) or one_line(out) or f"exit {code}"
     probe = json.loads(out)["p50_us"]
@@ -178,6 +195,25 @@ def run_test(stn_convert, case):
     return value, one_line(err) or one_line(out) or f"exit {code}"
 
 
+def convert(stn_convert, onnx_path, weights):
+    """(exit code, one-line error without the tool's and the file's prefixes)."""
+    code, out, err = run([stn_convert, onnx_path, "--out", weights])
+    error = one_line(err) or one_line(out) or f"exit {code}"
+    for prefix in ("stn-convert: error: ", onnx_path + ": "):
+        error = error[len(prefix):] if error.startswith(prefix) else error
+    return code, error
+
+
+def row_status(row):
+    """converted / refused text, naming the external-data refusal and the inlined copy's fate."""
+    status = row["status"]
+    if status == "converted":
+        status = f"yes (v{row['version']})"
+    if row.get("inlined"):
+        status = f"refused: {row['external_error']}; weights inlined: {status}"
+    return status
+
+
 def fmt_error(value):
     return "" if value is None else f"{value:.1e}"
 
@@ -195,6 +231,8 @@ def main():
     p.add_argument("--dir", default="/tmp/users-models", help="export_users_models.py's output")
     p.add_argument("--runs", type=int, default=2000, help="timed runs per engine and model")
     p.add_argument("--budget", type=float, default=20.0, help="seconds of timed runs per engine and model")
+    p.add_argument("--probe-timeout", type=float, default=90,
+                   help="seconds for stn-bench's 10-frame probe of a model that seems slow")
     p.add_argument("--rounds", type=int, default=1, help="latency rounds (the order alternates)")
     p.add_argument("--models", help="only these models (comma-separated)")
     p.add_argument("--exporters", help="only these exporters (comma-separated)")
@@ -207,6 +245,8 @@ def main():
         manifest = [e for e in manifest if e["model"] in a.models.split(",")]
     if a.exporters:
         manifest = [e for e in manifest if e["exporter"] in a.exporters.split(",")]
+    models = list(dict.fromkeys(e["model"] for e in manifest))  # first-seen order, exporters sorted
+    manifest.sort(key=lambda e: (models.index(e["model"]), e["exporter"]))
     work = a.keep or tempfile.mkdtemp(prefix="users-bench-")
     os.makedirs(work, exist_ok=True)
     cpu = platform.processor() or platform.machine()
@@ -230,10 +270,21 @@ def main():
         row["frame"] = expected["input"][:1]
         row["onnx"] = onnx_path
         weights = os.path.join(work, base + ".h5")
-        code, out, err = run([tools["stn-convert"], onnx_path, "--out", weights])
+        code, error = convert(tools["stn-convert"], onnx_path, weights)
+        if code != 0 and e.get("external_data"):
+            # Refused for its external data: what would block it once that is read? Try a
+            # copy with every weight inside the .onnx (onnx.load reads the .data file).
+            row["external_error"] = error
+            inline = os.path.join(work, base + "-inline.onnx")
+            onnx.save(onnx.load(onnx_path), inline)
+            code, error = convert(tools["stn-convert"], inline, weights)
+            row["inlined"] = True
+            converted_path, external = inline, None
+        else:
+            converted_path, external = onnx_path, e.get("external_data")
         if code != 0:
-            row["status"] = "refused: " + (one_line(err) or one_line(out) or f"exit {code}").replace(onnx_path + ": ", "")
-            print(f"{base:32} {row['status']}", flush=True)
+            row["status"] = "refused: " + error
+            print(f"{base:32} {row_status(row)}", flush=True)
             continue
         row["status"] = "converted"
         row["weights"] = weights
@@ -247,9 +298,16 @@ def main():
             tools["stn-infer"], weights, idx, expected)
         case = os.path.join(work, "case-" + base)
         outputs = [expected["output"]] + ([expected["output_1"]] if "output_1" in expected else [])
-        write_case(case, onnx_path, e.get("external_data"), expected["input"], outputs)
+        write_case(case, converted_path, external, expected["input"], outputs)
+        started = time.perf_counter()
         row["test_error"], row["test_note"] = run_test(tools["stn-convert"], case)
-        print(f"{base:32} converted (version {row['version']}); log-probs {fmt_error(row['lp_error'])}, "
+        four = time.perf_counter() - started
+        one_case = os.path.join(work, "case1-" + base)
+        write_case(one_case, converted_path, external, expected["input"][:1], [o[:1] for o in outputs])
+        started = time.perf_counter()
+        run_test(tools["stn-convert"], one_case)
+        row["estimate_us"] = max(0.0, (four - (time.perf_counter() - started)) / 3 * 1e6)
+        print(f"{base:32} {row_status(row)}; log-probs {fmt_error(row['lp_error'])}, "
               f"theta {fmt_error(row['theta_error'])}, run-test {fmt_error(row['test_error'])}"
               + (f"; stn-infer: {row['infer_note']}" if row["infer_note"] else "")
               + (f"; run-test: {row['test_note']}" if row["test_note"] else ""), flush=True)
@@ -266,7 +324,8 @@ def main():
                     row.setdefault("ort", []).append(p50)
                     row["ort_runs"] = runs
                 elif "weights" in row and not row.get("bench_error"):
-                    p50, frames, error = our_p50(tools["stn-bench"], row["weights"], a.runs, a.budget)
+                    p50, frames, error = our_p50(tools["stn-bench"], row["weights"], a.runs, a.budget,
+                                                   row["estimate_us"], a.probe_timeout)
                     if error:
                         row["bench_error"] = error
                     else:
@@ -277,16 +336,16 @@ def main():
                   flush=True)
 
     lines = [f"CPU: {cpu}, {os.cpu_count()} CPUs; onnxruntime {ort.__version__}; batch 1, one thread, p50 "
-             f"(median over {a.rounds} round(s) of up to {a.runs} runs; `~`: a 10-frame probe, the model too slow "
-             f"for more)", "",
+             f"(median over {a.rounds} round(s) of up to {a.runs} runs; `~`: stn-bench's 10-frame probe, the model "
+             f"too slow for more; `<~`: stn-bench too slow even for that, an upper bound from the time of "
+             f"`stn-convert --run-test` per frame, conversion included)", "",
              "| model | exporter | converted? / error | log-probs err (stn-infer) | theta err | output err (--run-test) "
              "| ours p50 us | ORT p50 us | ORT / ours |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in rows:
-        status = row["status"]
+        status = row_status(row)
         notes = []
-        if status == "converted":
-            status = f"yes (v{row['version']})"
+        if row["status"] == "converted":
             if row.get("infer_note"):
                 notes.append("stn-infer: " + row["infer_note"])
             if row.get("test_note"):
@@ -297,12 +356,12 @@ def main():
             status += "; " + "; ".join(notes)
         ours = statistics.median(row["ours"]) if row.get("ours") else None
         theirs = statistics.median(row["ort"]) if row.get("ort") else None
-        mark = "~" if row.get("our_frames") == 10 else ""
+        mark = {10: "~", 0: "<~"}.get(row.get("our_frames"), "")
         lines.append(
             f"| {row['model']} | {row['exporter']} | {short(status, 220)} | {fmt_error(row.get('lp_error'))} | "
             f"{fmt_error(row.get('theta_error'))} | {fmt_error(row.get('test_error'))} | "
             f"{mark + format(ours, ',.0f') if ours else ''} | {format(theirs, ',.0f') if theirs else ''} | "
-            f"{format(theirs / ours, '.2f') if ours and theirs else ''} |")
+            f"{mark + format(theirs / ours, '.2f') if ours and theirs else ''} |")
 
     # The seed ST-CNN in ONNX Runtime: the committed export form against the faster form.
     seed_forms = [("Tests/Fixtures/onnx/st-cnn.onnx (dynamo, decomposed affine grid)",
