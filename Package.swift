@@ -199,7 +199,8 @@ let package = Package(
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(
             name: "STNONNXTests",
-            dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine"], swiftSettings: speed),
+            dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine", "STNTrainer"],
+            swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels", "CPUID"], swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",

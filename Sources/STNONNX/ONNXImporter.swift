@@ -79,7 +79,7 @@ private enum Value {
 private struct GraphImporter {
     let graph: Onnx_GraphProto
     let name: String
-    let constants: Initializers
+    var constants: ConstantTable
     var values: [String: Value] = [:]
     var layers: [Layer] = []
     var tensors: [String: [Float]] = [:]
@@ -97,7 +97,7 @@ private struct GraphImporter {
     init(_ graph: Onnx_GraphProto, name: String) throws {
         self.graph = graph
         self.name = sanitized(name)
-        constants = try Initializers(graph)
+        constants = try ConstantTable(graph)
         for node in graph.node { for input in node.input where !input.isEmpty { readers[input, default: 0] += 1 } }
     }
 
@@ -231,6 +231,19 @@ private struct GraphImporter {
             return node.input[i]
         }
         func optionalInput(_ i: Int) -> String? { i < node.input.count && !node.input[i].isEmpty ? node.input[i] : nil }
+        // What depends only on constants is folded now (shapes, de-duplicated initializers,
+        // a TPS grid's matrices); the rest becomes layers.
+        let (known, knownShapes) = (values, shapes)
+        let runtimeDims = { (onnx: String) -> [Int]? in
+            switch known[onnx] {
+            case .tensor(let name)?:
+                guard let shape = knownShapes[name] else { return nil }
+                return shape.isVector ? [1, shape.channels] : [1, shape.channels, shape.height, shape.width]
+            case .theta?: return [1, 2, 3]
+            default: return nil
+            }
+        }
+        if try constants.fold(node, runtimeDims: runtimeDims, fail: { ONNXError("\(location): \($0)") }) { return }
         switch node.opType {
         case "Conv": try conv(node, input)
         case "BatchNormalization": try batchNorm(node, input)

@@ -9,7 +9,7 @@ import STNModel
 struct TensorGraphImporter {
     let graph: Onnx_GraphProto
     let name: String
-    var constants: [String: FoldedConstant] = [:]
+    var constants: ConstantTable
     /// Runtime tensors: ONNX name to the description's name and dims.
     var runtime: [String: (name: String, dims: [Int])] = [:]
     var layers: [Layer] = []
@@ -22,13 +22,7 @@ struct TensorGraphImporter {
     init(_ graph: Onnx_GraphProto, name: String) throws {
         self.graph = graph
         self.name = sanitized(name)
-        for tensor in graph.initializer {
-            guard !tensor.name.isEmpty else { throw ONNXError("an initializer has no name") }
-            guard constants[tensor.name] == nil else {
-                throw ONNXError("initializer '\(shown(tensor.name))' is given twice")
-            }
-            constants[tensor.name] = try FoldedConstant(tensor, name: tensor.name)
-        }
+        constants = try ConstantTable(graph)
     }
 
     func fail(_ message: String) -> ONNXError { ONNXError("\(at): \(message)") }
@@ -262,165 +256,29 @@ struct TensorGraphImporter {
         }
     }
 
-    /// Folds shape arithmetic (and Constant) to a constant; false when the node must run.
+    /// Folds what depends only on constants (`ConstantTable.fold`); false when the node must run.
     mutating func fold(
         _ node: Onnx_NodeProto, _ out: String, _ input: (Int) throws -> String, allConstant: Bool
     ) throws -> Bool {
-        switch node.opType {
-        case "Constant":
-            guard let attribute = node.attribute.first else { throw fail("has no value") }
-            switch attribute.name {
-            case "value": constants[out] = try FoldedConstant(attribute.t, name: out)
-            case "value_float":
-                constants[out] = FoldedConstant(dims: [], values: [Double(attribute.f)], isInteger: false)
-            case "value_floats":
-                constants[out] = FoldedConstant(
-                    dims: [attribute.floats.count], values: attribute.floats.map { Double($0) }, isInteger: false)
-            case "value_int": constants[out] = FoldedConstant(dims: [], values: [Double(attribute.i)], isInteger: true)
-            case "value_ints":
-                constants[out] = FoldedConstant(
-                    dims: [attribute.ints.count], values: attribute.ints.map { Double($0) }, isInteger: true)
-            default: throw fail("attribute '\(shown(attribute.name))' is not supported")
-            }
+        let known = runtime
+        let location = at
+        if try constants.fold(node, runtimeDims: { known[$0]?.dims }, fail: { ONNXError("\(location): \($0)") }) {
             return true
-        case "Shape":
-            let source = try input(0)
-            let dims: [Int]
-            if let known = runtime[source] {
-                dims = known.dims
-            } else if let constant = constants[source] {
-                dims = constant.dims
-            } else {
-                throw fail("reads '\(shown(source))', which no earlier node provides")
-            }
-            let rank = dims.count
-            func clamp(_ i: Int) -> Int { min(max(i < 0 ? i + rank : i, 0), rank) }
-            let start = clamp(node.int("start", 0))
-            let end = clamp(node.int("end", rank))
-            let part = start < end ? Array(dims[start ..< end]) : []
-            constants[out] = FoldedConstant(dims: [part.count], values: part.map { Double($0) }, isInteger: true)
-            return true
-        default:
-            break
         }
-        guard allConstant else {
-            if ["Gather", "Concat"].contains(node.opType) {
-                throw fail("runs on a runtime tensor: only shape arithmetic on constants is supported")
-            }
-            return false
+        if !allConstant, ["Gather", "Concat"].contains(node.opType) {
+            throw fail("runs on a runtime tensor: only shape arithmetic on constants is supported")
         }
-        switch node.opType {
-        case "Gather":
-            let data = try constant(try input(0), "data")
-            let indices = try constant(try input(1), "indices").shapeInts("indices")
-            guard data.dims.count <= 1 || node.int("axis", 0) == 0 else {
-                throw fail("Gather of constants on axis \(node.int("axis", 0)) is not supported")
-            }
-            let extent = data.dims.first ?? 1
-            let rowSize = data.dims.dropFirst().reduce(1, *)
-            guard indices.count * rowSize <= FoldedConstant.maximumValues else {
-                throw fail("gathers \(indices.count) rows of \(rowSize) values (too large)")
-            }
-            var values: [Double] = []
-            for index in indices {
-                let i = index < 0 ? index + extent : index
-                guard i >= 0, i < extent else { throw fail("index \(index) out of range for \(data.dims)") }
-                values += data.values[i * rowSize ..< (i + 1) * rowSize]
-            }
-            let indexDims = try constant(try input(1), "indices").dims
-            constants[out] = FoldedConstant(
-                dims: indexDims + data.dims.dropFirst(), values: values, isInteger: data.isInteger)
-        case "Unsqueeze", "Squeeze":
-            var value = try constant(try input(0), "data")
-            let axes =
-                try
-                (node.input.count > 1 && !node.input[1].isEmpty
-                ? try constant(node.input[1], "axes").shapeInts("axes") : node.ints("axes"))
-            value.dims = try squeezed(value.dims, axes, unsqueeze: node.opType == "Unsqueeze", allowRankZero: true)
-            constants[out] = value
-        case "Concat":
-            let parts = try node.input.filter { !$0.isEmpty }.map { try constant($0, "input") }
-            guard let first = parts.first else { throw fail("has no inputs") }
-            let rank = first.dims.count
-            var axis = node.int("axis", 0)
-            if axis < 0 { axis += rank }
-            guard rank >= 1, axis >= 0, axis < rank, parts.allSatisfy({ $0.dims.count == rank }) else {
-                throw fail("axis \(node.int("axis", 0)) of \(parts.map(\.dims))")
-            }
-            guard axis == 0 else { throw fail("Concat of constants on axis \(axis) is not supported") }
-            guard parts.allSatisfy({ Array($0.dims.dropFirst()) == Array(first.dims.dropFirst()) }) else {
-                throw fail("concatenates \(parts.map(\.dims))")
-            }
-            let total = parts.reduce(0) { $0 + $1.count }
-            guard total <= FoldedConstant.maximumValues else { throw fail("the result is too large") }
-            constants[out] = FoldedConstant(
-                dims: [parts.reduce(0) { $0 + $1.dims[0] }] + first.dims.dropFirst(),
-                values: parts.flatMap(\.values), isInteger: parts.allSatisfy(\.isInteger))
-        case "Cast":
-            var value = try constant(try input(0), "input")
-            let to = node.int("to", 1)
-            switch to {
-            case 1, 10, 11, 16: value.isInteger = false
-            case 6, 7, 2, 3, 4, 5, 12, 13:
-                value.values = value.values.map { $0.isFinite ? $0.rounded(.towardZero) : 0 }
-                value.isInteger = true
-            default: throw fail("cast to type \(to) is not supported")
-            }
-            constants[out] = value
-        case "Identity":
-            constants[out] = try constant(try input(0), "input")
-        default:
-            return false
-        }
-        return true
+        return false
     }
 
-    /// Reshape's target with 0 (copy, unless allowzero) and -1 (the rest) resolved.
     func reshaped(_ dims: [Int], _ requested: [Int], allowZero: Bool) throws -> [Int] {
-        let total = dims.reduce(1, *)
-        var target = requested
+        let target = try STNONNX.reshaped(dims, requested, allowZero: allowZero) { fail($0) }
         guard target.count <= 4 else { throw fail("shape \(requested) has rank above 4") }
-        for (i, d) in target.enumerated() where d == 0 && !allowZero {
-            guard i < dims.count else { throw fail("shape \(requested) copies a dimension that is not there") }
-            target[i] = dims[i]
-        }
-        let known = target.filter { $0 != -1 }
-        guard target.count - known.count <= 1, known.allSatisfy({ $0 >= 1 && $0 <= total }) else {
-            throw fail("shape \(requested) is not a valid reshape of \(dims)")
-        }
-        var product = 1
-        for v in known {
-            product *= v
-            guard product <= total else { throw fail("shape \(requested) does not fit \(dims)") }
-        }
-        if let free = target.firstIndex(of: -1) {
-            guard total % product == 0 else { throw fail("shape \(requested) does not fit \(dims)") }
-            target[free] = total / product
-        }
-        guard target.reduce(1, *) == total else { throw fail("shape \(requested) does not fit \(dims)") }
         return target
     }
 
-    /// Dims with axes inserted (Unsqueeze) or removed (Squeeze; every 1 when `axes` is nil).
-    func squeezed(_ dims: [Int], _ axes: [Int]?, unsqueeze: Bool, allowRankZero: Bool = false) throws -> [Int] {
-        if unsqueeze {
-            guard let axes, !axes.isEmpty, axes.count <= 8 else { throw fail("Unsqueeze needs axes") }
-            let rank = dims.count + axes.count
-            let normal = Set(axes.map { $0 < 0 ? $0 + rank : $0 })
-            guard normal.count == axes.count, normal.allSatisfy({ $0 >= 0 && $0 < rank }) else {
-                throw fail("axes \(axes) for rank \(rank)")
-            }
-            var source = dims.makeIterator()
-            return (0 ..< rank).map { normal.contains($0) ? 1 : source.next()! }
-        }
-        let rank = dims.count
-        let normal = Set((axes ?? dims.indices.filter { dims[$0] == 1 }).map { $0 < 0 ? $0 + rank : $0 })
-        guard normal.allSatisfy({ $0 >= 0 && $0 < rank && dims[$0] == 1 }) else {
-            throw fail("axes \(axes ?? []) of \(dims) are not all 1")
-        }
-        let result = dims.indices.filter { !normal.contains($0) }.map { dims[$0] }
-        guard allowRankZero || !result.isEmpty else { throw fail("squeezes \(dims) to a scalar") }
-        return result
+    func squeezed(_ dims: [Int], _ axes: [Int]?, unsqueeze: Bool) throws -> [Int] {
+        try STNONNX.squeezed(dims, axes, unsqueeze: unsqueeze) { fail($0) }
     }
 
     mutating func conv(
