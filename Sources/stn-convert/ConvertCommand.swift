@@ -95,9 +95,11 @@ struct ConvertCommand: ParsableCommand {
         }
         do {
             try writeAtomically(bytes, to: out)
-        } catch {
-            throw ONNXError("\(out): cannot write: \(error)")
+        } catch let error as FileError {
+            // The reason alone: FileError's own text names the path again.
+            throw ONNXError("\(out): cannot write: \(error.reason)")
         }
-        writeStandardOutput("\(out): \(file.architecture.name), opset \(ONNXExporter.opset), \(bytes.count) bytes\n")
+        writeStandardOutput(
+            "\(out): \(file.architecture.name), opset \(ONNXExporter.opset), \(bytes.count) bytes\n")
     }
 }

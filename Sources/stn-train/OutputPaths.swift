@@ -1,4 +1,5 @@
 import Foundation
+import STNSystem
 
 /// The files a training run writes next to `--out`: for `w.h5`, `w.csv`, `w.png` and
 /// `w.checkpoint.h5`.
@@ -15,15 +16,21 @@ struct OutputPaths {
 
     /// Fails now, rather than after an hour of training, if the output cannot be written.
     func checkWritable() throws {
-        let directory = URL(fileURLWithPath: weights).deletingLastPathComponent().path
-        var isDirectory = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
-            throw OutputError("\(weights): directory '\(directory)' does not exist")
+        let directory = directoryName(weights)
+        let (kind, code) = fileStatus(directory)
+        guard kind == .directory else {
+            let problem =
+                kind != .missing
+                ? " is not a directory" : meansAbsent(code) ? " does not exist" : ": \(errorText(code))"
+            throw OutputError("\(weights): directory '\(directory)'\(problem)")
         }
         let probe = directory + "/.stn-train-probe-\(getpid())"
-        guard FileManager.default.createFile(atPath: probe, contents: Data()) else {
-            throw OutputError("\(weights): directory '\(directory)' is not writable")
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw OutputError("\(weights): directory '\(directory)' is not writable (\(errorText(code)))")
         }
+        close(descriptor)
         unlink(probe)
     }
 }
