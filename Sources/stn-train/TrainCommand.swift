@@ -153,7 +153,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if summary {
-            print(try chosenArchitecture().summary())
+            try writeStandardOutputLine(try chosenArchitecture().summary())
             return
         }
         try train()
@@ -227,7 +227,8 @@ struct TrainCommand: ParsableCommand {
             configuration = saved
             resumed = state
             if threads != saved.threads {
-                print("note: using the checkpoint's \(saved.threads) threads (needed for bit-identical results)")
+                try writeStandardOutputLine(
+                    "note: using the checkpoint's \(saved.threads) threads (needed for bit-identical results)")
             }
         }
         guard let out = out ?? resume.map(OutputPaths.weightsPath(forCheckpoint:)) else {
@@ -247,14 +248,17 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(
             configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed)
         let recipe = configuration.recipe
-        print(
+        try writeStandardOutputLine(
             "stn-train: \(configuration.architecture.name), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"
         )
-        print(
+        try writeStandardOutputLine(
             "  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (\(configuration.distortion == .rts ? "fresh RTS draw every epoch" : "plain digits")), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) \(configuration.distortion == .rts ? "RTS test images (seed 1)" : "test digits"); seed \(configuration.seed), \(configuration.threads) threads"
         )
-        if let resumed { print("  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)") }
-        print("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
+        if let resumed {
+            try writeStandardOutputLine(
+                "  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)")
+        }
+        try writeStandardOutputLine("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
 
         let progress = ProgressPrinter(quiet: quiet)
         Interrupt.install()
@@ -265,7 +269,7 @@ struct TrainCommand: ParsableCommand {
                     case .batch(let p): progress.batch(p)
                     case .epoch(let record): progress.epoch(record, total: recipe.epochs)
                     }
-                }, shouldStop: { Interrupt.requested },
+                }, shouldStop: { Interrupt.requested || progress.failure != nil },
                 checkpoint: { state in
                     try Checkpoint.write(state, configuration: configuration, to: paths.checkpoint)
                     try TrainingLog.write(state.history, to: paths.log)
@@ -278,12 +282,14 @@ struct TrainCommand: ParsableCommand {
             throw error
         }
         progress.finishLine()
+        // Standard output failed (a full disk): the run ends with that error.
+        if let failure = progress.failure { throw failure }
         if Interrupt.requested && !trainer.isFinished {
             try Checkpoint.write(trainer.state, configuration: configuration, to: paths.checkpoint)
-            print(
+            try writeStandardOutputLine(
                 "interrupted at epoch \(trainer.state.epoch + 1), batch \(trainer.state.batch); checkpoint written to \(paths.checkpoint)"
             )
-            print("resume with: stn-train --resume \(paths.checkpoint) --out \(paths.weights)")
+            try writeStandardOutputLine("resume with: stn-train --resume \(paths.checkpoint) --out \(paths.weights)")
             throw ExitCode(130)
         }
         // The log and plot again, so resuming a finished checkpoint regenerates them too.
@@ -293,7 +299,7 @@ struct TrainCommand: ParsableCommand {
             to: paths.plot)
         try trainer.weightFile().write(to: paths.weights)
         if let last = trainer.state.history.last {
-            print(
+            try writeStandardOutputLine(
                 String(
                     format: "done: test accuracy %.2f%% (error %.2f%%), test loss %.4f, %.0f s; wrote %@",
                     last.testAccuracy * 100, (1 - last.testAccuracy) * 100, last.testLoss, last.seconds, paths.weights))
