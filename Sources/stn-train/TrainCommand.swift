@@ -218,6 +218,19 @@ struct TrainCommand: ParsableCommand {
             distortion: data)
     }
 
+    /// Refuses, before any training, a model whose weight file would not load: a parameter
+    /// name HDF5 would store under another name ('/fc2.weight' is stored as 'fc2.weight').
+    static func checkStorable(_ architecture: Architecture, source: String) throws {
+        for layer in architecture.layers {
+            guard layer.parameters.contains(where: { !ModelDescription.isStorableParameterName($0.name) }) else {
+                continue
+            }
+            throw ValidationError(
+                "\(source): layer '\(layer.name.prefix(40))': \(ModelDescription.unstorableNameReason(layer.layer.prefix))"
+            )
+        }
+    }
+
     func train() throws {
         // Everything that can fail is checked before the first batch.
         var configuration = try makeConfiguration()
@@ -231,6 +244,7 @@ struct TrainCommand: ParsableCommand {
                     "note: using the checkpoint's \(saved.threads) threads (needed for bit-identical results)")
             }
         }
+        try Self.checkStorable(configuration.architecture, source: resume ?? architecture ?? model)
         guard let out = out ?? resume.map(OutputPaths.weightsPath(forCheckpoint:)) else {
             throw ValidationError("missing --out FILE")
         }
