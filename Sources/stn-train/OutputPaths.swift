@@ -9,6 +9,8 @@ struct OutputPaths {
     var log: String { stem + ".csv" }
     var plot: String { stem + ".png" }
     var checkpoint: String { stem + ".checkpoint.h5" }
+    /// Every file the run writes.
+    var all: [String] { [weights, log, plot, checkpoint] }
 
     static func weightsPath(forCheckpoint path: String) -> String {
         path.hasSuffix(".checkpoint.h5") ? String(path.dropLast(".checkpoint.h5".count)) + ".h5" : path + ".weights.h5"
@@ -32,6 +34,13 @@ struct OutputPaths {
         }
         close(descriptor)
         unlink(probe)
+    }
+
+    /// Claims every file the run writes (`OutputLock`, `FILE.lock` beside each), so no other
+    /// run writes any of them meanwhile: not one with the same --out, nor one whose --out is
+    /// this run's checkpoint, log or plot (or whose checkpoint is this run's weights).
+    func lock() throws -> [OutputLock] {
+        try all.map { try OutputLock(for: $0) }
     }
 }
 

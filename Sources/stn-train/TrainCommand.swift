@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
 
-            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on the --out file name plus .lock (w.h5.lock): a second stn-train with the same --out is refused.
+            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on each of these files, the file name plus .lock (w.h5.lock, w.csv.lock, w.png.lock, w.checkpoint.h5.lock): a second stn-train that would write any of them (the same --out, or --out w.checkpoint.h5) is refused.
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -250,10 +250,11 @@ struct TrainCommand: ParsableCommand {
         }
         let paths = OutputPaths(weights: out)
         try paths.checkWritable()
-        // One trainer per output: a second one with the same --out is refused, not left to
-        // overwrite this one's files. The lock dies with the process, however it ends.
-        let lock = try OutputLock(for: paths.weights)
-        defer { lock.release() }
+        // One trainer per output file: a second one whose files overlap this one's (the same
+        // --out, or an --out that is this run's checkpoint) is refused, not left to overwrite
+        // them. The locks die with the process, however it ends.
+        let locks = try paths.lock()
+        defer { for lock in locks { lock.release() } }
         let directory = try MNIST.resolveDirectory(data)
         let train = try MNIST.load(split: .train, directory: directory)
         let t10k = try MNIST.load(split: .test, directory: directory)
