@@ -209,23 +209,52 @@ public func writeAtomically(_ bytes: [UInt8], to path: String) throws {
 /// with ESRCH): what a writer killed between creating its temporary file and renaming it
 /// leaves. A live process's file, and any other name, is left alone.
 func removeStaleTemporaries(in directory: String, prefix: String, name: String) {
-    guard let handle = opendir(directory) else { return }
-    defer { closedir(handle) }
-    let start = Array(("." + name + ".").utf8)
-    let end = Array(".tmp".utf8)
-    while let entry = readdir(handle) {
-        let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-            Array(raw.prefix(while: { $0 != 0 }))
+    for pid in TemporaryFiles.shared.take(directory: directory, name: name) where kill(pid, 0) != 0 && errno == ESRCH {
+        unlink(prefix + "." + name + ".\(pid).tmp")
+    }
+}
+
+/// Other processes' temporary files (`.NAME.PID.tmp`) by directory and NAME. A directory is
+/// listed once per process, at its first atomic write, not at every write: `--warped`
+/// writes thousands of files into one directory.
+private final class TemporaryFiles: @unchecked Sendable {
+    static let shared = TemporaryFiles()
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var listed: [String: [String: [Int32]]] = [:]
+
+    private init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    /// The pids of the temporary files for `name` in `directory` (each returned once).
+    func take(directory: String, name: String) -> [Int32] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if listed[directory] == nil { listed[directory] = Self.list(directory) }
+        return listed[directory]?.removeValue(forKey: name) ?? []
+    }
+
+    /// `.NAME.PID.tmp` entries of `directory`, by NAME (this process's own left out).
+    private static func list(_ directory: String) -> [String: [Int32]] {
+        var found: [String: [Int32]] = [:]
+        guard let handle = opendir(directory) else { return found }
+        defer { closedir(handle) }
+        let suffix = Array(".tmp".utf8)
+        let own = getpid()
+        while let entry = readdir(handle) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            guard entryName.first == UInt8(ascii: "."), entryName.count > 1 + suffix.count,
+                Array(entryName.suffix(suffix.count)) == suffix
+            else { continue }
+            let stem = entryName[1 ..< entryName.count - suffix.count]  // NAME.PID
+            guard let dot = stem.lastIndex(of: UInt8(ascii: ".")), dot > stem.startIndex else { continue }
+            let digits = stem[(dot + 1)...]
+            guard (1 ... 10).contains(digits.count), digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                let pid = Int32(String(decoding: digits, as: UTF8.self)), pid > 0, pid != own
+            else { continue }
+            found[String(decoding: stem[..<dot], as: UTF8.self), default: []].append(pid)
         }
-        guard entryName.count > start.count + end.count, entryName.starts(with: start),
-            Array(entryName.suffix(end.count)) == end
-        else { continue }
-        let digits = entryName[start.count ..< entryName.count - end.count]
-        guard digits.count <= 10, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }),
-            let pid = Int32(String(decoding: digits, as: UTF8.self)), pid > 0, pid != getpid()
-        else { continue }
-        if kill(pid, 0) != 0 && errno == ESRCH {
-            unlink(prefix + String(decoding: entryName, as: UTF8.self))
-        }
+        return found
     }
 }
