@@ -14,14 +14,38 @@ internal import CFormat
 nonisolated(unsafe) private let standardOutput = stdout
 nonisolated(unsafe) private let standardError = stderr
 
-/// Writes `text` to standard output as is (no newline added).
-public func writeStandardOutput(_ text: String) {
-    fputs(text, standardOutput)
+/// A write to standard output that failed or was cut short (a full disk, a closed pipe with
+/// SIGPIPE ignored, /dev/full): one line, "stdout: No space left on device".
+public struct OutputWriteError: Error, CustomStringConvertible, Sendable {
+    /// The errno of the failed write.
+    public let code: Int32
+    public init(code: Int32) { self.code = code }
+    public var description: String { "stdout: \(String(cString: strerror(code)))" }
 }
 
-/// Sends buffered standard output on (progress lines, answers a reader waits for).
-public func flushStandardOutput() {
-    fflush(standardOutput)
+/// Writes `text` to standard output as is (no newline added). Throws if the write fails
+/// (the C library reports a failed flush of its buffer as a failed write).
+public func writeStandardOutput(_ text: String) throws {
+    errno = 0
+    guard fputs(text, standardOutput) != EOF else { throw OutputWriteError(code: failedCode()) }
+}
+
+/// Writes `text` and a newline to standard output.
+public func writeStandardOutputLine(_ text: String) throws {
+    try writeStandardOutput(text + "\n")
+}
+
+/// Sends buffered standard output on (progress lines, answers a reader waits for); throws
+/// if it does not all arrive.
+public func flushStandardOutput() throws {
+    errno = 0
+    guard fflush(standardOutput) == 0, ferror(standardOutput) == 0 else { throw OutputWriteError(code: failedCode()) }
+}
+
+/// The errno of the write that just failed (EIO when the C library did not set one).
+private func failedCode() -> Int32 {
+    let code = errno
+    return code != 0 ? code : EIO
 }
 
 /// Writes `text` to standard error as is (no newline added).

@@ -10,6 +10,9 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case wrongDimensions(found: Int, expected: Int)
         case zeroCount
         case truncated(expected: Int, found: Int)
+        /// A stream whose header's count is 0 (images to the end) ended inside image `index`
+        /// (from 0) after `found` of its `imageBytes` bytes.
+        case cutInsideImage(index: Int, found: Int, imageBytes: Int)
         case trailingBytes(expected: Int, found: Int)
         /// More than `IDX.trailingCountLimit` bytes follow the payload (not all counted).
         case excessData(expected: Int)
@@ -46,6 +49,9 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .zeroCount: problem = "IDX header declares zero items"
         case .truncated(let expected, let found):
             problem = "truncated: header declares \(expected) data bytes but only \(found) follow"
+        case .cutInsideImage(let index, let found, let imageBytes):
+            problem =
+                "truncated inside image \(index): \(found) of its \(imageBytes) bytes arrived, \(index * imageBytes + found) data bytes in all (the header's count of 0 reads whole images to the end)"
         case .trailingBytes(let expected, let found):
             problem =
                 "\(found - expected) unexpected trailing bytes after the \(expected) data bytes the header declares"

@@ -57,11 +57,14 @@ public final class IDXStream {
         let pixels = try source.read(pixelsPerImage)
         if pixels.isEmpty && declaredCount == nil { return nil }
         guard pixels.count == pixelsPerImage else {
+            guard let declaredCount else {
+                // No size was declared: say what arrived, not a total the header never gave.
+                throw IDXError(
+                    name, .cutInsideImage(index: delivered, found: pixels.count, imageBytes: pixelsPerImage))
+            }
             throw IDXError(
                 name,
-                .truncated(
-                    expected: (declaredCount ?? delivered + 1) * pixelsPerImage,
-                    found: delivered * pixelsPerImage + pixels.count))
+                .truncated(expected: declaredCount * pixelsPerImage, found: delivered * pixelsPerImage + pixels.count))
         }
         delivered += 1
         return pixels

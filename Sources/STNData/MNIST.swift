@@ -35,7 +35,13 @@ public enum MNIST {
             flag.map { ($0, "--data") } ?? environment.map { ($0, "$\(environmentVariable)") } ?? (
                 defaultDirectory, "the default"
             )
-        guard fileKind(directory) == .directory else {
+        let (kind, code) = fileStatus(directory)
+        if kind == .missing && !meansAbsent(code) {
+            // A symbolic-link loop, no permission, a name too long: not a missing directory.
+            throw MNISTLocationError(
+                description: "\(directory): MNIST directory (from \(source)): \(errorText(code))")
+        }
+        guard kind == .directory else {
             throw MNISTLocationError(
                 description:
                     "\(directory): MNIST directory (from \(source)) does not exist; pass --data DIR or set \(environmentVariable) to a directory holding the four MNIST *-ubyte[.gz] files"
@@ -48,7 +54,9 @@ public enum MNIST {
     public static func file(_ name: String, in directory: String) throws -> String {
         for candidate in [name, name + ".gz"] {
             let path = directory.hasSuffix("/") ? directory + candidate : directory + "/" + candidate
-            if fileExists(path) { return path }
+            // Present, or there but unreadable for another reason than absence (its reader names it).
+            let (kind, code) = fileStatus(path)
+            if kind != .missing || !meansAbsent(code) { return path }
         }
         throw MNISTLocationError(
             description:

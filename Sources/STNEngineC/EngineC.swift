@@ -7,7 +7,7 @@ import STNEngine
 @_cdecl("stn_engine_create_from_file")
 public func stnEngineCreateFromFile(
     _ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?,
-    _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int
+    _ message: UnsafeMutablePointer<CChar>?, _ messageSize: UInt
 ) -> stn_status {
     guard let path else { return fail(STN_ERROR_ARGUMENT, "the path is NULL", message, messageSize) }
     return create(out, message, messageSize) { try Engine(weightsAt: String(cString: path), threads: 1) }
@@ -15,13 +15,18 @@ public func stnEngineCreateFromFile(
 
 @_cdecl("stn_engine_create_from_bytes")
 public func stnEngineCreateFromBytes(
-    _ bytes: UnsafeRawPointer?, _ byteCount: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?,
-    _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int
+    _ bytes: UnsafeRawPointer?, _ byteCount: UInt, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ message: UnsafeMutablePointer<CChar>?, _ messageSize: UInt
 ) -> stn_status {
     guard let bytes else { return fail(STN_ERROR_ARGUMENT, "the weight bytes are NULL", message, messageSize) }
-    guard byteCount >= 0 else { return fail(STN_ERROR_ARGUMENT, "the byte count is negative", message, messageSize) }
+    // size_t as it is: a huge count (a negative number cast) is named, not read as negative.
+    guard let count = Int(exactly: byteCount) else {
+        return fail(
+            STN_ERROR_ARGUMENT, "the byte count \(byteCount) is larger than any buffer (at most \(Int.max))", message,
+            messageSize)
+    }
     return create(out, message, messageSize) {
-        try Engine(weightFileBytes: UnsafeRawBufferPointer(start: bytes, count: byteCount), threads: 1)
+        try Engine(weightFileBytes: UnsafeRawBufferPointer(start: bytes, count: count), threads: 1)
     }
 }
 
@@ -37,20 +42,20 @@ public func stnEngineInputShape(
 }
 
 @_cdecl("stn_engine_frame_size")
-public func stnEngineFrameSize(_ handle: OpaquePointer?) -> Int {
-    handle.map { engine($0).frameCount } ?? 0
+public func stnEngineFrameSize(_ handle: OpaquePointer?) -> UInt {
+    handle.map { UInt(engine($0).frameCount) } ?? 0
 }
 
 @_cdecl("stn_engine_infer")
 public func stnEngineInfer(
-    _ handle: OpaquePointer?, _ pixels: UnsafePointer<UInt8>?, _ pixelCount: Int,
-    _ result: UnsafeMutablePointer<stn_result>?, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int
+    _ handle: OpaquePointer?, _ pixels: UnsafePointer<UInt8>?, _ pixelCount: UInt,
+    _ result: UnsafeMutablePointer<stn_result>?, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: UInt
 ) -> stn_status {
     guard let handle else { return fail(STN_ERROR_ARGUMENT, "the engine is NULL", message, messageSize) }
     guard let pixels else { return fail(STN_ERROR_ARGUMENT, "the pixels are NULL", message, messageSize) }
     guard let result else { return fail(STN_ERROR_ARGUMENT, "the result is NULL", message, messageSize) }
     let engine = engine(handle)
-    guard pixelCount == engine.frameCount else {
+    guard pixelCount == UInt(engine.frameCount) else {
         let shape = engine.inputShape
         return fail(
             STN_ERROR_ARGUMENT,
@@ -92,7 +97,7 @@ private func engine(_ handle: OpaquePointer) -> Engine {
 
 /// Builds an engine into `*out`, or returns the error's code and message (`*out` NULL).
 private func create(
-    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: UInt,
     _ make: () throws -> Engine
 ) -> stn_status {
     guard let out else { return fail(STN_ERROR_ARGUMENT, "the engine pointer (out) is NULL", message, messageSize) }
@@ -110,14 +115,14 @@ private func create(
 }
 
 private func fail(
-    _ status: Int, _ text: String, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int
+    _ status: Int, _ text: String, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: UInt
 ) -> stn_status {
     writeMessage(text, message, messageSize)
     return stn_status(status)
 }
 
 /// Copies `text` into the caller's buffer, cut to fit and NUL-terminated.
-private func writeMessage(_ text: String, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: Int) {
+private func writeMessage(_ text: String, _ message: UnsafeMutablePointer<CChar>?, _ messageSize: UInt) {
     guard let message, messageSize > 0 else { return }
     var written = 0
     for byte in text.utf8 where written < messageSize - 1 {

@@ -23,8 +23,12 @@ extension WeightFile {
     /// libhdf5 handle is closed on every path.
     public static func atomicWrite(to path: String, _ body: (HDF5File) throws -> Void) throws {
         let directory = directoryName(path)
-        guard fileKind(directory) == .directory else {
-            throw HDF5Error(path: path, "directory '\(directory)' does not exist")
+        let (kind, code) = fileStatus(directory)
+        guard kind == .directory else {
+            let reason =
+                kind != .missing
+                ? " is not a directory" : meansAbsent(code) ? " does not exist" : ": \(errorText(code))"
+            throw HDF5Error(path: path, "directory '\(directory)'\(reason)")
         }
         let image: [UInt8]
         do {

@@ -77,7 +77,7 @@ extension ModelDescription {
                 header.version >= 2
                 ? .tensor(try TensorOperation.parse(keyword, &options, line: lineNumber))
                 : try Self.operation(keyword, &options, line: lineNumber)
-            let prefix = try options.string("params").map { try checkedName($0, line: lineNumber) }
+            let prefix = try options.string("params").map { try checkedPrefix($0, line: lineNumber) }
             try options.finish(keyword)
             guard operation.inputCounts.contains(inputs.count) else {
                 throw fail("\(keyword) reads \(operation.inputCountText) tensor(s), given \(inputs.count)")
@@ -376,6 +376,30 @@ private func checkedName(_ name: String, line: Int) throws -> String {
         throw DescriptionError(line: line, "'\(name.prefix(40))' is not a valid name (letters, digits, _ . - /)")
     }
     return name
+}
+
+/// A `params=` prefix: a valid name that also makes storable parameter names.
+private func checkedPrefix(_ name: String, line: Int) throws -> String {
+    let checked = try checkedName(name, line: line)
+    guard ModelDescription.isStorableParameterName(checked + ".weight") else {
+        throw DescriptionError(line: line, ModelDescription.unstorableNameReason(checked))
+    }
+    return checked
+}
+
+extension ModelDescription {
+    /// Whether a parameter name reads back from a weight file as written. Parameters are
+    /// datasets at the file's root, and HDF5 takes '/' in a name as a group separator: "a/b"
+    /// is kept (dataset b in group a, read back as "a/b"), but a leading '/', an empty part
+    /// ("a//b") or a '.' part (HDF5's "this group") would be stored under another name.
+    public static func isStorableParameterName(_ name: String) -> Bool {
+        name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { !$0.isEmpty && $0 != "." }
+    }
+
+    /// Why parameters prefixed `prefix` cannot be stored, for an error line naming it.
+    public static func unstorableNameReason(_ prefix: String) -> String {
+        "'\(prefix.prefix(40))' cannot prefix parameter names: a weight file would not load them back (no leading '/', no '//', no '.' part)"
+    }
 }
 
 func positive(_ text: String, _ key: String, line: Int, allowZero: Bool = false) throws -> Int {

@@ -128,7 +128,7 @@ struct InferBench: ParsableCommand {
 
         if json {
             let steps = zip(stepNames, stepMicroseconds).map { String(format: "\"%@\":%.2f", $0.0, $0.1) }
-            print(
+            try writeStandardOutputLine(
                 String(
                     format:
                         "{\"model\":\"%@\",\"frames\":%d,\"min_us\":%.2f,\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"max_us\":%.2f,\"fps_one_core\":%.0f,\"fps_all_cores\":%.0f,\"threads\":%d,\"isa\":\"%@\",\"heap_allocations_per_frame\":%.4f,\"arena_bytes\":%d,\"step_us\":{%@}}",
@@ -138,31 +138,33 @@ struct InferBench: ParsableCommand {
                     engine.arenaBytes, steps.joined(separator: ",")))
             return
         }
-        print(
+        try writeStandardOutputLine(
             "stn-bench infer: \(engine.architecture.name), \(weights ?? "random weights"), \(frames) frames of \(source) after 200 warm-up frames"
         )
-        print("  kernels: \(ISA.active) (available here: \(ISA.available.map(\.rawValue).joined(separator: ", ")))")
-        print(
+        try writeStandardOutputLine(
+            "  kernels: \(ISA.active) (available here: \(ISA.available.map(\.rawValue).joined(separator: ", ")))")
+        try writeStandardOutputLine(
             String(
                 format: "  latency (one core, us): min %.1f  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f", percentile(0),
                 percentile(0.5), percentile(0.9), percentile(0.99), percentile(1)))
-        print(
+        try writeStandardOutputLine(
             String(
                 format: "  throughput: %.0f frames/s on one core, %.0f frames/s on %d threads", oneCore, allCores,
                 threads))
-        print(
+        try writeStandardOutputLine(
             String(
                 format: "  arithmetic: %.1f MFLOP/frame -> %.1f GFLOP/s at p50", mflop,
                 mflop * 1e6 / (percentile(0.5) * 1e-6) / 1e9))
-        print(
+        try writeStandardOutputLine(
             String(
                 format: "  heap allocations: %llu in %d frames (%.4f per frame); arena %d KiB (tensors %d KiB)",
                 allocations, frames, Double(allocations) / Double(frames), engine.arenaBytes / 1024,
                 engine.tensorBytes / 1024))
-        print("  per step (us):")
+        try writeStandardOutputLine("  per step (us):")
         let width = (stepNames.map(\.count).max() ?? 0) + 2
         for (name, us) in zip(stepNames, stepMicroseconds) {
-            print("    " + name + String(repeating: " ", count: width - name.count) + String(format: "%8.2f", us))
+            try writeStandardOutputLine(
+                "    " + name + String(repeating: " ", count: width - name.count) + String(format: "%8.2f", us))
         }
     }
 }
@@ -195,7 +197,7 @@ struct TrainBench: ParsableCommand {
         let architecture = Architecture.preset(named: model)!
         let rate = try benchmarkTraining(
             architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
-        print(
+        try writeStandardOutputLine(
             String(
                 format: "stn-bench train: %@, batch %d, %d threads, %@ kernels: %.0f images/s (forward + backward)",
                 model, batchSize, threads, ISA.active.rawValue, rate))

@@ -49,7 +49,7 @@ struct ConvertCommand: ParsableCommand {
             if let failure = outcome.failure {
                 throw ONNXError("\(name): FAIL, \(failure) (max error \(outcome.maximumError))")
             }
-            writeStandardOutput(
+            try writeStandardOutput(
                 "\(name): pass, \(outcome.values) values in \(outcome.dataSets) data set(s), max |engine - expected| \(outcome.maximumError)\n"
             )
             return
@@ -69,11 +69,11 @@ struct ConvertCommand: ParsableCommand {
         } catch let error as ONNXError {
             throw ONNXError("\(model): \(error.description)")
         }
-        if summary { writeStandardOutput(converted.architecture.summary() + "\n") }
+        if summary { try writeStandardOutput(converted.architecture.summary() + "\n") }
         if let out {
             let attributes: [String: HDF5Attribute] = ["source": .string("onnx:" + base)]
             try WeightFile(weights: converted.weights, attributes: attributes).write(to: out)
-            writeStandardOutput(
+            try writeStandardOutput(
                 "\(out): \(converted.architecture.name), \(converted.architecture.layers.count) layers, \(converted.architecture.parameterCount) parameters\n"
             )
         }
@@ -83,7 +83,7 @@ struct ConvertCommand: ParsableCommand {
     func export() throws {
         guard let model else { return }
         let file = try WeightFile.read(model)
-        if summary { writeStandardOutput(file.architecture.summary() + "\n") }
+        if summary { try writeStandardOutput(file.architecture.summary() + "\n") }
         guard let out else { return }
         guard out.hasSuffix(".onnx") else {
             throw ValidationError("\(out): exporting writes ONNX; name the output MODEL.onnx")
@@ -96,9 +96,11 @@ struct ConvertCommand: ParsableCommand {
         }
         do {
             try writeAtomically(bytes, to: out)
-        } catch {
-            throw ONNXError("\(out): cannot write: \(error)")
+        } catch let error as FileError {
+            // The reason alone: FileError's own text names the path again.
+            throw ONNXError("\(out): cannot write: \(error.reason)")
         }
-        writeStandardOutput("\(out): \(file.architecture.name), opset \(ONNXExporter.opset), \(bytes.count) bytes\n")
+        try writeStandardOutput(
+            "\(out): \(file.architecture.name), opset \(ONNXExporter.opset), \(bytes.count) bytes\n")
     }
 }

@@ -73,14 +73,14 @@ struct DistortionOptions: ParsableArguments {
         }
         try preview(images).writePNG(to: out + "/preview.png")
         let side = distortion.canvasSide
-        print(
+        try writeStandardOutputLine(
             String(
                 format: "%@: distorted %d %@ images (seed %llu, epoch %d) in %.3f s on %d thread%@",
                 distortion.name, images.count, split, seed, epoch, seconds, threads, threads == 1 ? "" : "s"))
-        print("wrote \(imagesPath) (\(images.count) x \(side) x \(side))")
-        print("wrote \(labelsPath)")
-        if header != nil { print("wrote \(out)/params.csv") }
-        print("wrote \(out)/preview.png (first \(min(100, images.count)) images)")
+        try writeStandardOutputLine("wrote \(imagesPath) (\(images.count) x \(side) x \(side))")
+        try writeStandardOutputLine("wrote \(labelsPath)")
+        if header != nil { try writeStandardOutputLine("wrote \(out)/params.csv") }
+        try writeStandardOutputLine("wrote \(out)/preview.png (first \(min(100, images.count)) images)")
     }
 
     /// A grid of the first 100 images, 10 a row, each 2x (RTS) or 3x (28x28), with grid
@@ -227,7 +227,7 @@ struct InfoCommand: ParsableCommand {
         do {
             if let images = try? IDX.readImages(at: file) {
                 let mean = Double(images.pixels.reduce(0) { $0 + Int($1) }) / Double(max(1, images.pixels.count))
-                print(
+                try writeStandardOutputLine(
                     "\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns), mean pixel \(String(format: "%.1f", mean))"
                 )
             } else {
@@ -236,7 +236,8 @@ struct InfoCommand: ParsableCommand {
                     var counts = [Int](repeating: 0, count: 256)
                     for l in labels { counts[Int(l)] += 1 }
                     let used = counts.indices.filter { counts[$0] > 0 }.map { "\($0):\(counts[$0])" }
-                    print("\(file): idx1 labels, \(labels.count) items; counts \(used.joined(separator: " "))")
+                    try writeStandardOutputLine(
+                        "\(file): idx1 labels, \(labels.count) items; counts \(used.joined(separator: " "))")
                 } catch let error as IDXError {
                     // Report it as images if it claims three dimensions.
                     if case .wrongDimensions(3, 1) = error.kind { _ = try IDX.readImages(at: file) }

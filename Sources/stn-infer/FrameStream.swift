@@ -32,12 +32,12 @@ enum FrameStream {
             try warped?.write(engine, stem: WarpedImages.stem("-"), index: index)
             if format == .csv && index == 0 {
                 // The header names theta's columns, known once a frame has run.
-                writeStandardOutput(
+                try writeStandardOutput(
                     "index,digit,probability" + result.thetaValues.indices.map { ",theta\($0)" }.joined() + "\n")
             }
-            writeStandardOutput(
+            try writeStandardOutput(
                 Lines.format(index: index, result: result, label: nil, format: format, transform: transform))
-            flushStandardOutput()
+            try flushStandardOutput()
             index += 1
         }
     }

@@ -175,7 +175,7 @@ struct InferCommand: ParsableCommand {
                 index: i, result: r, label: label, format: format,
                 transform: engine.architecture.transforms.first?.rawValue, logProbs: allLogProbs?[i])
             if output.utf8.count > 1 << 16 {
-                writeStandardOutput(output)
+                try writeStandardOutput(output)
                 output.removeAll(keepingCapacity: true)
             }
         }
@@ -190,7 +190,7 @@ struct InferCommand: ParsableCommand {
                     (1 - accuracy) * 100)
             }
         }
-        writeStandardOutput(output)
+        try writeStandardOutput(output)
 
         if let warpedImages {
             // Re-run each frame to read its transformer output (the batch kept only results).

@@ -77,9 +77,16 @@ enum Frames {
         var count = 0
         for path in paths {
             let start = count
-            switch try kind(of: path) {
+            // Opened once: a pipe or FIFO (`<(cat digit.png)`, /dev/stdin) is read as one stream,
+            // its first bytes told apart here and then read again from memory.
+            let opened = try openInput(path)
+            defer { close(opened.file.descriptor) }
+            switch opened.kind {
             case .idx:
-                let images = try IDX.readFrames(at: path)
+                let images =
+                    opened.file.isRegular
+                    ? try IDX.readFrames(at: path)
+                    : try IDX.readFrames(descriptor: opened.file.descriptor, name: path, prefix: opened.start)
                 guard shaper.accepts(rows: images.rows, columns: images.columns) else {
                     throw IDXError(
                         path,
@@ -97,7 +104,8 @@ enum Frames {
                 }
                 count += images.count
             case .image:
-                let image = try ImageFile.read(path)
+                let image =
+                    opened.file.isRegular ? try ImageFile.read(path) : try readStreamedImage(opened, path: path)
                 guard shaper.accepts(rows: image.height, columns: image.width) else {
                     throw ImageReadError(
                         path,
@@ -122,26 +130,65 @@ enum Frames {
 
     enum Kind { case idx, image }
 
-    /// What the file at `path` holds, from its first bytes.
-    static func kind(of path: String) throws -> Kind {
-        let (descriptor, _) = try openInput(path)
-        defer { close(descriptor) }
-        var start = [UInt8](repeating: 0, count: 8)
-        let n = start.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-        guard n >= 0 else { throw ImageReadError(path, "cannot read file: \(String(cString: strerror(errno)))") }
-        start = Array(start[..<n])
+    /// An input opened for reading, its first bytes (up to 8) and what they say it holds.
+    struct Input {
+        let file: OpenedFile
+        let start: [UInt8]
+        let kind: Kind
+    }
+
+    /// Opens `path` and tells what it holds from its first bytes; the caller closes it.
+    static func openInput(_ path: String) throws -> Input {
+        let file: OpenedFile
+        do {
+            file = try openFile(path)
+        } catch let error as FileError {
+            throw ImageReadError(path, "cannot read file: \(error.reason)")
+        }
+        do {
+            let start = try peek(file.descriptor, count: 8, path: path)
+            return Input(file: file, start: start, kind: try kind(of: start, path: path))
+        } catch {
+            close(file.descriptor)
+            throw error
+        }
+    }
+
+    /// What a file starting with `start` holds.
+    static func kind(of start: [UInt8], path: String) throws -> Kind {
         if start.isEmpty { throw ImageReadError(path, "empty file") }
         if ImageFile.recognises(start) { return .image }
         if start.starts(with: [0, 0]) || start.starts(with: [0x1F, 0x8B]) { return .idx }
         throw ImageReadError(path, "not a PNG, PGM (P5) or IDX file")
     }
 
-    static func openInput(_ path: String) throws -> (Int32, Int) {
-        do {
-            return try openForReading(path)
-        } catch let error as FileError {
-            throw ImageReadError(path, "cannot read file: \(error.reason)")
+    /// The first `count` bytes of `descriptor` (fewer only at its end): a pipe may hand them
+    /// over in pieces.
+    static func peek(_ descriptor: Int32, count: Int, path: String) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + filled, count - filled) }
+            if n < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ImageReadError(path, "cannot read file: \(errorText(code))")
+            }
+            if n == 0 { break }
+            filled += n
         }
+        return Array(bytes[..<filled])
+    }
+
+    /// A PNG or PGM arriving on a stream: the peeked start, then the rest to its end.
+    static func readStreamedImage(_ input: Input, path: String) throws -> DecodedImage {
+        let rest: [UInt8]
+        do {
+            rest = try readAll(input.file.descriptor, path: path, limit: ImageFile.maximumBytes - input.start.count)
+        } catch let error as FileError {
+            throw ImageReadError(path, error.reason)
+        }
+        return try ImageFile.decode(input.start + rest, name: path)
     }
 
     static func describe(_ image: DecodedImage) -> String {

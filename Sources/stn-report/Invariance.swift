@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import STNCommandLine
 import STNData
 import STNImage
 import STNModel
@@ -28,17 +29,18 @@ struct Invariance: ParsableCommand {
             let results = try test.results(file.weights, threads: options.threads)
             let correct = results.indices.map { results[$0].digit == Int(test.labels[$0]) ? 100.0 : 0 }
             let name = "\(file.architecture.name) (\(ReportOptions.name(path)))"
-            print(String(format: "%@: %.2f%% overall", name, correct.reduce(0, +) / Double(correct.count)))
+            try writeStandardOutputLine(
+                String(format: "%@: %.2f%% overall", name, correct.reduce(0, +) / Double(correct.count)))
             let byAngle = test.binned(FixedTestSet.angleBins, by: \.angleDegrees) { correct[$0] }
             let byScale = test.binned(FixedTestSet.scaleBins, by: \.scale) { correct[$0] }
             for (bin, (a, count)) in zip(FixedTestSet.angleBins, byAngle) {
-                print(
+                try writeStandardOutputLine(
                     String(
                         format: "  angle %+4.0f..%+4.0f: %6.2f%% (%d images)", bin.lowerBound, bin.upperBound, a, count)
                 )
             }
             for (bin, (a, count)) in zip(FixedTestSet.scaleBins, byScale) {
-                print(
+                try writeStandardOutputLine(
                     String(format: "  scale %.2f..%.2f: %6.2f%% (%d images)", bin.lowerBound, bin.upperBound, a, count))
             }
             let color = RGB.series[n % RGB.series.count]
@@ -53,6 +55,6 @@ struct Invariance: ParsableCommand {
         }
         try Canvas.sideBySide([anglePlot.render(width: 560, height: 400), scalePlot.render(width: 560, height: 400)])
             .writePNG(to: options.out)
-        print("wrote \(options.out)")
+        try writeStandardOutputLine("wrote \(options.out)")
     }
 }

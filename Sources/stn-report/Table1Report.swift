@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
@@ -66,8 +67,8 @@ struct Table1Report: ParsableCommand {
         {
             lines.append(String(format: "| st-cnn-attention | | %.2f | | |", attention.last!.1))
         }
-        print("Test error %, ours (the paper's), of the finished cells:")
-        print(lines.joined(separator: "\n"))
+        try writeStandardOutputLine("Test error %, ours (the paper's), of the finished cells:")
+        try writeStandardOutputLine(lines.joined(separator: "\n"))
         if figures { try drawTransforms() }
         guard let out else { return }
         let colors: [RGB] = [
@@ -90,7 +91,7 @@ struct Table1Report: ParsableCommand {
         figure.draw(top, atX: 0, y: 0)
         figure.draw(bottom, atX: 0, y: top.height)
         try figure.writePNG(to: out)
-        print("wrote \(out)")
+        try writeStandardOutputLine("wrote \(out)")
     }
 
     /// Per distortion: the first test digits, and for each trained ST-CNN the region its
@@ -150,7 +151,7 @@ struct Table1Report: ParsableCommand {
             }
             let path = "\(cellFolder(distortion))/transforms.png"
             try canvas.writePNG(to: path)
-            print("wrote \(path)")
+            try writeStandardOutputLine("wrote \(path)")
         }
     }
 

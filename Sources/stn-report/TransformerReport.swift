@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import STNCommandLine
 import STNData
 import STNImage
 import STNModel
@@ -41,7 +42,7 @@ struct TransformerReport: ParsableCommand {
         scalePlot.legendAtBottom = true
         anglePlot.add(series: "no transformer", points: [(-45, -45), (45, 45)], color: .gray)
         scalePlot.add(series: "no transformer", points: [(0.7, 0.7), (1.2, 1.2)], color: .gray)
-        print(
+        try writeStandardOutputLine(
             String(
                 format: "input: angle spread (std) %.1f deg, log-size spread %.3f", standardDeviation(inputAngle),
                 standardDeviation(inputLogScale)))
@@ -54,7 +55,7 @@ struct TransformerReport: ParsableCommand {
             let seenAngle = poses.indices.map { inputAngle[$0] - poses[$0].rotationDegrees }
             let seenSize = poses.indices.map { test.parameters[$0].scale / poses[$0].scale }
             let name = ReportOptions.name(path)
-            print(
+            try writeStandardOutputLine(
                 String(
                     format:
                         "%@: undoes %.0f%% of the rotation, %.0f%% of the log-scale and %.0f%%/%.0f%% of the x/y placement;",
@@ -62,7 +63,7 @@ struct TransformerReport: ParsableCommand {
                     100 * slope(inputLogScale, poses.map { log($0.scale) }),
                     100 * slope(inputCentreX, poses.map(\.translationX)),
                     100 * slope(inputCentreY, poses.map(\.translationY))))
-            print(
+            try writeStandardOutputLine(
                 String(
                     format:
                         "  the classifier sees angles spread %.1f deg and log-sizes spread %.3f; mean zoom %.2f (below 1: magnified)",
@@ -80,7 +81,7 @@ struct TransformerReport: ParsableCommand {
         }
         try Canvas.sideBySide([anglePlot.render(width: 560, height: 400), scalePlot.render(width: 560, height: 400)])
             .writePNG(to: options.out)
-        print("wrote \(options.out)")
+        try writeStandardOutputLine("wrote \(options.out)")
     }
 
     /// Least-squares slope of y on x.

@@ -1,4 +1,5 @@
 import Foundation
+import STNSystem
 
 /// The files a training run writes next to `--out`: for `w.h5`, `w.csv`, `w.png` and
 /// `w.checkpoint.h5`.
@@ -8,6 +9,8 @@ struct OutputPaths {
     var log: String { stem + ".csv" }
     var plot: String { stem + ".png" }
     var checkpoint: String { stem + ".checkpoint.h5" }
+    /// Every file the run writes.
+    var all: [String] { [weights, log, plot, checkpoint] }
 
     static func weightsPath(forCheckpoint path: String) -> String {
         path.hasSuffix(".checkpoint.h5") ? String(path.dropLast(".checkpoint.h5".count)) + ".h5" : path + ".weights.h5"
@@ -15,16 +18,29 @@ struct OutputPaths {
 
     /// Fails now, rather than after an hour of training, if the output cannot be written.
     func checkWritable() throws {
-        let directory = URL(fileURLWithPath: weights).deletingLastPathComponent().path
-        var isDirectory = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory else {
-            throw OutputError("\(weights): directory '\(directory)' does not exist")
+        let directory = directoryName(weights)
+        let (kind, code) = fileStatus(directory)
+        guard kind == .directory else {
+            let problem =
+                kind != .missing
+                ? " is not a directory" : meansAbsent(code) ? " does not exist" : ": \(errorText(code))"
+            throw OutputError("\(weights): directory '\(directory)'\(problem)")
         }
         let probe = directory + "/.stn-train-probe-\(getpid())"
-        guard FileManager.default.createFile(atPath: probe, contents: Data()) else {
-            throw OutputError("\(weights): directory '\(directory)' is not writable")
+        let descriptor = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            let code = errno
+            throw OutputError("\(weights): directory '\(directory)' is not writable (\(errorText(code)))")
         }
+        close(descriptor)
         unlink(probe)
+    }
+
+    /// Claims every file the run writes (`OutputLock`, `FILE.lock` beside each), so no other
+    /// run writes any of them meanwhile: not one with the same --out, nor one whose --out is
+    /// this run's checkpoint, log or plot (or whose checkpoint is this run's weights).
+    func lock() throws -> [OutputLock] {
+        try all.map { try OutputLock(for: $0) }
     }
 }
 

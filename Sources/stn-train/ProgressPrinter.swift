@@ -3,12 +3,25 @@ import STNCommandLine
 import STNTrainer
 
 /// Per-batch progress: one line updated in place on a terminal, a plain line every tenth
-/// of an epoch otherwise (logs stay readable).
+/// of an epoch otherwise (logs stay readable). The trainer's events cannot throw: the first
+/// failed write is kept in `failure` (the loop stops on it) and nothing more is written.
 final class ProgressPrinter {
     let quiet: Bool
     let isTerminal = isatty(STDOUT_FILENO) != 0
     private var lineOpen = false
     private var lastPrinted = Date.distantPast
+    private(set) var failure: Error?
+
+    /// Writes `text` and flushes, unless an earlier write failed.
+    private func emit(_ text: String) {
+        guard failure == nil else { return }
+        do {
+            try writeStandardOutput(text)
+            try flushStandardOutput()
+        } catch {
+            failure = error
+        }
+    }
 
     init(quiet: Bool) { self.quiet = quiet }
 
@@ -22,33 +35,29 @@ final class ProgressPrinter {
             // Redraw at most 10 times a second.
             guard Date().timeIntervalSince(lastPrinted) > 0.1 || p.batch == p.batchesPerEpoch else { return }
             lastPrinted = Date()
-            print("\r\u{1B}[K" + text, terminator: "")
-            flushStandardOutput()
+            emit("\r\u{1B}[K" + text)
             lineOpen = true
         } else {
             let step = max(1, p.batchesPerEpoch / 10)
             if p.batch % step == 0 || p.batch == p.batchesPerEpoch {
-                print(text)
-                flushStandardOutput()
+                emit(text + "\n")
             }
         }
     }
 
     func epoch(_ r: EpochRecord, total: Int) {
         finishLine()
-        print(
+        emit(
             String(
                 format:
                     "epoch %3d/%d  train loss %.4f  acc %6.2f%%  |  test loss %.4f  acc %6.2f%%  error %5.2f%%  |  %@",
                 r.epoch, total, r.trainLoss, r.trainAccuracy * 100, r.testLoss, r.testAccuracy * 100,
-                (1 - r.testAccuracy) * 100, ProgressPrinter.duration(r.seconds)))
-        flushStandardOutput()
+                (1 - r.testAccuracy) * 100, ProgressPrinter.duration(r.seconds)) + "\n")
     }
 
     func finishLine() {
         if lineOpen {
-            print("\r\u{1B}[K", terminator: "")
-            flushStandardOutput()
+            emit("\r\u{1B}[K")
             lineOpen = false
         }
     }

@@ -19,7 +19,7 @@ struct TrainCommand: ParsableCommand {
         discussion: """
             Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
 
-            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on the --out file name plus .lock (w.h5.lock): a second stn-train with the same --out is refused.
+            Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on each of these files, the file name plus .lock (w.h5.lock, w.csv.lock, w.png.lock, w.checkpoint.h5.lock): a second stn-train that would write any of them (the same --out, or --out w.checkpoint.h5) is refused.
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -153,7 +153,7 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if summary {
-            print(try chosenArchitecture().summary())
+            try writeStandardOutputLine(try chosenArchitecture().summary())
             return
         }
         try train()
@@ -218,6 +218,19 @@ struct TrainCommand: ParsableCommand {
             distortion: data)
     }
 
+    /// Refuses, before any training, a model whose weight file would not load: a parameter
+    /// name HDF5 would store under another name ('/fc2.weight' is stored as 'fc2.weight').
+    static func checkStorable(_ architecture: Architecture, source: String) throws {
+        for layer in architecture.layers {
+            guard layer.parameters.contains(where: { !ModelDescription.isStorableParameterName($0.name) }) else {
+                continue
+            }
+            throw ValidationError(
+                "\(source): layer '\(layer.name.prefix(40))': \(ModelDescription.unstorableNameReason(layer.layer.prefix))"
+            )
+        }
+    }
+
     func train() throws {
         // Everything that can fail is checked before the first batch.
         var configuration = try makeConfiguration()
@@ -227,18 +240,21 @@ struct TrainCommand: ParsableCommand {
             configuration = saved
             resumed = state
             if threads != saved.threads {
-                print("note: using the checkpoint's \(saved.threads) threads (needed for bit-identical results)")
+                try writeStandardOutputLine(
+                    "note: using the checkpoint's \(saved.threads) threads (needed for bit-identical results)")
             }
         }
+        try Self.checkStorable(configuration.architecture, source: resume ?? architecture ?? model)
         guard let out = out ?? resume.map(OutputPaths.weightsPath(forCheckpoint:)) else {
             throw ValidationError("missing --out FILE")
         }
         let paths = OutputPaths(weights: out)
         try paths.checkWritable()
-        // One trainer per output: a second one with the same --out is refused, not left to
-        // overwrite this one's files. The lock dies with the process, however it ends.
-        let lock = try OutputLock(for: paths.weights)
-        defer { lock.release() }
+        // One trainer per output file: a second one whose files overlap this one's (the same
+        // --out, or an --out that is this run's checkpoint) is refused, not left to overwrite
+        // them. The locks die with the process, however it ends.
+        let locks = try paths.lock()
+        defer { for lock in locks { lock.release() } }
         let directory = try MNIST.resolveDirectory(data)
         let train = try MNIST.load(split: .train, directory: directory)
         let t10k = try MNIST.load(split: .test, directory: directory)
@@ -247,14 +263,17 @@ struct TrainCommand: ParsableCommand {
         let trainer = try Trainer(
             configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed)
         let recipe = configuration.recipe
-        print(
+        try writeStandardOutputLine(
             "stn-train: \(configuration.architecture.name), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"
         )
-        print(
+        try writeStandardOutputLine(
             "  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (\(configuration.distortion == .rts ? "fresh RTS draw every epoch" : "plain digits")), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) \(configuration.distortion == .rts ? "RTS test images (seed 1)" : "test digits"); seed \(configuration.seed), \(configuration.threads) threads"
         )
-        if let resumed { print("  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)") }
-        print("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
+        if let resumed {
+            try writeStandardOutputLine(
+                "  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)")
+        }
+        try writeStandardOutputLine("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
 
         let progress = ProgressPrinter(quiet: quiet)
         Interrupt.install()
@@ -265,7 +284,7 @@ struct TrainCommand: ParsableCommand {
                     case .batch(let p): progress.batch(p)
                     case .epoch(let record): progress.epoch(record, total: recipe.epochs)
                     }
-                }, shouldStop: { Interrupt.requested },
+                }, shouldStop: { Interrupt.requested || progress.failure != nil },
                 checkpoint: { state in
                     try Checkpoint.write(state, configuration: configuration, to: paths.checkpoint)
                     try TrainingLog.write(state.history, to: paths.log)
@@ -278,12 +297,14 @@ struct TrainCommand: ParsableCommand {
             throw error
         }
         progress.finishLine()
+        // Standard output failed (a full disk): the run ends with that error.
+        if let failure = progress.failure { throw failure }
         if Interrupt.requested && !trainer.isFinished {
             try Checkpoint.write(trainer.state, configuration: configuration, to: paths.checkpoint)
-            print(
+            try writeStandardOutputLine(
                 "interrupted at epoch \(trainer.state.epoch + 1), batch \(trainer.state.batch); checkpoint written to \(paths.checkpoint)"
             )
-            print("resume with: stn-train --resume \(paths.checkpoint) --out \(paths.weights)")
+            try writeStandardOutputLine("resume with: stn-train --resume \(paths.checkpoint) --out \(paths.weights)")
             throw ExitCode(130)
         }
         // The log and plot again, so resuming a finished checkpoint regenerates them too.
@@ -293,7 +314,7 @@ struct TrainCommand: ParsableCommand {
             to: paths.plot)
         try trainer.weightFile().write(to: paths.weights)
         if let last = trainer.state.history.last {
-            print(
+            try writeStandardOutputLine(
                 String(
                     format: "done: test accuracy %.2f%% (error %.2f%%), test loss %.4f, %.0f s; wrote %@",
                     last.testAccuracy * 100, (1 - last.testAccuracy) * 100, last.testLoss, last.seconds, paths.weights))

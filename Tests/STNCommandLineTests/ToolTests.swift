@@ -22,9 +22,11 @@ final class ToolTests: XCTestCase {
         .deletingLastPathComponent()
 
     /// Runs `tool` with `arguments`, in `directory`, killing it after `timeout` seconds.
+    /// `input` arrives on its standard input through a pipe (else it reads /dev/null);
+    /// `output` names a file standard output goes to instead of being captured (/dev/full).
     func run(
         _ tool: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:],
-        timeout: TimeInterval = 120
+        timeout: TimeInterval = 120, input: [UInt8]? = nil, output: String? = nil
     ) throws -> Outcome {
         let executable = Self.buildDirectory.appendingPathComponent(tool)
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
@@ -43,10 +45,28 @@ final class ToolTests: XCTestCase {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        process.standardOutput = FileHandle(forWritingAtPath: capture + ".out")
+        process.standardOutput = FileHandle(forWritingAtPath: output ?? capture + ".out")
         process.standardError = FileHandle(forWritingAtPath: capture + ".err")
-        process.standardInput = FileHandle.nullDevice
+        let pipe = input.map { _ in Pipe() }
+        process.standardInput = pipe ?? FileHandle.nullDevice
         try process.run()
+        if let pipe, let input {
+            // Written beside the tool (a pipe holds 64 KiB); a tool that stops reading ends
+            // the writer with EPIPE, not the test with SIGPIPE.
+            signal(SIGPIPE, SIG_IGN)
+            let writer = pipe.fileHandleForWriting
+            Thread.detachNewThread {
+                var sent = 0
+                while sent < input.count {
+                    let n = input.withUnsafeBytes {
+                        write(writer.fileDescriptor, $0.baseAddress! + sent, $0.count - sent)
+                    }
+                    if n <= 0 { break }
+                    sent += n
+                }
+                try? writer.close()
+            }
+        }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { process.terminate() }

@@ -45,7 +45,12 @@ final class IDXStreamTests: XCTestCase {
         close(ends[1])
         ends[1] = -1
         XCTAssertThrowsError(try stream.next()) {
-            XCTAssertEqual(($0 as? IDXError)?.kind, .truncated(expected: 16, found: 14))
+            // The header's count is 0: no total was declared, so none is reported.
+            XCTAssertEqual(($0 as? IDXError)?.kind, .cutInsideImage(index: 3, found: 2, imageBytes: 4))
+            XCTAssertEqual(
+                "\($0)",
+                "pipe: truncated inside image 3: 2 of its 4 bytes arrived, 14 data bytes in all (the header's count of 0 reads whole images to the end)"
+            )
         }
     }
 

@@ -20,10 +20,12 @@ final class EngineCTests: XCTestCase {
 
         var fromFile: OpaquePointer?
         var fromBytes: OpaquePointer?
-        XCTAssertEqual(stnEngineCreateFromFile(path, &fromFile, &message, message.count), stn_status(STN_OK))
+        XCTAssertEqual(stnEngineCreateFromFile(path, &fromFile, &message, UInt(message.count)), stn_status(STN_OK))
         XCTAssertEqual(text, "")
         XCTAssertEqual(
-            bytes.withUnsafeBytes { stnEngineCreateFromBytes($0.baseAddress, $0.count, &fromBytes, &message, 256) },
+            bytes.withUnsafeBytes {
+                stnEngineCreateFromBytes($0.baseAddress, UInt($0.count), &fromBytes, &message, 256)
+            },
             stn_status(STN_OK))
         defer {
             stnEngineDestroy(fromFile)
@@ -67,10 +69,10 @@ final class EngineCTests: XCTestCase {
         XCTAssertEqual(stnEngineCreateFromFile("/tmp", nil, &message, 256), stn_status(STN_ERROR_ARGUMENT))
         let garbage: [UInt8] = Array(repeating: 7, count: 4096)
         XCTAssertEqual(
-            stnEngineCreateFromBytes(garbage, garbage.count, &engine, &message, 256), stn_status(STN_ERROR_WEIGHTS))
+            stnEngineCreateFromBytes(garbage, UInt(garbage.count), &engine, &message, 256),
+            stn_status(STN_ERROR_WEIGHTS))
         XCTAssertEqual(text, "weights: not an HDF5 file")
         XCTAssertEqual(stnEngineCreateFromBytes(nil, 10, &engine, &message, 256), stn_status(STN_ERROR_ARGUMENT))
-        XCTAssertEqual(stnEngineCreateFromBytes(garbage, -1, &engine, &message, 256), stn_status(STN_ERROR_ARGUMENT))
         // Errors without a message buffer, and a message cut to a small one.
         XCTAssertEqual(stnEngineCreateFromFile("/no/such", &engine, nil, 0), stn_status(STN_ERROR_WEIGHTS))
         XCTAssertEqual(stnEngineCreateFromFile("/no/such", &engine, &message, 4), stn_status(STN_ERROR_WEIGHTS))
@@ -92,5 +94,37 @@ final class EngineCTests: XCTestCase {
         XCTAssertEqual(result.theta_count, 0)
         XCTAssertEqual(stnEngineFrameSize(nil), 0)
         XCTAssertEqual(String(cString: stn_status_name(stn_status(STN_ERROR_NON_FINITE))), "STN_ERROR_NON_FINITE")
+    }
+
+    /// size_t counts past Int.max, through stn.h's own declarations (Swift imports size_t as
+    /// Int, so these pass the bit patterns a C caller passes): SIZE_MAX pixels were "the frame
+    /// has -1 pixels", 2^63 bytes "the byte count is negative".
+    func testHugeSizeCountsAreReportedAsTheCallerGaveThem() throws {
+        let path = NSTemporaryDirectory() + "stn-c-\(UUID().uuidString).h5"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try WeightFile(weights: try sampleWeights(.cnn)).write(to: path)
+        var engine: OpaquePointer?
+        XCTAssertEqual(stn_engine_create_from_file(path, &engine, &message, 256), stn_status(STN_OK))
+        defer { stn_engine_destroy(engine) }
+        var result = stn_result()
+        let frame = [UInt8](repeating: 128, count: 1764)
+        let sizeMax = Int(bitPattern: UInt.max)
+        XCTAssertEqual(stn_engine_infer(engine, frame, sizeMax, &result, &message, 256), stn_status(STN_ERROR_ARGUMENT))
+        XCTAssertEqual(text, "the frame has 18446744073709551615 pixels; the model takes 1764 (42 x 42 x 1)")
+        XCTAssertEqual(stn_engine_frame_size(engine), 1764)
+
+        var other: OpaquePointer?
+        let garbage: [UInt8] = Array(repeating: 7, count: 16)
+        for (count, shown) in [(Int(bitPattern: 1 << 63), "9223372036854775808"), (sizeMax, "18446744073709551615")] {
+            XCTAssertEqual(
+                stn_engine_create_from_bytes(garbage, count, &other, &message, 256), stn_status(STN_ERROR_ARGUMENT))
+            XCTAssertNil(other)
+            XCTAssertEqual(
+                text, "the byte count \(shown) is larger than any buffer (at most 9223372036854775807)")
+        }
+        // A message buffer of SIZE_MAX bytes is just a large one.
+        XCTAssertEqual(
+            stn_engine_infer(engine, frame, 1763, &result, &message, sizeMax), stn_status(STN_ERROR_ARGUMENT))
+        XCTAssertEqual(text, "the frame has 1763 pixels; the model takes 1764 (42 x 42 x 1)")
     }
 }
