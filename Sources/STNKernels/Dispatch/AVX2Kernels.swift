@@ -201,6 +201,42 @@
                 input, height: height, width: width, stride: stride, grid: grid, count: count,
                 options: .init(options), dOutput: dOutput, dGrid: dGrid, dInput: dInput)
         }
+
+        func activationForward(
+            _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, pixels: Int,
+            channels: Int, stride: Int
+        ) {
+            STNKernelsAVX2.Activation.forward(
+                .init(kind), input: input, output: output, pixels: pixels, channels: channels, stride: stride)
+        }
+
+        func activationBackward(
+            _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
+            dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
+            stride: Int
+        ) {
+            STNKernelsAVX2.Activation.backward(
+                .init(kind), input: input, output: output, dOutput: dOutput, dInput: dInput, pixels: pixels,
+                channels: channels, stride: stride)
+        }
+
+        func preluForward(
+            input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
+            output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int
+        ) {
+            STNKernelsAVX2.Activation.preluForward(
+                input: input, slopes: slopes, sharedSlope: sharedSlope, output: output, pixels: pixels, stride: stride)
+        }
+
+        func preluBackward(
+            input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
+            dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, dSlopes: UnsafeMutablePointer<Float>,
+            pixels: Int, stride: Int
+        ) {
+            STNKernelsAVX2.Activation.preluBackward(
+                input: input, slopes: slopes, sharedSlope: sharedSlope, dOutput: dOutput, dInput: dInput,
+                dSlopes: dSlopes, pixels: pixels, stride: stride)
+        }
     }
 
     // The same shapes, as the AVX2 module's types (plain values: converting allocates nothing).
@@ -272,6 +308,22 @@
     extension STNKernelsAVX2.SamplerOptions {
         init(_ o: STNKernels.SamplerOptions) {
             self.init(nearest: o.nearest, border: o.border, alignCorners: o.alignCorners)
+        }
+    }
+
+    extension STNKernelsAVX2.ActivationKind {
+        init(_ k: STNKernels.ActivationKind) {
+            switch k {
+            case .leakyReLU(let slope): self = .leakyReLU(slope: slope)
+            case .elu(let alpha): self = .elu(alpha: alpha)
+            case .tanh: self = .tanh
+            case .sigmoid: self = .sigmoid
+            case .silu: self = .silu
+            case .clip(let low, let high): self = .clip(min: low, max: high)
+            case .hardSigmoid(let alpha, let beta): self = .hardSigmoid(alpha: alpha, beta: beta)
+            case .hardSwish: self = .hardSwish
+            case .gelu: self = .gelu
+            }
         }
     }
 #endif

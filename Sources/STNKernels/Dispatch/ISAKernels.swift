@@ -84,4 +84,17 @@ protocol ISAKernels: Sendable {
         _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int, grid: UnsafePointer<Float>,
         count: Int, options: SamplerOptions, dOutput: UnsafePointer<Float>, dGrid: UnsafeMutablePointer<Float>,
         dInput: UnsafeMutablePointer<Float>?)
+
+    func activationForward(
+        _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, pixels: Int,
+        channels: Int, stride: Int)
+    func activationBackward(
+        _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
+        dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, pixels: Int, channels: Int, stride: Int)
+    func preluForward(
+        input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
+        output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
+    func preluBackward(
+        input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool, dOutput: UnsafePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?, dSlopes: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
 }
