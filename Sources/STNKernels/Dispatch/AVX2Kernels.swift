@@ -237,6 +237,32 @@
                 input: input, slopes: slopes, sharedSlope: sharedSlope, dOutput: dOutput, dInput: dInput,
                 dSlopes: dSlopes, pixels: pixels, stride: stride)
         }
+
+        func globalAveragePoolForward(
+            _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.GlobalPoolShape(shape).averageForward(input: input, output: output)
+        }
+
+        func globalAveragePoolBackward(
+            _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.GlobalPoolShape(shape).averageBackward(dOutput: dOutput, dInput: dInput)
+        }
+
+        func globalMaxPoolForward(
+            _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+            argmax: UnsafeMutablePointer<Int32>?
+        ) {
+            STNKernelsAVX2.GlobalPoolShape(shape).maxForward(input: input, output: output, argmax: argmax)
+        }
+
+        func globalMaxPoolBackward(
+            _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+            dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.GlobalPoolShape(shape).maxBackward(dOutput: dOutput, argmax: argmax, dInput: dInput)
+        }
     }
 
     // The same shapes, as the AVX2 module's types (plain values: converting allocates nothing).
@@ -325,5 +351,9 @@
             case .gelu: self = .gelu
             }
         }
+    }
+
+    extension STNKernelsAVX2.GlobalPoolShape {
+        init(_ s: STNKernels.GlobalPoolShape) { self.init(pixels: s.pixels, channels: s.channels) }
     }
 #endif

@@ -97,4 +97,15 @@ protocol ISAKernels: Sendable {
     func preluBackward(
         input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool, dOutput: UnsafePointer<Float>,
         dInput: UnsafeMutablePointer<Float>?, dSlopes: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
+
+    func globalAveragePoolForward(
+        _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func globalAveragePoolBackward(
+        _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>)
+    func globalMaxPoolForward(
+        _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<Int32>?)
+    func globalMaxPoolBackward(
+        _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+        dInput: UnsafeMutablePointer<Float>)
 }
