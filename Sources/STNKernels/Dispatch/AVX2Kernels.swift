@@ -263,6 +263,28 @@
         ) {
             STNKernelsAVX2.GlobalPoolShape(shape).maxBackward(dOutput: dOutput, argmax: argmax, dInput: dInput)
         }
+
+        func depthwiseForward(
+            _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+            bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.DepthwiseConv2DShape(shape).forward(input: input, packed: packed, bias: bias, output: output)
+        }
+
+        func depthwiseBackwardInput(
+            _ shape: DepthwiseConv2DShape, dOutput: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+            dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.DepthwiseConv2DShape(shape).backwardInput(dOutput: dOutput, packed: packed, dInput: dInput)
+        }
+
+        func depthwiseBackwardWeights(
+            _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+            dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX2.DepthwiseConv2DShape(shape).backwardWeights(
+                input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+        }
     }
 
     // The same shapes, as the AVX2 module's types (plain values: converting allocates nothing).
@@ -355,5 +377,14 @@
 
     extension STNKernelsAVX2.GlobalPoolShape {
         init(_ s: STNKernels.GlobalPoolShape) { self.init(pixels: s.pixels, channels: s.channels) }
+    }
+
+    extension STNKernelsAVX2.DepthwiseConv2DShape {
+        init(_ s: STNKernels.DepthwiseConv2DShape) {
+            self.init(
+                inH: s.inH, inW: s.inW, channels: s.channels, kernelH: s.kernelH, kernelW: s.kernelW,
+                strideH: s.strideH, strideW: s.strideW, padTop: s.padTop, padLeft: s.padLeft, padBottom: s.padBottom,
+                padRight: s.padRight, dilationH: s.dilationH, dilationW: s.dilationW)
+        }
     }
 #endif

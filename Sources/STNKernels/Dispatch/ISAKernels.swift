@@ -108,4 +108,14 @@ protocol ISAKernels: Sendable {
     func globalMaxPoolBackward(
         _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
         dInput: UnsafeMutablePointer<Float>)
+
+    func depthwiseForward(
+        _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func depthwiseBackwardInput(
+        _ shape: DepthwiseConv2DShape, dOutput: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>)
+    func depthwiseBackwardWeights(
+        _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+        dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>)
 }
