@@ -34,7 +34,7 @@ public enum ChannelAffine {
     }
 }
 
-public enum Elementwise {
+public enum ElementwiseSum {
     /// output = a + b over `count` floats (rounded up to 8: buffers hold whole vectors).
     public static func add(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int

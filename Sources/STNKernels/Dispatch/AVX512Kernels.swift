@@ -201,6 +201,91 @@
                 input, height: height, width: width, stride: stride, grid: grid, count: count,
                 options: .init(options), dOutput: dOutput, dGrid: dGrid, dInput: dInput)
         }
+
+        func activationForward(
+            _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, pixels: Int,
+            channels: Int, stride: Int
+        ) {
+            STNKernelsAVX512.Activation.forward(
+                .init(kind), input: input, output: output, pixels: pixels, channels: channels, stride: stride)
+        }
+
+        func activationBackward(
+            _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
+            dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, pixels: Int, channels: Int,
+            stride: Int
+        ) {
+            STNKernelsAVX512.Activation.backward(
+                .init(kind), input: input, output: output, dOutput: dOutput, dInput: dInput, pixels: pixels,
+                channels: channels, stride: stride)
+        }
+
+        func preluForward(
+            input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
+            output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int
+        ) {
+            STNKernelsAVX512.Activation.preluForward(
+                input: input, slopes: slopes, sharedSlope: sharedSlope, output: output, pixels: pixels, stride: stride)
+        }
+
+        func preluBackward(
+            input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
+            dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>?, dSlopes: UnsafeMutablePointer<Float>,
+            pixels: Int, stride: Int
+        ) {
+            STNKernelsAVX512.Activation.preluBackward(
+                input: input, slopes: slopes, sharedSlope: sharedSlope, dOutput: dOutput, dInput: dInput,
+                dSlopes: dSlopes, pixels: pixels, stride: stride)
+        }
+
+        func globalAveragePoolForward(
+            _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.GlobalPoolShape(shape).averageForward(input: input, output: output)
+        }
+
+        func globalAveragePoolBackward(
+            _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.GlobalPoolShape(shape).averageBackward(dOutput: dOutput, dInput: dInput)
+        }
+
+        func globalMaxPoolForward(
+            _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+            argmax: UnsafeMutablePointer<Int32>?
+        ) {
+            STNKernelsAVX512.GlobalPoolShape(shape).maxForward(input: input, output: output, argmax: argmax)
+        }
+
+        func globalMaxPoolBackward(
+            _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+            dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.GlobalPoolShape(shape).maxBackward(dOutput: dOutput, argmax: argmax, dInput: dInput)
+        }
+
+        func depthwiseForward(
+            _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+            bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.DepthwiseConv2DShape(shape).forward(
+                input: input, packed: packed, bias: bias, output: output)
+        }
+
+        func depthwiseBackwardInput(
+            _ shape: DepthwiseConv2DShape, dOutput: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+            dInput: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.DepthwiseConv2DShape(shape).backwardInput(dOutput: dOutput, packed: packed, dInput: dInput)
+        }
+
+        func depthwiseBackwardWeights(
+            _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+            dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>
+        ) {
+            STNKernelsAVX512.DepthwiseConv2DShape(shape).backwardWeights(
+                input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+        }
     }
 
     extension AVX512Kernels {
@@ -215,7 +300,7 @@
         func add(
             _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int
         ) {
-            STNKernelsAVX512.Elementwise.add(a, b, into: output, count: count)
+            STNKernelsAVX512.ElementwiseSum.add(a, b, into: output, count: count)
         }
     }
 
@@ -288,6 +373,35 @@
     extension STNKernelsAVX512.SamplerOptions {
         init(_ o: STNKernels.SamplerOptions) {
             self.init(nearest: o.nearest, border: o.border, alignCorners: o.alignCorners)
+        }
+    }
+
+    extension STNKernelsAVX512.ActivationKind {
+        init(_ k: STNKernels.ActivationKind) {
+            switch k {
+            case .leakyReLU(let slope): self = .leakyReLU(slope: slope)
+            case .elu(let alpha): self = .elu(alpha: alpha)
+            case .tanh: self = .tanh
+            case .sigmoid: self = .sigmoid
+            case .silu: self = .silu
+            case .clip(let low, let high): self = .clip(min: low, max: high)
+            case .hardSigmoid(let alpha, let beta): self = .hardSigmoid(alpha: alpha, beta: beta)
+            case .hardSwish: self = .hardSwish
+            case .gelu: self = .gelu
+            }
+        }
+    }
+
+    extension STNKernelsAVX512.GlobalPoolShape {
+        init(_ s: STNKernels.GlobalPoolShape) { self.init(pixels: s.pixels, channels: s.channels) }
+    }
+
+    extension STNKernelsAVX512.DepthwiseConv2DShape {
+        init(_ s: STNKernels.DepthwiseConv2DShape) {
+            self.init(
+                inH: s.inH, inW: s.inW, channels: s.channels, kernelH: s.kernelH, kernelW: s.kernelW,
+                strideH: s.strideH, strideW: s.strideW, padTop: s.padTop, padLeft: s.padLeft, padBottom: s.padBottom,
+                padRight: s.padRight, dilationH: s.dilationH, dilationW: s.dilationW)
         }
     }
 #endif

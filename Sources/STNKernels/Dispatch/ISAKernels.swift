@@ -89,4 +89,38 @@ protocol ISAKernels: Sendable {
         input: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
     func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int)
+
+    func activationForward(
+        _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, pixels: Int,
+        channels: Int, stride: Int)
+    func activationBackward(
+        _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
+        dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, pixels: Int, channels: Int, stride: Int)
+    func preluForward(
+        input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
+        output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
+    func preluBackward(
+        input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool, dOutput: UnsafePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>?, dSlopes: UnsafeMutablePointer<Float>, pixels: Int, stride: Int)
+
+    func globalAveragePoolForward(
+        _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func globalAveragePoolBackward(
+        _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>)
+    func globalMaxPoolForward(
+        _ shape: GlobalPoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        argmax: UnsafeMutablePointer<Int32>?)
+    func globalMaxPoolBackward(
+        _ shape: GlobalPoolShape, dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
+        dInput: UnsafeMutablePointer<Float>)
+
+    func depthwiseForward(
+        _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>)
+    func depthwiseBackwardInput(
+        _ shape: DepthwiseConv2DShape, dOutput: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+        dInput: UnsafeMutablePointer<Float>)
+    func depthwiseBackwardWeights(
+        _ shape: DepthwiseConv2DShape, input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>,
+        dPacked: UnsafeMutablePointer<Float>, dBias: UnsafeMutablePointer<Float>)
 }

@@ -177,7 +177,7 @@ final class AddStep: Step {
     }
 
     override func forward(_ frame: Frame) {
-        Elementwise.add(frame.values[inputs[0]], frame.values[inputs[1]], into: frame.values[output], count: count)
+        ElementwiseSum.add(frame.values[inputs[0]], frame.values[inputs[1]], into: frame.values[output], count: count)
     }
 
     override func backward(_ frame: Frame) {

@@ -1,0 +1,258 @@
+/// Depthwise convolution (groups == channels, one filter per channel) over one NHWC image,
+/// with zero padding on each side, stride and dilation, forward and backward.
+///
+/// Vectorised over channels (16 lanes with AVX-512, else 8; `channels` is the stride, a
+/// multiple of 8). Each output pixel's window is clipped to the input once (the taps that
+/// fall in padding are skipped, never read); a 3 x 3 window wholly inside the input, the
+/// interior of MobileNet-style blocks, runs unrolled with no checks.
+///
+/// Weights are packed `[kernelH * kernelW][channels]` from PyTorch's `[realC, 1, kh, kw]`,
+/// padding lanes 0.
+public struct DepthwiseConv2DShape: Sendable, Equatable {
+    public let inH: Int, inW: Int, channels: Int
+    public let kernelH: Int, kernelW: Int, strideH: Int, strideW: Int
+    public let padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
+    public let dilationH: Int, dilationW: Int
+    public var outH: Int { (inH + padTop + padBottom - dilationH * (kernelH - 1) - 1) / strideH + 1 }
+    public var outW: Int { (inW + padLeft + padRight - dilationW * (kernelW - 1) - 1) / strideW + 1 }
+    public var taps: Int { kernelH * kernelW }
+    public var inputCount: Int { inH * inW * channels }
+    public var outputCount: Int { outH * outW * channels }
+    /// Floats of the packed weights (and of their gradient).
+    public var packedCount: Int { taps * channels }
+
+    public init(
+        inH: Int, inW: Int, channels: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padTop: Int,
+        padLeft: Int, padBottom: Int, padRight: Int, dilationH: Int, dilationW: Int
+    ) {
+        self.inH = inH
+        self.inW = inW
+        self.channels = channels
+        self.kernelH = kernelH
+        self.kernelW = kernelW
+        self.strideH = strideH
+        self.strideW = strideW
+        self.padTop = padTop
+        self.padLeft = padLeft
+        self.padBottom = padBottom
+        self.padRight = padRight
+        self.dilationH = dilationH
+        self.dilationW = dilationW
+    }
+
+    // MARK: Packing
+
+    /// PyTorch's `[realC, 1, kh, kw]` -> `[kh * kw][channels]`, padding lanes 0.
+    public func pack(torch w: UnsafePointer<Float>, realChannels: Int, into packed: UnsafeMutablePointer<Float>) {
+        for t in 0 ..< taps {
+            for c in 0 ..< channels { packed[t * channels + c] = c < realChannels ? w[c * taps + t] : 0 }
+        }
+    }
+
+    /// A packed gradient -> PyTorch's `[realC, 1, kh, kw]`, added to `w`.
+    public func unpackAdding(packed: UnsafePointer<Float>, realChannels: Int, into w: UnsafeMutablePointer<Float>) {
+        for c in 0 ..< realChannels {
+            for t in 0 ..< taps { w[c * taps + t] += packed[t * channels + c] }
+        }
+    }
+
+    // MARK: Windows
+
+    /// The taps 0 ..< kernel whose input coordinate origin + tap * dilation lies in 0 ..< extent.
+    @inline(__always)
+    static func tapRange(origin: Int, extent: Int, dilation: Int, kernel: Int) -> (Int, Int) {
+        let low = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation
+        let high = origin >= extent ? 0 : min(kernel, (extent - 1 - origin) / dilation + 1)
+        return (low, max(low, high))
+    }
+
+    /// One output pixel's window: the offset of its (unclipped) top-left input pixel in
+    /// floats, the taps inside the input, and whether that is all of them.
+    struct Window {
+        var origin: Int
+        var ky0: Int, ky1: Int, kx0: Int, kx1: Int
+        var whole: Bool
+    }
+
+    /// Calls `body` with each output pixel's index (in floats) and window, in order.
+    @inline(__always)
+    func forEachWindow(_ body: (Int, Window) -> Void) {
+        let c = channels
+        let w = outW
+        for oy in 0 ..< outH {
+            let iy = oy * strideH - padTop
+            let (ky0, ky1) = Self.tapRange(origin: iy, extent: inH, dilation: dilationH, kernel: kernelH)
+            for ox in 0 ..< w {
+                let ix = ox * strideW - padLeft
+                let (kx0, kx1) = Self.tapRange(origin: ix, extent: inW, dilation: dilationW, kernel: kernelW)
+                let whole = ky0 == 0 && ky1 == kernelH && kx0 == 0 && kx1 == kernelW
+                body(
+                    (oy * w + ox) * c,
+                    Window(origin: (iy * inW + ix) * c, ky0: ky0, ky1: ky1, kx0: kx0, kx1: kx1, whole: whole))
+            }
+        }
+    }
+
+    // MARK: Forward
+
+    /// output = bias + the depthwise convolution of input; `bias` has `channels` floats.
+    public func forward(
+        input: UnsafePointer<Float>, packed: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+        output: UnsafeMutablePointer<Float>
+    ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.depthwiseForward(self, input: input, packed: packed, bias: bias, output: output)
+            }
+        #endif
+        precondition(channels % 8 == 0, "depthwise: channels must be a multiple of 8")
+        let c = channels
+        let rowStep = dilationH * inW * c
+        let columnStep = dilationW * c
+        let unrolled = kernelH == 3 && kernelW == 3
+        @inline(__always) func pixel<V: SIMD>(_: V.Type, _ j: Int, _ o: Int, _ window: Window)
+        where V.Scalar == Float {
+            var sum: V = load(bias + j)
+            let origin = input + window.origin + j
+            let weights = packed + j
+            if unrolled && window.whole {
+                let r1 = origin + rowStep
+                let r2 = r1 + rowStep
+                sum = vfma(load(origin), load(weights), sum)
+                sum = vfma(load(origin + columnStep), load(weights + c), sum)
+                sum = vfma(load(origin + 2 * columnStep), load(weights + 2 * c), sum)
+                sum = vfma(load(r1), load(weights + 3 * c), sum)
+                sum = vfma(load(r1 + columnStep), load(weights + 4 * c), sum)
+                sum = vfma(load(r1 + 2 * columnStep), load(weights + 5 * c), sum)
+                sum = vfma(load(r2), load(weights + 6 * c), sum)
+                sum = vfma(load(r2 + columnStep), load(weights + 7 * c), sum)
+                sum = vfma(load(r2 + 2 * columnStep), load(weights + 8 * c), sum)
+            } else {
+                for ky in window.ky0 ..< window.ky1 {
+                    let row = origin + ky * rowStep
+                    let weightRow = weights + ky * kernelW * c
+                    for kx in window.kx0 ..< window.kx1 {
+                        sum = vfma(load(row + kx * columnStep), load(weightRow + kx * c), sum)
+                    }
+                }
+            }
+            store(sum, output + o + j)
+        }
+        forEachWindow { o, window in
+            forEachColumn(c, Lane.self) {
+                pixel(Lane.self, $0, o, window)
+            } eight: {
+                pixel(SIMD8<Float>.self, $0, o, window)
+            }
+        }
+    }
+
+    // MARK: Backward
+
+    /// dInput (overwritten): each output gradient times each tap's weight, added to the
+    /// input pixel the tap read.
+    public func backwardInput(
+        dOutput: UnsafePointer<Float>, packed: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>
+    ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.depthwiseBackwardInput(self, dOutput: dOutput, packed: packed, dInput: dInput)
+            }
+        #endif
+        precondition(channels % 8 == 0, "depthwise: channels must be a multiple of 8")
+        dInput.initialize(repeating: 0, count: inputCount)
+        let c = channels
+        let rowStep = dilationH * inW * c
+        let columnStep = dilationW * c
+        let unrolled = kernelH == 3 && kernelW == 3
+        @inline(__always) func pixel<V: SIMD>(_: V.Type, _ j: Int, _ o: Int, _ window: Window)
+        where V.Scalar == Float {
+            let g: V = load(dOutput + o + j)
+            let origin = dInput + window.origin + j
+            let weights = packed + j
+            @inline(__always) func add(_ at: UnsafeMutablePointer<Float>, _ tap: Int) {
+                store(vfma(g, load(weights + tap * c), load(at)), at)
+            }
+            if unrolled && window.whole {
+                let r1 = origin + rowStep
+                let r2 = r1 + rowStep
+                add(origin, 0)
+                add(origin + columnStep, 1)
+                add(origin + 2 * columnStep, 2)
+                add(r1, 3)
+                add(r1 + columnStep, 4)
+                add(r1 + 2 * columnStep, 5)
+                add(r2, 6)
+                add(r2 + columnStep, 7)
+                add(r2 + 2 * columnStep, 8)
+            } else {
+                for ky in window.ky0 ..< window.ky1 {
+                    let row = origin + ky * rowStep
+                    for kx in window.kx0 ..< window.kx1 { add(row + kx * columnStep, ky * kernelW + kx) }
+                }
+            }
+        }
+        forEachWindow { o, window in
+            forEachColumn(c, Lane.self) {
+                pixel(Lane.self, $0, o, window)
+            } eight: {
+                pixel(SIMD8<Float>.self, $0, o, window)
+            }
+        }
+    }
+
+    /// dPacked[tap][c] += the sum over output pixels of the input the tap read times the
+    /// output gradient; dBias[c] += the sum of the output gradient.
+    public func backwardWeights(
+        input: UnsafePointer<Float>, dOutput: UnsafePointer<Float>, dPacked: UnsafeMutablePointer<Float>,
+        dBias: UnsafeMutablePointer<Float>
+    ) {
+        #if STN_DISPATCH
+            if let kernels = ISA.kernels {
+                return kernels.depthwiseBackwardWeights(
+                    self, input: input, dOutput: dOutput, dPacked: dPacked, dBias: dBias)
+            }
+        #endif
+        precondition(channels % 8 == 0, "depthwise: channels must be a multiple of 8")
+        let c = channels
+        let rowStep = dilationH * inW * c
+        let columnStep = dilationW * c
+        let unrolled = kernelH == 3 && kernelW == 3
+        @inline(__always) func pixel<V: SIMD>(_: V.Type, _ j: Int, _ o: Int, _ window: Window)
+        where V.Scalar == Float {
+            let g: V = load(dOutput + o + j)
+            store(load(dBias + j) + g, dBias + j)
+            let origin = input + window.origin + j
+            let gradients = dPacked + j
+            @inline(__always) func add(_ at: UnsafePointer<Float>, _ tap: Int) {
+                let target = gradients + tap * c
+                store(vfma(g, load(at), load(target)), target)
+            }
+            if unrolled && window.whole {
+                let r1 = origin + rowStep
+                let r2 = r1 + rowStep
+                add(origin, 0)
+                add(origin + columnStep, 1)
+                add(origin + 2 * columnStep, 2)
+                add(r1, 3)
+                add(r1 + columnStep, 4)
+                add(r1 + 2 * columnStep, 5)
+                add(r2, 6)
+                add(r2 + columnStep, 7)
+                add(r2 + 2 * columnStep, 8)
+            } else {
+                for ky in window.ky0 ..< window.ky1 {
+                    let row = origin + ky * rowStep
+                    for kx in window.kx0 ..< window.kx1 { add(row + kx * columnStep, ky * kernelW + kx) }
+                }
+            }
+        }
+        forEachWindow { o, window in
+            forEachColumn(c, Lane.self) {
+                pixel(Lane.self, $0, o, window)
+            } eight: {
+                pixel(SIMD8<Float>.self, $0, o, window)
+            }
+        }
+    }
+}
