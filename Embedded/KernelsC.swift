@@ -137,3 +137,80 @@ public func stn_log_softmax(
 ) -> Int32 {
     Int32(LogSoftmax.forward(logits, count: Int(count), into: logProbs))
 }
+
+/// An elementwise activation over `pixels` pixels of `stride` floats (`channels` real, the
+/// rest written 0): kind 0 LeakyReLU(a), 1 ELU(a), 2 tanh, 3 sigmoid, 4 SiLU, 5 clip(a, b),
+/// 6 HardSigmoid(a, b), 7 HardSwish, 8 GELU.
+@_cdecl("stn_activation_forward")
+public func stn_activation_forward(
+    _ kind: Int32, _ a: Float, _ b: Float, _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>,
+    _ pixels: Int32, _ channels: Int32, _ stride: Int32
+) {
+    let activation: ActivationKind
+    switch kind {
+    case 0: activation = .leakyReLU(slope: a)
+    case 1: activation = .elu(alpha: a)
+    case 2: activation = .tanh
+    case 3: activation = .sigmoid
+    case 4: activation = .silu
+    case 5: activation = .clip(min: a, max: b)
+    case 6: activation = .hardSigmoid(alpha: a, beta: b)
+    case 7: activation = .hardSwish
+    default: activation = .gelu
+    }
+    Activation.forward(
+        activation, input: input, output: output, pixels: Int(pixels), channels: Int(channels), stride: Int(stride))
+}
+
+/// A depthwise convolution of one NHWC image (`channels` a multiple of 8, the first
+/// `realChannels` real): PyTorch weights `[realChannels][1][kh][kw]` are packed into `packed`
+/// (kh x kw x channels floats), then output = bias + the convolution (pads: top, left,
+/// bottom, right).
+@_cdecl("stn_depthwise_forward")
+public func stn_depthwise_forward(
+    _ inH: Int32, _ inW: Int32, _ channels: Int32, _ realChannels: Int32, _ kernelH: Int32, _ kernelW: Int32,
+    _ strideH: Int32, _ strideW: Int32, _ pads: UnsafePointer<Int32>, _ dilationH: Int32, _ dilationW: Int32,
+    _ input: UnsafePointer<Float>, _ torchWeights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
+    _ packed: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>
+) {
+    let shape = DepthwiseConv2DShape(
+        inH: Int(inH), inW: Int(inW), channels: Int(channels), kernelH: Int(kernelH), kernelW: Int(kernelW),
+        strideH: Int(strideH), strideW: Int(strideW), padTop: Int(pads[0]), padLeft: Int(pads[1]),
+        padBottom: Int(pads[2]), padRight: Int(pads[3]), dilationH: Int(dilationH), dilationW: Int(dilationW))
+    shape.pack(torch: torchWeights, realChannels: Int(realChannels), into: packed)
+    shape.forward(input: input, packed: packed, bias: bias, output: output)
+}
+
+/// Global average (`maximum` 0) or max pooling of `pixels` pixels of `channels` floats;
+/// `argmax` (channels entries) receives each maximum's input index.
+@_cdecl("stn_global_pool")
+public func stn_global_pool(
+    _ pixels: Int32, _ channels: Int32, _ maximum: Int32, _ input: UnsafePointer<Float>,
+    _ output: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>
+) {
+    let shape = GlobalPoolShape(pixels: Int(pixels), channels: Int(channels))
+    if maximum != 0 {
+        shape.maxForward(input: input, output: output, argmax: argmax)
+    } else {
+        shape.averageForward(input: input, output: output)
+    }
+}
+
+/// Padded max (`maximum` 1, with argmax) or average pooling (`countIncludePad`) with a
+/// symmetric padding and the given output size.
+@_cdecl("stn_pool_forward")
+public func stn_pool_forward(
+    _ inH: Int32, _ inW: Int32, _ channels: Int32, _ kernel: Int32, _ stride: Int32, _ pad: Int32, _ outH: Int32,
+    _ outW: Int32, _ maximum: Int32, _ countIncludePad: Int32, _ input: UnsafePointer<Float>,
+    _ output: UnsafeMutablePointer<Float>, _ argmax: UnsafeMutablePointer<Int32>
+) {
+    let shape = PoolShape(
+        inH: Int(inH), inW: Int(inW), channels: Int(channels), kernelH: Int(kernel), kernelW: Int(kernel),
+        strideH: Int(stride), strideW: Int(stride), padTop: Int(pad), padLeft: Int(pad), outH: Int(outH),
+        outW: Int(outW), countIncludePad: countIncludePad != 0, padBottom: Int(pad), padRight: Int(pad))
+    if maximum != 0 {
+        shape.maxForward(input: input, output: output, argmax: argmax)
+    } else {
+        shape.averageForward(input: input, output: output)
+    }
+}

@@ -29,6 +29,17 @@ void stn_affine_grid(const float *theta, int32_t height, int32_t width, int32_t 
 void stn_sample_bilinear(const float *input, int32_t height, int32_t width, int32_t stride, const float *grid,
                          int32_t count, int32_t border, int32_t alignCorners, float *output);
 int32_t stn_log_softmax(const float *logits, int32_t count, float *logProbs);
+void stn_activation_forward(int32_t kind, float a, float b, const float *input, float *output, int32_t pixels,
+                            int32_t channels, int32_t stride);
+void stn_depthwise_forward(int32_t inH, int32_t inW, int32_t channels, int32_t realChannels, int32_t kernelH,
+                           int32_t kernelW, int32_t strideH, int32_t strideW, const int32_t *pads, int32_t dilationH,
+                           int32_t dilationW, const float *input, const float *torchWeights, const float *bias,
+                           float *packed, float *output);
+void stn_global_pool(int32_t pixels, int32_t channels, int32_t maximum, const float *input, float *output,
+                     int32_t *argmax);
+void stn_pool_forward(int32_t inH, int32_t inW, int32_t channels, int32_t kernel, int32_t stride, int32_t pad,
+                      int32_t outH, int32_t outW, int32_t maximum, int32_t countIncludePad, const float *input,
+                      float *output, int32_t *argmax);
 
 static uint32_t state = 12345u;
 static float uniform(float lo, float hi) { /* [lo, hi) */
@@ -270,6 +281,133 @@ static void log_softmax_case(int count, float offset) {
     free(logits), free(got), free(want);
 }
 
+/* ---- Activations against libm in double (the padding lanes must come out 0) ---- */
+static double activation_ref(int kind, double a, double b, double x) {
+    switch (kind) {
+    case 0: return x > 0 ? x : a * x;
+    case 1: return x > 0 ? x : a * expm1(x);
+    case 2: return tanh(x);
+    case 3: return 1 / (1 + exp(-x));
+    case 4: return x / (1 + exp(-x));
+    case 5: return x < a ? a : x > b ? b : x;
+    case 6: { double t = a * x + b; return t < 0 ? 0 : t > 1 ? 1 : t; }
+    case 7: { double t = x + 3; return x * (t < 0 ? 0 : t > 6 ? 6 : t) / 6; }
+    default: return 0.5 * x * erfc(-x / sqrt(2.0));
+    }
+}
+static void activation_case(int kind, float a, float b, const char *label) {
+    const int pixels = 7, channels = 13, stride = 16;
+    float *input = randoms(pixels * stride, -9, 9);
+    float *got = malloc(sizeof(float) * pixels * stride), *want = malloc(sizeof(float) * pixels * stride);
+    for (int i = 0; i < pixels * stride; i++) {
+        if (i % stride >= channels) input[i] = 0;
+        want[i] = i % stride < channels ? (float)activation_ref(kind, a, b, input[i]) : 0;
+    }
+    stn_activation_forward(kind, a, b, input, got, pixels, channels, stride);
+    char name[64];
+    snprintf(name, sizeof name, "activation %s 7x13", label);
+    report(name, got, want, pixels * stride, 2e-6f, 0);
+    free(input), free(got), free(want);
+}
+
+/* ---- Depthwise convolution, padded, strided, dilated ---- */
+static void depthwise_case(int inH, int inW, int channels, int realC, int kh, int kw, int sh, int sw,
+                           int pt, int pl, int pb, int pr, int dh, int dw) {
+    int outH = (inH + pt + pb - dh * (kh - 1) - 1) / sh + 1, outW = (inW + pl + pr - dw * (kw - 1) - 1) / sw + 1;
+    float *input = randoms(inH * inW * channels, -1, 1);
+    for (int i = 0; i < inH * inW * channels; i++)
+        if (i % channels >= realC) input[i] = 0;
+    float *w = randoms(realC * kh * kw, -1, 1), *bias = randoms(channels, -1, 1);
+    for (int c = realC; c < channels; c++) bias[c] = 0;
+    float *packed = malloc(sizeof(float) * (kh * kw * channels + 16));
+    float *got = malloc(sizeof(float) * (outH * outW * channels + 16)), *want = malloc(sizeof(float) * outH * outW * channels);
+    for (int oy = 0; oy < outH; oy++)
+        for (int ox = 0; ox < outW; ox++)
+            for (int c = 0; c < channels; c++) {
+                double sum = c < realC ? bias[c] : 0;
+                for (int ky = 0; c < realC && ky < kh; ky++)
+                    for (int kx = 0; kx < kw; kx++) {
+                        int iy = oy * sh - pt + ky * dh, ix = ox * sw - pl + kx * dw;
+                        if (iy < 0 || iy >= inH || ix < 0 || ix >= inW) continue;
+                        sum += (double)input[(iy * inW + ix) * channels + c] * w[(c * kh + ky) * kw + kx];
+                    }
+                want[(oy * outW + ox) * channels + c] = (float)sum;
+            }
+    const int32_t pads[4] = {pt, pl, pb, pr};
+    stn_depthwise_forward(inH, inW, channels, realC, kh, kw, sh, sw, pads, dh, dw, input, w, bias, packed, got);
+    char name[64];
+    snprintf(name, sizeof name, "depthwise %dx%dx%d k%dx%d s%d d%d", inH, inW, realC, kh, kw, sh, dh);
+    report(name, got, want, outH * outW * channels, 1e-5f, 0);
+    free(input), free(w), free(bias), free(packed), free(got), free(want);
+}
+
+/* ---- Global pooling, and padded max / average pooling with argmax ---- */
+static void global_pool_case(int pixels, int channels) {
+    float *input = randoms(pixels * channels, -4, 4);
+    float *got = malloc(sizeof(float) * channels), *want = malloc(sizeof(float) * channels);
+    float *gotMax = malloc(sizeof(float) * channels), *wantMax = malloc(sizeof(float) * channels);
+    int32_t *argmax = malloc(sizeof(int32_t) * channels);
+    int wrong = 0;
+    for (int c = 0; c < channels; c++) {
+        double sum = 0;
+        int at = c;
+        for (int p = 0; p < pixels; p++) {
+            sum += input[p * channels + c];
+            if (input[p * channels + c] > input[at]) at = p * channels + c;
+        }
+        want[c] = (float)(sum / pixels);
+        wantMax[c] = input[at];
+    }
+    stn_global_pool(pixels, channels, 0, input, got, argmax);
+    report("global average pool", got, want, channels, 1e-6f, 0);
+    stn_global_pool(pixels, channels, 1, input, gotMax, argmax);
+    report("global max pool", gotMax, wantMax, channels, 0, 1);
+    for (int c = 0; c < channels; c++)
+        if (input[argmax[c]] != wantMax[c] || argmax[c] % channels != c) wrong++;
+    printf("%s %-34s %d wrong\n", wrong ? "FAIL" : "PASS", "global max pool argmax", wrong);
+    if (wrong) failures++;
+    free(input), free(got), free(want), free(gotMax), free(wantMax), free(argmax);
+}
+
+static void padded_pool_case(int inH, int inW, int channels, int k, int s, int pad, int includePad) {
+    int outH = (inH + 2 * pad - k) / s + 1, outW = (inW + 2 * pad - k) / s + 1;
+    int n = outH * outW * channels;
+    float *input = randoms(inH * inW * channels, -4, 4);
+    float *gotMax = malloc(sizeof(float) * (n + 16)), *wantMax = malloc(sizeof(float) * n);
+    float *gotAvg = malloc(sizeof(float) * (n + 16)), *wantAvg = malloc(sizeof(float) * n);
+    int32_t *argmax = malloc(sizeof(int32_t) * (n + 16));
+    int32_t *wantArg = malloc(sizeof(int32_t) * n);
+    for (int oy = 0; oy < outH; oy++)
+        for (int ox = 0; ox < outW; ox++)
+            for (int c = 0; c < channels; c++) {
+                int top = oy * s - pad, left = ox * s - pad, count = 0, at = -1;
+                float best = -INFINITY;
+                double sum = 0;
+                for (int y = top; y < top + k; y++)
+                    for (int x = left; x < left + k; x++) {
+                        if (y < 0 || y >= inH || x < 0 || x >= inW) continue;
+                        int i = (y * inW + x) * channels + c;
+                        if (at < 0 || input[i] > best) best = input[i], at = i;
+                        sum += input[i], count++;
+                    }
+                int o = (oy * outW + ox) * channels + c;
+                wantMax[o] = best, wantArg[o] = at;
+                wantAvg[o] = (float)(sum / (includePad ? k * k : count));
+            }
+    stn_pool_forward(inH, inW, channels, k, s, pad, outH, outW, 1, includePad, input, gotMax, argmax);
+    int wrong = 0;
+    for (int o = 0; o < n; o++) wrong += argmax[o] != wantArg[o];
+    stn_pool_forward(inH, inW, channels, k, s, pad, outH, outW, 0, includePad, input, gotAvg, argmax);
+    char name[64];
+    snprintf(name, sizeof name, "max pool %dx%d s%d p%d %dx%dx%d", k, k, s, pad, inH, inW, channels);
+    report(name, gotMax, wantMax, n, 0, 1);
+    snprintf(name, sizeof name, "average pool %dx%d s%d p%d%s", k, k, s, pad, includePad ? " incl" : "");
+    report(name, gotAvg, wantAvg, n, 1e-6f, 0);
+    printf("%s %-34s %d wrong\n", wrong ? "FAIL" : "PASS", "max pool argmax", wrong);
+    if (wrong) failures++;
+    free(input), free(gotMax), free(wantMax), free(gotAvg), free(wantAvg), free(argmax), free(wantArg);
+}
+
 int main(void) {
     gemm_case(7, 24, 13);  /* a partial 6-row block; 16 + 8 columns */
     gemm_case(12, 40, 37); /* two full blocks; 16 + 16 + 8 columns */
@@ -290,6 +428,20 @@ int main(void) {
     transformer_case(10, 10, 1, 1, 0, zoom, 0);
     log_softmax_case(10, 0);
     log_softmax_case(10, 1000);
+    activation_case(0, 0.01f, 0, "leaky_relu");
+    activation_case(1, 1.0f, 0, "elu");
+    activation_case(2, 0, 0, "tanh");
+    activation_case(3, 0, 0, "sigmoid");
+    activation_case(4, 0, 0, "silu");
+    activation_case(5, 0, 6, "relu6");
+    activation_case(6, 0.2f, 0.5f, "hard_sigmoid");
+    activation_case(7, 0, 0, "hard_swish");
+    activation_case(8, 0, 0, "gelu");
+    depthwise_case(9, 11, 16, 13, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1);
+    depthwise_case(7, 8, 8, 8, 5, 3, 1, 1, 2, 1, 0, 2, 2, 1);
+    global_pool_case(23, 24);
+    padded_pool_case(9, 11, 24, 3, 2, 1, 0);
+    padded_pool_case(8, 8, 16, 3, 2, 1, 1);
     printf("%s: %d failure%s\n", failures ? "FAIL" : "PASS", failures, failures == 1 ? "" : "s");
     return failures ? 1 : 0;
 }

@@ -101,8 +101,7 @@ public enum Activation {
                 LeakyReLUFunction(slope: slopes[0]), input, output)
             return
         }
-        @inline(__always) func chunk<V: SIMD>(_: V.Type, _ at: Int, _ slope: UnsafePointer<Float>)
-        where V.Scalar == Float {
+        @inline(__always) func chunk<V: FloatVector>(_: V.Type, _ at: Int, _ slope: UnsafePointer<Float>) {
             let x: V = load(input + at)
             store(x.replacing(with: x * load(slope), where: .!(x .> V(repeating: 0))), output + at)
         }
@@ -136,7 +135,7 @@ public enum Activation {
         #endif
         precondition(stride % 8 == 0, "prelu: stride must be a multiple of 8")
         // One channel block at a time down all pixels, so the slope gradient stays in a register.
-        @inline(__always) func column<V: SIMD>(_: V.Type, _ j: Int) -> V where V.Scalar == Float {
+        @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) -> V {
             let slope: V = sharedSlope ? V(repeating: slopes[0]) : load(slopes + j)
             let zero = V(repeating: 0)
             var sum = zero
@@ -171,29 +170,29 @@ public enum Activation {
 /// One elementwise function: its value and its derivative times the output gradient, on
 /// any vector width.
 protocol ElementwiseFunction {
-    func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float
+    func value<V: FloatVector>(_ x: V) -> V
     /// f'(x) * g, given x and y = f(x).
-    func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float
+    func gradient<V: FloatVector>(x: V, y: V, g: V) -> V
 }
 
 struct LeakyReLUFunction: ElementwiseFunction {
     let slope: Float
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V {
         x.replacing(with: x * V(repeating: slope), where: .!(x .> V(repeating: 0)))
     }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         g.replacing(with: g * V(repeating: slope), where: .!(x .> V(repeating: 0)))
     }
 }
 
 struct ELUFunction: ElementwiseFunction {
     let alpha: Float
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V {
         let positive = x .> V(repeating: 0)
         return (V(repeating: alpha) * vectorExpm1(x.replacing(with: 0, where: positive))).replacing(
             with: x, where: positive)
     }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         let positive = x .> V(repeating: 0)
         return (g * V(repeating: alpha) * vectorExp(x.replacing(with: 0, where: positive))).replacing(
             with: g, where: positive)
@@ -201,8 +200,8 @@ struct ELUFunction: ElementwiseFunction {
 }
 
 struct TanhFunction: ElementwiseFunction {
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float { vectorTanh(x) }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V { vectorTanh(x) }
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         // 1 - tanh^2 = 4 e / (1 + e)^2, e = exp(-2|x|).
         let e = vectorExp(vabs(x) * V(repeating: -2))
         let d = V(repeating: 1) + e
@@ -211,16 +210,16 @@ struct TanhFunction: ElementwiseFunction {
 }
 
 struct SigmoidFunction: ElementwiseFunction {
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float { vectorSigmoid(x).sigma }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V { vectorSigmoid(x).sigma }
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         let s = vectorSigmoid(x)
         return g * (s.sigma * s.complement)
     }
 }
 
 struct SiLUFunction: ElementwiseFunction {
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float { x * vectorSigmoid(x).sigma }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V { x * vectorSigmoid(x).sigma }
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         // sigma (1 + x (1 - sigma))
         let s = vectorSigmoid(x)
         return g * (s.sigma * vfma(x, s.complement, V(repeating: 1)))
@@ -229,12 +228,12 @@ struct SiLUFunction: ElementwiseFunction {
 
 struct ClipFunction: ElementwiseFunction {
     let low: Float, high: Float
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V {
         let l = V(repeating: low)
         let h = V(repeating: high)
         return x.replacing(with: l, where: x .< l).replacing(with: h, where: x .> h)
     }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         // PyTorch's hardtanh_backward: 0 where x <= min or x >= max.
         g.replacing(with: 0, where: (x .<= V(repeating: low)) .| (x .>= V(repeating: high)))
     }
@@ -242,11 +241,11 @@ struct ClipFunction: ElementwiseFunction {
 
 struct HardSigmoidFunction: ElementwiseFunction {
     let alpha: Float, beta: Float
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V {
         let t = vfma(V(repeating: alpha), x, V(repeating: beta))
         return t.replacing(with: 0, where: t .< V(repeating: 0)).replacing(with: 1, where: t .> V(repeating: 1))
     }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         let t = vfma(V(repeating: alpha), x, V(repeating: beta))
         let inside = (t .> V(repeating: 0)) .& (t .< V(repeating: 1))
         return V(repeating: 0).replacing(with: g * V(repeating: alpha), where: inside)
@@ -254,13 +253,13 @@ struct HardSigmoidFunction: ElementwiseFunction {
 }
 
 struct HardSwishFunction: ElementwiseFunction {
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V {
         var t = x + V(repeating: 3)
         t.replace(with: 0, where: t .< V(repeating: 0))
         t.replace(with: 6, where: t .> V(repeating: 6))
         return x * t / V(repeating: 6)
     }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         // PyTorch's hardswish_backward: 0 below -3, g (x / 3 + 0.5) up to 3, g above.
         let middle = g * (x / V(repeating: 3) + V(repeating: 0.5))
         return g.replacing(with: middle, where: x .<= V(repeating: 3)).replacing(
@@ -269,8 +268,8 @@ struct HardSwishFunction: ElementwiseFunction {
 }
 
 struct GELUFunction: ElementwiseFunction {
-    @inline(__always) func value<V: SIMD>(_ x: V) -> V where V.Scalar == Float { x * vectorNormal(x).cdf }
-    @inline(__always) func gradient<V: SIMD>(x: V, y: V, g: V) -> V where V.Scalar == Float {
+    @inline(__always) func value<V: FloatVector>(_ x: V) -> V { x * vectorNormal(x).cdf }
+    @inline(__always) func gradient<V: FloatVector>(x: V, y: V, g: V) -> V {
         let n = vectorNormal(x)
         return g * vfma(x, n.pdf, n.cdf)
     }

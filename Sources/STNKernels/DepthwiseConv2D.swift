@@ -110,8 +110,7 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
         let rowStep = dilationH * inW * c
         let columnStep = dilationW * c
         let unrolled = kernelH == 3 && kernelW == 3
-        @inline(__always) func pixel<V: SIMD>(_: V.Type, _ j: Int, _ o: Int, _ window: Window)
-        where V.Scalar == Float {
+        @inline(__always) func pixel<V: FloatVector>(_: V.Type, _ j: Int, _ o: Int, _ window: Window) {
             var sum: V = load(bias + j)
             let origin = input + window.origin + j
             let weights = packed + j
@@ -165,8 +164,7 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
         let rowStep = dilationH * inW * c
         let columnStep = dilationW * c
         let unrolled = kernelH == 3 && kernelW == 3
-        @inline(__always) func pixel<V: SIMD>(_: V.Type, _ j: Int, _ o: Int, _ window: Window)
-        where V.Scalar == Float {
+        @inline(__always) func pixel<V: FloatVector>(_: V.Type, _ j: Int, _ o: Int, _ window: Window) {
             let g: V = load(dOutput + o + j)
             let origin = dInput + window.origin + j
             let weights = packed + j
@@ -218,8 +216,7 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
         let rowStep = dilationH * inW * c
         let columnStep = dilationW * c
         let unrolled = kernelH == 3 && kernelW == 3
-        @inline(__always) func pixel<V: SIMD>(_: V.Type, _ j: Int, _ o: Int, _ window: Window)
-        where V.Scalar == Float {
+        @inline(__always) func pixel<V: FloatVector>(_: V.Type, _ j: Int, _ o: Int, _ window: Window) {
             let g: V = load(dOutput + o + j)
             store(load(dBias + j) + g, dBias + j)
             let origin = input + window.origin + j

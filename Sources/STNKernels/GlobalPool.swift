@@ -16,7 +16,7 @@ public struct GlobalPoolShape: Sendable, Equatable {
             if let kernels = ISA.kernels { return kernels.globalAveragePoolForward(self, input: input, output: output) }
         #endif
         precondition(channels % 8 == 0, "global pool: channels must be a multiple of 8")
-        @inline(__always) func column<V: SIMD>(_: V.Type, _ j: Int) where V.Scalar == Float {
+        @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) {
             let zero = V(repeating: 0)
             var s0 = zero
             var s1 = zero
@@ -56,7 +56,7 @@ public struct GlobalPoolShape: Sendable, Equatable {
         #endif
         precondition(channels % 8 == 0, "global pool: channels must be a multiple of 8")
         let scale = Float(pixels)
-        @inline(__always) func column<V: SIMD>(_: V.Type, _ j: Int) where V.Scalar == Float {
+        @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) {
             let g = (load(dOutput + j) as V) / V(repeating: scale)
             var at = dInput + j
             for _ in 0 ..< pixels {
@@ -83,13 +83,11 @@ public struct GlobalPoolShape: Sendable, Equatable {
             }
         #endif
         precondition(channels % 8 == 0, "global pool: channels must be a multiple of 8")
-        @inline(__always) func column<V: SIMD>(_: V.Type, _ j: Int)
-        where V.Scalar == Float, V.MaskStorage.MaskStorage == V.MaskStorage {
+        @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) {
             var best = V(repeating: -.infinity)
             let c = channels
             if let argmax {
-                var lanes = V.MaskStorage()
-                for l in 0 ..< V.scalarCount { lanes[l] = V.MaskStorage.Scalar(l) }
+                let lanes = V.laneIndices
                 var at = lanes &+ V.MaskStorage(repeating: V.MaskStorage.Scalar(j))
                 var index = at
                 let step = V.MaskStorage(repeating: V.MaskStorage.Scalar(c))
@@ -98,7 +96,7 @@ public struct GlobalPoolShape: Sendable, Equatable {
                     let v: V = load(p)
                     let wins = maxWins(v, over: best)
                     best.replace(with: v, where: wins)
-                    at.replace(with: index, where: wins)
+                    at = V.select(index, where: wins, else: at)
                     index = index &+ step
                     p += c
                 }
@@ -136,7 +134,7 @@ public struct GlobalPoolShape: Sendable, Equatable {
 
 /// Where a maximum pass replaces its best so far: a larger value, or the first NaN.
 @inline(__always)
-func maxWins<V: SIMD>(_ v: V, over best: V) -> SIMDMask<V.MaskStorage> where V.Scalar == Float {
+func maxWins<V: FloatVector>(_ v: V, over best: V) -> SIMDMask<V.MaskStorage> {
     (v .> best) .| ((v .!= v) .& (best .== best))
 }
 

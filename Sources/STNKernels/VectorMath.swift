@@ -9,35 +9,76 @@
 /// bit pattern of the floats; rounding to an integer uses the 1.5 * 2^23 trick, since
 /// baseline x86-64 has no vector round instruction.
 
+/// A vector of float lanes whose comparisons and blends are the concrete SIMD8/SIMD16
+/// ones: called from generic code, the standard library's generic `.>` and
+/// `replacing(with:where:)` are lane-by-lane loops with a branch per lane (slower than
+/// scalar code); as protocol requirements they are witnessed by the concrete,
+/// vector-compare-and-blend implementations, so generic kernels specialise to those.
+protocol FloatVector: SIMD where Scalar == Float {
+    static func .> (a: Self, b: Self) -> SIMDMask<MaskStorage>
+    static func .< (a: Self, b: Self) -> SIMDMask<MaskStorage>
+    static func .>= (a: Self, b: Self) -> SIMDMask<MaskStorage>
+    static func .<= (a: Self, b: Self) -> SIMDMask<MaskStorage>
+    static func .== (a: Self, b: Self) -> SIMDMask<MaskStorage>
+    static func .!= (a: Self, b: Self) -> SIMDMask<MaskStorage>
+    func replacing(with other: Self, where mask: SIMDMask<MaskStorage>) -> Self
+    func replacing(with other: Scalar, where mask: SIMDMask<MaskStorage>) -> Self
+    mutating func replace(with other: Self, where mask: SIMDMask<MaskStorage>)
+    mutating func replace(with other: Scalar, where mask: SIMDMask<MaskStorage>)
+    /// 0, 1, 2, ... as integers (argmax indices are MaskStorage vectors).
+    static var laneIndices: MaskStorage { get }
+    /// `chosen` where `mask`, else `other`, on integer lanes.
+    static func select(_ chosen: MaskStorage, where mask: SIMDMask<MaskStorage>, else other: MaskStorage)
+        -> MaskStorage
+}
+
+extension SIMD8: FloatVector where Scalar == Float {
+    @inline(__always) static var laneIndices: SIMD8<Int32> { SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7) }
+    @inline(__always)
+    static func select(_ chosen: SIMD8<Int32>, where mask: SIMDMask<SIMD8<Int32>>, else other: SIMD8<Int32>)
+        -> SIMD8<Int32>
+    { other.replacing(with: chosen, where: mask) }
+}
+
+extension SIMD16: FloatVector where Scalar == Float {
+    @inline(__always) static var laneIndices: SIMD16<Int32> {
+        SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    }
+    @inline(__always)
+    static func select(_ chosen: SIMD16<Int32>, where mask: SIMDMask<SIMD16<Int32>>, else other: SIMD16<Int32>)
+        -> SIMD16<Int32>
+    { other.replacing(with: chosen, where: mask) }
+}
+
 @inline(__always)
-func floatBits<V: SIMD>(_ x: V) -> V.MaskStorage where V.Scalar == Float {
+func floatBits<V: FloatVector>(_ x: V) -> V.MaskStorage {
     unsafeBitCast(x, to: V.MaskStorage.self)
 }
 
 @inline(__always)
-func fromBits<V: SIMD>(_ b: V.MaskStorage, as _: V.Type = V.self) -> V where V.Scalar == Float {
+func fromBits<V: FloatVector>(_ b: V.MaskStorage, as _: V.Type = V.self) -> V {
     unsafeBitCast(b, to: V.self)
 }
 
 /// |x| (clears the sign bit; NaN stays NaN).
 @inline(__always)
-func vabs<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+func vabs<V: FloatVector>(_ x: V) -> V {
     fromBits(floatBits(x) & V.MaskStorage(repeating: 0x7FFF_FFFF))
 }
 
 /// The sign bit of `sign` put on `x` (x must have a clear sign bit).
 @inline(__always)
-func withSign<V: SIMD>(_ x: V, of sign: V) -> V where V.Scalar == Float {
+func withSign<V: FloatVector>(_ x: V, of sign: V) -> V {
     fromBits(floatBits(x) | (floatBits(sign) & V.MaskStorage(repeating: V.MaskStorage.Scalar.min)))
 }
 
 /// a * b + c with a fused multiply-add where the copy has FMA, else multiply then add.
 @inline(__always)
-func vfma<V: SIMD>(_ a: V, _ b: V, _ c: V) -> V where V.Scalar == Float { multiplyAdd(c, a, b) }
+func vfma<V: FloatVector>(_ a: V, _ b: V, _ c: V) -> V { multiplyAdd(c, a, b) }
 
 /// The upper limit of `x`, a compare and a blend (NaN stays NaN).
 @inline(__always)
-func capped<V: SIMD>(_ x: V, _ limit: Float) -> V where V.Scalar == Float {
+func capped<V: FloatVector>(_ x: V, _ limit: Float) -> V {
     x.replacing(with: V(repeating: limit), where: x .> V(repeating: limit))
 }
 
@@ -46,7 +87,7 @@ func capped<V: SIMD>(_ x: V, _ limit: Float) -> V where V.Scalar == Float {
 /// n), a degree-7 polynomial in r, then 2^n as two factors so that results from the
 /// subnormals (x down to -104) to overflow (x above 88.72: +infinity) come out right.
 @inline(__always)
-func vectorExp<V: SIMD>(_ hi: V, _ lo: V) -> V where V.Scalar == Float {
+func vectorExp<V: FloatVector>(_ hi: V, _ lo: V) -> V {
     var x = capped(hi, 88.8)
     x.replace(with: V(repeating: -104), where: x .< V(repeating: -104))
     let magic = V(repeating: 12_582_912)  // 1.5 * 2^23: adding it rounds to an integer
@@ -73,11 +114,11 @@ func vectorExp<V: SIMD>(_ hi: V, _ lo: V) -> V where V.Scalar == Float {
 }
 
 @inline(__always)
-func vectorExp<V: SIMD>(_ x: V) -> V where V.Scalar == Float { vectorExp(x, V(repeating: 0)) }
+func vectorExp<V: FloatVector>(_ x: V) -> V { vectorExp(x, V(repeating: 0)) }
 
 /// exp(x) - 1 without cancellation near 0: its Taylor series (to x^9) for |x| < 0.5.
 @inline(__always)
-func vectorExpm1<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+func vectorExpm1<V: FloatVector>(_ x: V) -> V {
     var p = V(repeating: 1 / 362_880)
     p = vfma(p, x, V(repeating: 1 / 40_320))
     p = vfma(p, x, V(repeating: 1 / 5_040))
@@ -94,7 +135,7 @@ func vectorExpm1<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
 /// tanh: Cephes' odd polynomial for |x| < 0.625, else 1 - 2 / (exp(2|x|) + 1); the sign
 /// is put back bitwise (tanh(-0) = -0).
 @inline(__always)
-func vectorTanh<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+func vectorTanh<V: FloatVector>(_ x: V) -> V {
     let a = vabs(x)
     let z = a * a
     var p = V(repeating: -5.704_988_727_45e-3)
@@ -112,7 +153,7 @@ func vectorTanh<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
 /// with e = exp(-|x|), sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) below, and
 /// 1 - sigma the other one.
 @inline(__always)
-func vectorSigmoid<V: SIMD>(_ x: V) -> (sigma: V, complement: V) where V.Scalar == Float {
+func vectorSigmoid<V: FloatVector>(_ x: V) -> (sigma: V, complement: V) {
     let e = vectorExp(-vabs(x))
     let r = V(repeating: 1) / (V(repeating: 1) + e)
     let er = e * r
@@ -122,7 +163,7 @@ func vectorSigmoid<V: SIMD>(_ x: V) -> (sigma: V, complement: V) where V.Scalar 
 
 /// erf(x) / x for |x| < 1 as a polynomial in x^2 (degree 6, Cephes' form, refitted).
 @inline(__always)
-func erfSmall<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+func erfSmall<V: FloatVector>(_ x: V) -> V {
     let z = x * x
     var p = V(repeating: 7.853_903_662e-5)
     p = vfma(p, z, V(repeating: -8.010_207_675e-4))
@@ -139,7 +180,7 @@ func erfSmall<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
 /// a^2 = ah^2 + al (a + ah) goes to `vectorExp` as a sum. Without it, the relative error
 /// would grow as 2 a^2 ulp (1e-5 at a = 9).
 @inline(__always)
-func expNegativeSquare<V: SIMD>(_ a: V, scale: Float) -> V where V.Scalar == Float {
+func expNegativeSquare<V: FloatVector>(_ a: V, scale: Float) -> V {
     let x = capped(a, 20)
     let ah: V = fromBits(floatBits(x) & V.MaskStorage(repeating: -4096))
     let al = x - ah
@@ -151,7 +192,7 @@ func expNegativeSquare<V: SIMD>(_ a: V, scale: Float) -> V where V.Scalar == Flo
 /// cancellation), e * P(1 / (u + 1)) above (P a degree-10 fit of exp(u^2) erfc(u) on
 /// [0.75, infinity), relative error 2.4e-7 in float).
 @inline(__always)
-func erfcPositive<V: SIMD>(_ u: V, expNegativeSquare e: V) -> V where V.Scalar == Float {
+func erfcPositive<V: FloatVector>(_ u: V, expNegativeSquare e: V) -> V {
     let small = V(repeating: 1) - erfSmall(u)
     let s = V(repeating: 1) / (u + V(repeating: 1))
     var p = V(repeating: -1.705_609_679)
@@ -170,7 +211,7 @@ func erfcPositive<V: SIMD>(_ u: V, expNegativeSquare e: V) -> V where V.Scalar =
 
 /// erf(x): the odd polynomial below |x| = 0.75, else +-(1 - erfc(|x|)).
 @inline(__always)
-func vectorErf<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
+func vectorErf<V: FloatVector>(_ x: V) -> V {
     let a = vabs(x)
     let large = V(repeating: 1) - erfcPositive(a, expNegativeSquare: expNegativeSquare(a, scale: 1))
     return withSign(vabs(erfSmall(x)).replacing(with: large, where: .!(a .< V(repeating: 0.75))), of: x)
@@ -180,7 +221,7 @@ func vectorErf<V: SIMD>(_ x: V) -> V where V.Scalar == Float {
 /// phi(x), the two halves of GELU: exact erfc on the negative side (1 + erf(x / sqrt 2)
 /// would cancel), exp(-x^2 / 2) shared by both.
 @inline(__always)
-func vectorNormal<V: SIMD>(_ x: V) -> (cdf: V, pdf: V) where V.Scalar == Float {
+func vectorNormal<V: FloatVector>(_ x: V) -> (cdf: V, pdf: V) {
     let a = vabs(x)
     let e = expNegativeSquare(a, scale: 0.5)
     let half = V(repeating: 0.5) * erfcPositive(a * V(repeating: 0.707_106_781_186_547_524), expNegativeSquare: e)

@@ -366,7 +366,8 @@
         init(_ s: STNKernels.PoolShape) {
             self.init(
                 inH: s.inH, inW: s.inW, channels: s.channels, kernelH: s.kernelH, kernelW: s.kernelW,
-                strideH: s.strideH, strideW: s.strideW)
+                strideH: s.strideH, strideW: s.strideW, padTop: s.padTop, padLeft: s.padLeft, outH: s.outH,
+                outW: s.outW, countIncludePad: s.countIncludePad, padBottom: s.padBottom, padRight: s.padRight)
         }
     }
 
