@@ -56,3 +56,23 @@ public enum ElementwiseSum {
 private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
+
+/// One column of a matrix product by a fixed matrix stored transposed: column[r] = sum_k
+/// AT[k][r] * x[k * xStride], 8 rows at a time (rows is a multiple of 8).
+public enum MatrixColumn {
+    public static func accumulate(
+        _ transposed: UnsafePointer<Float>, rows: Int, inner: Int, x: UnsafePointer<Float>, xStride: Int,
+        into column: UnsafeMutablePointer<Float>
+    ) {
+        var r = 0
+        while r < rows {
+            var sum = SIMD8<Float>()
+            for k in 0 ..< inner {
+                let a = SIMD8<Float>(UnsafeBufferPointer(start: transposed + k * rows + r, count: 8))
+                sum = sum + a * SIMD8<Float>(repeating: x[k * xStride])
+            }
+            store(sum, column + r)
+            r += 8
+        }
+    }
+}

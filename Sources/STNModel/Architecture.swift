@@ -5,6 +5,8 @@ public struct ParameterSpec: Sendable, Equatable {
         case weight, bias
         /// PReLU's negative slopes: start at 0.25, as PyTorch's.
         case slope
+        /// Fixed values (constants, a TPS grid's matrix): loaded, never trained.
+        case buffer
         /// Batch-norm statistics: loaded and folded, never trained.
         case runningMean, runningVariance
     }
@@ -195,6 +197,46 @@ public struct Architecture: Sendable, Equatable {
             case .prelu(let perChannel):
                 output = input
                 parameter("weight", [perChannel ? input.channels : 1], fanIn: 1, .slope)
+            case .constant(let count):
+                output = .vector(count)
+                parameter("value", [count], fanIn: 1, .buffer)
+            case .select(let sources):
+                guard !sources.isEmpty else { throw fail("select picks no elements") }
+                guard Set(layer.inputs).count == layer.inputs.count else {
+                    throw fail("select reads a tensor twice: name each input once")
+                }
+                for source in sources {
+                    guard source.input >= 0, source.input < inputs.count, source.element >= 0,
+                        source.element < inputs[source.input].count
+                    else {
+                        throw fail(
+                            "select reads element \(source.element) of input \(source.input), which is not there")
+                    }
+                }
+                output = .vector(sources.count)
+            case .mulAdd:
+                guard input.isVector else { throw fail("mul_add of a \(input) map: it works on vectors") }
+                output = input
+                parameter("scale", [input.channels], fanIn: 1, .buffer)
+                parameter("shift", [input.channels], fanIn: 1, .buffer)
+            case .cosine, .sine:
+                guard input.isVector else {
+                    throw fail("\(layer.operation.keyword) of a \(input) map: it works on vectors")
+                }
+                output = input
+            case .gridView(let size):
+                guard input.isVector, input.channels == size.height * size.width * 2 else {
+                    throw fail(
+                        "grid \(size.height)x\(size.width) needs a vector of \(size.height * size.width * 2) values, '\(layer.inputs[0])' is \(input)"
+                    )
+                }
+                output = TensorShape(channels: 2, height: size.height, width: size.width)
+            case .matrixProduct(let rows, let inner):
+                guard input.isVector, input.channels % inner == 0 else {
+                    throw fail("matmul by a [\(rows), \(inner)] matrix of \(input): not a [\(inner), N] matrix")
+                }
+                output = .vector(rows * (input.channels / inner))
+                parameter("matrix", [rows, inner], fanIn: 1, .buffer)
             case .add:
                 guard inputs[1] == input else {
                     throw fail("add of \(input) and \(inputs[1]): the shapes differ")
@@ -367,6 +409,13 @@ extension Architecture {
         case .activation(let a): return a.keyword
         case .prelu(let perChannel): return perChannel ? "PReLU(\(from.channels))" : "PReLU()"
         case .add: return "Add"
+        case .constant: return "Constant"
+        case .select(let sources): return "Select (\(sources.count) elements)"
+        case .mulAdd: return "x * scale + shift"
+        case .cosine: return "cos"
+        case .sine: return "sin"
+        case .gridView(let size): return "Grid \(size.height)x\(size.width)"
+        case .matrixProduct(let rows, let inner): return "MatMul([\(rows), \(inner)], x)"
         case .flatten: return "Flatten"
         case .linear(let out, _): return "Linear(\(from.channels), \(out))"
         case .dropout(let p): return "Dropout(\(p))"

@@ -67,7 +67,7 @@ extension ModelDescription {
             }
             let output = try checkedName(tokens[1], line: lineNumber)
             let inputs =
-                tokens[2] == "-" && header.version >= 2
+                tokens[2] == "-"
                 ? []
                 : try tokens[2].split(separator: ",", omittingEmptySubsequences: false).map {
                     try checkedName(String($0), line: lineNumber)
@@ -141,6 +141,18 @@ extension ModelDescription {
         case "gelu": return .activation(.gelu)
         case "prelu": return .prelu(perChannel: try options.flag("per_channel", line: line) ?? false)
         case "add": return .add
+        case "constant":
+            return .constant(count: try options.required("count") { try positiveCount($0, "count", line: line) })
+        case "select":
+            return .select(sources: try options.required("elements") { try elementSources($0, line: line) })
+        case "mul_add": return .mulAdd
+        case "cos": return .cosine
+        case "sin": return .sine
+        case "grid": return .gridView(size: try options.required("size") { try size($0, "size", line: line) })
+        case "matmul":
+            return .matrixProduct(
+                rows: try options.required("rows") { try positiveCount($0, "rows", line: line) },
+                inner: try options.required("inner") { try positiveCount($0, "inner", line: line) })
         case "flatten": return .flatten
         case "linear":
             return .linear(
@@ -193,7 +205,8 @@ extension ModelDescription {
                 "unknown operation '\(keyword)' (known: conv, batchnorm, maxpool, avgpool, global_avgpool, "
                     + "global_maxpool, relu, " + Activation.keywords.joined(separator: ", ")
                     + ", prelu, add, flatten, linear, dropout, dropout2d, resize, attention_grid, affine_grid, "
-                    + "projective_grid, tps_grid, grid_sample, softmax, log_softmax, normalize)")
+                    + "projective_grid, tps_grid, grid, grid_sample, softmax, log_softmax, normalize, constant, "
+                    + "select, mul_add, cos, sin, matmul)")
         }
     }
 
@@ -254,6 +267,11 @@ extension ModelDescription {
             case .tanh, .sigmoid, .silu, .hardSwish, .gelu: return []
             }
         case .prelu(let perChannel): return perChannel ? [("per_channel", "1")] : []
+        case .constant(let count): return [("count", "\(count)")]
+        case .select(let sources): return [("elements", elementSourcesText(sources))]
+        case .mulAdd, .cosine, .sine: return []
+        case .gridView(let size): return [("size", "\(size.height)x\(size.width)")]
+        case .matrixProduct(let rows, let inner): return [("rows", "\(rows)"), ("inner", "\(inner)")]
         case .linear(let out, let bias): return bias ? [("out", "\(out)")] : [("out", "\(out)"), ("bias", "0")]
         case .dropout(let p), .dropout2d(let p): return [("p", "\(p)")]
         case .resize(let size, let scale, let alignCorners):
@@ -422,6 +440,51 @@ func size(_ text: String, _ key: String, line: Int, allowZero: Bool = false) thr
             try positive(parts[1], key, line: line, allowZero: allowZero))
     default: throw DescriptionError(line: line, "\(key)=\(text): expected N or HxW")
     }
+}
+
+/// A count of values: 1 ... the most a tensor may hold.
+func positiveCount(_ text: String, _ key: String, line: Int) throws -> Int {
+    guard let value = Int(text), value >= 1, value <= Architecture.maximumTensorElements else {
+        throw DescriptionError(
+            line: line, "\(key)=\(text.prefix(20)) is not a count in 1...\(Architecture.maximumTensorElements)")
+    }
+    return value
+}
+
+/// "0:0,0:1-5,1:0": input:element, or input:first-last for a run.
+func elementSources(_ text: String, line: Int) throws -> [ElementSource] {
+    var sources: [ElementSource] = []
+    for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+        let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+        let range = parts.count == 2 ? parts[1].split(separator: "-", omittingEmptySubsequences: false) : []
+        guard parts.count == 2, let input = Int(parts[0]), (0 ..< 64).contains(input), (1 ... 2).contains(range.count),
+            let first = Int(range[0]), let last = Int(range.last!), first >= 0, last >= first,
+            last < Architecture.maximumTensorElements, sources.count + last - first < Architecture.maximumTensorElements
+        else {
+            throw DescriptionError(
+                line: line, "elements: '\(item.prefix(24))' is not INPUT:ELEMENT or INPUT:FIRST-LAST")
+        }
+        for element in first ... last { sources.append(ElementSource(input: input, element: element)) }
+    }
+    return sources
+}
+
+/// The text of `elementSources`, runs joined.
+func elementSourcesText(_ sources: [ElementSource]) -> String {
+    var items: [String] = []
+    var i = 0
+    while i < sources.count {
+        var j = i
+        while j + 1 < sources.count, sources[j + 1].input == sources[i].input,
+            sources[j + 1].element == sources[j].element + 1
+        {
+            j += 1
+        }
+        let (input, first, last) = (sources[i].input, sources[i].element, sources[j].element)
+        items.append(first == last ? "\(input):\(first)" : "\(input):\(first)-\(last)")
+        i = j + 1
+    }
+    return items.joined(separator: ",")
 }
 
 private func dimensions(_ text: String, count: Int, line: Int) throws -> [Int] {

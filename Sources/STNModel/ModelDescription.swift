@@ -146,6 +146,24 @@ public enum Operation: Sendable, Equatable {
     case logSoftmax
     /// Per-channel (x - mean) / std, as torchvision's `Normalize`.
     case normalize(mean: [Float], std: [Float])
+    /// A vector of fixed values (the parameter `PREFIX.value`, never trained): the zeros and
+    /// ones a transform's parameters are assembled with.
+    case constant(count: Int)
+    /// A vector assembled from elements of the vectors it reads: element i is element
+    /// `sources[i].element` of input `sources[i].input` (the slices, gathers, concatenations
+    /// and transposes that build theta from a localisation net's outputs).
+    case select(sources: [ElementSource])
+    /// x * scale + shift per element of a vector, by fixed vectors `PREFIX.scale` and
+    /// `PREFIX.shift` (arithmetic with constants; never trained).
+    case mulAdd
+    /// cos or sin of each element of a vector (a rotation's matrix from its angle).
+    case cosine, sine
+    /// A vector of H * W * 2 values read as a sampling grid [H, W, 2] (a grid a model computes
+    /// itself, such as a thin-plate spline's from its fiducial points).
+    case gridView(size: Size2)
+    /// A vector read as the matrix [K, N] and multiplied from the left by the fixed matrix
+    /// `PREFIX.matrix` [M, K] (never trained): a [M, N] vector (a TPS grid from its points).
+    case matrixProduct(rows: Int, inner: Int)
     /// Version 2: an operation on dense tensors (`TensorOperation`).
     case tensor(TensorOperation)
 
@@ -173,6 +191,13 @@ public enum Operation: Sendable, Equatable {
         case .softmax: return "softmax"
         case .logSoftmax: return "log_softmax"
         case .normalize: return "normalize"
+        case .constant: return "constant"
+        case .select: return "select"
+        case .mulAdd: return "mul_add"
+        case .cosine: return "cos"
+        case .sine: return "sin"
+        case .gridView: return "grid"
+        case .matrixProduct: return "matmul"
         case .tensor(let operation): return operation.keyword
         }
     }
@@ -188,6 +213,8 @@ public enum Operation: Sendable, Equatable {
     /// How many tensors the operation may read.
     public var inputCounts: ClosedRange<Int> {
         if case .tensor(let operation) = self { return operation.inputCounts }
+        if case .constant = self { return 0 ... 0 }
+        if case .select(let sources) = self { return 1 ... max(1, (sources.map(\.input).max() ?? 0) + 1) }
         return inputCount ... inputCount
     }
 
@@ -195,6 +222,16 @@ public enum Operation: Sendable, Equatable {
     var inputCountText: String {
         let counts = inputCounts
         return counts.count == 1 ? "\(counts.lowerBound)" : "\(counts.lowerBound) to \(counts.upperBound)"
+    }
+}
+
+/// Where one element of a `select` comes from: which of the layer's inputs, which element.
+public struct ElementSource: Sendable, Equatable {
+    public var input: Int
+    public var element: Int
+    public init(input: Int, element: Int) {
+        self.input = input
+        self.element = element
     }
 }
 

@@ -146,6 +146,54 @@ public enum ONNXExporter {
                 graph.node.append(node("PRelu", inputs + [slope], output))
             case .add:
                 graph.node.append(node("Add", inputs, output))
+            case .constant(let count):
+                graph.node.append(
+                    node(
+                        "Reshape", [parameter("value")!, constant(output + "_shape", ints: [1, Int64(count)])], output))
+            case .select(let sources):
+                // Every input flattened to [1, n] and concatenated; the elements gathered from it.
+                var flat: [String] = []
+                var starts: [Int] = []
+                var total = 0
+                for (i, input) in inputs.enumerated() {
+                    let name = output + "_flat\(i)"
+                    graph.node.append(node("Flatten", [input], name, [int("axis", 1)]))
+                    flat.append(name)
+                    starts.append(total)
+                    total += spec.inputShapes[i].count
+                }
+                let all = output + "_all"
+                graph.node.append(node("Concat", flat, all, [int("axis", 1)]))
+                graph.node.append(
+                    node(
+                        "Gather",
+                        [
+                            all,
+                            constant(output + "_indices", ints: sources.map { Int64(starts[$0.input] + $0.element) }),
+                        ],
+                        output, [int("axis", 1)]))
+            case .mulAdd:
+                graph.node.append(node("Mul", inputs + [parameter("scale")!], output + "_scaled"))
+                graph.node.append(node("Add", [output + "_scaled", parameter("shift")!], output))
+            case .cosine: graph.node.append(node("Cos", inputs, output))
+            case .sine: graph.node.append(node("Sin", inputs, output))
+            case .gridView(let size):
+                graph.node.append(
+                    node(
+                        "Reshape",
+                        inputs + [constant(output + "_shape", ints: [1, Int64(size.height), Int64(size.width), 2])],
+                        output))
+            case .matrixProduct(let rows, let inner):
+                let columns = spec.inputShapes[0].count / inner
+                graph.node.append(
+                    node(
+                        "Reshape", inputs + [constant(output + "_in", ints: [Int64(inner), Int64(columns)])],
+                        output + "_matrix"))
+                graph.node.append(node("MatMul", [parameter("matrix")!, output + "_matrix"], output + "_product"))
+                graph.node.append(
+                    node(
+                        "Reshape",
+                        [output + "_product", constant(output + "_out", ints: [1, Int64(rows * columns)])], output))
             case .flatten:
                 graph.node.append(node("Flatten", inputs, output, [int("axis", 1)]))
             case .linear:

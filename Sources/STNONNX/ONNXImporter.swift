@@ -89,6 +89,9 @@ private struct GraphImporter {
     var readers: [String: Int] = [:]
     /// ONNX outputs of Sigmoid nodes and what they read (to recognise SiLU's x * sigmoid(x)).
     var sigmoidInputs: [String: String] = [:]
+    /// The ONNX dims of runtime vectors viewed with dims other than [1, N] ([1, 2, 3],
+    /// [1, 20, 2], [1, H, W, 2]), by ONNX value name.
+    var viewDims: [String: [Int]] = [:]
     var inputName = ""
     var inputShape = TensorShape(channels: 1, height: 1, width: 1)
     /// Where the current node is, for messages.
@@ -116,9 +119,14 @@ private struct GraphImporter {
             }
         }
         at = "the graph"
-        guard graph.output.count == 1 else { throw fail("has \(graph.output.count) outputs, expected 1") }
-        guard let last = layers.last, case .tensor(let out)? = values[graph.output[0].name], out == last.output else {
-            throw fail("its output '\(shown(graph.output[0].name))' is not the last layer's output")
+        guard let answer = graph.output.first else { throw fail("has no output") }
+        // The first output is the answer; later ones (a model returning (log_probs, theta))
+        // must be tensors the model computes: the engine reports every transform's theta.
+        for extra in graph.output.dropFirst() where values[extra.name] == nil {
+            throw fail("its output '\(shown(extra.name))' is not computed by any node")
+        }
+        guard let last = layers.last, case .tensor(let out)? = values[answer.name], out == last.output else {
+            throw fail("its output '\(shown(answer.name))' is not the last layer's output")
         }
         let description = ModelDescription(name: name, inputName: inputName, input: inputShape, layers: layers)
         do {
@@ -244,6 +252,7 @@ private struct GraphImporter {
             }
         }
         if try constants.fold(node, runtimeDims: runtimeDims, fail: { ONNXError("\(location): \($0)") }) { return }
+        if try vectorOperation(node) { return }
         switch node.opType {
         case "Conv": try conv(node, input)
         case "BatchNormalization": try batchNorm(node, input)
@@ -441,6 +450,177 @@ private struct GraphImporter {
             pooling.countIncludePad = node.int("count_include_pad", 0) != 0
         }
         try emit(node, node.opType == "MaxPool" ? .maxPool(pooling) : .averagePool(pooling), inputs: [x.name])
+    }
+
+    /// The ONNX dims of a runtime vector (the input's batch of 1 first), or nil for a map or
+    /// anything else.
+    func vectorDims(_ onnx: String) -> [Int]? {
+        guard case .tensor(let name)? = values[onnx], let shape = shapes[name], shape.isVector else { return nil }
+        return viewDims[onnx] ?? [1, shape.channels]
+    }
+
+    /// Re-checks the layers built so far and records the last one's shape.
+    mutating func check() throws {
+        do {
+            let architecture = try Architecture(
+                ModelDescription(name: name, inputName: inputName, input: inputShape, layers: layers))
+            if let last = layers.last { shapes[last.output] = architecture.shapes[last.output] }
+        } catch {
+            throw fail("\(error)")
+        }
+    }
+
+    /// A constant as a `constant` layer (its values a fixed parameter); returns the layer.
+    mutating func constantLayer(_ onnx: String) throws -> String {
+        let value = try constants.floats(onnx)
+        let output = unique(sanitized(onnx) + "_value")
+        tensors[output + ".value"] = value.floats
+        layers.append(Layer(output, .constant(count: max(value.count, 1)), inputs: []))
+        try check()
+        return output
+    }
+
+    /// Operations on the small runtime vectors a transform's parameters are built from:
+    /// element selections (Gather, Slice, Concat, Transpose, Expand, Tile, and views:
+    /// Reshape, Unsqueeze, Squeeze, Flatten), arithmetic with constants, Neg, Cos, Sin, and a
+    /// constant matrix times a vector (MatMul, a TPS grid). False when the node is not one.
+    mutating func vectorOperation(_ node: Onnx_NodeProto) throws -> Bool {
+        let inputs = node.input.filter { !$0.isEmpty }
+        guard let out = node.output.first, let first = inputs.first else { return false }
+        let dataInputs: [String]
+        switch node.opType {
+        case "Concat": dataInputs = inputs
+        case "Gather", "Slice", "Transpose", "Expand", "Tile", "Unsqueeze", "Squeeze", "Reshape", "Flatten":
+            dataInputs = [first]
+        case "Mul", "Add", "Sub", "Div":
+            return try arithmetic(node, inputs)
+        case "Neg", "Cos", "Sin":
+            guard let dims = vectorDims(first), case .tensor(let x)? = values[first] else { return false }
+            let operation: Operation =
+                node.opType == "Neg" ? .mulAdd : node.opType == "Cos" ? .cosine : .sine
+            let output = unique(sanitized(out))
+            if node.opType == "Neg" {
+                let count = dims.reduce(1, *)
+                tensors[output + ".scale"] = [Float](repeating: -1, count: count)
+                tensors[output + ".shift"] = [Float](repeating: 0, count: count)
+            }
+            layers.append(Layer(output, operation, inputs: [x]))
+            try check()
+            values[out] = .tensor(output)
+            viewDims[out] = dims
+            return true
+        case "MatMul":
+            guard inputs.count == 2, constants.contains(inputs[0]), let dims = vectorDims(inputs[1]),
+                case .tensor(let x)? = values[inputs[1]]
+            else { return false }
+            let matrix = try constants.floats(inputs[0])
+            let batch = matrix.dims.dropLast(2)
+            guard matrix.dims.count >= 2, batch.allSatisfy({ $0 == 1 }), dims.count >= 2 else {
+                throw fail("MatMul of \(matrix.dims) by \(dims): only a constant matrix times a vector's matrix")
+            }
+            let (rows, inner) = (matrix.dims[matrix.dims.count - 2], matrix.dims[matrix.dims.count - 1])
+            guard dims[dims.count - 2] == inner else { throw fail("MatMul of \(matrix.dims) by \(dims)") }
+            let output = unique(sanitized(out))
+            tensors[output + ".matrix"] = matrix.floats
+            layers.append(Layer(output, .matrixProduct(rows: rows, inner: inner), inputs: [x]))
+            try check()
+            values[out] = .tensor(output)
+            viewDims[out] = Array(dims.dropLast(2)) + [rows, dims[dims.count - 1]]
+            return true
+        default:
+            return false
+        }
+        // An element selection: only when some data input is a runtime vector and every other
+        // data input is a vector or a constant.
+        guard dataInputs.contains(where: { vectorDims($0) != nil }),
+            dataInputs.allSatisfy({ vectorDims($0) != nil || constants.contains($0) })
+        else { return false }
+        // Run the node on index tensors: each data element's value names its source,
+        // input * 2^24 + element, and the folder moves them as the node moves values.
+        var sources: [String] = []
+        var scratch = constants
+        for name in dataInputs {
+            let dims: [Int]
+            let layer: String
+            if let known = vectorDims(name) {
+                dims = known
+                guard case .tensor(let tensor)? = values[name] else { return false }
+                layer = tensor
+            } else {
+                dims = try constants.dims(name).dims
+                layer = try constantLayer(name)
+            }
+            // A tensor read twice is one input of the selection.
+            if !sources.contains(layer) { sources.append(layer) }
+            let k = Double(sources.firstIndex(of: layer)!) * 16_777_216
+            let count = dims.reduce(1, *)
+            scratch[name] = FoldedConstant(dims: dims, values: (0 ..< count).map { k + Double($0) }, isInteger: true)
+        }
+        let location = at
+        guard try scratch.fold(node, runtimeDims: { _ in nil }, fail: { ONNXError("\(location): \($0)") }),
+            let result = scratch[out]
+        else { return false }
+        // theta's view as [1, 2, 3] feeds an affine grid: the importer's grid patterns take it.
+        if node.opType == "Reshape", result.dims == [1, 2, 3], sources.count == 1 { return false }
+        let picks = result.values.map { ElementSource(input: Int($0) / 16_777_216, element: Int($0) % 16_777_216) }
+        if sources.count == 1, picks.enumerated().allSatisfy({ $0.element.element == $0.offset }),
+            picks.count == shapes[sources[0]]?.count
+        {
+            // The same values in the same order: a view.
+            values[out] = .tensor(sources[0])
+        } else {
+            let output = unique(sanitized(out))
+            layers.append(Layer(output, .select(sources: picks), inputs: sources))
+            try check()
+            values[out] = .tensor(output)
+        }
+        viewDims[out] = result.dims.isEmpty ? [1] : result.dims
+        if result.dims == [1, 2, 3], case .tensor(let theta)? = values[out] {
+            // An affine transform's matrix assembled from parts (a rotation, a translation):
+            // the affine grid patterns take it as theta.
+            values[out] = .theta(theta)
+        }
+        return true
+    }
+
+    /// A runtime vector with a constant (Mul, Add, Sub, Div, either side but Div's right):
+    /// x * scale + shift per element.
+    mutating func arithmetic(_ node: Onnx_NodeProto, _ inputs: [String]) throws -> Bool {
+        guard inputs.count == 2 else { return false }
+        let (a, b) = (inputs[0], inputs[1])
+        let vectorFirst = vectorDims(a) != nil && constants.contains(b)
+        guard vectorFirst || (vectorDims(b) != nil && constants.contains(a)) else { return false }
+        let (x, c) = vectorFirst ? (a, b) : (b, a)
+        guard case .tensor(let layer)? = values[x], let dims = vectorDims(x) else { return false }
+        let constant = try constants[c].map { $0 } ?? { throw fail("missing constant") }()
+        guard (try? broadcast(dims, constant.dims)) == dims || dims.reduce(1, *) == 1 && constant.count == 1 else {
+            throw fail("\(node.opType) of \(dims) by a constant \(constant.dims): the constant would grow the vector")
+        }
+        let values = try broadcastValues(constant, to: dims) { fail($0) }.values.map { Float($0) }
+        let count = values.count
+        var scale = [Float](repeating: 1, count: count)
+        var shift = [Float](repeating: 0, count: count)
+        switch (node.opType, vectorFirst) {
+        case ("Mul", _): scale = values
+        case ("Add", _): shift = values
+        case ("Sub", true): shift = values.map { -$0 }
+        case ("Sub", false):
+            scale = [Float](repeating: -1, count: count)
+            shift = values
+        case ("Div", true):
+            guard values.allSatisfy({ $0 != 0 }) else { throw fail("division by a constant holding zero") }
+            scale = values.map { 1 / $0 }
+        default:
+            throw fail("a constant divided by a runtime vector is not supported")
+        }
+        let output = unique(sanitized(node.output[0]))
+        tensors[output + ".scale"] = scale
+        tensors[output + ".shift"] = shift
+        layers.append(Layer(output, .mulAdd, inputs: [layer]))
+        try check()
+        self.values[node.output[0]] = .tensor(output)
+        viewDims[node.output[0]] = dims
+        return true
     }
 
     mutating func activation(_ node: Onnx_NodeProto, _ input: (Int) throws -> String, _ activation: Activation)
@@ -717,7 +897,14 @@ private struct GraphImporter {
 
     mutating func gridSample(_ node: Onnx_NodeProto, _ input: (Int) throws -> String) throws {
         let x = try tensor(try input(0))
-        let grid = try tensor(try input(1))
+        var grid = try tensor(try input(1))
+        if grid.shape.isVector, let dims = vectorDims(try input(1)), dims.count == 4, dims[0] == 1, dims[3] == 2 {
+            // A grid the model computes (a TPS grid): its values read as [H, W, 2].
+            let view = unique(grid.name + "_grid")
+            layers.append(Layer(view, .gridView(size: Size2(dims[1], dims[2])), inputs: [grid.name]))
+            try check()
+            grid = (view, TensorShape(channels: 2, height: dims[1], width: dims[2]))
+        }
         let (mode, padding) = try node.gridSampleOptions().mapError { fail($0.message) }.get()
         try emit(
             node, .gridSample(mode: mode, padding: padding, alignCorners: node.int("align_corners", 0) != 0),

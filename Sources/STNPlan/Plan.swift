@@ -56,6 +56,8 @@ public final class Plan {
     /// Every step's name (its layer; fused steps join two), in order: per-step timing reports them.
     public var stepNames: [String] { steps.map(\.name) }
     public var stepCount: Int { steps.count }
+    /// How many tensors each step reads.
+    public var stepInputCounts: [Int] { steps.map(\.inputs.count) }
 
     public func tensor(named name: String) -> Int? { tensors.firstIndex { $0.name == name } }
 
@@ -187,6 +189,54 @@ public final class Plan {
                     PReLUStep(
                         name: name, input: inputIDs[0], output: id, layout: from, perChannel: perChannel,
                         weightOffset: offset("weight")!))
+            case .constant(let count):
+                let id = add(name, TensorLayout(shape: out, stride: roundUp8(count)))
+                steps.append(ConstantVectorStep(name: name, output: id, count: count, valueOffset: offset("value")!))
+            case .select(let sources):
+                // Each input's element (PyTorch's flat order) at its buffer offset.
+                let offsets = inputIDs.map { input -> [Int] in
+                    let index = tensors[input].layout.torchIndex()
+                    var inverse = [Int](repeating: 0, count: tensors[input].layout.shape.count)
+                    for (at, torch) in index.enumerated() { if let torch { inverse[torch] = at } }
+                    return inverse
+                }
+                let id = add(name, TensorLayout(shape: out, stride: roundUp8(out.channels)))
+                steps.append(
+                    SelectStep(
+                        name: name, inputs: inputIDs, output: id,
+                        sources: sources.map { ($0.input, offsets[$0.input][$0.element]) },
+                        capacities: inputIDs.map { tensors[$0].layout.capacity }))
+            case .mulAdd, .cosine, .sine:
+                guard from.flattenedFrom == nil else {
+                    throw fail("\(spec.operation.keyword) of the flattened tensor '\(spec.layer.inputs[0])'")
+                }
+                let id = add(name, from)
+                if case .mulAdd = spec.operation {
+                    steps.append(
+                        MulAddStep(
+                            name: name, input: inputIDs[0], output: id, count: out.channels,
+                            scaleOffset: offset("scale")!, shiftOffset: offset("shift")!))
+                } else {
+                    var sine = false
+                    if case .sine = spec.operation { sine = true }
+                    steps.append(
+                        TrigonometricStep(name: name, input: inputIDs[0], output: id, count: out.channels, sine: sine))
+                }
+            case .gridView:
+                guard from.flattenedFrom == nil else {
+                    throw fail("a grid of the flattened tensor '\(spec.layer.inputs[0])'")
+                }
+                // The vector's values are the grid's (H, W, 2) floats: the same buffer.
+                _ = add(name, TensorLayout(shape: out, stride: 2), storage: tensors[inputIDs[0]].storage)
+            case .matrixProduct(let rows, let inner):
+                guard from.flattenedFrom == nil else {
+                    throw fail("matmul of the flattened tensor '\(spec.layer.inputs[0])'")
+                }
+                let id = add(name, TensorLayout(shape: out, stride: roundUp8(out.channels)))
+                steps.append(
+                    MatrixProductStep(
+                        name: name, input: inputIDs[0], output: id, rows: rows, inner: inner,
+                        columns: from.shape.channels / inner, matrixOffset: offset("matrix")!))
             case .add:
                 let other = tensors[inputIDs[1]].layout
                 guard other == from else {

@@ -24,6 +24,9 @@ public enum Initializer {
             var values = [Float](repeating: 0, count: spec.count)
             if thetaParameters.contains(spec.name) {
                 if let identity = thetaBiases[spec.name] { values = identity }
+            } else if spec.role == .buffer {
+                // Fixed values come with the model; alone, a scale starts at 1, the rest at 0.
+                values = [Float](repeating: spec.name.hasSuffix(".scale") ? 1 : 0, count: spec.count)
             } else if spec.role == .slope {
                 values = [Float](repeating: 0.25, count: spec.count)
             } else if spec.role == .runningVariance || (spec.role == .weight && spec.shape.count == 1) {

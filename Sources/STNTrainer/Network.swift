@@ -50,11 +50,11 @@ public final class Network {
         frames = (0 ..< frameCount).map { _ in plan.makeTrainingFrame() }
     }
 
-    /// Where the batch norms' running statistics are in `parameters`: set from the batches'
-    /// statistics, never by the optimiser.
-    public var runningStatisticsRanges: [Range<Int>] {
+    /// The parameters the optimiser leaves alone: batch norms' running statistics (set from
+    /// the batches' statistics) and fixed values (constants, a TPS grid's matrix).
+    public var fixedRanges: [Range<Int>] {
         architecture.parameters.compactMap { spec in
-            spec.role == .runningMean || spec.role == .runningVariance ? layout.range(of: spec.name) : nil
+            [.runningMean, .runningVariance, .buffer].contains(spec.role) ? layout.range(of: spec.name) : nil
         }
     }
 

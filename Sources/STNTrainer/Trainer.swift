@@ -173,8 +173,8 @@ public final class Trainer {
             momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
             secondMoment: state.secondMoment)
         let localisation = network.localisationRanges
-        // Batch norms' running statistics follow the batches, not the optimiser.
-        let fixed = network.runningStatisticsRanges
+        // Batch norms' running statistics follow the batches, and fixed values stay.
+        let fixed = network.fixedRanges
         let started = Date()
         let segmentStartElapsed = state.elapsed
         var imagesThisSegment = 0

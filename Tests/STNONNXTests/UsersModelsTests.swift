@@ -8,7 +8,9 @@ import XCTest
 
 /// The users' models of `Tests/Fixtures/users` (tools/fixtures/users_models.py: GTSRB
 /// traffic-sign STNs on RGB, a residual depthwise classifier, two transformers, every
-/// activation), as both of torch's exporters write them (the default one with its external
+/// activation, theta built from a rotation angle, a translation or an attention's scale and
+/// shift, a model answering (log_probs, theta), a TPS rectifier with a classifier head), as
+/// both of torch's exporters write them (the default one with its external
 /// data file), converted onto the engine's fast layers: the engine's log-probabilities
 /// match ONNX Runtime's and its theta PyTorch's, and the converted model trains.
 final class UsersModelsTests: XCTestCase {
@@ -17,7 +19,10 @@ final class UsersModelsTests: XCTestCase {
     static let converting = [
         "gtsrb32-legacy20", "gtsrb32-dynamo", "gtsrb32-dynamo18", "gtsrb48-legacy20", "gtsrb48-dynamo",
         "residual_dw-legacy20", "residual_dw-dynamo", "two_stn-legacy20", "two_stn-dynamo",
-        "tutorial_activations-legacy20", "tutorial_activations-dynamo",
+        "tutorial_activations-legacy20", "tutorial_activations-dynamo", "rotation_stn-legacy20",
+        "rotation_stn-dynamo", "translation_stn-legacy20", "translation_stn-dynamo", "attention_stn-legacy20",
+        "attention_stn-dynamo", "two_outputs-legacy20", "two_outputs-dynamo", "tps_rectifier_head-legacy20",
+        "tps_rectifier_head-dynamo", "tps_rectifier_head-dynamo18",
     ]
 
     func convert(_ name: String) throws -> (architecture: Architecture, weights: ModelWeights) {
@@ -75,7 +80,7 @@ final class UsersModelsTests: XCTestCase {
             let labels: [UInt8] = [0, 1]
             let (loss, _) = network.forwardBackward(images: images, labels: labels, count: 2)
             XCTAssertTrue(loss.isFinite, name)
-            for spec in architecture.parameters where spec.role != .runningMean && spec.role != .runningVariance {
+            for spec in architecture.parameters where ![.runningMean, .runningVariance, .buffer].contains(spec.role) {
                 let range = network.layout.range(of: spec.name)!
                 XCTAssertTrue(
                     network.gradients[range].contains { $0 != 0 }, "\(name): \(spec.name) has no gradient")

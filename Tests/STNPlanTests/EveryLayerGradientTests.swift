@@ -154,12 +154,41 @@ final class EveryLayerGradientTests: XCTestCase {
         log_softmax out o
         """
 
+    /// The vector operations theta is built with (cos, sin, arithmetic with constants, a
+    /// selection), a grid computed by a constant matrix from points (as a TPS rectifier's).
+    static let vectorOperations = """
+        stn-model 1 name=vector-operations
+        input image 1x8x9
+        conv c0 image out=4 kernel=3 padding=1
+        flatten f0 c0
+        linear a f0 out=2
+        mul_add angle a
+        cos ca angle
+        sin sa angle
+        constant zero - count=1
+        mul_add na sa
+        select theta ca,na,zero elements=0:0,1:0,2:0,1:1,0:1,2:0
+        affine_grid grid theta size=5x6
+        grid_sample s c0,grid
+        flatten f1 s
+        linear o1 f1 out=5
+        linear pts f0 out=8
+        matmul g pts rows=30 inner=4
+        grid tg g size=5x6
+        grid_sample t c0,tg
+        flatten f2 t
+        linear o2 f2 out=5
+        add o o1,o2
+        log_softmax out o
+        """
+
     struct Check {
         let network: Network
         let images: [Float]
         let labels: [UInt8]
         /// The finite-difference step: 1e-3 for the models whose gradients are mostly below
-        /// 1e-3, where a Float32 loss difference at 1e-4 is noise of that size.
+        /// 1e-3, where a Float32 loss difference at 1e-4 is noise of that size (not where a
+        /// computed grid crosses pixels within 1e-3).
         var epsilon: Float = 1e-4
     }
 
@@ -174,10 +203,14 @@ final class EveryLayerGradientTests: XCTestCase {
             try weights.set(layer + ".weight", (0 ..< count).map { _ in (random.nextUnitFloat() - 0.5) * 0.3 })
             try weights.set(layer + ".bias", identity.map { $0 + (random.nextUnitFloat() - 0.5) * 0.2 })
         }
+        // Fixed values (constants, a grid's matrix) at random, so that every path carries a gradient.
+        for spec in architecture.parameters where spec.role == .buffer {
+            try weights.set(spec.name, (0 ..< spec.count).map { _ in (random.nextUnitFloat() - 0.5) * 0.8 })
+        }
         network.load(weights)
         let images = (0 ..< 4 * architecture.inputShape.count).map { _ in random.nextUnitFloat() }
         let labels = (0 ..< 4).map { UInt8($0 % architecture.classCount) }
-        let fine = [everyLayer, otherSampler, otherTransforms].contains(text)
+        let fine = [everyLayer, otherSampler, otherTransforms, vectorOperations].contains(text)
         return Check(network: network, images: images, labels: labels, epsilon: fine ? 1e-4 : 1e-3)
     }
 
@@ -188,7 +221,8 @@ final class EveryLayerGradientTests: XCTestCase {
         let analytic = network.gradients
         let saved = network.parameters
         var worst = (1.0, "")
-        for name in network.layout.names {
+        // Fixed values are never trained: they have no gradient to check.
+        for name in network.layout.names where network.architecture.parameter(name)?.role != .buffer {
             let range = network.layout.range(of: name)!
             let count = min(8, range.count)
             let picks = Set((0 ..< count).map { range.lowerBound + $0 * range.count / count }).sorted()
@@ -214,7 +248,7 @@ final class EveryLayerGradientTests: XCTestCase {
         try ISA.forEachAvailable { isa in
             for text in [
                 Self.everyLayer, Self.otherSampler, Self.otherTransforms, Self.newMapOperations, Self.newActivations,
-                Self.batchNorms,
+                Self.batchNorms, Self.vectorOperations,
             ] {
                 let check = try Self.setUp(text)
                 let (fraction, name) = Self.worstAgreement(check)
@@ -230,12 +264,12 @@ final class EveryLayerGradientTests: XCTestCase {
     func testZeroingAnyLayersBackwardFailsTheCheck() throws {
         for text in [
             Self.everyLayer, Self.otherSampler, Self.otherTransforms, Self.newMapOperations, Self.newActivations,
-            Self.batchNorms,
+            Self.batchNorms, Self.vectorOperations,
         ] {
             let check = try Self.setUp(text)
             let plan = check.network.plan
-            // The final softmax belongs to the loss, which never runs its backward.
-            for name in plan.stepNames.dropLast() {
+            // The final softmax belongs to the loss; a constant reads nothing.
+            for (name, reads) in zip(plan.stepNames, plan.stepInputCounts).dropLast() where reads > 0 {
                 plan.zeroedBackward = [name]
                 let (fraction, tensor) = Self.worstAgreement(check)
                 XCTAssertLessThan(fraction, 0.5, "zeroing \(name)'s backward went unnoticed (\(tensor) \(fraction))")
