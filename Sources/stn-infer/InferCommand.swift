@@ -5,6 +5,7 @@ import STNEngine
 import STNImage
 import STNKernels
 import STNModel
+import STNPlan
 import STNSystem
 
 #if canImport(Glibc)
@@ -71,6 +72,12 @@ struct InferCommand: ParsableCommand {
             valueName: "DIR"))
     var warped: String?
     @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
+    @Option(
+        name: .customLong("max-memory"),
+        help: ArgumentHelp(
+            "Refuse a model that needs more memory than this (e.g. 2G, 512M); default: the memory available.",
+            valueName: "SIZE"))
+    var maxMemory: String?
 
     func validate() throws {
         if images.contains("-") {
@@ -105,6 +112,7 @@ struct InferCommand: ParsableCommand {
     }
 
     func run() throws {
+        try MemoryBudget.setMaximum(option: maxMemory)
         try infer()
     }
 
