@@ -158,7 +158,7 @@ let package = Package(
         .executableTarget(
             name: "stn-train",
             dependencies: [
-                "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem",
+                "STNTrainer", "STNKernels", "STNPlan", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem",
             ] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
@@ -185,7 +185,8 @@ let package = Package(
         .executableTarget(
             name: "stn-bench",
             dependencies: [
-                "STNEngine", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNSystem", "AllocationCounter",
+                "STNEngine", "STNTrainer", "STNKernels", "STNPlan", "STNData", "STNModel", "STNSystem",
+                "AllocationCounter",
             ] + commandLine,
             swiftSettings: speed),
 

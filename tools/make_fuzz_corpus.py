@@ -2,7 +2,7 @@
 """Writes the seed corpora of the fuzz targets (Fuzz/<name>/corpus/): tiny valid files of
 every shape the parsers accept, so fuzzing starts past the magic numbers.
 
-    pip install h5py numpy; tools/make_fuzz_corpus.py
+    pip install h5py numpy onnx; tools/make_fuzz_corpus.py
 
 Run once by a developer; the outputs are committed (a few KB each). The HDF5 files are
 written by h5py (libhdf5) with default settings, as the project's own writer does, plus a
@@ -108,6 +108,42 @@ def hdf5_corpus():
         f["x"] = np.array([1, 2], dtype="<f4")
 
 
+def onnx_corpus():
+    """Real torch exports (Tests/Fixtures/onnx, made by tools/make_onnx_fixtures.py): the
+    small ones as they are, the seed CNN trimmed to 4 channels (the same 11 nodes, its
+    weights sliced, 39 KB instead of 463 KB), and a few of ONNX's own backend-test models."""
+    import onnx
+    from onnx import numpy_helper
+
+    d = os.path.join(ROOT, "Fuzz/onnx/corpus")
+    os.makedirs(d, exist_ok=True)
+    fixtures = os.path.join(ROOT, "Tests/Fixtures/onnx")
+    for name in ["small.onnx", "tutorial.onnx", "unsupported-elu.onnx"]:
+        shutil.copy(os.path.join(fixtures, name), os.path.join(d, name))
+    model = onnx.load(os.path.join(fixtures, "cnn.onnx"))
+    channels = 4
+    for tensor in model.graph.initializer:
+        a = numpy_helper.to_array(tensor)
+        if tensor.name in ("convs.0.weight", "convs.0.bias", "convs.3.bias"):
+            a = a[:channels]
+        elif tensor.name == "convs.3.weight":
+            a = a[:channels, :channels]
+        elif tensor.name == "classification.0.weight":
+            a = a.reshape(50, 36, 5, 5)[:, :channels].reshape(50, channels * 25)
+        elif tensor.name == "val_5":
+            a = np.array([1, channels * 25], dtype=a.dtype)
+        tensor.CopyFrom(numpy_helper.from_array(np.ascontiguousarray(a), tensor.name))
+    del model.graph.value_info[:]
+    write(d, "cnn-4-channels.onnx", model.SerializeToString())
+    conformance = os.path.join(ROOT, "Tests/Fixtures/onnx-conformance")
+    for case in ["test_affine_grid_2d", "test_gridsample", "test_resize_downsample_sizes_linear_pytorch_half_pixel",
+                 "test_batchnorm_epsilon", "test_gemm_default_single_elem_vector_bias", "test_maxpool_2d_default"]:
+        source = os.path.join(conformance, case, "model.onnx")
+        if os.path.exists(source):
+            shutil.copy(source, os.path.join(d, case + ".onnx"))
+
+
 if __name__ == "__main__":
     idx_corpus()
     hdf5_corpus()
+    onnx_corpus()

@@ -38,6 +38,26 @@ static void read_bytes(png_structp png, png_bytep into, size_t length) {
     reader->offset += length;
 }
 
+static uint32_t big_endian(const unsigned char *p) {
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+// The bytes of every IDAT chunk before IEND, from the chunk lengths alone (nothing is
+// inflated). A chunk cut short ends the walk: libpng reports it when it gets there.
+static uint64_t idat_bytes(const unsigned char *bytes, size_t count) {
+    uint64_t total = 0;
+    size_t offset = 8;
+    if (count < offset) return 0;
+    while (count - offset >= 12) {
+        uint64_t length = big_endian(bytes + offset);
+        const unsigned char *type = bytes + offset + 4;
+        if (memcmp(type, "IDAT", 4) == 0) total += length;
+        if (memcmp(type, "IEND", 4) == 0 || length > count - offset - 12) break;
+        offset += 12 + (size_t)length;
+    }
+    return total;
+}
+
 // The setjmp and every libpng call are in this function; its own locals are not touched
 // after a longjmp (only `reader`'s fields, in the caller's frame, are).
 static int decode(png_structp png, png_infop info, struct reader *reader, uint64_t max_pixels, stn_png_image *image) {
@@ -50,6 +70,22 @@ static int decode(png_structp png, png_infop info, struct reader *reader, uint64
         snprintf(
             reader->message, reader->message_size, "absurd size %ux%u (more than %llu pixels)", (unsigned)width,
             (unsigned)height, (unsigned long long)max_pixels);
+        return 1;
+    }
+    // The compressed pixels may not be much larger than the pixels themselves (deflate
+    // stores incompressible data with 5 bytes per block): libpng inflates every IDAT byte
+    // to its end, so a few kilobytes of pixels followed by a gigabyte of compressed zeros
+    // would cost seconds. The filtered rows: one filter byte per row (per pass row when
+    // interlaced, about twice as many rows and a byte of rounding each).
+    uint64_t rows = png_get_interlace_type(png, info) == PNG_INTERLACE_NONE ? height : 2 * (uint64_t)height + 7;
+    uint64_t filtered = (uint64_t)height * png_get_rowbytes(png, info) + 2 * rows;
+    uint64_t bound = filtered + filtered / 4 + 4096;
+    uint64_t compressed = idat_bytes(reader->bytes, reader->count);
+    if (compressed > bound) {
+        snprintf(
+            reader->message, reader->message_size,
+            "IDAT holds %llu compressed bytes, more than a %ux%u image's %llu bytes of pixels can need",
+            (unsigned long long)compressed, (unsigned)width, (unsigned)height, (unsigned long long)filtered);
         return 1;
     }
     png_set_expand(png);

@@ -1,3 +1,5 @@
+import STNSystem
+
 #if canImport(Glibc)
     import Glibc
 #else
@@ -7,6 +9,10 @@
 /// IDX images arriving one at a time on a descriptor (standard input fed by a capture
 /// loop), raw or gzip: the header first, then each image as soon as its bytes are in, never
 /// waiting for bytes past it. A count of 0 in the header means "until the end of the input".
+///
+/// `init(path:)` reads an IDX file the same way, with the checks of `IDX.readFrames`: a
+/// memory that holds one image however many the header declares, and a caller that stops
+/// early (stn-infer --limit) never inflates the rest of a gzip file.
 public final class IDXStream {
     public let name: String
     public let rows: Int
@@ -18,20 +24,46 @@ public final class IDXStream {
     /// Images delivered so far.
     public private(set) var delivered = 0
     private let source: ByteReader
+    /// A file (not a stream): what follows the declared images is counted as `IDX.read`
+    /// counts it, and for a raw file of known size it was checked before the first image.
+    private let isFile: Bool
+    private let sizeChecked: Bool
 
     public var pixelsPerImage: Int { rows * columns * channels }
 
     /// Reads and checks the header (waiting for its bytes); `name` names the stream in errors.
-    public init(descriptor: Int32, name: String) throws {
+    public convenience init(descriptor: Int32, name: String) throws {
+        try self.init(descriptor: descriptor, name: name, fileSize: nil, owner: nil)
+    }
+
+    /// Opens the IDX file at `path` (raw or gzip) and checks its header as `IDX.readFrames`
+    /// does (a count of zero and more than `IDX.maximumBytes` of images are refused; a raw
+    /// regular file's size must match the header), reading nothing past it.
+    public convenience init(path: String) throws {
+        let descriptor: Int32
+        let size: Int
+        do {
+            (descriptor, size) = try openForReading(path)
+        } catch let error as FileError {
+            throw IDXError(path, .unreadable(error.reason))
+        }
+        let owner = OpenFile(descriptor)
+        try self.init(descriptor: descriptor, name: path, fileSize: size, owner: owner)
+    }
+
+    private init(descriptor: Int32, name: String, fileSize: Int?, owner: OpenFile?) throws {
         self.name = name
         let file = PushbackReader { buffer in
+            // The reader keeps the file open for as long as it is read.
+            withExtendedLifetime(owner) {}
             while true {
                 let n = read(descriptor, buffer.baseAddress, buffer.count)
                 if n >= 0 { return n }
                 if errno != EINTR { throw IDXError(name, .unreadable(String(cString: strerror(errno)))) }
             }
         }
-        (source, _) = try IDX.payloadReader(file, path: name)
+        let compressed: Bool
+        (source, compressed) = try IDX.payloadReader(file, path: name)
         let dims = try IDX.header(source, path: name, dimensions: 3, allowChannels: true)
         var frame = 1
         for d in dims.dropFirst() {
@@ -40,6 +72,20 @@ public final class IDXStream {
             frame = product
         }
         guard frame > 0 else { throw IDXError(name, .tooLarge(dimensions: dims)) }
+        isFile = fileSize != nil
+        sizeChecked = !compressed && (fileSize ?? 0) > 0
+        if let fileSize {
+            guard dims[0] > 0 else { throw IDXError(name, .zeroCount) }
+            let (total, overflow) = frame.multipliedReportingOverflow(by: dims[0])
+            guard !overflow, total <= IDX.maximumBytes else { throw IDXError(name, .tooLarge(dimensions: dims)) }
+            if sizeChecked {
+                let available = fileSize - (4 + 4 * dims.count)
+                guard available >= total else { throw IDXError(name, .truncated(expected: total, found: available)) }
+                guard available == total else {
+                    throw IDXError(name, .trailingBytes(expected: total, found: available))
+                }
+            }
+        }
         rows = dims[1]
         columns = dims[2]
         channels = dims.count == 4 ? dims[3] : 1
@@ -50,6 +96,19 @@ public final class IDXStream {
     /// is refused), or at the end of the input for a count of 0. An image cut short is refused.
     public func next() throws -> [UInt8]? {
         if let declaredCount, delivered == declaredCount {
+            if sizeChecked { return nil }
+            if isFile {
+                // As IDX.read counts them, up to a bound (a gzip bomb is not inflated to its end).
+                let total = declaredCount * pixelsPerImage
+                let extra = try source.read(IDX.trailingCountLimit)
+                guard extra.isEmpty else {
+                    guard extra.count < IDX.trailingCountLimit else {
+                        throw IDXError(name, .excessData(expected: total))
+                    }
+                    throw IDXError(name, .trailingBytes(expected: total, found: total + extra.count))
+                }
+                return nil
+            }
             let extra = try source.read(1)
             guard extra.isEmpty else { throw IDXError(name, .moreThanDeclared(images: declaredCount)) }
             return nil
@@ -69,4 +128,11 @@ public final class IDXStream {
         delivered += 1
         return pixels
     }
+}
+
+/// A descriptor closed when the last reader of it goes.
+private final class OpenFile {
+    let descriptor: Int32
+    init(_ descriptor: Int32) { self.descriptor = descriptor }
+    deinit { close(descriptor) }
 }

@@ -7,10 +7,12 @@ public enum PGM {
 
     public static func isPGM(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x50 && bytes[1] == 0x35 }
 
-    /// Decodes one binary PGM image; `name` names the bytes in errors.
-    public static func decode(_ bytes: [UInt8], name: String, maximumPixels: Int = maximumPixels) throws
-        -> DecodedImage
-    {
+    /// Decodes one binary PGM image; `name` names the bytes in errors. `accept` sees the
+    /// size the header declares before the samples are read, and throws to refuse it.
+    public static func decode(
+        _ bytes: [UInt8], name: String, maximumPixels: Int = maximumPixels,
+        accept: (_ width: Int, _ height: Int) throws -> Void = { _, _ in }
+    ) throws -> DecodedImage {
         func fail(_ problem: String) -> ImageReadError { ImageReadError(name, problem) }
         if bytes.count >= 2 && bytes[0] == 0x50 && (0x31 ... 0x36).contains(bytes[1]) && bytes[1] != 0x35 {
             throw fail("a Netpbm P\(bytes[1] - 0x30) file; only binary greyscale PGM (P5) is read")
@@ -47,6 +49,7 @@ public enum PGM {
         let height = try field("height")
         let maximum = try field("maxval")
         guard width > 0, height > 0 else { throw fail("PGM image has zero size (\(width)x\(height))") }
+        try accept(width, height)
         guard width * height <= maximumPixels else {
             throw fail("PGM header declares an absurd size \(width)x\(height) (more than \(maximumPixels) pixels)")
         }

@@ -11,12 +11,24 @@ extension PNG {
 
     public static func isPNG(_ bytes: [UInt8]) -> Bool { bytes.starts(with: signature) }
 
+    /// The width and height the IHDR chunk declares (it comes first, right after the
+    /// signature), or nil if it is not there; nothing is decoded.
+    public static func declaredSize(_ bytes: [UInt8]) -> (width: Int, height: Int)? {
+        guard isPNG(bytes), bytes.count >= 24, bytes[8 ..< 16].elementsEqual([0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52])
+        else { return nil }
+        func field(_ at: Int) -> Int { bytes[at ..< at + 4].reduce(0) { $0 << 8 | Int($1) } }
+        return (field(16), field(20))
+    }
+
     /// Decodes 8- or 16-bit grey, grey + alpha, RGB, RGBA or palette PNG (palettes and
-    /// transparency become RGB(A)); `name` names the bytes in errors.
-    public static func decode(_ bytes: [UInt8], name: String, maximumPixels: Int = maximumPixels) throws
-        -> DecodedImage
-    {
+    /// transparency become RGB(A)); `name` names the bytes in errors. `accept` sees the
+    /// size the header declares before anything is decoded, and throws to refuse it.
+    public static func decode(
+        _ bytes: [UInt8], name: String, maximumPixels: Int = maximumPixels,
+        accept: (_ width: Int, _ height: Int) throws -> Void = { _, _ in }
+    ) throws -> DecodedImage {
         guard isPNG(bytes) else { throw ImageReadError(name, "not a PNG file (no PNG signature)") }
+        if let size = declaredSize(bytes) { try accept(size.width, size.height) }
         var image = stn_png_image()
         var message = [CChar](repeating: 0, count: 256)
         let status = bytes.withUnsafeBufferPointer { input in

@@ -473,6 +473,7 @@ public final class Plan {
         }
         arenaBytes = total * 4
         tensorBytes = tensorFloats * 4
+        try MemoryBudget.check(arenaBytes)
         guard let memory = ArenaMemory(bytes: arenaBytes) else {
             throw DescriptionError(line: nil, "cannot map the engine's \(arenaBytes)-byte arena")
         }

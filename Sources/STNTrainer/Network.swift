@@ -38,6 +38,8 @@ public final class Network {
     /// Fails for a model that cannot be trained (batch norm) with one line naming the layer.
     public init(architecture: Architecture, maxBatch: Int, threads: Int) throws {
         self.architecture = architecture
+        // Before any of it is allocated: a model too large for the machine is one line, not an abort.
+        try MemoryBudget.check(MemoryBudget.trainingBytes(architecture, threads: threads))
         layout = ParameterLayout(architecture)
         parameters = [Float](repeating: 0, count: layout.total)
         gradients = [Float](repeating: 0, count: layout.total)

@@ -7,6 +7,7 @@ import STNData
 import STNEngine
 import STNKernels
 import STNModel
+import STNPlan
 import STNSystem
 import STNTrainer
 
@@ -45,6 +46,12 @@ struct InferBench: ParsableCommand {
         1, ProcessInfo.processInfo.activeProcessorCount)
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
     @Flag(help: "Print one JSON object instead of a table.") var json = false
+    @Option(
+        name: .customLong("max-memory"),
+        help: ArgumentHelp(
+            "Refuse a model that needs more memory than this (e.g. 2G, 512M); default: the memory available.",
+            valueName: "SIZE"))
+    var maxMemory: String?
 
     func validate() throws {
         // Each timed frame keeps its latency: 10 million frames is 80 MB of them.
@@ -53,6 +60,7 @@ struct InferBench: ParsableCommand {
     }
 
     func run() throws {
+        try MemoryBudget.setMaximum(option: maxMemory)
         try bench()
     }
 
@@ -183,6 +191,12 @@ struct TrainBench: ParsableCommand {
     @Option(parsing: .unconditional, help: "Threads.") var threads: Int = max(
         1, ProcessInfo.processInfo.activeProcessorCount)
     @Option(parsing: .unconditional, help: "Timed batches.") var batches: Int = 10
+    @Option(
+        name: .customLong("max-memory"),
+        help: ArgumentHelp(
+            "Refuse a model that needs more memory than this (e.g. 2G, 512M); default: the memory available.",
+            valueName: "SIZE"))
+    var maxMemory: String?
 
     func validate() throws {
         guard Architecture.preset(named: model) != nil else {
@@ -194,6 +208,7 @@ struct TrainBench: ParsableCommand {
     }
 
     func run() throws {
+        try MemoryBudget.setMaximum(option: maxMemory)
         let architecture = Architecture.preset(named: model)!
         let rate = try benchmarkTraining(
             architecture: architecture, batch: batchSize, threads: threads, iterations: batches)

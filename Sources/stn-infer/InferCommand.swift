@@ -5,6 +5,7 @@ import STNEngine
 import STNImage
 import STNKernels
 import STNModel
+import STNPlan
 import STNSystem
 
 #if canImport(Glibc)
@@ -71,6 +72,12 @@ struct InferCommand: ParsableCommand {
             valueName: "DIR"))
     var warped: String?
     @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
+    @Option(
+        name: .customLong("max-memory"),
+        help: ArgumentHelp(
+            "Refuse a model that needs more memory than this (e.g. 2G, 512M); default: the memory available.",
+            valueName: "SIZE"))
+    var maxMemory: String?
 
     func validate() throws {
         if images.contains("-") {
@@ -105,6 +112,7 @@ struct InferCommand: ParsableCommand {
     }
 
     func run() throws {
+        try MemoryBudget.setMaximum(option: maxMemory)
         try infer()
     }
 
@@ -123,7 +131,8 @@ struct InferCommand: ParsableCommand {
         if explain != nil && shaper.input.channels != 1 {
             throw EngineError("--explain draws grey images; the model takes \(shaper.input.channels) channels")
         }
-        var (frames, sources) = try Frames.load(images, shaper: shaper)
+        let sources = try Frames.open(images, shaper: shaper)
+        let imageCount = sources.reduce(0) { $0 + $1.count }
         let allLabels = try labels.map { try IDX.readLabels(at: $0) }
         if !file.extraDatasets.isEmpty {
             writeStandardError(
@@ -133,51 +142,103 @@ struct InferCommand: ParsableCommand {
         // One label per image of the file (before --limit), each a class of this model.
         if let labels, let allLabels {
             try IDX.checkLabels(
-                allLabels, at: labels, imageCount: frames.count, classes: Self.classCount(file.architecture))
+                allLabels, at: labels, imageCount: imageCount, classes: Self.classCount(file.architecture))
         }
-        if let limit, limit < frames.count { frames = frames.prefix(limit) }
-        let truth = allLabels.map { Array($0.prefix(frames.count)) }
-        let engine = try Engine(weightFile: file, threads: min(threads, max(1, frames.count / 64)))
+        // Only the images that run are read: --limit bounds the work, whatever the headers say.
+        let count = min(limit ?? imageCount, imageCount)
+        let truth = allLabels.map { Array($0.prefix(count)) }
+        let engine = try Engine(weightFile: file, threads: min(threads, max(1, count / 64)))
         let warpedImages = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
+        let transform = engine.architecture.transforms.first?.rawValue
 
-        var results = [InferenceResult](repeating: InferenceResult(), count: frames.count)
-        /// A model of more classes than a result holds: every frame's log-probabilities, read
-        /// from the engine after each frame (JSON prints them all).
-        var allLogProbs: [[Float]]?
-        if format == .json, engine.architecture.classCount > Engine.maximumClasses {
-            var all: [[Float]] = []
-            for i in 0 ..< frames.count {
-                Array(frames.image(i)).withUnsafeBufferPointer {
-                    engine.infer(pixels: $0.baseAddress!, into: &results[i])
-                }
-                all.append(Array(engine.lastLogProbabilities))
-            }
-            allLogProbs = all
-        } else {
-            frames.pixels.withUnsafeBufferPointer {
-                engine.inferBatch(pixels: $0.baseAddress!, count: frames.count, results: &results, threads: threads)
-            }
-        }
-
-        var output = ""
-        output.reserveCapacity(frames.count * 80)
-        if format == .csv {
-            output +=
-                "index,digit,probability"
-                + (results.first?.thetaValues.indices.map { ",theta\($0)" }.joined() ?? "")
-                + (truth != nil ? ",label" : "") + "\n"
-        }
+        // The images run a batch at a time, each batch's answers written before the next is
+        // read: the first answers come while a large (or gzip) file is still being read, and
+        // memory holds one batch. --explain keeps every frame and result for its figure.
+        let frameSize = shaper.input.count
+        let batchSize = max(1, min(count, 1024))
+        var batch = [UInt8](repeating: 0, count: batchSize * frameSize)
+        var results = [InferenceResult](repeating: InferenceResult(), count: batchSize)
+        var kept = (pixels: [UInt8](), results: [InferenceResult]())
         var correct = 0
-        for (i, r) in results.enumerated() {
-            let label = truth.map { Int($0[i]) }
-            if r.isFinite && r.digit == label { correct += 1 }
-            output += Lines.format(
-                index: i, result: r, label: label, format: format,
-                transform: engine.architecture.transforms.first?.rawValue, logProbs: allLogProbs?[i])
-            if output.utf8.count > 1 << 16 {
-                try writeStandardOutput(output)
-                output.removeAll(keepingCapacity: true)
+        var sourceIndex = 0
+        var indexInSource = 0
+        var place: [(source: Int, index: Int)] = []
+        var done = 0
+        var output = ""
+        while done < count {
+            // A file that fails part-way (a gzip payload cut short) fails after the answers
+            // of the images before the fault.
+            let wanted = min(batchSize, count - done)
+            var n = 0
+            var failure: Error?
+            place.removeAll(keepingCapacity: true)
+            do {
+                while n < wanted {
+                    while indexInSource == sources[sourceIndex].count {
+                        sourceIndex += 1
+                        indexInSource = 0
+                    }
+                    let frame = try sources[sourceIndex].next()
+                    batch.replaceSubrange(n * frameSize ..< (n + 1) * frameSize, with: frame)
+                    place.append((sourceIndex, indexInSource))
+                    indexInSource += 1
+                    n += 1
+                    if indexInSource == sources[sourceIndex].count { try sources[sourceIndex].finish() }
+                }
+            } catch {
+                if n == 0 { throw error }
+                failure = error
             }
+            /// A model of more classes than a result holds: each frame's log-probabilities,
+            /// read from the engine after it (JSON prints them all).
+            var allLogProbs: [[Float]] = []
+            if format == .json, engine.architecture.classCount > Engine.maximumClasses {
+                for i in 0 ..< n {
+                    batch.withUnsafeBufferPointer {
+                        engine.infer(pixels: $0.baseAddress! + i * frameSize, into: &results[i])
+                    }
+                    allLogProbs.append(Array(engine.lastLogProbabilities))
+                }
+            } else {
+                batch.withUnsafeBufferPointer { pixels in
+                    results.withUnsafeMutableBufferPointer {
+                        engine.inferBatch(
+                            pixels: pixels.baseAddress!, count: n, results: $0.baseAddress!, threads: threads)
+                    }
+                }
+            }
+            if format == .csv && done == 0 {
+                output +=
+                    "index,digit,probability" + results[0].thetaValues.indices.map { ",theta\($0)" }.joined()
+                    + (truth != nil ? ",label" : "") + "\n"
+            }
+            for (i, r) in results[..<n].enumerated() {
+                let label = truth.map { Int($0[done + i]) }
+                if r.isFinite && r.digit == label { correct += 1 }
+                output += Lines.format(
+                    index: done + i, result: r, label: label, format: format, transform: transform,
+                    logProbs: allLogProbs.isEmpty ? nil : allLogProbs[i])
+            }
+            try writeStandardOutput(output)
+            try flushStandardOutput()
+            output.removeAll(keepingCapacity: true)
+            if let warpedImages {
+                // Re-run each frame to read its transformer output (the batch kept only results).
+                var result = InferenceResult()
+                for i in 0 ..< n {
+                    batch.withUnsafeBufferPointer {
+                        engine.infer(pixels: $0.baseAddress! + i * frameSize, into: &result)
+                    }
+                    try warpedImages.write(
+                        engine, stem: WarpedImages.stem(sources[place[i].source].path), index: place[i].index)
+                }
+            }
+            if explain != nil {
+                kept.pixels += batch[..<(n * frameSize)]
+                kept.results += results[..<n]
+            }
+            done += n
+            if let failure { throw failure }
         }
         if let truth {
             let accuracy = Double(correct) / Double(max(1, truth.count))
@@ -191,24 +252,15 @@ struct InferCommand: ParsableCommand {
             }
         }
         try writeStandardOutput(output)
-
         if let warpedImages {
-            // Re-run each frame to read its transformer output (the batch kept only results).
-            var result = InferenceResult()
-            for source in sources {
-                let stem = WarpedImages.stem(source.path)
-                // --limit may have cut this source short, or dropped it.
-                for i in 0 ..< max(0, min(source.count, frames.count - source.first)) {
-                    Array(frames.image(source.first + i)).withUnsafeBufferPointer {
-                        engine.infer(pixels: $0.baseAddress!, into: &result)
-                    }
-                    try warpedImages.write(engine, stem: stem, index: i)
-                }
-            }
-            writeStandardError("stn-infer: wrote \(frames.count) transformer outputs to \(warpedImages.directory)\n")
+            writeStandardError("stn-infer: wrote \(count) transformer outputs to \(warpedImages.directory)\n")
         }
 
         if let explain {
+            let input = shaper.input
+            let frames = IDXImages(
+                count: count, rows: input.height, columns: input.width, channels: input.channels, pixels: kept.pixels)
+            let results = kept.results
             var groups = [Array(0 ..< min(explainCount, frames.count))]
             var titles: [String]?
             if let explainDigits, let digits = Self.parseDigits(explainDigits), let truth {

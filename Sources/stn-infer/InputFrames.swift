@@ -60,33 +60,87 @@ struct FrameShaper {
     }
 }
 
+/// One input file's images as frames of the model's input, read as they are asked for: an
+/// idx file (three dimensions, or four with channels) one image at a time, so memory holds
+/// an image however many the header declares and nothing past --limit is read or inflated;
+/// a PNG or PGM as its one frame.
+final class FrameSource {
+    let path: String
+    /// The images the file holds (its header's count).
+    let count: Int
+    private let shaper: FrameShaper
+    private let stream: IDXStream?
+    private var image: [UInt8]?
+
+    init(path: String, shaper: FrameShaper, stream: IDXStream) {
+        self.path = path
+        self.shaper = shaper
+        self.stream = stream
+        count = stream.declaredCount ?? 0
+    }
+
+    /// The images of an IDX stream already read into memory (a pipe or FIFO).
+    private var held: (images: IDXImages, next: Int)?
+
+    init(path: String, shaper: FrameShaper, images: IDXImages) {
+        self.path = path
+        self.shaper = shaper
+        stream = nil
+        held = (images, 0)
+        count = images.count
+    }
+
+    init(path: String, shaper: FrameShaper, frame: [UInt8]) {
+        self.path = path
+        self.shaper = shaper
+        stream = nil
+        image = frame
+        count = 1
+    }
+
+    /// The next image as a frame; the caller asks for at most `count`.
+    func next() throws -> [UInt8] {
+        if let (images, index) = held {
+            held = (images, index + 1)
+            return shaper.frame(
+                Array(images.image(index)), rows: images.rows, columns: images.columns, channels: images.channels,
+                alpha: false)
+        }
+        if let stream {
+            guard let pixels = try stream.next() else {
+                throw IDXError(path, .truncated(expected: count * stream.pixelsPerImage, found: 0))
+            }
+            return shaper.frame(
+                pixels, rows: stream.rows, columns: stream.columns, channels: stream.channels, alpha: false)
+        }
+        defer { image = nil }
+        return image ?? []
+    }
+
+    /// After the last image: anything more in the file is refused, as on a full read.
+    func finish() throws {
+        if let stream { _ = try stream.next() }
+    }
+}
+
 /// The images of the command line, as frames of the model's input: idx files (three
 /// dimensions, or four with channels), PNG and binary PGM, told apart by their first bytes.
 enum Frames {
-    /// Where each input's images are among the frames: for --warped names.
-    struct Source {
-        let path: String
-        let first: Int
-        let count: Int
-    }
-
-    static func load(_ paths: [String], shaper: FrameShaper) throws -> (frames: IDXImages, sources: [Source]) {
+    /// Opens every input and checks what can be checked before the first frame: an idx
+    /// file's header (size, channels, a raw file's length), an image's size from its header
+    /// and then its pixels.
+    static func open(_ paths: [String], shaper: FrameShaper) throws -> [FrameSource] {
         let input = shaper.input
-        var pixels: [UInt8] = []
-        var sources: [Source] = []
-        var count = 0
+        var sources: [FrameSource] = []
         for path in paths {
-            let start = count
-            // Opened once: a pipe or FIFO (`<(cat digit.png)`, /dev/stdin) is read as one stream,
-            // its first bytes told apart here and then read again from memory.
+            // Opened once: a pipe or FIFO (`<(cat digit.png)`, /dev/stdin) is read as one
+            // stream, its first bytes told apart here and then read again from memory; a
+            // regular file is read again from its path, a batch at a time.
             let opened = try openInput(path)
             defer { close(opened.file.descriptor) }
             switch opened.kind {
-            case .idx:
-                let images =
-                    opened.file.isRegular
-                    ? try IDX.readFrames(at: path)
-                    : try IDX.readFrames(descriptor: opened.file.descriptor, name: path, prefix: opened.start)
+            case .idx where !opened.file.isRegular:
+                let images = try IDX.readFrames(descriptor: opened.file.descriptor, name: path, prefix: opened.start)
                 guard shaper.accepts(rows: images.rows, columns: images.columns) else {
                     throw IDXError(
                         path,
@@ -96,36 +150,44 @@ enum Frames {
                     throw ImageReadError(
                         path, "images have \(images.channels) channels, the model takes \(input.channels)")
                 }
-                pixels.reserveCapacity(pixels.count + images.count * input.count)
-                for i in 0 ..< images.count {
-                    pixels += shaper.frame(
-                        Array(images.image(i)), rows: images.rows, columns: images.columns, channels: images.channels,
-                        alpha: false)
-                }
-                count += images.count
-            case .image:
-                let image =
-                    opened.file.isRegular ? try ImageFile.read(path) : try readStreamedImage(opened, path: path)
-                guard shaper.accepts(rows: image.height, columns: image.width) else {
-                    throw ImageReadError(
+                sources.append(FrameSource(path: path, shaper: shaper, images: images))
+            case .idx:
+                let images = try IDXStream(path: path)
+                guard shaper.accepts(rows: images.rows, columns: images.columns) else {
+                    throw IDXError(
                         path,
-                        "image is \(image.width)x\(image.height) (width x height), expected \(shaper.acceptedSizes(widthFirst: true))"
-                    )
+                        .wrongImageSize(rows: images.rows, columns: images.columns, expected: shaper.acceptedSizes()))
                 }
+                guard shaper.accepts(channels: images.channels, alpha: false) else {
+                    throw ImageReadError(
+                        path, "images have \(images.channels) channels, the model takes \(input.channels)")
+                }
+                sources.append(FrameSource(path: path, shaper: shaper, stream: images))
+            case .image:
+                func checkSize(width: Int, height: Int) throws {
+                    guard shaper.accepts(rows: height, columns: width) else {
+                        throw ImageReadError(
+                            path,
+                            "image is \(width)x\(height) (width x height), expected \(shaper.acceptedSizes(widthFirst: true))"
+                        )
+                    }
+                }
+                // The size is checked from the header, before any pixel is decoded.
+                let image =
+                    opened.file.isRegular
+                    ? try ImageFile.read(path, accept: checkSize) : try readStreamedImage(opened, path: path)
+                try checkSize(width: image.width, height: image.height)
                 guard shaper.accepts(channels: image.channels, alpha: image.hasAlpha) else {
                     throw ImageReadError(
                         path, "a \(describe(image)) image cannot feed a model of \(input.channels) channels")
                 }
-                pixels += shaper.frame(
+                let frame = shaper.frame(
                     image.eightBitSamples, rows: image.height, columns: image.width, channels: image.channels,
                     alpha: image.hasAlpha)
-                count += 1
+                sources.append(FrameSource(path: path, shaper: shaper, frame: frame))
             }
-            sources.append(Source(path: path, first: start, count: count - start))
         }
-        let frames = IDXImages(
-            count: count, rows: input.height, columns: input.width, channels: input.channels, pixels: pixels)
-        return (frames, sources)
+        return sources
     }
 
     enum Kind { case idx, image }

@@ -5,6 +5,7 @@ import STNData
 import STNKernels
 import STNLibHDF5
 import STNModel
+import STNPlan
 import STNSystem
 import STNTrainer
 
@@ -110,6 +111,12 @@ struct TrainCommand: ParsableCommand {
         String?
     @Flag(help: "Print the layer table with output shapes and parameter counts, then exit.") var summary = false
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
+    @Option(
+        name: .customLong("max-memory"),
+        help: ArgumentHelp(
+            "Refuse a model that needs more memory than this (e.g. 2G, 512M); default: the memory available.",
+            valueName: "SIZE"))
+    var maxMemory: String?
 
     func validate() throws {
         guard model == "pytorch-tutorial" || Table1Model(rawValue: model) != nil else {
@@ -232,8 +239,13 @@ struct TrainCommand: ParsableCommand {
     }
 
     func train() throws {
+        try MemoryBudget.setMaximum(option: maxMemory)
         // Everything that can fail is checked before the first batch.
         var configuration = try makeConfiguration()
+        // The model's memory, before the data is read (a resumed run's threads may differ).
+        try MemoryBudget.check(
+            MemoryBudget.trainingBytes(configuration.architecture, threads: configuration.threads),
+            name: architecture ?? model)
         var resumed: TrainingState?
         if let resume {
             let (state, saved) = try Checkpoint.read(resume)

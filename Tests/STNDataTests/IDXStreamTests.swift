@@ -87,3 +87,68 @@ final class IDXStreamTests: XCTestCase {
         }
     }
 }
+
+/// IDX files read as streams (`IDXStream(path:)`, what stn-infer reads files with): one image
+/// at a time, nothing read past what was asked, with the checks of a whole-file read.
+final class IDXFileStreamTests: XCTestCase {
+    func header(_ dims: [Int]) -> [UInt8] {
+        [0, 0, 8, UInt8(dims.count)] + dims.flatMap { d in [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: d >> $0) } }
+    }
+
+    func file(_ bytes: [UInt8]) throws -> String {
+        let path = try temporaryDirectory(self) + "/images"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A gzip file declaring 600,000 images that holds 2: the two are delivered, the third
+    /// is refused as truncated; a whole-file read refuses the file before any image.
+    func testGzipFileDeliversImagesBeforeTheRestIsInflated() throws {
+        let pixels = (0 ..< 2 * 9).map { UInt8($0 * 7) }
+        let path = try file(Gzip.compress(header([600_000, 3, 3]) + pixels))
+        XCTAssertThrowsError(try IDX.readFrames(at: path)) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .truncated(expected: 600_000 * 9, found: 18))
+        }
+        let stream = try IDXStream(path: path)
+        XCTAssertEqual(stream.declaredCount, 600_000)
+        XCTAssertEqual(try stream.next(), Array(pixels[..<9]))
+        XCTAssertEqual(try stream.next(), Array(pixels[9...]))
+        XCTAssertThrowsError(try stream.next()) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .truncated(expected: 600_000 * 9, found: 18))
+        }
+    }
+
+    /// The checks of IDX.readFrames, each where the stream can make it: a raw file's length
+    /// and a zero count before the first image, what follows the last image after it.
+    func testFileChecksMatchAWholeFileRead() throws {
+        let pixels = (0 ..< 2 * 4).map { UInt8($0) }
+        for (bytes, kind) in [
+            (header([2, 2, 2]) + pixels.prefix(7), IDXError.Kind.truncated(expected: 8, found: 7)),
+            (header([2, 2, 2]) + pixels + [1], .trailingBytes(expected: 8, found: 9)),
+            (header([0, 2, 2]), .zeroCount),
+            (header([2, 1 << 20, 1 << 10]), .tooLarge(dimensions: [2, 1 << 20, 1 << 10])),
+        ] {
+            let path = try file(bytes)
+            XCTAssertThrowsError(try IDX.readFrames(at: path)) { XCTAssertEqual(($0 as? IDXError)?.kind, kind) }
+            XCTAssertThrowsError(try IDXStream(path: path)) { XCTAssertEqual(($0 as? IDXError)?.kind, kind) }
+        }
+        // Gzip: what follows the declared images is counted after the last one.
+        let path = try file(Gzip.compress(header([2, 2, 2]) + pixels + [5, 6]))
+        let stream = try IDXStream(path: path)
+        XCTAssertEqual(try stream.next(), Array(pixels[..<4]))
+        XCTAssertEqual(try stream.next(), Array(pixels[4...]))
+        XCTAssertThrowsError(try stream.next()) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .trailingBytes(expected: 8, found: 10))
+        }
+        // A good file, raw and gzip: every image, then the end.
+        for bytes in [header([2, 2, 2]) + pixels, Gzip.compress(header([2, 2, 2]) + pixels)] {
+            let stream = try IDXStream(path: try file(bytes))
+            XCTAssertEqual(try stream.next(), Array(pixels[..<4]))
+            XCTAssertEqual(try stream.next(), Array(pixels[4...]))
+            XCTAssertNil(try stream.next())
+        }
+        XCTAssertThrowsError(try IDXStream(path: "/nonexistent/images")) {
+            XCTAssertEqual(($0 as? IDXError)?.kind, .unreadable("no such file"))
+        }
+    }
+}
