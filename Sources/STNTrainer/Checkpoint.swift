@@ -71,6 +71,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var testLimit: Int?
     /// The data the model sees: plain MNIST digits or RTS frames.
     public var distortion: Distortion
+    /// Parameters whose names start with one of these stay as they are (`--freeze`).
+    public var frozen: [String] = []
 
     public init(
         architecture: Architecture, recipe: Recipe, seed: UInt64 = 1, threads: Int = 2, limit: Int? = nil,
@@ -112,6 +114,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
             a["schedule_warmup_epochs"] = .double(warmup)
         }
         if let testLimit { a["test_images"] = .int(testLimit) }
+        if !frozen.isEmpty { a["frozen"] = .string(frozen.joined(separator: "\n")) }
         return a
     }
 
@@ -173,6 +176,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
             seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
             threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
             testLimit: a["test_images"]?.intValue, distortion: distortion)
+        if let text = a["frozen"] {
+            guard let prefixes = text.stringValue else {
+                throw HDF5Error(path: path, "checkpoint attribute 'frozen' is malformed")
+            }
+            frozen = prefixes.split(separator: "\n").map(String.init)
+        }
         try checkRanges(path: path)
     }
 

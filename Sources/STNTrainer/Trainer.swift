@@ -63,14 +63,18 @@ public final class Trainer {
     private let testImages: [Float]
     private let testLabels: [UInt8]
     private let trainCount: Int
+    /// Channels of the model's input: each grey pixel is repeated in every one.
+    private let channels: Int
 
     /// - Parameters:
     ///   - train: MNIST training split (28x28 digits).
     ///   - test: the test set for the configuration's distortion (`Distortion.testSet`) and its labels.
     ///   - resume: a checkpoint's state, or nil to start from PyTorch's default initialisation.
+    ///   - initial: parameters to start from instead (`--init`: a weight file of this model,
+    ///     such as one stn-convert wrote).
     public init(
         configuration: TrainingConfiguration, train: MNISTSplit, test: IDXImages, testLabels: [UInt8],
-        resume: TrainingState? = nil
+        resume: TrainingState? = nil, initial: ModelWeights? = nil
     ) throws {
         let recipe = configuration.recipe
         guard recipe.epochs > 0, recipe.batchSize > 0, recipe.learningRate > 0, configuration.threads > 0 else {
@@ -78,11 +82,13 @@ public final class Trainer {
         }
         let side = configuration.distortion.side
         let input = configuration.architecture.inputShape
-        guard input.channels == 1, input.height == side, input.width == side else {
+        // A model of several channels sees each grey digit in every channel.
+        guard input.height == side, input.width == side else {
             throw TrainingError.invalid(
                 "the \(configuration.architecture.name) model takes \(input) frames; --distortion "
-                    + "\(configuration.distortion.rawValue) gives 1x\(side)x\(side)")
+                    + "\(configuration.distortion.rawValue) gives \(side)x\(side) digits")
         }
+        channels = input.channels
         guard test.rows == side, test.columns == side, test.count == testLabels.count else {
             throw TrainingError.invalid("the test set must be \(side)x\(side) images with one label each")
         }
@@ -97,7 +103,9 @@ public final class Trainer {
         distortion = configuration.distortion.distortion(seed: configuration.seed)
         workspace = DistortionWorkspace(count: distortion?.workspaceCount ?? 0)
         let testCount = min(configuration.testLimit ?? test.count, test.count)
-        testImages = test.pixels[0 ..< testCount * side * side].map { Float($0) / 255 }
+        testImages = test.pixels[0 ..< testCount * side * side].flatMap {
+            [Float](repeating: Float($0) / 255, count: input.channels)
+        }
         self.testLabels = Array(testLabels.prefix(testCount))
         do {
             network = try Network(
@@ -127,7 +135,7 @@ public final class Trainer {
             }
             state = resume
         } else {
-            let weights = Initializer.pytorchDefault(configuration.architecture, seed: configuration.seed)
+            let weights = initial ?? Initializer.pytorchDefault(configuration.architecture, seed: configuration.seed)
             state = TrainingState(
                 parameters: network.layout.flatten(weights), velocity: [], epoch: 0, batch: 0, iteration: 0,
                 epochLossSum: 0, epochCorrect: 0, epochSeen: 0, elapsed: 0, history: [])
@@ -167,14 +175,20 @@ public final class Trainer {
         let pixels = side * side
         let digitPixels = RTSDistortion.digitSize * RTSDistortion.digitSize
         var canvas = [UInt8](repeating: 0, count: pixels)
-        var images = [Float](repeating: 0, count: batchSize * pixels)
+        var images = [Float](repeating: 0, count: batchSize * pixels * channels)
+        let channels = self.channels
         var labels = [UInt8](repeating: 0, count: batchSize)
         var optimizer = SGD(
             momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
             secondMoment: state.secondMoment)
         let localisation = network.localisationRanges
-        // Batch norms' running statistics follow the batches, and fixed values stay.
-        let fixed = network.fixedRanges
+        // Batch norms' running statistics follow the batches, and fixed values and frozen
+        // parameters stay.
+        let fixed =
+            network.fixedRanges
+            + configuration.architecture.parameters.compactMap { spec in
+                configuration.frozen.contains { spec.name.hasPrefix($0) } ? network.layout.range(of: spec.name) : nil
+            }
         let started = Date()
         let segmentStartElapsed = state.elapsed
         var imagesThisSegment = 0
@@ -199,9 +213,17 @@ public final class Trainer {
                                     digit: digit, index: index, epoch: state.epoch, into: out.baseAddress!,
                                     workspace: workspace)
                             }
-                            for p in 0 ..< pixels { images[j * pixels + p] = Float(canvas[p]) * (1 / 255) }
+                            for p in 0 ..< pixels {
+                                for c in 0 ..< channels {
+                                    images[(j * pixels + p) * channels + c] = Float(canvas[p]) * (1 / 255)
+                                }
+                            }
                         } else {
-                            for p in 0 ..< pixels { images[j * pixels + p] = Float(digit[p]) * (1 / 255) }
+                            for p in 0 ..< pixels {
+                                for c in 0 ..< channels {
+                                    images[(j * pixels + p) * channels + c] = Float(digit[p]) * (1 / 255)
+                                }
+                            }
                         }
                         labels[j] = train.labels[index]
                     }

@@ -46,6 +46,19 @@ struct TrainCommand: ParsableCommand {
     var architecture: String?
 
     @Option(
+        name: .customLong("init"),
+        help: ArgumentHelp(
+            "Start from this weight file's parameters (any stn-train or stn-convert output): its own model, unless --architecture names one with the same parameters.",
+            valueName: "file"))
+    var initFile: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Keep the parameters whose names start with this prefix as they are (repeatable; e.g. --freeze localization. --freeze fc_loc.).",
+            valueName: "prefix"))
+    var freeze: [String] = []
+
+    @Option(
         help:
             "Data: rts (42x42 frames), r, p, e (rotated, projective, elastic 28x28 digits: the paper's Table 1) or none (plain 28x28 digits). Default: rts for the Table 1 models, none for pytorch-tutorial, else what fits the model's input."
     )
@@ -176,6 +189,7 @@ struct TrainCommand: ParsableCommand {
     /// The model to train: the file given with --architecture, else the built-in model for
     /// --model, --transform and the data's frame size.
     func chosenArchitecture() throws -> Architecture {
+        if architecture == nil, let initFile { return try initialWeights(initFile).architecture }
         guard let architecture else {
             if model == "pytorch-tutorial" { return .pytorchTutorial }
             return Table1Model(rawValue: model)!.architecture(
@@ -191,6 +205,40 @@ struct TrainCommand: ParsableCommand {
             return try Architecture(parsing: text)
         } catch {
             throw ValidationError("\(architecture): \(error)")
+        }
+    }
+
+    /// The --init file's parameters, read and checked.
+    func initialWeights(_ path: String) throws -> ModelWeights {
+        do {
+            return try WeightFile.read(path).weights
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    /// The --init parameters for the model being trained: the file's own model, or one whose
+    /// parameters have the same names and shapes.
+    func initialWeights(for chosen: Architecture) throws -> ModelWeights? {
+        guard let initFile else { return nil }
+        let file = try initialWeights(initFile)
+        for spec in chosen.parameters {
+            guard let found = file.architecture.parameter(spec.name) else {
+                throw ValidationError("\(initFile): has no parameter '\(spec.name)', which the model needs")
+            }
+            guard found.shape == spec.shape else {
+                throw ValidationError(
+                    "\(initFile): parameter '\(spec.name)' is \(found.shape), the model needs \(spec.shape)")
+            }
+        }
+        do {
+            return try ModelWeights(
+                architecture: chosen,
+                tensors: Dictionary(uniqueKeysWithValues: chosen.parameters.map { ($0.name, file[$0.name]) }))
+        } catch {
+            throw ValidationError("\(initFile): \(error)")
         }
     }
 
@@ -219,10 +267,15 @@ struct TrainCommand: ParsableCommand {
             r.name += "+custom"
         }
         let chosen = try chosenArchitecture()
-        let data = chosenDistortion(for: architecture == nil ? nil : chosen)
-        return TrainingConfiguration(
+        let data = chosenDistortion(for: architecture == nil && initFile == nil ? nil : chosen)
+        var configuration = TrainingConfiguration(
             architecture: chosen, recipe: r, seed: seed, threads: threads, limit: limit, testLimit: testLimit,
             distortion: data)
+        for prefix in freeze where !chosen.parameters.contains(where: { $0.name.hasPrefix(prefix) }) {
+            throw ValidationError("--freeze \(prefix): no parameter of \(chosen.name) starts with it")
+        }
+        configuration.frozen = freeze
+        return configuration
     }
 
     /// Refuses, before any training, a model whose weight file would not load: a parameter
@@ -257,6 +310,7 @@ struct TrainCommand: ParsableCommand {
             }
         }
         try Self.checkStorable(configuration.architecture, source: resume ?? architecture ?? model)
+        let initial = resumed == nil ? try initialWeights(for: configuration.architecture) : nil
         guard let out = out ?? resume.map(OutputPaths.weightsPath(forCheckpoint:)) else {
             throw ValidationError("missing --out FILE")
         }
@@ -273,7 +327,8 @@ struct TrainCommand: ParsableCommand {
         let test = configuration.distortion.testSet(t10k.images, threads: configuration.threads)
 
         let trainer = try Trainer(
-            configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed)
+            configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed,
+            initial: initial)
         let recipe = configuration.recipe
         try writeStandardOutputLine(
             "stn-train: \(configuration.architecture.name), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"

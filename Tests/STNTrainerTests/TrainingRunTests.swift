@@ -11,7 +11,9 @@ final class TrainingRunTests: XCTestCase {
     // XCTest runs these tests one at a time: the cache is never touched concurrently.
     nonisolated(unsafe) static var cached: (train: MNISTSplit, test: IDXImages, labels: [UInt8])?
 
-    func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) {
+    func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) { try Self.data() }
+
+    static func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) {
         if let cached = Self.cached { return cached }
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
@@ -232,5 +234,57 @@ final class TrainingRunTests: XCTestCase {
         XCTAssertEqual(file.attributes["batch_size"], .int(64))
         XCTAssertEqual(file.attributes["seed"], .int(5))
         XCTAssertEqual(file.weights.architecture, .cnn)
+    }
+}
+
+/// Fine-tuning: a run starts from given parameters (`--init`), keeps frozen prefixes as they
+/// are, trains a model with batch norms on the batch's statistics, and feeds a 3-channel model
+/// each grey digit in every channel.
+final class FineTuningTests: XCTestCase {
+    static let rgbModel = """
+        stn-model 1 name=rgb-bn
+        input image 3x42x42
+        conv loc.0 image out=8 kernel=5 stride=2 bias=0
+        batchnorm loc.1 loc.0
+        relu loc.2 loc.1
+        global_avgpool loc.3 loc.2
+        linear fc_loc loc.3 out=6
+        affine_grid grid fc_loc size=42x42
+        grid_sample sampled image,grid
+        conv c0 sampled out=8 kernel=5 stride=2
+        batchnorm c1 c0
+        relu6 c2 c1
+        global_avgpool c3 c2
+        linear out c3 out=10
+        """
+
+    func testInitFreezeAndBatchNormTraining() throws {
+        let d = try TrainingRunTests.data()
+        let architecture = try Architecture(parsing: Self.rgbModel)
+        var recipe = Recipe.standard
+        recipe.epochs = 1
+        recipe.batchSize = 64
+        var configuration = TrainingConfiguration(
+            architecture: architecture, recipe: recipe, seed: 5, threads: 2, limit: 640, testLimit: 200)
+        configuration.frozen = ["c0."]
+        var initial = Initializer.pytorchDefault(architecture, seed: 99)
+        try initial.set("c0.bias", [Float](repeating: 0.125, count: 8))
+        let trainer = try Trainer(
+            configuration: configuration, train: d.train, test: d.test, testLabels: d.labels, initial: initial)
+        let layout = trainer.network.layout
+        let start = trainer.state.parameters
+        XCTAssertEqual(Array(start[layout.range(of: "c0.bias")!]), [Float](repeating: 0.125, count: 8))
+        try trainer.run(events: { _ in }, shouldStop: { false }, checkpoint: { _ in })
+        let end = trainer.state.parameters
+        for name in ["c0.weight", "c0.bias"] {
+            XCTAssertEqual(Array(start[layout.range(of: name)!]), Array(end[layout.range(of: name)!]), name)
+        }
+        for name in ["loc.0.weight", "c1.weight", "out.weight"] {
+            XCTAssertNotEqual(Array(start[layout.range(of: name)!]), Array(end[layout.range(of: name)!]), name)
+        }
+        // The running statistics moved towards the batches' (from mean 0, variance 1).
+        let mean = Array(end[layout.range(of: "c1.running_mean")!])
+        XCTAssertTrue(mean.contains { $0 != 0 })
+        XCTAssertTrue(trainer.state.history.last!.testLoss.isFinite)
     }
 }
