@@ -100,6 +100,21 @@ public final class Plan {
                     throw fail("reads the flattened tensor '\(spec.layer.inputs[0])' as an image")
                 }
             }
+            /// The input with its channels padded to 8s (a map read straight from the frame has
+            /// C lanes a pixel): a conversion step the plan inserts for kernels that work in
+            /// whole vectors of channels.
+            func paddedInput() -> (id: Int, layout: TensorLayout) {
+                guard from.stride % 8 != 0, from.flattenedFrom == nil, !from.shape.isVector else {
+                    return (inputIDs[0], from)
+                }
+                let layout = TensorLayout(shape: from.shape, stride: roundUp8(from.shape.channels))
+                let id = add(name + ".padded", layout)
+                steps.append(
+                    PadChannelsStep(
+                        name: name + ".padded", input: inputIDs[0], output: id,
+                        pixels: from.shape.height * from.shape.width, from: from.stride, to: layout.stride))
+                return (id, layout)
+            }
             switch spec.operation {
             case .conv(let outC, let kernel, let stride, let padding, _):
                 try map()
@@ -117,12 +132,12 @@ public final class Plan {
                 steps.append(step)
             case .groupedConv(let outC, let kernel, let stride, let padding, let dilation, let groups, _):
                 try map()
-                guard groups == from.shape.channels, outC == groups, from.stride % 8 == 0 else {
+                guard groups == from.shape.channels, outC == groups else {
                     throw fail(
-                        "grouped convolution runs depthwise only (groups = input channels = output channels, "
-                            + "after a layer that pads channels to 8s); this one has groups \(groups) for "
-                            + "\(from.shape.channels) to \(outC) channels")
+                        "grouped convolution runs depthwise only (groups = input channels = output channels); "
+                            + "this one has groups \(groups) for \(from.shape.channels) to \(outC) channels")
                 }
+                let (source, from) = paddedInput()
                 let shape = DepthwiseConv2DShape(
                     inH: from.shape.height, inW: from.shape.width, channels: from.stride, kernelH: kernel.height,
                     kernelW: kernel.width, strideH: stride.height, strideW: stride.width, padTop: padding.height,
@@ -131,7 +146,7 @@ public final class Plan {
                 let id = add(name, TensorLayout(shape: out, stride: from.stride))
                 steps.append(
                     DepthwiseConvolutionStep(
-                        name: name, input: inputIDs[0], output: id, shape: shape, realChannels: outC,
+                        name: name, input: source, output: id, shape: shape, realChannels: outC,
                         weightOffset: offset("weight")!, biasOffset: offset("bias")))
             case .batchNorm(let epsilon):
                 let statistics = (
@@ -170,10 +185,11 @@ public final class Plan {
                 try map()
                 var maximum = false
                 if case .globalMaxPool = spec.operation { maximum = true }
+                let (source, from) = paddedInput()
                 let id = add(name, TensorLayout(shape: out, stride: from.stride))
                 steps.append(
                     GlobalPoolStep(
-                        name: name, input: inputIDs[0], output: id,
+                        name: name, input: source, output: id,
                         shape: GlobalPoolShape(pixels: from.shape.height * from.shape.width, channels: from.stride),
                         maximum: maximum))
             case .activation(let activation):
@@ -184,10 +200,11 @@ public final class Plan {
                 guard !perChannel || from.flattenedFrom == nil else {
                     throw fail("per-channel PReLU of the flattened tensor '\(spec.layer.inputs[0])'")
                 }
+                let (source, from) = paddedInput()
                 let id = add(name, from)
                 steps.append(
                     PReLUStep(
-                        name: name, input: inputIDs[0], output: id, layout: from, perChannel: perChannel,
+                        name: name, input: source, output: id, layout: from, perChannel: perChannel,
                         weightOffset: offset("weight")!))
             case .constant(let count):
                 let id = add(name, TensorLayout(shape: out, stride: roundUp8(count)))

@@ -187,3 +187,31 @@ final class AddStep: Step {
         }
     }
 }
+
+/// A layout conversion the plan inserts: an NHWC map of `from` lanes a pixel (the frame's own
+/// channels) copied into `to` lanes (channels padded to 8s, padding lanes zero), for kernels
+/// that work in whole vectors of channels; the backward pass copies the real lanes back.
+final class PadChannelsStep: Step {
+    let pixels: Int, from: Int, to: Int
+
+    init(name: String, input: Int, output: Int, pixels: Int, from: Int, to: Int) {
+        self.pixels = pixels
+        self.from = from
+        self.to = to
+        super.init(name: name, inputs: [input], output: output)
+    }
+
+    override func forward(_ frame: Frame) {
+        let x = frame.values[inputs[0]]
+        let y = frame.values[output]
+        y.initialize(repeating: 0, count: pixels * to)
+        for p in 0 ..< pixels { (y + p * to).update(from: x + p * from, count: from) }
+    }
+
+    override func backward(_ frame: Frame) {
+        guard inputNeedsGradient[0] else { return }
+        let dy = frame.gradients[output]
+        let dx = gradientTarget(frame, 0)
+        for p in 0 ..< pixels { (dx + p * from).update(from: dy + p * to, count: from) }
+    }
+}
