@@ -49,7 +49,9 @@ public enum ONNXImporter {
             var importer = try GraphImporter(graph, name: name)
             let converted = try importer.run()
             if converted.architecture.outputShape.isVector { return converted }
-            classicError = ONNXError("the answer is not a vector of class scores")
+            classicError = ONNXError(
+                "the graph's answer is a \(converted.architecture.outputShape) map, not a vector of class scores "
+                    + "(a model answering with an image, such as a rectifier without a head, is not supported yet)")
         } catch let error as ONNXError {
             classicError = error
         }
@@ -57,8 +59,12 @@ public enum ONNXImporter {
             var importer = try TensorGraphImporter(graph, name: name)
             return try importer.run()
         } catch let error as ONNXError {
-            // A failure at a node of an image model: the version-1 importer's message.
-            if classicError.description.hasPrefix("node ") { throw classicError }
+            // An image model that failed at a node, or whose answer is an image: the version-1
+            // importer's message, which names the real blocker.
+            if classicError.description.hasPrefix("node ") || classicError.description.hasPrefix("the graph's answer")
+            {
+                throw classicError
+            }
             throw error
         }
     }
