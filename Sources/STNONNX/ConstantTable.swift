@@ -382,7 +382,7 @@ func matmul(_ a: FoldedConstant, _ b: FoldedConstant, fail: (String) -> ONNXErro
     let x = try broadcastValues(a, to: batch + [m, k], fail: fail)
     let y = try broadcastValues(b, to: batch + [k, n], fail: fail)
     let count = batch.reduce(1, *)
-    guard let total = product([count, m, n]), product([count, m, k, n]) != nil || total < 1 << 20 else {
+    guard let total = product([count, m, n]), product([count, m, k, n]) != nil else {
         throw fail("MatMul of \(a.dims) and \(b.dims) is too large to fold")
     }
     var result = [Double](repeating: 0, count: total)
