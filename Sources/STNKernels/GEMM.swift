@@ -76,8 +76,8 @@ public func gemmAccumulate(
     #endif
     precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
     let lanes = Lane.scalarCount
-    var i = 0
-    while i < m {
+    // Rows i ..< i + 6 of C, columns j0 ..< j1.
+    @inline(__always) func rowBlock(_ i: Int, _ j0: Int, _ j1: Int) {
         // A partial last block repeats its last row: it computes and stores the same values twice.
         let last = m - 1
         let i0 = i
@@ -92,35 +92,59 @@ public func gemmAccumulate(
         let a3 = a + rows.offset(i3)
         let a4 = a + rows.offset(i4)
         let a5 = a + rows.offset(i5)
-        var j = 0
+        var j = j0
         #if STN_AVX512
             // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
             // broadcast of A with the two wide vectors instead of re-reading A on its own.
-            if n == 2 * lanes + 8 {
+            if j0 == 0 && j1 == n && n == 2 * lanes + 8 {
                 kernel6x2plus8(
                     a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
                     c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction)
                 j = n
             }
         #endif
-        while j + 2 * lanes <= n {
+        while j + 2 * lanes <= j1 {
             kernel6x2(
                 Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
                 c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
             j += 2 * lanes
         }
         // The columns left over: one register's worth, then (AVX-512 only) a last 8.
-        if j + lanes <= n {
+        if j + lanes <= j1 {
             kernel6x1(
                 Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
                 c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
             j += lanes
         }
-        if j < n {
+        if j < j1 {
             kernel6x1(
                 SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
                 c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
         }
+    }
+    // Each block of 6 rows reads all of B. When B is larger than about half of L2 (a
+    // convolution with thousands of taps x hundreds of channels) and several row blocks
+    // read it, go panel by panel instead: one panel of B (all of its rows, 2 vectors of
+    // columns) stays in cache while every row block reads it, so B streams in once.
+    let bSpan = (reduction.n1 - 1) * reduction.bStride1 + (reduction.n2 - 1) * reduction.bStride2 + n
+    if m > 6 && bSpan > 1 << 17 {
+        let panel = 2 * lanes
+        var j0 = 0
+        while j0 < n {
+            // A last panel of less than 2 vectors runs with the one before it (as `rowBlock` splits it).
+            let j1 = n - j0 < 2 * panel ? n : j0 + panel
+            var i = 0
+            while i < m {
+                rowBlock(i, j0, j1)
+                i += 6
+            }
+            j0 = j1
+        }
+        return
+    }
+    var i = 0
+    while i < m {
+        rowBlock(i, 0, n)
         i += 6
     }
 }

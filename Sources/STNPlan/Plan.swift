@@ -297,6 +297,26 @@ public final class Plan {
                         name: name, input: inputIDs[0], output: id,
                         shape: poolShape(from, kernel: kernel, stride: stride)))
             case .relu:
+                // At inference a ReLU read only by a 2 x 2, stride-2 max pool (conv, ReLU, pool, as
+                // exported models order them) runs with the pool as one pass: max and ReLU
+                // commute, so it is the pool-then-ReLU kernel; the ReLU's output is never stored.
+                if !training, readers[name]?.count == 1, let next = readers[name]?.first, from.stride % 8 == 0,
+                    from.flattenedFrom == nil, !from.shape.isVector,
+                    case .maxPool(let pooling) = architecture.layers[next].operation, pooling.isPlain,
+                    pooling.kernel == Size2(square: 2), pooling.stride == Size2(square: 2)
+                {
+                    let pool = architecture.layers[next]
+                    var activated = tensors[add(name, from)]
+                    activated.materialised = false
+                    tensors[tensors.count - 1] = activated
+                    let id = add(pool.name, TensorLayout(shape: pool.outputShape, stride: from.stride))
+                    steps.append(
+                        MaxPoolReLUStep(
+                            name: name + "+" + pool.name, input: inputIDs[0], output: id,
+                            shape: PoolReLUShape(inH: from.shape.height, inW: from.shape.width, channels: from.stride)))
+                    fusedReLUs.insert(next)
+                    break
+                }
                 let id = add(name, from)
                 steps.append(ReLUStep(name: name, input: inputIDs[0], output: id, count: from.count))
             case .flatten:

@@ -17,6 +17,8 @@ final class GEMMTests: XCTestCase {
     func checkGEMMMatchesNaiveLoops() {
         for (m, n, k) in [
             (1, 8, 1), (5, 16, 7), (6, 24, 13), (13, 40, 33), (37, 32, 100), (7, 48, 9), (12, 56, 20), (8, 64, 5),
+            // B above 2^17 floats: panel by panel (every panel-width mix of 16- and 8-lane registers).
+            (13, 136, 1_100), (8, 72, 2_000), (19, 40, 3_300), (7, 104, 1_300),
         ] {
             let a = (0 ..< m * k).map { _ in random() }
             let b = (0 ..< k * n).map { _ in random() }
