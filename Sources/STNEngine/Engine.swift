@@ -86,7 +86,9 @@ public final class Engine {
         }
         // One thread runs on `plan` itself: no second arena to plan and fill.
         workers = threads > 1 ? try (0 ..< min(threads, 256)).map { _ in try compiled() } : []
-        let answerFloats = max(architecture.classCount, 1) * (workers.count + 1)
+        // Then, for an image answer, the image in NCHW order for `infer(tensor:)`.
+        let imageFloats = plan.outputKind == .image ? plan.tensors[plan.outputTensor].layout.shape.count : 0
+        let answerFloats = max(architecture.classCount, 1) * (workers.count + 1) + imageFloats
         answers = .allocate(capacity: answerFloats)
         answers.initialize(repeating: 0, count: answerFloats)
     }
@@ -163,8 +165,19 @@ public final class Engine {
             }
         }
         plan.forward(plan.frame!)
-        return UnsafeBufferPointer(
-            start: plan.frame!.value(plan.outputTensor), count: plan.tensors[plan.outputTensor].layout.shape.count)
+        let shape = plan.tensors[plan.outputTensor].layout.shape
+        if plan.outputKind == .image && !architecture.isGeneral {
+            // The image answer from height x width x padded channels to NCHW.
+            let layout = plan.tensors[plan.outputTensor].layout
+            let values = plan.frame!.value(plan.outputTensor)
+            let image = answers + max(architecture.classCount, 1) * (workers.count + 1)
+            let pixels = shape.height * shape.width
+            for c in 0 ..< shape.channels {
+                for p in 0 ..< pixels { image[c * pixels + p] = values[p * layout.stride + c] }
+            }
+            return UnsafeBufferPointer(start: image, count: shape.count)
+        }
+        return UnsafeBufferPointer(start: plan.frame!.value(plan.outputTensor), count: shape.count)
     }
 
     /// As `infer(pixels:into:)`, adding each step's nanoseconds to `stepTimes[step]`
@@ -217,6 +230,17 @@ public final class Engine {
     private func finish(_ plan: Plan, _ result: inout InferenceResult, times: UnsafeMutablePointer<UInt64>?) {
         let frame = plan.frame!
         plan.forward(frame, times: times)
+        if plan.outputKind == .image {
+            // An image answer (a rectifier's): no classes; it is read with `lastImage`.
+            let layout = plan.tensors[plan.outputTensor].layout
+            let values = frame.value(plan.outputTensor)
+            result.classCount = 0
+            result.digit = 0
+            result.probability = 0
+            result.isFinite = (0 ..< layout.count).allSatisfy { values[$0].isFinite }
+            result.thetaCount = 0
+            return
+        }
         let classes = architecture.classCount
         let output = frame.value(plan.outputTensor)
         var finite = true
@@ -226,7 +250,7 @@ public final class Engine {
         case .logSoftmax: logProbs.update(from: output, count: classes)
         // From the logits rather than log(softmax): exact where probabilities underflow.
         case .softmax: LogSoftmax.forward(frame.value(plan.logitsTensor), count: classes, into: logProbs)
-        case .logits: LogSoftmax.forward(output, count: classes, into: logProbs)
+        case .logits, .image: LogSoftmax.forward(output, count: classes, into: logProbs)
         }
         let logits = frame.value(plan.logitsTensor)
         for i in 0 ..< classes {
@@ -252,6 +276,22 @@ public final class Engine {
             result.thetaCount = 0
         }
         result.isFinite = finite
+    }
+
+    /// Whether the model answers with an image (a rectifier) rather than class scores.
+    public var answersWithImage: Bool { plan.outputKind == .image }
+    /// The answer's shape: the classes, or the image's channels x height x width.
+    public var answerShape: TensorShape { plan.tensors[plan.outputTensor].layout.shape }
+
+    /// The last frame's image answer (by `infer`), height x width x channels, in the model's
+    /// scale (the input's is pixel / 255), into `image` (`answerShape.count` floats).
+    public func lastImage(into image: UnsafeMutablePointer<Float>) {
+        let layout = plan.tensors[plan.outputTensor].layout
+        let values = plan.frame!.value(plan.outputTensor)
+        let channels = layout.shape.channels
+        for p in 0 ..< layout.shape.height * layout.shape.width {
+            for c in 0 ..< channels { image[p * channels + c] = values[p * layout.stride + c] }
+        }
     }
 
     /// Where `plan` leaves every class's log-probability.

@@ -49,6 +49,12 @@ public enum ONNXImporter {
             var importer = try GraphImporter(graph, name: name)
             let converted = try importer.run()
             if converted.architecture.outputShape.isVector { return converted }
+            // A transformer answering with its rectified image (a TPS rectifier without a head).
+            if converted.architecture.layers.contains(where: {
+                if case .gridSample = $0.operation { true } else { false }
+            }) {
+                return converted
+            }
             classicError = ONNXError(
                 "the graph's answer is a \(converted.architecture.outputShape) map, not a vector of class scores "
                     + "(a model answering with an image, such as a rectifier without a head, is not supported yet)")
@@ -61,8 +67,7 @@ public enum ONNXImporter {
         } catch let error as ONNXError {
             // An image model that failed at a node, or whose answer is an image: the version-1
             // importer's message, which names the real blocker.
-            if classicError.description.hasPrefix("node ") || classicError.description.hasPrefix("the graph's answer")
-            {
+            if classicError.description.hasPrefix("node ") || classicError.description.hasPrefix("the graph's answer") {
                 throw classicError
             }
             throw error

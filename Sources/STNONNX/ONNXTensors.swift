@@ -160,7 +160,10 @@ func sanitized(_ name: String) -> String {
             || byte == 46 || byte == 45 || byte == 47
         return ok ? byte : 95
     }
-    return bytes.isEmpty ? "t" : String(decoding: bytes, as: UTF8.self)
+    // Parameter names are HDF5 paths: no leading '/', no empty or '.' part (the legacy
+    // exporter's tensors are named "/conv1/Conv_output_0"), or the weight file would not load.
+    let parts = String(decoding: bytes, as: UTF8.self).split(separator: "/").filter { $0 != "." }
+    return parts.isEmpty ? "t" : parts.joined(separator: "/")
 }
 
 extension Onnx_NodeProto {

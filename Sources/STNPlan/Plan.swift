@@ -51,6 +51,8 @@ public final class Plan {
 
     public enum OutputKind: Sendable {
         case logSoftmax, softmax, logits
+        /// The answer is a map (a rectifier's image), not class scores.
+        case image
     }
 
     /// Every step's name (its layer; fused steps join two), in order: per-step timing reports them.
@@ -451,13 +453,14 @@ public final class Plan {
             outputKind = classSoftmax! ? .logSoftmax : .softmax
             logitsTensor = steps.last!.inputs[0]
         default:
-            outputKind = .logits
+            outputKind = tensors[output].layout.shape.isVector ? .logits : .image
             logitsTensor = output
         }
-        guard tensors[output].layout.shape.isVector else {
+        guard outputKind != .image || !training else {
             throw DescriptionError(
                 layer: architecture.modelDescription.outputName,
-                "the model's answer is a \(tensors[output].layout.shape) map; it must be a vector of class scores")
+                "the model's answer is a \(tensors[output].layout.shape) image; training needs a vector of class scores"
+            )
         }
         thetaTensors = steps.compactMap { $0 is TransformGridStep ? $0.inputs[0] : nil }
         sampledTensors = steps.compactMap { $0 is GridSampleStep ? $0.output : nil }

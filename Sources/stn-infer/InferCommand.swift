@@ -71,6 +71,13 @@ struct InferCommand: ParsableCommand {
             "Write each image's transformer output (what the classifier sees) to DIR/NAME-INDEX.png, NAME the input file's name, INDEX the image's place in it; DIR is created if needed.",
             valueName: "DIR"))
     var warped: String?
+
+    @Option(
+        name: .customLong("images-out"),
+        help: ArgumentHelp(
+            "For a model that answers with an image (a rectifier without a classifier): write each answer to DIR/NAME-INDEX.png instead of printing class scores.",
+            valueName: "DIR"))
+    var imagesOut: String?
     @Option(parsing: .unconditional, help: "Threads for large files.") var threads: Int = processorCount()
     @Option(
         name: .customLong("max-memory"),
@@ -150,6 +157,13 @@ struct InferCommand: ParsableCommand {
         let engine = try Engine(weightFile: file, threads: min(threads, max(1, count / 64)))
         let warpedImages = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
         let transform = engine.architecture.transforms.first?.rawValue
+        if engine.answersWithImage {
+            try inferImages(engine, sources: sources, count: count)
+            return
+        }
+        if imagesOut != nil {
+            throw ValidationError("--images-out: the model answers with class scores, not images")
+        }
 
         // The images run a batch at a time, each batch's answers written before the next is
         // read: the first answers come while a large (or gzip) file is still being read, and
@@ -284,6 +298,34 @@ struct InferCommand: ParsableCommand {
 }
 
 extension InferCommand {
+    /// A model answering with an image: each answer written as a PNG (--images-out), one line
+    /// per image naming the file.
+    func inferImages(_ engine: Engine, sources: [FrameSource], count: Int) throws {
+        guard let imagesOut else {
+            throw ValidationError(
+                "the model answers with a \(engine.answerShape) image, not class scores: give --images-out DIR to write them"
+            )
+        }
+        let writer = try WarpedImages(answersIn: imagesOut, engine: engine)
+        var done = 0
+        for source in sources where done < count {
+            let stem = WarpedImages.stem(source.path)
+            for index in 0 ..< min(source.count, count - done) {
+                let frame = try source.next()
+                var result = InferenceResult()
+                frame.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+                let path = try writer.writeAnswer(engine, stem: stem, index: index)
+                switch format {
+                case .text: try writeStandardOutput(formatted("%5d", done) + "  wrote \(path)\n")
+                case .csv: try writeStandardOutput((done == 0 ? "index,image\n" : "") + "\(done),\(path)\n")
+                case .json: try writeStandardOutput("{\"index\":\(done),\"image\":\"\(path)\"}\n")
+                }
+                done += 1
+            }
+        }
+        try flushStandardOutput()
+    }
+
     /// The classes a model tells apart: the width of its answer.
     static func classCount(_ architecture: Architecture) -> Int { architecture.classCount }
 

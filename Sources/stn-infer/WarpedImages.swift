@@ -58,11 +58,40 @@ struct WarpedImages {
         }
     }
 
+    /// For a model answering with an image (a rectifier): its answers, grey or RGB.
+    init(answersIn directory: String, engine: Engine) throws {
+        let shape = engine.answerShape
+        guard shape.channels == 1 || shape.channels == 3 else {
+            throw EngineError("the model answers with \(shape.channels)-channel images; PNG is written for 1 or 3")
+        }
+        do {
+            try createDirectories(directory)
+        } catch let error as FileError {
+            throw EngineError("--images-out: \(error)")
+        }
+        self.directory = directory
+        self.shape = shape
+    }
+
+    /// Writes the engine's last image answer (after `infer`) for image `index` of `stem`;
+    /// returns the file's path.
+    @discardableResult
+    func writeAnswer(_ engine: Engine, stem: String, index: Int) throws -> String {
+        var image = [Float](repeating: 0, count: shape.count)
+        image.withUnsafeMutableBufferPointer { engine.lastImage(into: $0.baseAddress!) }
+        return try image.withUnsafeBufferPointer { try write($0, stride: shape.channels, stem: stem, index: index) }
+    }
+
     /// Writes the engine's last transformer output (after `infer`) for image `index` of `stem`.
     func write(_ engine: Engine, stem: String, index: Int) throws {
         let sampled = engine.lastSampled
+        try write(sampled, stride: sampled.count / max(shape.height * shape.width, 1), stem: stem, index: index)
+    }
+
+    /// Writes height x width pixels of `stride` floats (the model's 0 ... 1 scale) as a PNG.
+    @discardableResult
+    private func write(_ sampled: UnsafeBufferPointer<Float>, stride: Int, stem: String, index: Int) throws -> String {
         let pixelsPerChannel = shape.height * shape.width
-        let stride = sampled.count / max(pixelsPerChannel, 1)
         var bytes = [UInt8](repeating: 0, count: pixelsPerChannel * shape.channels)
         for p in 0 ..< pixelsPerChannel {
             for c in 0 ..< shape.channels {
@@ -79,7 +108,8 @@ struct WarpedImages {
         do {
             try writeAtomically(png, to: file)
         } catch let error as FileError {
-            throw EngineError("--warped: \(error)")
+            throw EngineError("\(error)")
         }
+        return file
     }
 }

@@ -88,6 +88,47 @@ final class UsersModelsTests: XCTestCase {
         }
     }
 
+    /// Every converted parameter name is one a weight file stores and loads back (the legacy
+    /// exporter names tensors "/conv1/Conv_output_0").
+    func testParameterNamesAreStorable() throws {
+        for name in Self.converting + ["tps_rectifier-legacy20", "tps_rectifier-dynamo"] {
+            for spec in try convert(name).architecture.parameters {
+                XCTAssertTrue(ModelDescription.isStorableParameterName(spec.name), "\(name): \(spec.name)")
+            }
+        }
+    }
+
+    /// The TPS rectifier without a head answers with its rectified image: the engine's image
+    /// matches ONNX Runtime's, and training such a model is refused in one line.
+    func testRectifierAnswersWithItsImage() throws {
+        for name in ["tps_rectifier-legacy20", "tps_rectifier-legacy17", "tps_rectifier-dynamo"] {
+            let converted = try convert(name)
+            let engine = try Engine(weights: converted.weights, threads: 1)
+            XCTAssertTrue(engine.answersWithImage, name)
+            let file = try HDF5File(path: Self.folder.appendingPathComponent("\(name)-expected.h5").path, mode: .read)
+            defer { try? file.close() }
+            let input = try file.readFloats("input")
+            let output = try file.readFloats("output")
+            let frame = input.values.count / input.shape[0]
+            let size = output.values.count / output.shape[0]
+            var worst: Float = 0
+            for n in 0 ..< input.shape[0] {
+                let image = Array(input.values[n * frame ..< (n + 1) * frame]).withUnsafeBufferPointer {
+                    Array(engine.infer(tensor: $0.baseAddress!))
+                }
+                XCTAssertEqual(image.count, size, name)
+                for i in 0 ..< min(size, image.count) {
+                    worst = max(worst, abs(image[i] - output.values[n * size + i]))
+                }
+            }
+            print("\(name): max |engine image - ONNX Runtime| \(worst)")
+            XCTAssertLessThan(worst, 1e-4, name)
+            XCTAssertThrowsError(try Network(architecture: converted.architecture, maxBatch: 1, threads: 1)) {
+                XCTAssertTrue("\($0)".contains("training needs a vector of class scores"), "\($0)")
+            }
+        }
+    }
+
     /// An external data location outside the model's folder is refused in one line.
     func testExternalDataOutsideTheFolderIsRefused() throws {
         let bytes = [UInt8](try Data(contentsOf: Self.folder.appendingPathComponent("gtsrb32-dynamo.onnx")))
