@@ -37,7 +37,7 @@ enum {
     STN_ERROR_NON_FINITE = 4,
 };
 
-/* The most classes and transform parameters a result holds. */
+/* The most log-probabilities and transform parameters a result holds. */
 #define STN_MAX_CLASSES 64
 #define STN_MAX_THETA 32
 
@@ -46,7 +46,9 @@ typedef struct stn_result {
     /* The predicted class (for digits, the digit) and its probability. */
     int32_t label;
     float probability;
-    /* Log-probabilities of the model's classes, in log_probs[0 .. class_count - 1]. */
+    /* The model's classes (label is the most probable of all of them), and the
+       log-probabilities of the first STN_MAX_CLASSES of them, in log_probs[0 .. min(class_count,
+       STN_MAX_CLASSES) - 1]. */
     int32_t class_count;
     float log_probs[STN_MAX_CLASSES];
     /* The first transformer's parameters, theta_count of them (0 for a model without a
