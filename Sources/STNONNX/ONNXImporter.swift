@@ -56,8 +56,8 @@ public enum ONNXImporter {
                 return converted
             }
             classicError = ONNXError(
-                "the graph's answer is a \(converted.architecture.outputShape) map, not a vector of class scores "
-                    + "(a model answering with an image, such as a rectifier without a head, is not supported yet)")
+                "the graph's answer is a \(converted.architecture.outputShape) map: neither class scores nor "
+                    + "a transformer's image (no grid sampler makes it)")
         } catch let error as ONNXError {
             classicError = error
         }
