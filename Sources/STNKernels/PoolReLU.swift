@@ -112,22 +112,3 @@ public struct PoolReLUShape: Sendable, Equatable {
 /// compiles to a call that handles lanes one by one.
 @inline(__always)
 func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> { a.replacing(with: b, where: b .> a) }
-
-/// ReLU in place; backward masks the gradient where the output was zero.
-public enum ReLU {
-    public static func forward(_ x: UnsafeMutablePointer<Float>, count: Int) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels { return kernels.reluForward(x, count: count) }
-        #endif
-        for i in 0 ..< count { x[i] = max(x[i], 0) }
-    }
-
-    public static func backward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.reluBackward(output: output, gradient: gradient, count: count)
-            }
-        #endif
-        for i in 0 ..< count where output[i] <= 0 { gradient[i] = 0 }
-    }
-}

@@ -117,14 +117,6 @@
                 dOutput: dOutput, output: output, argmax: argmax, dInput: dInput)
         }
 
-        func reluForward(_ x: UnsafeMutablePointer<Float>, count: Int) {
-            STNKernelsAVX2.ReLU.forward(x, count: count)
-        }
-
-        func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int) {
-            STNKernelsAVX2.ReLU.backward(output: output, gradient: gradient, count: count)
-        }
-
         func maxPoolForward(
             _ shape: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
             argmax: UnsafeMutablePointer<Int32>?

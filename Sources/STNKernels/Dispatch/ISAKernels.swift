@@ -53,8 +53,6 @@ protocol ISAKernels: Sendable {
     func poolReLUBackward(
         _ shape: PoolReLUShape, dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>,
         argmax: UnsafePointer<Int32>, dInput: UnsafeMutablePointer<Float>)
-    func reluForward(_ x: UnsafeMutablePointer<Float>, count: Int)
-    func reluBackward(output: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>, count: Int)
 
     func maxPoolForward(
         _ shape: PoolShape, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
