@@ -21,23 +21,42 @@ public func runTool<Command: ParsableCommand>(
         try parsed.run()
         try flushStandardOutput()
         exit(0)
-    } catch let code as ExitCode {
-        exit(code.rawValue)
     } catch {
-        let exitCode = command.exitCode(for: error)
-        if exitCode == .success {
-            // --help, --version: not failures.
-            do {
-                try writeStandardOutputLine(command.fullMessage(for: error))
-                try flushStandardOutput()
-            } catch {
-                writeStandardError("\(name): error: \(error)\n")
-                exit(1)
-            }
-            exit(0)
-        }
-        let message = command.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-        writeStandardError("\(name): error: \(message)\n")
-        exit(exitCode.rawValue)
+        fail(command, name: name, error)
     }
+}
+
+/// Runs `body` for a command line that `CommonArguments` scanned, without
+/// swift-argument-parser's parse, reporting success and failure exactly as `runTool` does.
+public func runScanned<Command: ParsableCommand>(_ command: Command.Type, name: String, _ body: () throws -> Void)
+    -> Never
+{
+    do {
+        try body()
+        try flushStandardOutput()
+        exit(0)
+    } catch {
+        fail(command, name: name, error)
+    }
+}
+
+/// One line on standard error and the command's exit code for `error` (0 and the message on
+/// standard output for --help and --version).
+private func fail<Command: ParsableCommand>(_ command: Command.Type, name: String, _ error: any Error) -> Never {
+    if let code = error as? ExitCode { exit(code.rawValue) }
+    let exitCode = command.exitCode(for: error)
+    if exitCode == .success {
+        // --help, --version: not failures.
+        do {
+            try writeStandardOutputLine(command.fullMessage(for: error))
+            try flushStandardOutput()
+        } catch {
+            writeStandardError("\(name): error: \(error)\n")
+            exit(1)
+        }
+        exit(0)
+    }
+    let message = command.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    writeStandardError("\(name): error: \(message)\n")
+    exit(exitCode.rawValue)
 }

@@ -16,7 +16,15 @@ import STNSystem
 
 @main
 struct InferCommand: ParsableCommand {
-    static func main() { runTool(InferCommand.self, name: "stn-infer", prepare: { try ISA.selectFromEnvironment() }) }
+    static func main() {
+        if let request = InferRequest(commonArguments: CommandLine.arguments.dropFirst()) {
+            runScanned(InferCommand.self, name: "stn-infer") {
+                try ISA.selectFromEnvironment()
+                try request.run()
+            }
+        }
+        runTool(InferCommand.self, name: "stn-infer", prepare: { try ISA.selectFromEnvironment() })
+    }
 
     static let configuration = CommandConfiguration(
         commandName: "stn-infer",
@@ -85,6 +93,89 @@ struct InferCommand: ParsableCommand {
             "Refuse a model that needs more memory than this (e.g. 2G, 512M); default: the memory available.",
             valueName: "SIZE"))
     var maxMemory: String?
+
+    /// The options as plain values.
+    var request: InferRequest {
+        InferRequest(
+            images: images, weights: weights, labels: labels, format: format, explain: explain,
+            explainCount: explainCount, explainDigits: explainDigits, explainMisses: explainMisses, limit: limit,
+            invert: invert, warped: warped, imagesOut: imagesOut, threads: threads, maxMemory: maxMemory)
+    }
+
+    func validate() throws { try request.validate() }
+
+    func run() throws { try request.run() }
+}
+
+/// What one stn-infer run is asked to do: InferCommand's options as plain values, so that
+/// the common command lines (`CommonArguments`) run without swift-argument-parser's parse.
+struct InferRequest {
+    var images: [String]
+    var weights: String?
+    var labels: String?
+    var format: InferCommand.Format = .text
+    var explain: String?
+    var explainCount = 8
+    var explainDigits: String?
+    var explainMisses = false
+    var limit: Int?
+    var invert = false
+    var warped: String?
+    var imagesOut: String?
+    var threads = processorCount()
+    var maxMemory: String?
+
+    /// The options `CommonArguments` scans: images, and those used from scripts and capture
+    /// loops. Every other command line goes through the full parser.
+    static let commonOptions: [String: CommonArguments.Kind] = [
+        "weights": .value, "labels": .value, "format": .value, "limit": .value, "threads": .value,
+        "invert": .flag,
+    ]
+
+    /// The request for a common command line that passes validation, else nil (the full
+    /// parser then parses it and reports any error).
+    init?(commonArguments arguments: some Collection<String>) {
+        guard let scanned = CommonArguments(arguments, options: Self.commonOptions), !scanned.positionals.isEmpty
+        else { return nil }
+        images = scanned.positionals
+        weights = scanned.options["weights"]
+        labels = scanned.options["labels"]
+        invert = scanned.options["invert"] != nil
+        if let name = scanned.options["format"] {
+            guard let format = InferCommand.Format(rawValue: name) else { return nil }
+            self.format = format
+        }
+        if let text = scanned.options["limit"] {
+            guard let limit = Int(text) else { return nil }
+            self.limit = limit
+        }
+        if let text = scanned.options["threads"] {
+            guard let threads = Int(text) else { return nil }
+            self.threads = threads
+        }
+        guard (try? validate()) != nil else { return nil }
+    }
+
+    init(
+        images: [String], weights: String?, labels: String?, format: InferCommand.Format, explain: String?,
+        explainCount: Int, explainDigits: String?, explainMisses: Bool, limit: Int?, invert: Bool, warped: String?,
+        imagesOut: String?, threads: Int, maxMemory: String?
+    ) {
+        self.images = images
+        self.weights = weights
+        self.labels = labels
+        self.format = format
+        self.explain = explain
+        self.explainCount = explainCount
+        self.explainDigits = explainDigits
+        self.explainMisses = explainMisses
+        self.limit = limit
+        self.invert = invert
+        self.warped = warped
+        self.imagesOut = imagesOut
+        self.threads = threads
+        self.maxMemory = maxMemory
+    }
 
     func validate() throws {
         if images.contains("-") {
@@ -297,7 +388,7 @@ struct InferCommand: ParsableCommand {
     }
 }
 
-extension InferCommand {
+extension InferRequest {
     /// A model answering with an image: each answer written as a PNG (--images-out), one line
     /// per image naming the file.
     func inferImages(_ engine: Engine, sources: [FrameSource], count: Int) throws {

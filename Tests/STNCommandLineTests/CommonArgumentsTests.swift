@@ -1,0 +1,59 @@
+import STNCommandLine
+import XCTest
+
+/// The scan that lets the common command lines start without swift-argument-parser's parse
+/// (`CommonArguments`), and stn-infer giving the same answers and errors on that path as on
+/// the full parser's.
+final class CommonArgumentsTests: XCTestCase {
+    let known: [String: CommonArguments.Kind] = ["weights": .value, "limit": .value, "invert": .flag]
+
+    func testItScansPositionalsValuesAndFlagsInAnyOrder() {
+        let scanned = CommonArguments(["a.idx", "--weights", "w.h5", "-", "--invert", "b.png"], options: known)
+        XCTAssertEqual(
+            scanned, CommonArguments(positionals: ["a.idx", "-", "b.png"], options: ["weights": "w.h5", "invert": ""]))
+        XCTAssertEqual(CommonArguments(["--limit", "12"], options: known)?.options, ["limit": "12"])
+    }
+
+    /// Everything outside the subset goes to the full parser (nil), which reports errors.
+    func testAnythingElseIsLeftToTheFullParser() {
+        for arguments in [
+            ["a.idx", "--help"], ["-h"], ["a.idx", "--weights=w.h5"], ["a.idx", "--weights"],
+            ["a.idx", "--weights", "--invert"], ["a.idx", "--weights", "a", "--weights", "b"],
+            ["a.idx", "--invert", "--invert"], ["a.idx", "--unknown"], ["a.idx", "--"], ["a.idx", "-x"],
+            ["a.idx", "--limit", "-1"],
+        ] {
+            XCTAssertNil(CommonArguments(arguments, options: known), "\(arguments)")
+        }
+    }
+}
+
+extension ToolTests {
+    /// Each command line runs once as given (the scanned path where it qualifies) and once
+    /// with `--explain-count 8` added, a default value that only the full parser accepts:
+    /// output, errors and exit status are the same.
+    func testStnInferAnswersTheSameOnTheScannedPathAsThroughTheFullParser() throws {
+        let samples = Self.packageRoot.appendingPathComponent("Weights/samples").path
+        let images = samples + "/images-idx3-ubyte"
+        let labels = samples + "/labels-idx1-ubyte"
+        let directory = try temporaryDirectory()
+        let cases: [[String]] = [
+            [images, "--limit", "3", "--weights", Self.stCNN],
+            [images, "--labels", labels, "--format", "json", "--limit", "40", "--threads", "2"],
+            [Self.images + "/digit.png", Self.images + "/digit-dark-on-light.png", "--invert", "--format", "csv"],
+            [images, "--weights", directory + "/missing.h5"],
+            [directory + "/missing-idx3-ubyte"],
+            [images, "--labels", images],
+            [images, "--limit", "0"],
+            [images, "--format", "yaml"],
+            [images, "--threads", "many"],
+        ]
+        for arguments in cases {
+            let scanned = try run("stn-infer", arguments)
+            let parsed = try run("stn-infer", arguments + ["--explain-count", "8"])
+            XCTAssertEqual(scanned.status, parsed.status, "\(arguments)")
+            XCTAssertEqual(scanned.stdout, parsed.stdout, "\(arguments)")
+            XCTAssertEqual(scanned.stderr, parsed.stderr, "\(arguments)")
+            XCTAssertFalse((scanned.status == 0 ? scanned.stdout : scanned.stderr).isEmpty, "\(arguments)")
+        }
+    }
+}
