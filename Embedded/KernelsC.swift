@@ -1,5 +1,5 @@
 // C entry points to the kernels (Sources/STNKernels), for the Embedded Swift builds of
-// tools/test-arm: compiled into the same module as the kernels' own source files
+// tools/ci/test-arm: compiled into the same module as the kernels' own source files
 // (`swiftc -enable-experimental-feature Embedded -wmo ... Sources/STNKernels/*.swift
 // Embedded/KernelsC.swift`), not part of the SwiftPM build. Everything works on caller-owned
 // float buffers: nothing here allocates. Shapes are `Int32` so the C side uses plain ints.

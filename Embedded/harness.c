@@ -1,5 +1,5 @@
 /* Golden cases for the kernels' Embedded Swift build (Embedded/KernelsC.swift), checked
- * against naive reference loops written here in C: tools/test-arm links this with the
+ * against naive reference loops written here in C: tools/ci/test-arm links this with the
  * aarch64 objects into a static Linux program and runs it under qemu-aarch64-static.
  * Inputs are fixed (a 32-bit LCG with a fixed seed). Prints PASS/FAIL per case and exits
  * non-zero on any failure. Compile with -ffp-contract=off: the references' plain a * b + c

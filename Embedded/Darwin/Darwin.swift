@@ -1,4 +1,4 @@
-// The C maths the kernels use, for Embedded Swift builds only (tools/test-arm).
+// The C maths the kernels use, for Embedded Swift builds only (tools/ci/test-arm).
 //
 // The kernels import `Glibc` when it exists and `Darwin` otherwise; a bare-metal target
 // (aarch64-none-none-elf, armv7em-none-none-eabi) has neither, so this tiny module stands in

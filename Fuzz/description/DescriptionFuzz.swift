@@ -1,8 +1,8 @@
 // libFuzzer target: model descriptions (the layer-list text a weight file carries), from
 // arbitrary bytes. Reading and shape checking must throw, never trap; a description that
 // reads is also compiled into training and inference plans and run once on a zero frame,
-// when it is small enough to do so quickly. tools/fuzz builds and runs it.
-// tools/fuzz: -max_len=4096
+// when it is small enough to do so quickly. tools/ci/fuzz builds and runs it.
+// tools/ci/fuzz: -max_len=4096
 import STNModel
 import STNPlan
 

@@ -1,7 +1,7 @@
 // libFuzzer target: the built-in HDF5 reader and the weight-file checks on top of it, from
 // arbitrary bytes. Any thrown error is a pass; a trap or an AddressSanitizer report is a bug.
-// tools/fuzz builds and runs it.
-// tools/fuzz: -max_len=65536 -use_value_profile=1
+// tools/ci/fuzz builds and runs it.
+// tools/ci/fuzz: -max_len=65536 -use_value_profile=1
 import STNModel
 
 #if canImport(Glibc)

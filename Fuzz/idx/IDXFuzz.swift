@@ -1,6 +1,6 @@
 // libFuzzer target: IDX images and labels, raw and gzip, from arbitrary bytes. Any thrown
-// error is a pass; a trap or an AddressSanitizer report is a bug. tools/fuzz builds and runs it.
-// tools/fuzz: -max_len=16384
+// error is a pass; a trap or an AddressSanitizer report is a bug. tools/ci/fuzz builds and runs it.
+// tools/ci/fuzz: -max_len=16384
 import STNData
 
 @_cdecl("LLVMFuzzerTestOneInput")

@@ -1,7 +1,7 @@
 // libFuzzer target: PNG (libpng through CPNGReader) and binary PGM from arbitrary bytes, as
 // stn-infer reads image files. Any thrown error is a pass; a trap, a longjmp gone wrong or an
-// AddressSanitizer report is a bug. tools/fuzz builds and runs it.
-// tools/fuzz: -max_len=16384
+// AddressSanitizer report is a bug. tools/ci/fuzz builds and runs it.
+// tools/ci/fuzz: -max_len=16384
 import STNImage
 
 @_cdecl("LLVMFuzzerTestOneInput")

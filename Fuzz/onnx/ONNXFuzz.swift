@@ -1,8 +1,8 @@
 // libFuzzer target: the ONNX importer (stn-convert MODEL.onnx) from arbitrary bytes: the
 // protobuf decode, both graph importers and the layer list they build. Any thrown error is
-// a pass; a trap or an AddressSanitizer report is a bug. tools/fuzz builds and runs it; its
-// seeds are real torch exports (tools/make_fuzz_corpus.py).
-// tools/fuzz: -max_len=262144
+// a pass; a trap or an AddressSanitizer report is a bug. tools/ci/fuzz builds and runs it; its
+// seeds are real torch exports (tools/fixtures/make_fuzz_corpus.py).
+// tools/ci/fuzz: -max_len=262144
 import STNModel
 import STNONNX
 

@@ -14,7 +14,7 @@ struct Table1Report: ParsableCommand {
         commandName: "table1",
         abstract: "Table 1 of Jaderberg et al. (2015) next to ours, and one figure of all training curves.",
         discussion: """
-            Reads each finished cell's training log, Weights/table1/<r|rts|p|e>/<model>.csv (written by stn-train through tools/table1; a cell is finished once its .h5 exists), and prints a Markdown table of our test error at the last epoch next to the paper's, cells not yet finished marked with a dash. With --out it draws every cell's test error per epoch, one panel per distortion.
+            Reads each finished cell's training log, Weights/table1/<r|rts|p|e>/<model>.csv (written by stn-train through tools/experiments/table1; a cell is finished once its .h5 exists), and prints a Markdown table of our test error at the last epoch next to the paper's, cells not yet finished marked with a dash. With --out it draws every cell's test error per epoch, one panel per distortion.
             """)
 
     @Option(help: "The folder holding <distortion>/<model>.csv.") var directory: String = "Weights/table1"

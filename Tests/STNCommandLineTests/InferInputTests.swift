@@ -3,7 +3,7 @@ import STNImage
 import XCTest
 
 /// stn-infer's inputs beyond idx files: PNG and PGM written by Pillow
-/// (tools/make_image_fixtures.py), idx images with channels, --invert, --warped.
+/// (tools/fixtures/make_image_fixtures.py), idx images with channels, --invert, --warped.
 extension ToolTests {
     static let images = packageRoot.appendingPathComponent("Tests/Fixtures/images").path
     static let stCNN = packageRoot.appendingPathComponent("Weights/st-cnn.h5").path

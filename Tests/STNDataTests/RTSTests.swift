@@ -74,7 +74,7 @@ final class RTSTests: XCTestCase {
     }
 
     /// Our rotate-and-scale against torchvision's `F.affine` on PIL images
-    /// (tools/make_rts_fixture.py): identical pixels for every case.
+    /// (tools/fixtures/make_rts_fixture.py): identical pixels for every case.
     func testRotateAndScaleMatchesTorchvisionPixelForPixel() throws {
         let digits = try IDX.readImages(at: fixture("rts-digits-idx3-ubyte.gz"))
         let expected = try IDX.readImages(at: fixture("rts-expected-idx3-ubyte.gz"))

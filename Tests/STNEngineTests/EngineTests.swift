@@ -102,7 +102,7 @@ final class EngineTests: XCTestCase {
     func testSTCNNMatchesTheTrainer() throws { try ISA.forEachAvailable { _ in try checkAgainstTrainer(.stCNN) } }
     func testCNNMatchesTheTrainer() throws { try ISA.forEachAvailable { _ in try checkAgainstTrainer(.cnn) } }
 
-    /// Engine against PyTorch (Tests/Fixtures/golden-*.h5 from tools/make_golden.py), with
+    /// Engine against PyTorch (Tests/Fixtures/golden-*.h5 from tools/fixtures/make_golden.py), with
     /// each ISA's kernels this machine supports.
     func testMatchesPyTorchFixtures() throws { try ISA.forEachAvailable { _ in try checkPyTorchFixtures() } }
 

@@ -3,7 +3,7 @@ import XCTest
 
 @testable import STNImage
 
-/// PNG (libpng) and PGM inputs, against images Pillow wrote (tools/make_image_fixtures.py)
+/// PNG (libpng) and PGM inputs, against images Pillow wrote (tools/fixtures/make_image_fixtures.py)
 /// from formulas recomputed here: the decoded samples are the source's.
 final class ImageDecodingTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -3,7 +3,7 @@ import XCTest
 
 @testable import STNModel
 
-/// The inputs tools/fuzz found crashing the built-in HDF5 reader (Fuzz/hdf5/regressions/),
+/// The inputs tools/ci/fuzz found crashing the built-in HDF5 reader (Fuzz/hdf5/regressions/),
 /// through the normal path-based API: each must now fail with a one-line error, not trap.
 final class HDF5FuzzRegressionTests: XCTestCase {
     static let regressions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

@@ -4,7 +4,7 @@ import STNONNX
 import XCTest
 
 /// ONNX's backend node-test cases (Tests/Fixtures/onnx-conformance, written by
-/// tools/make_onnx_conformance.py), run as `stn-convert --run-test` runs them.
+/// tools/fixtures/make_onnx_conformance.py), run as `stn-convert --run-test` runs them.
 final class ConformanceTests: XCTestCase {
     static let cases = ONNXImporterTests.fixtures.appendingPathComponent("onnx-conformance")
 

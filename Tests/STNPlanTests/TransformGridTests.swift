@@ -4,7 +4,7 @@ import XCTest
 
 @testable import STNKernels
 
-/// The four grid generators against PyTorch (tools/transforms.py, torch operations with
+/// The four grid generators against PyTorch (tools/fixtures/transforms.py, torch operations with
 /// autograd; Tests/Fixtures/golden-transforms.h5): grids, theta gradients, and the sampler
 /// behind them, on a non-square 7 x 9 grid, align_corners 0 and 1.
 final class TransformGridTests: XCTestCase {

@@ -21,7 +21,7 @@ func relativeError(_ ours: [Float], _ theirs: [Float]) -> Double {
     return scale == 0 ? worst : worst / scale
 }
 
-/// Our trainer against PyTorch (tools/make_golden.py): the seed's models with fixed
+/// Our trainer against PyTorch (tools/fixtures/make_golden.py): the seed's models with fixed
 /// weights on 8 RTS images. Tolerances: activations 1e-5 and gradients 1e-4, relative to
 /// each tensor's largest magnitude. Every case runs with each ISA's kernels this machine
 /// supports (`ISA.forEachAvailable`; the ones it skips are printed).

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
 sys.path.insert(0, os.path.join(ROOT, "tools", "fixtures"))
 
 

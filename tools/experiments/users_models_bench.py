@@ -38,7 +38,7 @@ It reads DIR/manifest.json (written by export_users_models.py) and, for every ON
 Prints (and with --markdown writes) a markdown table: model, exporter, converted? / error,
 max abs error vs ONNX Runtime on log-probs (stn-infer), theta (stn-infer vs PyTorch), the
 whole output (--run-test), our p50, ONNX Runtime's p50, ratio (ORT p50 / ours: above 1 means
-we are faster). Then the seed ST-CNN (tools/seed_model.py) in ONNX Runtime: the committed
+we are faster). Then the seed ST-CNN (tools/fixtures/seed_model.py) in ONNX Runtime: the committed
 export form (Tests/Fixtures/onnx/st-cnn.onnx, decomposed affine grid) next to the "faster
 form" (seed_st_cnn-legacy20.onnx: opset 20, one AffineGrid node, dynamo=False), alternating.
 Nothing here needs a model to convert: a refused model gets its error and ONNX Runtime's p50.

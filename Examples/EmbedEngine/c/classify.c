@@ -4,7 +4,7 @@
 //     classify WEIGHTS.h5 IMAGES-idx3-ubyte INDEX
 //
 // Prints "frame INDEX: digit D p P" (and theta), one "check ...: ok" line per error case,
-// and exits non-zero if anything fails. tools/test-examples builds and runs it.
+// and exits non-zero if anything fails. tools/ci/test-examples builds and runs it.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

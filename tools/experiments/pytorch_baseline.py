@@ -2,7 +2,7 @@
 """PyTorch and ONNX Runtime on this machine, for comparison with stn-bench (needs torch;
 ONNX Runtime if installed).
 
-  python3 tools/pytorch_baseline.py [--train-batches 10] [--frames 2000] [--inference-only]
+  python3 tools/experiments/pytorch_baseline.py [--train-batches 10] [--frames 2000] [--inference-only]
                                     [--stn-bench .build/release/stn-bench] [--rounds 1]
 
 Prints training throughput (batch 256, 2 threads, forward + backward + SGD step) and
@@ -17,7 +17,7 @@ first (pkill -STOP stn-train).
 """
 import argparse, json, os, re, subprocess, sys, time
 import numpy as np, torch, torch.nn.functional as F
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures'))
 from seed_model import build
 
 
@@ -53,7 +53,7 @@ def latency(name, frames, script):
     return times[len(times) // 2] / 1000, times[0] / 1000
 
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def ort_latency(name, frames):

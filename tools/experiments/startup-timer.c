@@ -1,4 +1,4 @@
-// Times whole processes, start to exit, for tools/measure-startup: each round runs every
+// Times whole processes, start to exit, for tools/experiments/measure-startup: each round runs every
 // command once (output to /dev/null), interleaved so all see the same machine load, and
 // prints each command's median wall time and its ratio to the first command's, and the
 // mean CPU time (user + system) the process used, which other load disturbs less (the
