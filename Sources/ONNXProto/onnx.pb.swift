@@ -15,7 +15,7 @@
 // listed as `reserved` so a later edit cannot reuse their numbers; when present in a file
 // they survive a decode/encode round trip as unknown fields (SwiftProtobuf keeps them).
 //
-// Regenerate onnx.pb.swift with tools/generate-onnx-proto.
+// Regenerate onnx.pb.swift with tools/fixtures/generate-onnx-proto.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -6,7 +6,8 @@ import XCTest
 @testable import STNONNX
 
 /// The exporter writes opset-20 graphs whose operators, initialisers and shapes follow the
-/// layer list (ONNX Runtime's agreement with stn-infer is checked by tools/check_onnx_export.py).
+/// layer list, and import back to the same model (ONNX Runtime's agreement with stn-infer on
+/// the exported seed models is checked outside CI by tools/fixtures/check_onnx_export.py).
 final class ONNXExportTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
