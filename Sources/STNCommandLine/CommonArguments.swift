@@ -7,43 +7,49 @@
 /// once, as `--name value` (a value not starting with `-`) or as a flag. Anything else (an
 /// unknown or repeated option, `--name=value`, `--`, `--help`, a missing value) gives nil, and
 /// the tool then parses with swift-argument-parser as always, which also reports every error.
+/// (Plain arrays, not dictionaries: a dictionary's first use looks up its key's Hashable
+/// conformance at run time, the very cost this avoids.)
 public struct CommonArguments: Equatable, Sendable {
-    public enum Kind: Sendable {
-        /// `--name value`.
-        case value
-        /// `--name` alone.
-        case flag
+    /// An option the scan knows: `--name value`, or `--name` alone (a flag).
+    public struct Option: Equatable, Sendable {
+        public var name: String
+        public var takesValue: Bool
+
+        public static func value(_ name: String) -> Option { Option(name: name, takesValue: true) }
+        public static func flag(_ name: String) -> Option { Option(name: name, takesValue: false) }
     }
 
+    /// The options the scan knows.
+    public let known: [Option]
     /// The positional values, in order.
-    public var positionals: [String] = []
-    /// Each option given, by its long name without the dashes; flags map to "".
-    public var options: [String: String] = [:]
-
-    public init(positionals: [String] = [], options: [String: String] = [:]) {
-        self.positionals = positionals
-        self.options = options
-    }
+    public private(set) var positionals: [String] = []
+    /// Each known option's value, in `known`'s order: nil when absent, "" for a flag given.
+    public private(set) var values: [String?]
 
     /// Scans `arguments` (without the program name); nil when the full parser is needed.
-    public init?(_ arguments: some Collection<String>, options known: [String: Kind]) {
+    public init?(_ arguments: some Collection<String>, options known: [Option]) {
+        self.known = known
+        values = Array(repeating: nil, count: known.count)
         var iterator = arguments.makeIterator()
         while let token = iterator.next() {
             guard token.hasPrefix("-"), token != "-" else {
                 positionals.append(token)
                 continue
             }
-            guard token.hasPrefix("--") else { return nil }
-            let name = String(token.dropFirst(2))
-            guard let kind = known[name], options[name] == nil else { return nil }
-            switch kind {
-            case .flag:
-                options[name] = ""
-            case .value:
+            guard token.hasPrefix("--"), let index = known.firstIndex(where: { "--" + $0.name == token }),
+                values[index] == nil
+            else { return nil }
+            if known[index].takesValue {
                 guard let value = iterator.next(), !value.hasPrefix("-") else { return nil }
-                options[name] = value
+                values[index] = value
+            } else {
+                values[index] = ""
             }
         }
     }
 
+    /// The value given for `--name` ("" for a flag), or nil.
+    public func value(_ name: String) -> String? {
+        known.firstIndex { $0.name == name }.flatMap { values[$0] }
+    }
 }

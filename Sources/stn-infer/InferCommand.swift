@@ -127,9 +127,8 @@ struct InferRequest {
 
     /// The options `CommonArguments` scans: images, and those used from scripts and capture
     /// loops. Every other command line goes through the full parser.
-    static let commonOptions: [String: CommonArguments.Kind] = [
-        "weights": .value, "labels": .value, "format": .value, "limit": .value, "threads": .value,
-        "invert": .flag,
+    static let commonOptions: [CommonArguments.Option] = [
+        .value("weights"), .value("labels"), .value("format"), .value("limit"), .value("threads"), .flag("invert"),
     ]
 
     /// The request for a common command line that passes validation, else nil (the full
@@ -138,18 +137,18 @@ struct InferRequest {
         guard let scanned = CommonArguments(arguments, options: Self.commonOptions), !scanned.positionals.isEmpty
         else { return nil }
         images = scanned.positionals
-        weights = scanned.options["weights"]
-        labels = scanned.options["labels"]
-        invert = scanned.options["invert"] != nil
-        if let name = scanned.options["format"] {
+        weights = scanned.value("weights")
+        labels = scanned.value("labels")
+        invert = scanned.value("invert") != nil
+        if let name = scanned.value("format") {
             guard let format = InferCommand.Format(rawValue: name) else { return nil }
             self.format = format
         }
-        if let text = scanned.options["limit"] {
+        if let text = scanned.value("limit") {
             guard let limit = Int(text) else { return nil }
             self.limit = limit
         }
-        if let text = scanned.options["threads"] {
+        if let text = scanned.value("threads") {
             guard let threads = Int(text) else { return nil }
             self.threads = threads
         }

@@ -5,13 +5,16 @@ import XCTest
 /// (`CommonArguments`), and stn-infer giving the same answers and errors on that path as on
 /// the full parser's.
 final class CommonArgumentsTests: XCTestCase {
-    let known: [String: CommonArguments.Kind] = ["weights": .value, "limit": .value, "invert": .flag]
+    let known: [CommonArguments.Option] = [.value("weights"), .value("limit"), .flag("invert")]
 
     func testItScansPositionalsValuesAndFlagsInAnyOrder() {
         let scanned = CommonArguments(["a.idx", "--weights", "w.h5", "-", "--invert", "b.png"], options: known)
-        XCTAssertEqual(
-            scanned, CommonArguments(positionals: ["a.idx", "-", "b.png"], options: ["weights": "w.h5", "invert": ""]))
-        XCTAssertEqual(CommonArguments(["--limit", "12"], options: known)?.options, ["limit": "12"])
+        XCTAssertEqual(scanned?.positionals, ["a.idx", "-", "b.png"])
+        XCTAssertEqual(scanned?.values, ["w.h5", nil, ""])
+        XCTAssertEqual(scanned?.value("weights"), "w.h5")
+        XCTAssertEqual(scanned?.value("invert"), "")
+        XCTAssertNil(scanned?.value("limit"))
+        XCTAssertEqual(CommonArguments(["--limit", "12"], options: known)?.value("limit"), "12")
     }
 
     /// Everything outside the subset goes to the full parser (nil), which reports errors.
