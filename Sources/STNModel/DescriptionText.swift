@@ -43,7 +43,7 @@ extension ModelDescription {
                 header = (version, name)
                 continue
             }
-            guard let input else {
+            guard input != nil else {
                 guard keyword == "input", tokens.count >= 3 else {
                     throw fail("expected 'input NAME CxHxW' after the header, found '\(keyword)'")
                 }
