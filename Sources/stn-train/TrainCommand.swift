@@ -16,11 +16,13 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stn-train",
         abstract:
-            "Train a spatial transformer network (or a plain CNN) on MNIST, plain or rotated, translated and scaled (RTS).",
+            "Train a spatial transformer network (or any model) on MNIST, plain or distorted, or on your own labelled images.",
         discussion: """
             Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
 
             Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on each of these files, the file name plus .lock (w.h5.lock, w.csv.lock, w.png.lock, w.checkpoint.h5.lock): a second stn-train that would write any of them (the same --out, or --out w.checkpoint.h5) is refused.
+
+            Your own data (--train; docs/training.md): a folder with one folder of PNG or PGM images per class (torchvision's ImageFolder: classes sorted by name), a CSV of path,label lines (labels class indices or names), or an IDX pair IMAGES,LABELS (N x H x W or N x H x W x C; raw files are memory-mapped). Each epoch is measured on --test DATA or on a fraction held out with --val-split. The model's input (C x H x W) decides the frames: other sizes are refused unless --fit pad or --fit resize, grey for an RGB model or RGB for a grey one unless --color rgb or --color grey; pixels are scaled by 1/255. Class names (the folders', named labels, or --classes FILE) are kept in the weight file and stn-infer prints them. Every image file is decoded once before training: a corrupt one, a label out of range, a count mismatch or a size that does not fit is one line naming the file, and nothing is written. --init FILE --reset PREFIX starts a trained model's layers afresh (another class count).
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -31,6 +33,10 @@ struct TrainCommand: ParsableCommand {
               stn-train --model st-cnn --summary
               stn-train --model pytorch-tutorial --distortion none --epochs 1 --out /tmp/tutorial.h5
               stn-train --architecture my-model.txt --out /tmp/mine.h5
+              stn-train --architecture signs.txt --train photos/ --val-split 0.1 --fit resize --out signs.h5
+              stn-train --architecture rgb.txt --train train.csv --test test.csv --color rgb --out rgb.h5
+              stn-train --architecture m.txt --train images-idx4-ubyte,labels-idx1-ubyte --val-split 0.1 --out m.h5
+              stn-train --architecture three.txt --init ten.h5 --reset fc2. --train photos/ --val-split 0.1 --out three.h5
             """)
 
     @Option(
