@@ -41,6 +41,8 @@ extension IDX {
         let available = bytes.count - headerBytes
         guard available >= total else { throw IDXError(path, .truncated(expected: total, found: available)) }
         guard available == total else { throw IDXError(path, .trailingBytes(expected: total, found: available)) }
+        // Training reads the images in a shuffled order.
+        file.adviseRandomAccess()
         return (dims, file, headerBytes)
     }
 }

@@ -30,6 +30,14 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: raw, count: file.size)
     }
 
+    /// Tells the kernel the bytes will be read at random (a shuffled data set): no
+    /// read-ahead around each page read, so only the pages asked for come into memory.
+    public func adviseRandomAccess() {
+        if let base = bytes.baseAddress {
+            _ = madvise(UnsafeMutableRawPointer(mutating: base), bytes.count, MADV_RANDOM)
+        }
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

@@ -16,6 +16,9 @@ public struct TrainingData: Sendable {
     /// Files of an image folder left out (not PNG or PGM), and one of them.
     public var ignoredCount = 0
     public var ignoredExample: String?
+    /// The sets as opened, before any split or shuffle: what `check` checks, each in its
+    /// own order (so a fault is named as the first in its file or folder).
+    public var opened: [any LabelledImages]
 
     public init(
         train: any LabelledImages, test: any LabelledImages, fitting: FrameFitting, classNames: [String]? = nil,
@@ -27,6 +30,7 @@ public struct TrainingData: Sendable {
         self.classNames = classNames
         self.trainDescription = trainDescription
         self.testDescription = testDescription
+        opened = [train, test]
     }
 
     /// MNIST: the training digits drawn with `distortion` (afresh every epoch, from `seed`)
@@ -56,7 +60,6 @@ public struct TrainingData: Sendable {
 
     /// The user's data as `source` names it, for a model of `architecture`: the training
     /// data, and the test data or the validation part held out of the training data.
-    /// `trainPath` and `testPath` replace the recorded paths (a resumed run's data moved).
     public static func open(_ source: DataSource, architecture: Architecture) throws -> TrainingData {
         let known = try source.classesFile.map(ClassNames.read)
         let train = try DataLocation.open(source.train, training: true, known: known, knownSource: source.classesFile)
@@ -67,18 +70,20 @@ public struct TrainingData: Sendable {
         }
         let test: any LabelledImages
         let testDescription: String
+        var opened = [train.images]
         if let testPath = source.test {
-            let opened = try DataLocation.open(
+            let testSet = try DataLocation.open(
                 testPath, training: false, known: names,
                 knownSource: names == nil ? nil : source.classesFile ?? source.train)
-            if names == nil, let testNames = opened.classNames {
+            if names == nil, let testNames = testSet.classNames {
                 throw DataError(
                     testPath,
                     "names its classes (\(ClassNames.summary(testNames))) but the training data only numbers them; give --classes FILE to name them"
                 )
             }
-            test = ImageSubset(opened.images, indices: DataSplit.shuffled(opened.images.count))
-            testDescription = "\(testPath) (\(opened.kind.name))"
+            test = ImageSubset(testSet.images, indices: DataSplit.shuffled(testSet.images.count))
+            testDescription = "\(testPath) (\(testSet.kind.name))"
+            opened.append(testSet.images)
         } else if let validation {
             test = validation
             testDescription = "held out of \(source.train) (--val-split \(source.validationFraction!))"
@@ -96,6 +101,7 @@ public struct TrainingData: Sendable {
             testDescription: testDescription)
         data.ignoredCount = train.ignoredCount
         data.ignoredExample = train.ignoredExample
+        data.opened = opened
         return data
     }
 
@@ -112,7 +118,7 @@ public struct TrainingData: Sendable {
                 "\(classNames.count) classes (\(ClassNames.summary(classNames))), the \(architecture.name) model answers with \(classes); train a model whose last layer has \(classNames.count) outputs (with --init, --reset that layer)"
             )
         }
-        for set in [train, test] {
+        for set in opened {
             try set.checkLabels(classes: classes)
             try set.checkImages(threads: threads) { layout, index in
                 if let problem = fitting.problem(layout) { throw DataError(set.origin(index), problem) }

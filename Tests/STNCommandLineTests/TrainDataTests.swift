@@ -56,7 +56,7 @@ extension ToolTests {
     }
 
     /// Runs stn-train with a quick recipe; returns its outcome.
-    func train(_ arguments: [String]) throws -> Outcome {
+    func trainQuickly(_ arguments: [String]) throws -> Outcome {
         try run(
             "stn-train",
             arguments + ["--epochs", "2", "--batch-size", "8", "--lr", "0.05", "--threads", "2", "--quiet"])
@@ -66,7 +66,7 @@ extension ToolTests {
         let directory = try temporaryDirectory()
         try writeImageFolder(directory + "/photos", classes: ["cat", "dog", "fox"], perClass: 8, channels: 3)
         let model = try writeTinyModel(directory, channels: 3, classes: 3)
-        let outcome = try train([
+        let outcome = try trainQuickly([
             "--architecture", model, "--train", directory + "/photos", "--val-split", "0.25", "--out",
             directory + "/w.h5",
         ])
@@ -120,7 +120,7 @@ extension ToolTests {
                 "stn-train", arguments,
                 "\(root)/a/0.pgm: image is \(side)x\(side) (width x height), the model takes 8x8; pass --fit resize or --fit pad",
                 status: 1)
-            let outcome = try train(arguments + ["--fit", fit])
+            let outcome = try trainQuickly(arguments + ["--fit", fit])
             XCTAssertEqual(outcome.status, 0, outcome.stderr)
             XCTAssertTrue(
                 outcome.stdout.contains(
@@ -143,7 +143,7 @@ extension ToolTests {
         }
         try "red\ngreen\nblue\n".write(toFile: directory + "/classes.txt", atomically: true, encoding: .utf8)
         let pair = "\(directory)/train-images-idx4-ubyte,\(directory)/train-labels-idx1-ubyte"
-        let outcome = try train([
+        let outcome = try trainQuickly([
             "--architecture", model, "--train", pair, "--test", directory, "--classes", directory + "/classes.txt",
             "--out", directory + "/w.h5",
         ])
@@ -154,7 +154,7 @@ extension ToolTests {
         XCTAssertEqual(infer.status, 0, infer.stderr)
         XCTAssertTrue(infer.stdout.hasPrefix("    0  class "), infer.stdout)
         // Without names: numbered classes, the folder of pairs serving --train and --test.
-        let numbered = try train([
+        let numbered = try trainQuickly([
             "--architecture", model, "--train", directory, "--test", directory, "--out", directory + "/n.h5",
         ])
         XCTAssertEqual(numbered.status, 0, numbered.stderr)
@@ -177,7 +177,7 @@ extension ToolTests {
             "\(directory)/grey/a/0.png: a grey image for a model of 3 channels: pass --color rgb to repeat grey in R, G and B",
             status: 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/w.h5"))
-        let outcome = try train(arguments + ["--color", "rgb"])
+        let outcome = try trainQuickly(arguments + ["--color", "rgb"])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
     }
 
@@ -237,10 +237,11 @@ extension ToolTests {
         try refused(
             ["--train", "\(images),\(labels)"] + split, "\(labels): 3 labels for 4 images (one label per image)")
 
-        try "\(photos)/a/0.png,7\n".write(toFile: directory + "/list.csv", atomically: true, encoding: .utf8)
+        try "\(photos)/a/0.png,1\n\(photos)/a/1.png,7\n\(photos)/a/2.png,0\n\(photos)/a/3.png,2\n".write(
+            toFile: directory + "/list.csv", atomically: true, encoding: .utf8)
         try refused(
             ["--train", directory + "/list.csv"] + split,
-            "\(photos)/a/0.png: label 7 is not one of the model's 3 classes (0-2)")
+            "\(photos)/a/1.png: label 7 is not one of the model's 3 classes (0-2)")
 
         // The data's classes and the model's outputs disagree.
         let four = try writeTinyModel(directory, channels: 3, classes: 4, name: "four.txt")
@@ -256,7 +257,7 @@ extension ToolTests {
         let directory = try temporaryDirectory()
         try writeImageFolder(directory + "/photos", classes: ["a", "b", "c"], perClass: 4, channels: 3)
         let three = try writeTinyModel(directory, channels: 3, classes: 3)
-        let first = try train([
+        let first = try trainQuickly([
             "--architecture", three, "--train", directory + "/photos", "--val-split", "0.25", "--out",
             directory + "/three.h5",
         ])
@@ -272,7 +273,7 @@ extension ToolTests {
             "\(directory)/three.h5: parameter 'out.weight' is [3, 256], the model needs [4, 256]; --reset out. starts it afresh"
         )
         XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/w.h5"))
-        let outcome = try train(arguments + ["--reset", "out."])
+        let outcome = try trainQuickly(arguments + ["--reset", "out."])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)
         try assertRefused(
             "stn-train", ["--reset", "out.", "--out", directory + "/x.h5"],

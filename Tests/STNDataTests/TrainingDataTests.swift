@@ -79,15 +79,18 @@ final class TrainingDataTests: XCTestCase {
         XCTAssertEqual(
             FrameFitting(rows: 1, columns: 2, channels: 3).problem(ImageLayout(rows: 1, columns: 2, channels: 2)),
             "a 2-channel image (2 colour channels) cannot feed a model of 3 channels")
+        // Samples scale as the engine scales them: v x (1 / 255).
+        let scale: Float = 1 / 255
         XCTAssertEqual(
             frame(FrameFitting(rows: 1, columns: 2, channels: 3, color: .rgb), [51, 255], grey),
-            [0.2, 0.2, 0.2, 1, 1, 1])
+            [51 * scale, 51 * scale, 51 * scale, 255 * scale, 255 * scale, 255 * scale])
         let luma = frame(FrameFitting(rows: 1, columns: 2, channels: 1, color: .grey), [255, 0, 0, 0, 0, 255], rgb)
         XCTAssertEqual(
-            luma, [Float(PixelConversion.luma(255, 0, 0)) / 255, Float(PixelConversion.luma(0, 0, 255)) / 255])
+            luma, [Float(PixelConversion.luma(255, 0, 0)) * scale, Float(PixelConversion.luma(0, 0, 255)) * scale])
         let rgba = ImageLayout(rows: 1, columns: 1, channels: 4, alpha: true)
         XCTAssertEqual(
-            frame(FrameFitting(rows: 1, columns: 1, channels: 3), [255, 255, 255, 51], rgba), [0.2, 0.2, 0.2])
+            frame(FrameFitting(rows: 1, columns: 1, channels: 3), [255, 255, 255, 51], rgba),
+            [51 * scale, 51 * scale, 51 * scale])
         XCTAssertEqual(
             FrameFitting(rows: 1, columns: 1, channels: 3, color: .grey).colorProblem,
             "--color grey makes 1-channel frames, the model takes 3 channels")
