@@ -175,8 +175,10 @@ struct TrainCommand: ParsableCommand {
         help: "Evaluate on the first N test images only (of --test data, the first N of a fixed shuffle).")
     var testLimit: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Continue from a checkpoint written by an earlier run (its recipe and seed are used).") var resume:
-        String?
+    @Option(
+        help:
+            "Continue from a checkpoint written by an earlier run (its recipe, seed and data are used; --data, --train and --test name moved data)."
+    ) var resume: String?
     @Flag(help: "Print the layer table with output shapes and parameter counts, then exit.") var summary = false
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
     @Option(
