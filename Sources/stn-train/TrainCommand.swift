@@ -281,9 +281,9 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The --init parameters for the model being trained: the file's own model, or one whose
-    /// parameters have the same names and shapes.
-    /// The parameters under a --reset prefix start afresh (PyTorch's default initialisation
-    /// from --seed, as a run without --init would); the file must have every other one.
+    /// parameters have the same names and shapes. The parameters under a --reset prefix start
+    /// afresh (PyTorch's default initialisation from --seed, as a run without --init would);
+    /// the file must have every other one.
     func initialWeights(for chosen: Architecture) throws -> ModelWeights? {
         guard let initFile else { return nil }
         let file = try initialWeights(initFile)
