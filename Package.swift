@@ -97,8 +97,9 @@ let package = Package(
         // Files, environment and processor count over POSIX, without Foundation (whose
         // loading would dominate stn-infer's start-up).
         .target(name: "STNSystem", swiftSettings: speed),
-        // IDX files, MNIST, the RTS distortion and its PRNG.
-        .target(name: "STNData", dependencies: ["CZlib", "STNSystem"], swiftSettings: speed),
+        // IDX files, MNIST, the RTS distortion and its PRNG; labelled training data (IDX
+        // pairs, image folders, CSV lists) fitted to a model's frames.
+        .target(name: "STNData", dependencies: ["CZlib", "STNSystem", "STNImage"], swiftSettings: speed),
         // PNG encoding, raster drawing and plots for previews, training curves, --explain;
         // reading PNG (libpng) and PGM inputs.
         .target(name: "STNImage", dependencies: ["CZlib", "CPNGReader", "STNSystem"], swiftSettings: speed),

@@ -1,3 +1,4 @@
+import STNData
 import STNLibHDF5
 import STNModel
 import STNSystem
@@ -65,12 +66,17 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var recipe: Recipe
     public var seed: UInt64
     public var threads: Int
-    /// Train on the first `limit` images only (nil: all 60,000).
+    /// Train on the first `limit` images only (nil: all of them; for the user's data, the
+    /// first of a fixed shuffle, so a sample of every class).
     public var limit: Int?
     /// Evaluate on the first `testLimit` images of the test set only (nil: all 10,000).
     public var testLimit: Int?
-    /// The data the model sees: plain MNIST digits or RTS frames.
+    /// The data the model sees: plain MNIST digits or RTS frames (when `dataSource` is nil).
     public var distortion: Distortion
+    /// The user's data instead of MNIST (`stn-train --train`).
+    public var dataSource: DataSource?
+    /// The names of the model's classes, when the data names them.
+    public var classNames: [String]?
     /// Parameters whose names start with one of these stay as they are (`--freeze`).
     public var frozen: [String] = []
 
@@ -104,9 +110,20 @@ public struct TrainingConfiguration: Sendable, Equatable {
             "label_smoothing": .double(recipe.labelSmoothing),
             "seed": .int(Int(truncatingIfNeeded: seed)),
             "threads": .int(threads),
-            "train_images": .int(limit ?? 60_000),
-            "distortion": .string(distortion.rawValue),
         ]
+        if let source = dataSource {
+            a["train_data"] = .string(source.train)
+            if let test = source.test { a["test_data"] = .string(test) }
+            if let fraction = source.validationFraction { a["val_split"] = .double(fraction) }
+            a["fit"] = .string(source.fit.rawValue)
+            if let color = source.color { a["color"] = .string(color.rawValue) }
+            if let file = source.classesFile { a["classes_file"] = .string(file) }
+            if let limit { a["train_limit"] = .int(limit) }
+        } else {
+            a["train_images"] = .int(limit ?? 60_000)
+            a["distortion"] = .string(distortion.rawValue)
+        }
+        if let classNames { a["class_names"] = .string(ClassNames.attribute(classNames)) }
         if case .step(let every, let gamma) = recipe.schedule {
             a["schedule_step"] = .int(every)
             a["schedule_gamma"] = .double(gamma)
@@ -162,20 +179,40 @@ public struct TrainingConfiguration: Sendable, Equatable {
             }
             recipe.labelSmoothing = value
         }
-        let trainImages: Int = try need("train_images") { $0.intValue }
-        // Absent before other data existed: those trained on RTS.
-        var distortion = Distortion.rts
-        if let text = a["distortion"] {
-            guard let name = text.stringValue, let value = Distortion(rawValue: name) else {
-                throw HDF5Error(path: path, "checkpoint attribute 'distortion' is malformed")
+        let source = try DataSource(attributes: a, path: path)
+        var limit: Int?
+        var distortion = Distortion.none
+        if source != nil {
+            if a["train_limit"] != nil { limit = try need("train_limit") { $0.intValue } }
+        } else {
+            let trainImages: Int = try need("train_images") { $0.intValue }
+            limit = trainImages == 60_000 ? nil : trainImages
+            // Absent before other data existed: those trained on RTS.
+            distortion = .rts
+            if let text = a["distortion"] {
+                guard let name = text.stringValue, let value = Distortion(rawValue: name) else {
+                    throw HDF5Error(path: path, "checkpoint attribute 'distortion' is malformed")
+                }
+                distortion = value
             }
-            distortion = value
         }
         self.init(
             architecture: architecture, recipe: recipe,
             seed: UInt64(truncatingIfNeeded: try need("seed") { $0.intValue }),
-            threads: try need("threads") { $0.intValue }, limit: trainImages == 60_000 ? nil : trainImages,
+            threads: try need("threads") { $0.intValue }, limit: limit,
             testLimit: a["test_images"]?.intValue, distortion: distortion)
+        dataSource = source
+        if let text = a["class_names"] {
+            guard let joined = text.stringValue else {
+                throw HDF5Error(path: path, "checkpoint attribute 'class_names' is malformed")
+            }
+            classNames = ClassNames.parse(attribute: joined)
+            do {
+                try ClassNames.check(classNames!, source: path)
+            } catch let error as DataError {
+                throw HDF5Error(path: path, "checkpoint attribute 'class_names': \(error.problem)")
+            }
+        }
         if let text = a["frozen"] {
             guard let prefixes = text.stringValue else {
                 throw HDF5Error(path: path, "checkpoint attribute 'frozen' is malformed")
@@ -308,5 +345,44 @@ public enum Checkpoint {
             epochCorrect: try int("checkpoint_epoch_correct"), epochSeen: try int("checkpoint_epoch_seen"),
             elapsed: try double("checkpoint_elapsed"), history: records)
         return (state, configuration)
+    }
+}
+
+extension DataSource {
+    /// The data source a checkpoint records (`train_data` and its companions), or nil for MNIST.
+    init?(attributes a: [String: HDF5Attribute], path: String) throws {
+        guard let trainAttribute = a["train_data"] else { return nil }
+        func malformed(_ key: String) -> HDF5Error {
+            HDF5Error(path: path, "checkpoint attribute '\(key)' is malformed")
+        }
+        guard let train = trainAttribute.stringValue, !train.isEmpty else { throw malformed("train_data") }
+        self.init(train: train)
+        if let test = a["test_data"] {
+            guard let value = test.stringValue, !value.isEmpty else { throw malformed("test_data") }
+            self.test = value
+        }
+        if let split = a["val_split"] {
+            guard let value = split.doubleValue, value > 0, value < 1 else { throw malformed("val_split") }
+            validationFraction = value
+        }
+        guard (test == nil) != (validationFraction == nil) else {
+            throw HDF5Error(path: path, "checkpoint attributes 'test_data' and 'val_split': exactly one is expected")
+        }
+        if let fit = a["fit"] {
+            guard let name = fit.stringValue, let value = FrameFitting.Fit(rawValue: name) else {
+                throw malformed("fit")
+            }
+            self.fit = value
+        }
+        if let color = a["color"] {
+            guard let name = color.stringValue, let value = FrameFitting.Color(rawValue: name) else {
+                throw malformed("color")
+            }
+            self.color = value
+        }
+        if let file = a["classes_file"] {
+            guard let value = file.stringValue, !value.isEmpty else { throw malformed("classes_file") }
+            classesFile = value
+        }
     }
 }

@@ -10,7 +10,8 @@ enum FrameStream {
     static let name = "standard input"
 
     static func run(
-        engine: Engine, shaper: FrameShaper, format: InferCommand.Format, limit: Int?, warped: WarpedImages?
+        engine: Engine, shaper: FrameShaper, format: InferCommand.Format, limit: Int?, warped: WarpedImages?,
+        classNames: [String]? = nil
     ) throws {
         let stream = try IDXStream(descriptor: 0, name: name)
         // The shape is known from the header: refuse a stream that does not fit at once.
@@ -33,10 +34,12 @@ enum FrameStream {
             if format == .csv && index == 0 {
                 // The header names theta's columns, known once a frame has run.
                 try writeStandardOutput(
-                    "index,digit,probability" + result.thetaValues.indices.map { ",theta\($0)" }.joined() + "\n")
+                    Lines.csvHeader(thetaCount: result.thetaValues.count, labels: false, classNames: classNames))
             }
             try writeStandardOutput(
-                Lines.format(index: index, result: result, label: nil, format: format, transform: transform))
+                Lines.format(
+                    index: index, result: result, label: nil, format: format, transform: transform,
+                    classNames: classNames))
             try flushStandardOutput()
             index += 1
         }

@@ -30,7 +30,7 @@ struct InferCommand: ParsableCommand {
         commandName: "stn-infer",
         abstract: "Classify digits with a trained spatial transformer network (or any model of stn-train's format).",
         discussion: """
-            Reads images of the model's input size (28x28 digits are centred on a 42x42 canvas for the 42x42 models): idx files of 8-bit images (raw or gzip; N x H x W, or N x H x W x C for models of C channels), PNG (8- or 16-bit grey, grey + alpha, RGB, RGBA or palette, decoded by libpng) and binary PGM (P5, maxval up to 65535), told apart by their first bytes. Samples are scaled to 0-255 (v * 255 / maxval); a 1-channel model gets colour as grey = (19595 R + 38470 G + 7471 B + 32768) >> 16 (Pillow's convert("L")), a 3-channel model gets grey as R = G = B, and alpha is composited over black (white with --invert, so transparent is background either way). --invert serves dark-on-light scans (255 - v). With "-" it reads an idx stream from standard input and answers each image as soon as it has arrived, one flushed line per image, so one process serves a capture loop; a count of 0 in the stream's header means "until the end of the input". It prints one line per image, in the order of the inputs: index, predicted digit, its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
+            Reads images of the model's input size (28x28 digits are centred on a 42x42 canvas for the 42x42 models): idx files of 8-bit images (raw or gzip; N x H x W, or N x H x W x C for models of C channels), PNG (8- or 16-bit grey, grey + alpha, RGB, RGBA or palette, decoded by libpng) and binary PGM (P5, maxval up to 65535), told apart by their first bytes. Samples are scaled to 0-255 (v * 255 / maxval); a 1-channel model gets colour as grey = (19595 R + 38470 G + 7471 B + 32768) >> 16 (Pillow's convert("L")), a 3-channel model gets grey as R = G = B, and alpha is composited over black (white with --invert, so transparent is background either way). --invert serves dark-on-light scans (255 - v). With "-" it reads an idx stream from standard input and answers each image as soon as it has arrived, one flushed line per image, so one process serves a capture loop; a count of 0 in the stream's header means "until the end of the input". It prints one line per image, in the order of the inputs: index, predicted digit (or "class NAME" when the weight file names its classes, as stn-train --train writes them), its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
 
             Examples:
               stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
@@ -218,10 +218,12 @@ struct InferRequest {
         let weightsPath = try weights ?? DefaultWeights.locate()
         let file = try WeightFileContents(path: weightsPath)
         let shaper = FrameShaper(input: file.architecture.inputShape, invert: invert)
+        let classNames = try Self.classNames(file, path: weightsPath)
         if images == ["-"] {
             let engine = try Engine(weightFile: file, threads: 1)
             let warped = try warped.map { try WarpedImages(directory: $0, engine: engine, weightsPath: weightsPath) }
-            try FrameStream.run(engine: engine, shaper: shaper, format: format, limit: limit, warped: warped)
+            try FrameStream.run(
+                engine: engine, shaper: shaper, format: format, limit: limit, warped: warped, classNames: classNames)
             return
         }
         if warped != nil { try WarpedImages.checkDistinct(images) }
@@ -312,16 +314,15 @@ struct InferRequest {
                 }
             }
             if format == .csv && done == 0 {
-                output +=
-                    "index,digit,probability" + results[0].thetaValues.indices.map { ",theta\($0)" }.joined()
-                    + (truth != nil ? ",label" : "") + "\n"
+                output += Lines.csvHeader(
+                    thetaCount: results[0].thetaValues.count, labels: truth != nil, classNames: classNames)
             }
             for (i, r) in results[..<n].enumerated() {
                 let label = truth.map { Int($0[done + i]) }
                 if r.isFinite && r.digit == label { correct += 1 }
                 output += Lines.format(
                     index: done + i, result: r, label: label, format: format, transform: transform,
-                    logProbs: allLogProbs.isEmpty ? nil : allLogProbs[i])
+                    logProbs: allLogProbs.isEmpty ? nil : allLogProbs[i], classNames: classNames)
             }
             try writeStandardOutput(output)
             try flushStandardOutput()
@@ -419,6 +420,23 @@ extension InferRequest {
     /// The classes a model tells apart: the width of its answer.
     static func classCount(_ architecture: Architecture) -> Int { architecture.classCount }
 
+    /// The names of the model's classes (the weight file's `class_names`, one a line), or
+    /// nil when it has none; names that do not match the model's classes are refused.
+    static func classNames(_ file: WeightFileContents, path: String) throws -> [String]? {
+        guard let attribute = file.attributes["class_names"] else { return nil }
+        guard let text = attribute.stringValue else {
+            throw EngineError("\(path): attribute 'class_names' is not a string (one class name a line)")
+        }
+        let names = ClassNames.parse(attribute: text)
+        let classes = classCount(file.architecture)
+        guard names.count == classes else {
+            throw EngineError(
+                "\(path): attribute 'class_names' names \(names.count) classes, the \(file.architecture.name) model answers with \(classes)"
+            )
+        }
+        return names
+    }
+
     /// "2,5,7" -> [2, 5, 7]; nil unless every item is a digit 0-9.
     static func parseDigits(_ list: String) -> [Int]? {
         let items = list.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingPrefix(" ")) }
@@ -453,9 +471,41 @@ enum DefaultWeights {
 enum Lines {
     static func number(_ v: Float) -> String { formatted("%.6g", v) }
 
+    /// The CSV header: theta's columns and the label's when there are any, the class name's
+    /// when the model names its classes.
+    static func csvHeader(thetaCount: Int, labels: Bool, classNames: [String]?) -> String {
+        "index,digit" + (classNames != nil ? ",class" : "") + ",probability"
+            + (0 ..< thetaCount).map { ",theta\($0)" }.joined() + (labels ? ",label" : "") + "\n"
+    }
+
+    /// `text` as a JSON string literal.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += formatted("\\u%04x", Int32(scalar.value))
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `text` as a CSV field: quoted (quotes doubled) when it holds a comma, quote or line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+        var out = "\""
+        for c in text { out += c == "\"" ? "\"\"" : String(c) }
+        return out + "\""
+    }
+
     static func format(
         index: Int, result r: InferenceResult, label: Int?, format: InferCommand.Format, transform: String? = nil,
-        logProbs: [Float]? = nil
+        logProbs: [Float]? = nil, classNames: [String]? = nil
     ) -> String {
         if !r.isFinite {
             // The localisation net or the classifier overflowed: there is no answer to print.
@@ -467,8 +517,16 @@ enum Lines {
         }
         switch format {
         case .text:
-            var line = formatted("%5d  digit %d  p %.4f", index, r.digit, r.probability)
-            if let label { line += r.digit == label ? "  ok" : "  WRONG (label \(label))" }
+            var line: String
+            if let classNames {
+                line = formatted("%5d", index) + "  class \(classNames[r.digit])" + formatted("  p %.4f", r.probability)
+            } else {
+                line = formatted("%5d  digit %d  p %.4f", index, r.digit, r.probability)
+            }
+            if let label {
+                let name = classNames.map { label < $0.count ? $0[label] : String(label) } ?? String(label)
+                line += r.digit == label ? "  ok" : "  WRONG (label \(name))"
+            }
             let t = r.thetaValues
             if t.count == 6 && t.allSatisfy({ abs($0) < 1e4 }) {
                 line += formatted("  theta [%.3f %.3f %.3f; %.3f %.3f %.3f]", t[0], t[1], t[2], t[3], t[4], t[5])
@@ -479,13 +537,17 @@ enum Lines {
             }
             return line + "\n"
         case .csv:
-            var fields = [String(index), String(r.digit), number(r.probability)]
+            var fields = [String(index), String(r.digit)]
+            if let classNames { fields.append(csvField(classNames[r.digit])) }
+            fields.append(number(r.probability))
             fields += r.thetaValues.map(number)
             if let label { fields.append(String(label)) }
             return fields.joined(separator: ",") + "\n"
         case .json:
             var json =
-                "{\"index\":\(index),\"digit\":\(r.digit),\"probability\":\(number(r.probability)),\"log_probs\":[\((logProbs ?? r.logProbabilities).map(number).joined(separator: ","))]"
+                "{\"index\":\(index),\"digit\":\(r.digit)"
+                + (classNames.map { ",\"class\":\(jsonString($0[r.digit]))" } ?? "")
+                + ",\"probability\":\(number(r.probability)),\"log_probs\":[\((logProbs ?? r.logProbabilities).map(number).joined(separator: ","))]"
             if r.hasTheta, let transform {
                 json +=
                     ",\"transform\":\"\(transform)\",\"theta\":[\(r.thetaValues.map(number).joined(separator: ","))]"

@@ -16,11 +16,13 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stn-train",
         abstract:
-            "Train a spatial transformer network (or a plain CNN) on MNIST, plain or rotated, translated and scaled (RTS).",
+            "Train a spatial transformer network (or any model) on MNIST, plain or distorted, or on your own labelled images.",
         discussion: """
             Models: the built-in cnn and st-cnn (42x42 RTS frames), pytorch-tutorial (the model of PyTorch's spatial-transformer tutorial, 28x28 digits), or any model written as a layer list in a file (--architecture; format in docs/model-format.md). The weight file records the layer list, so stn-infer runs it as trained.
 
             Data (--distortion): rts gives every image a fresh random rotation (+-45 deg), scale (0.7-1.2) and placement in a 42x42 frame each epoch, tested on the fixed RTS test set (MNIST t10k, seed 1); r, p and e are the paper's rotated (+-90 deg), projective and elastic 28x28 digits (parameters in docs/table1.md), drawn fresh each epoch and tested on t10k distorted with seed 1; none trains on the 28x28 digits as they are. The default is rts for the Table 1 models and none for pytorch-tutorial. Beside --out it writes OUT.csv (per-epoch log), OUT.png (loss and accuracy curves) and OUT.checkpoint.h5 (every epoch, and on Ctrl-C), and while it runs holds a lock on each of these files, the file name plus .lock (w.h5.lock, w.csv.lock, w.png.lock, w.checkpoint.h5.lock): a second stn-train that would write any of them (the same --out, or --out w.checkpoint.h5) is refused.
+
+            Your own data (--train; docs/training.md): a folder with one folder of PNG or PGM images per class (torchvision's ImageFolder: classes sorted by name), a CSV of path,label lines (labels class indices or names), or an IDX pair IMAGES,LABELS (N x H x W or N x H x W x C; raw files are memory-mapped). Each epoch is measured on --test DATA or on a fraction held out with --val-split. The model's input (C x H x W) decides the frames: other sizes are refused unless --fit pad or --fit resize, grey for an RGB model or RGB for a grey one unless --color rgb or --color grey; pixels are scaled by 1/255. Class names (the folders', named labels, or --classes FILE) are kept in the weight file and stn-infer prints them. Every image file is decoded once before training: a corrupt one, a label out of range, a count mismatch or a size that does not fit is one line naming the file, and nothing is written. --init FILE --reset PREFIX starts a trained model's layers afresh (another class count).
 
             Recipes: 'default' (SGD momentum 0.9, weight decay 5e-4, lr 0.1 with 2 warm-up epochs and cosine decay, batch 128, localisation net at 0.15x the rate, gradients clipped to norm 1) and 'seed' (the original code: SGD lr 0.01, no momentum, batch 256, StepLR 50,000 iterations x0.1). Flags override single fields of the recipe.
 
@@ -31,6 +33,10 @@ struct TrainCommand: ParsableCommand {
               stn-train --model st-cnn --summary
               stn-train --model pytorch-tutorial --distortion none --epochs 1 --out /tmp/tutorial.h5
               stn-train --architecture my-model.txt --out /tmp/mine.h5
+              stn-train --architecture signs.txt --train photos/ --val-split 0.1 --fit resize --out signs.h5
+              stn-train --architecture rgb.txt --train train.csv --test test.csv --color rgb --out rgb.h5
+              stn-train --architecture m.txt --train images-idx4-ubyte,labels-idx1-ubyte --val-split 0.1 --out m.h5
+              stn-train --architecture three.txt --init ten.h5 --reset fc2. --train photos/ --val-split 0.1 --out three.h5
             """)
 
     @Option(
@@ -59,10 +65,53 @@ struct TrainCommand: ParsableCommand {
     var freeze: [String] = []
 
     @Option(
+        help: ArgumentHelp(
+            "With --init: start the parameters whose names start with this prefix afresh (PyTorch's default initialisation), e.g. the last layer of a model trained for another number of classes (repeatable; e.g. --reset fc2.).",
+            valueName: "prefix"))
+    var reset: [String] = []
+
+    @Option(
         help:
-            "Data: rts (42x42 frames), r, p, e (rotated, projective, elastic 28x28 digits: the paper's Table 1) or none (plain 28x28 digits). Default: rts for the Table 1 models, none for pytorch-tutorial, else what fits the model's input."
+            "MNIST data: rts (42x42 frames), r, p, e (rotated, projective, elastic 28x28 digits: the paper's Table 1) or none (plain 28x28 digits). Default: rts for the Table 1 models, none for pytorch-tutorial, else what fits the model's input."
     )
     var distortion: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Train on your own labelled images instead of MNIST: a folder with one folder of PNG or PGM images per class, a CSV of path,label lines, or an IDX pair IMAGES,LABELS (N x H x W or N x H x W x C; or a folder holding one). The model's input decides the frames.",
+            valueName: "DATA"))
+    var train: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The images to measure the model on after every epoch, in any form --train takes (an image folder's classes matched by name).",
+            valueName: "DATA"))
+    var test: String?
+
+    @Option(
+        name: .customLong("val-split"), parsing: .unconditional,
+        help: ArgumentHelp(
+            "Instead of --test: hold out this fraction of the --train images to measure the model on (a fixed shuffle, the same for every --seed).",
+            valueName: "FRACTION"))
+    var valSplit: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "--train images of another size than the model's: refuse (the default: one line naming the image and both sizes), pad (centred on a black canvas; a larger image is refused) or resize (bilinear to the model's size).",
+            valueName: "refuse|pad|resize"))
+    var fit: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Convert --train images whose channels differ from the model's: grey (RGB to grey by luminance, for a 1-channel model) or rgb (grey repeated in R, G and B, for a 3-channel model). Without it, such an image is refused.",
+            valueName: "grey|rgb"))
+    var color: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Names of the classes, one a line (class i is line i): labels of a CSV may be these names, an image folder's folders must be among them. Kept in the weight file; stn-infer prints them. An image folder or named CSV labels name the classes without it.",
+            valueName: "FILE"))
+    var classes: String?
 
     @Option(help: "Output weight file (HDF5). Required unless --summary or --resume.")
     var out: String?
@@ -115,13 +164,21 @@ struct TrainCommand: ParsableCommand {
     @Option(
         parsing: .unconditional, help: "Worker threads (results are bit-identical for the same seed and thread count).")
     var threads: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    @Option(parsing: .unconditional, help: "Train on the first N training images only (quick runs).") var limit: Int?
     @Option(
-        name: .customLong("test-limit"), parsing: .unconditional, help: "Evaluate on the first N RTS test images only.")
+        parsing: .unconditional,
+        help:
+            "Train on the first N training images only (quick runs; of --train data, the first N of a fixed shuffle, so every class is in)."
+    )
+    var limit: Int?
+    @Option(
+        name: .customLong("test-limit"), parsing: .unconditional,
+        help: "Evaluate on the first N test images only (of --test data, the first N of a fixed shuffle).")
     var testLimit: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
-    @Option(help: "Continue from a checkpoint written by an earlier run (its recipe and seed are used).") var resume:
-        String?
+    @Option(
+        help:
+            "Continue from a checkpoint written by an earlier run (its recipe, seed and data are used; --data, --train and --test name moved data)."
+    ) var resume: String?
     @Flag(help: "Print the layer table with output shapes and parameter counts, then exit.") var summary = false
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
     @Option(
@@ -166,6 +223,10 @@ struct TrainCommand: ParsableCommand {
         try require(limit, in: 1 ... Int.max, for: "--limit")
         try require(testLimit, in: 1 ... Int.max, for: "--test-limit")
         try require(threads, in: 1 ... maximumThreads, for: "--threads")
+        try validateData()
+        if !reset.isEmpty && initFile == nil {
+            throw ValidationError("--reset needs --init FILE (without it every parameter starts afresh)")
+        }
         if !summary && out == nil && resume == nil {
             throw ValidationError("missing --out FILE (where to write the trained weights)")
         }
@@ -176,7 +237,7 @@ struct TrainCommand: ParsableCommand {
             try writeStandardOutputLine(try chosenArchitecture().summary())
             return
         }
-        try train()
+        try trainModel()
     }
 
     /// The data: --distortion, else RTS for the Table 1 models and plain digits for the tutorial's.
@@ -220,23 +281,35 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// The --init parameters for the model being trained: the file's own model, or one whose
-    /// parameters have the same names and shapes.
+    /// parameters have the same names and shapes. The parameters under a --reset prefix start
+    /// afresh (PyTorch's default initialisation from --seed, as a run without --init would);
+    /// the file must have every other one.
     func initialWeights(for chosen: Architecture) throws -> ModelWeights? {
         guard let initFile else { return nil }
         let file = try initialWeights(initFile)
-        for spec in chosen.parameters {
+        let fresh = reset.isEmpty ? nil : Initializer.pytorchDefault(chosen, seed: seed)
+        func isReset(_ name: String) -> Bool { reset.contains { name.hasPrefix($0) } }
+        for spec in chosen.parameters where !isReset(spec.name) {
+            // The layer's prefix: "fc2." for "fc2.weight".
+            let layer = spec.name.split(separator: ".").dropLast().joined(separator: ".") + "."
             guard let found = file.architecture.parameter(spec.name) else {
-                throw ValidationError("\(initFile): has no parameter '\(spec.name)', which the model needs")
+                throw ValidationError(
+                    "\(initFile): has no parameter '\(spec.name)', which the model needs; --reset \(layer) starts it afresh"
+                )
             }
             guard found.shape == spec.shape else {
                 throw ValidationError(
-                    "\(initFile): parameter '\(spec.name)' is \(found.shape), the model needs \(spec.shape)")
+                    "\(initFile): parameter '\(spec.name)' is \(found.shape), the model needs \(spec.shape); --reset \(layer) starts it afresh"
+                )
             }
         }
         do {
             return try ModelWeights(
                 architecture: chosen,
-                tensors: Dictionary(uniqueKeysWithValues: chosen.parameters.map { ($0.name, file[$0.name]) }))
+                tensors: Dictionary(
+                    uniqueKeysWithValues: chosen.parameters.map {
+                        ($0.name, isReset($0.name) ? fresh![$0.name] : file[$0.name])
+                    }))
         } catch {
             throw ValidationError("\(initFile): \(error)")
         }
@@ -267,12 +340,15 @@ struct TrainCommand: ParsableCommand {
             r.name += "+custom"
         }
         let chosen = try chosenArchitecture()
-        let data = chosenDistortion(for: architecture == nil && initFile == nil ? nil : chosen)
+        let data = train != nil ? .none : chosenDistortion(for: architecture == nil && initFile == nil ? nil : chosen)
         var configuration = TrainingConfiguration(
             architecture: chosen, recipe: r, seed: seed, threads: threads, limit: limit, testLimit: testLimit,
             distortion: data)
-        for prefix in freeze where !chosen.parameters.contains(where: { $0.name.hasPrefix(prefix) }) {
-            throw ValidationError("--freeze \(prefix): no parameter of \(chosen.name) starts with it")
+        configuration.dataSource = dataSource
+        for (flag, prefixes) in [("--freeze", freeze), ("--reset", reset)] {
+            for prefix in prefixes where !chosen.parameters.contains(where: { $0.name.hasPrefix(prefix) }) {
+                throw ValidationError("\(flag) \(prefix): no parameter of \(chosen.name) starts with it")
+            }
         }
         configuration.frozen = freeze
         return configuration
@@ -291,7 +367,7 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    func train() throws {
+    func trainModel() throws {
         try MemoryBudget.setMaximum(option: maxMemory)
         // Everything that can fail is checked before the first batch.
         var configuration = try makeConfiguration()
@@ -321,21 +397,19 @@ struct TrainCommand: ParsableCommand {
         // them. The locks die with the process, however it ends.
         let locks = try paths.lock()
         defer { for lock in locks { lock.release() } }
-        let directory = try MNIST.resolveDirectory(data)
-        let train = try MNIST.load(split: .train, directory: directory)
-        let t10k = try MNIST.load(split: .test, directory: directory)
-        let test = configuration.distortion.testSet(t10k.images, threads: configuration.threads)
-
-        let trainer = try Trainer(
-            configuration: configuration, train: train, test: test, testLabels: t10k.labels, resume: resumed,
-            initial: initial)
+        let (data, dataLine) = try trainingData(&configuration, resumed: resumed != nil)
+        let trainer = try Trainer(configuration: configuration, data: data, resume: resumed, initial: initial)
         let recipe = configuration.recipe
         try writeStandardOutputLine(
             "stn-train: \(configuration.architecture.name), \(configuration.architecture.parameterCount) parameters, recipe \(recipe.name): \(recipe.summary)"
         )
         try writeStandardOutputLine(
-            "  data \(directory): \(configuration.limit.map { min($0, train.labels.count) } ?? train.labels.count) training images (\(configuration.distortion == .rts ? "fresh RTS draw every epoch" : "plain digits")), \(configuration.testLimit.map { min($0, t10k.labels.count) } ?? t10k.labels.count) \(configuration.distortion == .rts ? "RTS test images (seed 1)" : "test digits"); seed \(configuration.seed), \(configuration.threads) threads"
-        )
+            dataLine(trainer) + "; seed \(configuration.seed), \(configuration.threads) threads")
+        if data.ignoredCount > 0, let example = data.ignoredExample {
+            try writeStandardOutputLine(
+                "  note: \(data.ignoredCount) files below the class folders are not PNG or PGM and are left out (e.g. \(example))"
+            )
+        }
         if let resumed {
             try writeStandardOutputLine(
                 "  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)")
@@ -349,6 +423,7 @@ struct TrainCommand: ParsableCommand {
                 events: { event in
                     switch event {
                     case .batch(let p): progress.batch(p)
+                    case .evaluation: break
                     case .epoch(let record): progress.epoch(record, total: recipe.epochs)
                     }
                 }, shouldStop: { Interrupt.requested || progress.failure != nil },
