@@ -60,8 +60,8 @@ public final class Trainer {
     private let distortion: (any DigitDistortion)?
     private let workspace: DistortionWorkspace
     /// The fixed test set (MNIST t10k, distorted with seed 1 where the data is), as floats in [0, 1].
-    private let testImages: [Float]
-    private let testLabels: [UInt8]
+    let testImages: [Float]
+    let testLabels: [UInt8]
     private let trainCount: Int
     /// Channels of the model's input: each grey pixel is repeated in every one.
     private let channels: Int
@@ -182,6 +182,10 @@ public final class Trainer {
             momentum: recipe.momentum, weightDecay: recipe.weightDecay, velocity: state.velocity,
             secondMoment: state.secondMoment)
         let localisation = network.localisationRanges
+        // --augment: a fresh jitter of every training image, every epoch.
+        let augmentation = configuration.augmentation.map {
+            TrainingAugmentation($0, seed: configuration.seed, width: side, height: side, channels: channels)
+        }
         // Batch norms' running statistics follow the batches, and fixed values and frozen
         // parameters stay.
         let fixed =
@@ -226,6 +230,12 @@ public final class Trainer {
                             }
                         }
                         labels[j] = train.labels[index]
+                        if let augmentation {
+                            images.withUnsafeMutableBufferPointer {
+                                augmentation.apply(
+                                    to: $0.baseAddress! + j * pixels * channels, index: index, epoch: state.epoch)
+                            }
+                        }
                     }
                 }
                 let (loss, correct) = network.forwardBackward(
