@@ -82,6 +82,8 @@ public struct Augmentation: Sendable, Equatable, CustomStringConvertible {
             default: elasticSigma = try number(value, in: 0 ... 64, open: true)
             }
         }
+        // Observers do not run in an initialiser.
+        kernel = ElasticDistortion.gaussianKernel(sigma: elasticSigma)
     }
 
     /// The text form, every key (what a checkpoint records; `init(parsing:)` reads it back).

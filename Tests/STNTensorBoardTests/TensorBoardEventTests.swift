@@ -116,7 +116,8 @@ final class TensorBoardFixtureTests: XCTestCase {
         var at = 0
         while at + 16 <= bytes.count {
             let length = Int(little(bytes[at ..< at + 8]))
-            XCTAssertEqual(little(bytes[at + 8 ..< at + 12]), UInt64(CRC32C.masked(CRC32C.checksum(bytes[at ..< at + 8]))))
+            XCTAssertEqual(
+                little(bytes[at + 8 ..< at + 12]), UInt64(CRC32C.masked(CRC32C.checksum(bytes[at ..< at + 8]))))
             let data = Array(bytes[at + 12 ..< at + 12 + length])
             XCTAssertEqual(
                 little(bytes[at + 12 + length ..< at + 16 + length]), UInt64(CRC32C.masked(CRC32C.checksum(data))))
