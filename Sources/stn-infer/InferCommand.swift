@@ -64,6 +64,11 @@ struct InferCommand: ParsableCommand {
             "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels)."
     )
     var explainMisses = false
+    @Option(
+        help: ArgumentHelp(
+            "With --labels: also print the accuracy of each class and draw the confusion matrix (true class by answer, with counts) into this PNG. Images without a finite answer are left out of it.",
+            valueName: "FILE.png"))
+    var confusion: String?
     @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
     @Flag(help: "Invert the images (255 - v): for dark digits on a light background.") var invert = false
     @Option(
@@ -116,6 +121,9 @@ struct InferCommand: ParsableCommand {
             }
         }
         try require(limit, in: 1 ... Int.max, for: "--limit")
+        if confusion != nil, labels == nil {
+            throw ValidationError("--confusion needs --labels LABELS.idx (to know each image's true class)")
+        }
     }
 
     func run() throws {
@@ -174,6 +182,7 @@ struct InferCommand: ParsableCommand {
         var results = [InferenceResult](repeating: InferenceResult(), count: batchSize)
         var kept = (pixels: [UInt8](), results: [InferenceResult]())
         var correct = 0
+        var answers: [(predicted: Int, actual: Int)] = []  // --confusion
         var sourceIndex = 0
         var indexInSource = 0
         var place: [(source: Int, index: Int)] = []
@@ -229,6 +238,7 @@ struct InferCommand: ParsableCommand {
             for (i, r) in results[..<n].enumerated() {
                 let label = truth.map { Int($0[done + i]) }
                 if r.isFinite && r.digit == label { correct += 1 }
+                if confusion != nil, r.isFinite, let label { answers.append((r.digit, label)) }
                 output += Lines.format(
                     index: done + i, result: r, label: label, format: format, transform: transform,
                     logProbs: allLogProbs.isEmpty ? nil : allLogProbs[i])
@@ -264,6 +274,10 @@ struct InferCommand: ParsableCommand {
                     "accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count,
                     (1 - accuracy) * 100)
             }
+        }
+        if let confusion {
+            output += try ConfusionOutput.write(
+                answers, classes: Self.classCount(file.architecture), to: confusion, format: format)
         }
         try writeStandardOutput(output)
         if let warpedImages {

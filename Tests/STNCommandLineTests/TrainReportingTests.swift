@@ -102,7 +102,7 @@ extension ToolTests {
             "--augment rotate=10,scale=2-1: scale=2-1: the low end is above the high end")
         // A --tensorboard path that is a file: one line, and nothing written.
         let mnist = try mnistDirectory()
-        FileManager.default.createFile(atPath: directory + "/tb", contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/tb", contents: Data()))
         try assertRefused(
             "stn-train",
             [
@@ -138,7 +138,7 @@ extension ToolTests {
             "--threads", "1", "--data", mnist, "--out", directory + "/x.h5",
         ]
         let stdoutPath = directory + "/stdout"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: stdoutPath, contents: nil))
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = terminal
         process.standardInput = FileHandle.nullDevice
@@ -173,4 +173,32 @@ final class UncheckedBox: @unchecked Sendable {
     private var storage: [UInt8] = []
     func append(_ more: ArraySlice<UInt8>) { lock.withLock { storage += more } }
     var bytes: [UInt8] { lock.withLock { storage } }
+}
+
+extension ToolTests {
+    /// stn-infer --labels --confusion: the per-class table after the accuracy line, adding up
+    /// to it, and the chart; without --labels, one line.
+    func testInferDrawsTheConfusionMatrix() throws {
+        let directory = try temporaryDirectory()
+        let samples = Self.packageRoot.appendingPathComponent("Weights/samples").path
+        let outcome = try run(
+            "stn-infer",
+            [
+                samples + "/images-idx3-ubyte", "--labels", samples + "/labels-idx1-ubyte", "--weights",
+                Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path, "--confusion",
+                directory + "/c.png",
+            ])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        let lines = outcome.stdout.split(separator: "\n").map(String.init)
+        let accuracy = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("accuracy: ") })
+        XCTAssertTrue(lines[accuracy + 1].hasPrefix("class   images    right  accuracy"), lines[accuracy + 1])
+        let all = lines[accuracy + 12].split(separator: " ")
+        XCTAssertEqual(all[0], "all")
+        XCTAssertTrue(lines[accuracy].contains("(\(all[2])/\(all[1]))"), lines[accuracy])
+        XCTAssertEqual(outcome.stderr, "stn-infer: wrote \(directory)/c.png\n")
+        XCTAssertGreaterThan(try ImageFile.read(directory + "/c.png").width, 300)
+        try assertRefused(
+            "stn-infer", [samples + "/images-idx3-ubyte", "--confusion", directory + "/d.png"],
+            "--confusion needs --labels LABELS.idx (to know each image's true class)")
+    }
 }

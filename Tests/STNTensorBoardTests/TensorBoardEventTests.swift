@@ -68,7 +68,7 @@ final class TensorBoardEventTests: XCTestCase {
     /// A directory that cannot be made is one line naming it.
     func testUnwritableDirectoryIsOneLine() throws {
         let file = NSTemporaryDirectory() + "stn-tb-file-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: file, contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
         defer { try? FileManager.default.removeItem(atPath: file) }
         XCTAssertThrowsError(try EventFileWriter(directory: file + "/tb")) { error in
             XCTAssertTrue("\(error)".hasPrefix(file), "\(error)")
