@@ -103,6 +103,9 @@ let package = Package(
         // PNG encoding, raster drawing and plots for previews, training curves, --explain;
         // reading PNG (libpng) and PGM inputs.
         .target(name: "STNImage", dependencies: ["CZlib", "CPNGReader", "STNSystem"], swiftSettings: speed),
+        // TensorBoard event files (record framing, CRC-32C, Event and Summary messages by
+        // hand): what stn-train --tensorboard writes.
+        .target(name: "STNTensorBoard", dependencies: ["STNImage", "STNSystem"], swiftSettings: speed),
         // The two architectures and the weight-file format, read by a small built-in HDF5
         // reader so inference never loads libhdf5.
         .target(name: "STNModel", dependencies: ["STNSystem"], swiftSettings: speed),
@@ -160,6 +163,7 @@ let package = Package(
             name: "stn-train",
             dependencies: [
                 "STNTrainer", "STNKernels", "STNPlan", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem",
+                "STNTensorBoard",
             ] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
@@ -194,10 +198,12 @@ let package = Package(
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         // Range checks, and the built tools run as a user runs them (each failure one line).
         .testTarget(
-            name: "STNCommandLineTests", dependencies: ["STNCommandLine", "STNSystem", "STNImage", argumentParser],
+            name: "STNCommandLineTests",
+            dependencies: ["STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard", argumentParser],
             swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
+        .testTarget(name: "STNTensorBoardTests", dependencies: ["STNTensorBoard", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(
             name: "STNONNXTests",

@@ -40,18 +40,28 @@ public struct ElasticDistortion: DigitDistortion {
         self.seed = seed
         self.alpha = alpha
         self.sigma = sigma
+        kernel = Self.gaussianKernel(sigma: sigma)
+    }
+
+    /// A Gaussian of standard deviation `sigma` sampled at integer offsets up to
+    /// ceil(3 sigma), normalised to sum 1 (scipy's `gaussian_filter`).
+    static func gaussianKernel(sigma: Double) -> [Double] {
         let radius = Int((3 * sigma).rounded(.up))
         let weights = (-radius ... radius).map { exp(-Double($0 * $0) / (2 * sigma * sigma)) }
         let total = weights.reduce(0, +)
-        kernel = weights.map { $0 / total }
+        return weights.map { $0 / total }
+    }
+
+    /// Doubles of scratch `smoothField` needs for a width x height field and a kernel of
+    /// `radius`: the padded noise and one pass's result.
+    static func smoothingCount(width: Int, height: Int, radius: Int) -> Int {
+        (width + 2 * radius) * (height + 2 * radius) + (height + 2 * radius) * width
     }
 
     /// How far the kernel reaches on each side.
     public var radius: Int { kernel.count / 2 }
-    /// Side of the padded grid the uniform values are drawn on.
-    var paddedSide: Int { Self.canvasSize + 2 * radius }
     /// Doubles the fields need before smoothing: the padded noise and one pass's result.
-    var smoothingCount: Int { paddedSide * paddedSide + paddedSide * Self.canvasSize }
+    var smoothingCount: Int { Self.smoothingCount(width: Self.canvasSize, height: Self.canvasSize, radius: radius) }
 
     /// Standard deviation of each displacement component, in pixels.
     public var displacementDeviation: Double {
@@ -71,39 +81,50 @@ public struct ElasticDistortion: DigitDistortion {
         smoothField(&random, into: dy, workspace.doubles)
     }
 
-    /// One field: uniform [-1, 1] values on the padded grid, a horizontal then a vertical
-    /// pass of the kernel (each sum in kernel order), times alpha.
+    /// One 28x28 field (`smoothField(_:kernel:alpha:width:height:into:scratch:)`).
     private func smoothField(
         _ random: inout PRNG, into field: UnsafeMutablePointer<Double>, _ scratch: UnsafeMutablePointer<Double>
     ) {
-        let n = Self.canvasSize
-        let side = paddedSide
-        let noise = scratch
-        let rows = scratch + side * side
-        for i in 0 ..< side * side { noise[i] = 2 * random.nextUnitDouble() - 1 }
         kernel.withUnsafeBufferPointer { kernel in
-            let taps = kernel.count
-            // Horizontal: every padded row, the canvas's columns.
-            for y in 0 ..< side {
-                let out = rows + y * n
-                let row = noise + y * side
-                out.initialize(repeating: 0, count: n)
-                for k in 0 ..< taps {
-                    let w = kernel[k]
-                    for x in 0 ..< n { out[x] += w * row[x + k] }
-                }
+            Self.smoothField(
+                &random, kernel: kernel, alpha: alpha, width: Self.canvasSize, height: Self.canvasSize, into: field,
+                scratch: scratch)
+        }
+    }
+
+    /// One width x height field: uniform [-1, 1] values drawn row by row on the grid padded
+    /// by the kernel's radius on every side, a horizontal then a vertical pass of the kernel
+    /// (each sum in kernel order), times alpha. `scratch` holds `smoothingCount` Doubles.
+    static func smoothField(
+        _ random: inout PRNG, kernel: UnsafeBufferPointer<Double>, alpha: Double, width: Int, height: Int,
+        into field: UnsafeMutablePointer<Double>, scratch: UnsafeMutablePointer<Double>
+    ) {
+        let taps = kernel.count
+        let paddedWidth = width + taps - 1
+        let paddedHeight = height + taps - 1
+        let noise = scratch
+        let rows = scratch + paddedWidth * paddedHeight
+        for i in 0 ..< paddedWidth * paddedHeight { noise[i] = 2 * random.nextUnitDouble() - 1 }
+        // Horizontal: every padded row, the field's columns.
+        for y in 0 ..< paddedHeight {
+            let out = rows + y * width
+            let row = noise + y * paddedWidth
+            out.initialize(repeating: 0, count: width)
+            for k in 0 ..< taps {
+                let w = kernel[k]
+                for x in 0 ..< width { out[x] += w * row[x + k] }
             }
-            // Vertical: the canvas's rows.
-            for y in 0 ..< n {
-                let out = field + y * n
-                out.initialize(repeating: 0, count: n)
-                for k in 0 ..< taps {
-                    let w = kernel[k]
-                    let row = rows + (y + k) * n
-                    for x in 0 ..< n { out[x] += w * row[x] }
-                }
-                for x in 0 ..< n { out[x] *= alpha }
+        }
+        // Vertical: the field's rows.
+        for y in 0 ..< height {
+            let out = field + y * width
+            out.initialize(repeating: 0, count: width)
+            for k in 0 ..< taps {
+                let w = kernel[k]
+                let row = rows + (y + k) * width
+                for x in 0 ..< width { out[x] += w * row[x] }
             }
+            for x in 0 ..< width { out[x] *= alpha }
         }
     }
 

@@ -65,16 +65,19 @@ public struct RTSDistortion: Sendable {
     /// scale: output pixel (x, y) samples the input at m * (x + 0.5, y + 0.5) + (m2, m5).
     /// Operation order follows torchvision's `_get_inverse_affine_matrix` exactly. Elements
     /// 0-5 are the matrix (6 and 7 are zero): a SIMD value, so rendering allocates nothing.
-    static func inverseMatrix(angleDegrees: Double, scale: Double) -> SIMD8<Double> {
+    /// `centre` is the rotation's centre: the digit's (14, 14) unless given (`Augmentation`
+    /// turns images of any size about their own centres).
+    static func inverseMatrix(
+        angleDegrees: Double, scale: Double, centre: SIMD2<Double> = SIMD2(repeating: Double(digitSize) * 0.5)
+    ) -> SIMD8<Double> {
         let rotation = angleDegrees * (Double.pi / 180)
-        let centre = Double(digitSize) * 0.5
         var m = SIMD8<Double>(
             cos(rotation) / scale, sin(rotation) / scale, 0.0 / scale, -sin(rotation) / scale, cos(rotation) / scale,
             0.0 / scale, 0, 0)
-        m[2] += m[0] * (-centre) + m[1] * (-centre)
-        m[5] += m[3] * (-centre) + m[4] * (-centre)
-        m[2] += centre
-        m[5] += centre
+        m[2] += m[0] * (-centre.x) + m[1] * (-centre.y)
+        m[5] += m[3] * (-centre.x) + m[4] * (-centre.y)
+        m[2] += centre.x
+        m[5] += centre.y
         return m
     }
 

@@ -79,6 +79,8 @@ public struct TrainingConfiguration: Sendable, Equatable {
     public var classNames: [String]?
     /// Parameters whose names start with one of these stay as they are (`--freeze`).
     public var frozen: [String] = []
+    /// Random jitter of every training image (`--augment`); nil for none.
+    public var augmentation: Augmentation?
 
     public init(
         architecture: Architecture, recipe: Recipe, seed: UInt64 = 1, threads: Int = 2, limit: Int? = nil,
@@ -132,6 +134,7 @@ public struct TrainingConfiguration: Sendable, Equatable {
         }
         if let testLimit { a["test_images"] = .int(testLimit) }
         if !frozen.isEmpty { a["frozen"] = .string(frozen.joined(separator: "\n")) }
+        if let augmentation { a["augment"] = .string(augmentation.description) }
         return a
     }
 
@@ -218,6 +221,12 @@ public struct TrainingConfiguration: Sendable, Equatable {
                 throw HDF5Error(path: path, "checkpoint attribute 'frozen' is malformed")
             }
             frozen = prefixes.split(separator: "\n").map(String.init)
+        }
+        if let text = a["augment"] {
+            guard let spec = text.stringValue, let value = try? Augmentation(parsing: spec) else {
+                throw HDF5Error(path: path, "checkpoint attribute 'augment' is malformed")
+            }
+            augmentation = value
         }
         try checkRanges(path: path)
     }

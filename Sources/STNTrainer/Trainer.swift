@@ -73,6 +73,8 @@ public final class Trainer {
     public let data: TrainingData
 
     private let loader: BatchLoader
+    /// `--augment`: a fresh jitter of every training frame, every epoch.
+    private let augmentation: TrainingAugmentation?
     private let trainCount: Int
     private let testCount: Int
     /// One batch of frames and labels; evaluation reuses it a batch of test images at a time.
@@ -106,6 +108,11 @@ public final class Trainer {
             throw TrainingError.invalid("\(error)")
         }
         loader = BatchLoader(fitting: data.fitting, threads: configuration.threads)
+        let input = configuration.architecture.inputShape
+        augmentation = configuration.augmentation.map {
+            TrainingAugmentation(
+                $0, seed: configuration.seed, width: input.width, height: input.height, channels: input.channels)
+        }
         images = [Float](repeating: 0, count: recipe.batchSize * network.imageCount)
         labels = [UInt8](repeating: 0, count: recipe.batchSize)
         if let resume {
@@ -250,6 +257,12 @@ public final class Trainer {
                 try loader.load(
                     data.train, indices: order[first ..< first + count], epoch: state.epoch,
                     images: images.baseAddress!, labels: labels.baseAddress!)
+            }
+            if let augmentation {
+                for j in 0 ..< count {
+                    augmentation.apply(
+                        to: images.baseAddress! + j * network.imageCount, index: order[first + j], epoch: state.epoch)
+                }
             }
         }
         return count
@@ -448,6 +461,17 @@ public final class Trainer {
         let n = Double(max(1, testCount))
         return Evaluation(
             loss: lossSum / n, accuracy: Double(correct) / n, predictions: predictions, labels: truth)
+    }
+
+    /// Test image `index` as the model takes it: height x width x channels floats in 0 ... 1.
+    public func testImage(_ index: Int) throws -> [Float] {
+        var image = [Float](repeating: 0, count: network.imageCount)
+        var label: UInt8 = 0
+        try image.withUnsafeMutableBufferPointer { image in
+            try loader.load(
+                data.test, indices: [index][...], epoch: 0, images: image.baseAddress!, labels: &label)
+        }
+        return image
     }
 
     /// The order images are visited in an epoch: a Fisher-Yates shuffle seeded by

@@ -72,6 +72,11 @@ struct InferCommand: ParsableCommand {
             "Draw only misclassified images in --explain: the first --explain-count of them, ten to a column (needs --labels)."
     )
     var explainMisses = false
+    @Option(
+        help: ArgumentHelp(
+            "With --labels: also print the accuracy of each class and draw the confusion matrix (true class by answer, with counts) into this PNG. Images without a finite answer are left out of it.",
+            valueName: "FILE.png"))
+    var confusion: String?
     @Option(parsing: .unconditional, help: "Classify only the first N images.") var limit: Int?
     @Flag(help: "Invert the images (255 - v): for dark digits on a light background.") var invert = false
     @Option(
@@ -99,7 +104,8 @@ struct InferCommand: ParsableCommand {
         InferRequest(
             images: images, weights: weights, labels: labels, format: format, explain: explain,
             explainCount: explainCount, explainDigits: explainDigits, explainMisses: explainMisses, limit: limit,
-            invert: invert, warped: warped, imagesOut: imagesOut, threads: threads, maxMemory: maxMemory)
+            invert: invert, warped: warped, imagesOut: imagesOut, threads: threads, maxMemory: maxMemory,
+            confusion: confusion)
     }
 
     func validate() throws { try request.validate() }
@@ -124,6 +130,7 @@ struct InferRequest {
     var imagesOut: String?
     var threads = processorCount()
     var maxMemory: String?
+    var confusion: String?
 
     /// The options `CommonArguments` scans: images, and those used from scripts and capture
     /// loops. Every other command line goes through the full parser.
@@ -158,7 +165,7 @@ struct InferRequest {
     init(
         images: [String], weights: String?, labels: String?, format: InferCommand.Format, explain: String?,
         explainCount: Int, explainDigits: String?, explainMisses: Bool, limit: Int?, invert: Bool, warped: String?,
-        imagesOut: String?, threads: Int, maxMemory: String?
+        imagesOut: String?, threads: Int, maxMemory: String?, confusion: String?
     ) {
         self.images = images
         self.weights = weights
@@ -174,6 +181,7 @@ struct InferRequest {
         self.imagesOut = imagesOut
         self.threads = threads
         self.maxMemory = maxMemory
+        self.confusion = confusion
     }
 
     func validate() throws {
@@ -206,6 +214,9 @@ struct InferRequest {
             }
         }
         try require(limit, in: 1 ... Int.max, for: "--limit")
+        if confusion != nil, labels == nil {
+            throw ValidationError("--confusion needs --labels LABELS.idx (to know each image's true class)")
+        }
     }
 
     func run() throws {
@@ -266,6 +277,7 @@ struct InferRequest {
         var results = [InferenceResult](repeating: InferenceResult(), count: batchSize)
         var kept = (pixels: [UInt8](), results: [InferenceResult]())
         var correct = 0
+        var answers: [(predicted: Int, actual: Int)] = []  // --confusion
         var sourceIndex = 0
         var indexInSource = 0
         var place: [(source: Int, index: Int)] = []
@@ -320,6 +332,7 @@ struct InferRequest {
             for (i, r) in results[..<n].enumerated() {
                 let label = truth.map { Int($0[done + i]) }
                 if r.isFinite && r.digit == label { correct += 1 }
+                if confusion != nil, r.isFinite, let label { answers.append((r.digit, label)) }
                 output += Lines.format(
                     index: done + i, result: r, label: label, format: format, transform: transform,
                     logProbs: allLogProbs.isEmpty ? nil : allLogProbs[i], classNames: classNames)
@@ -355,6 +368,10 @@ struct InferRequest {
                     "accuracy: %.2f%% (%d/%d), error %.2f%%\n", accuracy * 100, correct, truth.count,
                     (1 - accuracy) * 100)
             }
+        }
+        if let confusion {
+            output += try ConfusionOutput.write(
+                answers, classes: Self.classCount(file.architecture), to: confusion, format: format)
         }
         try writeStandardOutput(output)
         if let warpedImages {

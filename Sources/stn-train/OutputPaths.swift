@@ -1,16 +1,18 @@
 import Foundation
 import STNSystem
 
-/// The files a training run writes next to `--out`: for `w.h5`, `w.csv`, `w.png` and
-/// `w.checkpoint.h5`.
+/// The files a training run writes next to `--out`: for `w.h5`, `w.csv`, `w.png`,
+/// `w.checkpoint.h5` and `w.confusion.png`.
 struct OutputPaths {
     let weights: String
     var stem: String { weights.hasSuffix(".h5") ? String(weights.dropLast(3)) : weights }
     var log: String { stem + ".csv" }
     var plot: String { stem + ".png" }
     var checkpoint: String { stem + ".checkpoint.h5" }
+    /// The test set's confusion matrix for the weights kept, drawn at the end.
+    var confusion: String { stem + ".confusion.png" }
     /// Every file the run writes.
-    var all: [String] { [weights, log, plot, checkpoint] }
+    var all: [String] { [weights, log, plot, confusion, checkpoint] }
 
     static func weightsPath(forCheckpoint path: String) -> String {
         path.hasSuffix(".checkpoint.h5") ? String(path.dropLast(".checkpoint.h5".count)) + ".h5" : path + ".weights.h5"

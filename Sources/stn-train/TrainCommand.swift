@@ -37,6 +37,9 @@ struct TrainCommand: ParsableCommand {
               stn-train --architecture rgb.txt --train train.csv --test test.csv --color rgb --out rgb.h5
               stn-train --architecture m.txt --train images-idx4-ubyte,labels-idx1-ubyte --val-split 0.1 --out m.h5
               stn-train --architecture three.txt --init ten.h5 --reset fc2. --train photos/ --val-split 0.1 --out three.h5
+              stn-train --model st-cnn --tensorboard runs/st-cnn --keep best --augment rotate=10 --out /tmp/st.h5
+
+            Watching training (docs/training.md): on a terminal a progress bar with the time left is drawn on standard error; --tensorboard DIR writes the losses, accuracy, learning rate and the transformer's output for a few test images to a TensorBoard event file in DIR each epoch; at the end the per-class accuracy is printed and OUT.confusion.png drawn; --keep best keeps the epoch that did best on the test set; --augment jitters every training image.
             """)
 
     @Option(
@@ -181,6 +184,22 @@ struct TrainCommand: ParsableCommand {
     ) var resume: String?
     @Flag(help: "Print the layer table with output shapes and parameter counts, then exit.") var summary = false
     @Flag(help: "Only print per-epoch lines, no per-batch progress.") var quiet = false
+    // Watching training and what it leaves (docs/training.md, "Watching training").
+    @Option(
+        help: ArgumentHelp(
+            "Write a TensorBoard event file into this directory (created if needed): per epoch the train and test loss and accuracy, the learning rate, and for a model with a transformer the first test images beside its output.",
+            valueName: "DIR"))
+    var tensorboard: String?
+    @Option(
+        help: ArgumentHelp(
+            "Which weights --out keeps: last (the last epoch's) or best (the epoch with the best test accuracy so far, rewritten whenever an epoch beats it; attribute kept_epoch names it).",
+            valueName: "best|last"))
+    var keep: String = "last"
+    @Option(
+        help: ArgumentHelp(
+            "Jitter every training image afresh each epoch: rotate=DEGREES (up to either way), scale=LOW-HIGH, shift=FRACTION (of the size, either way), projective=FRACTION (corner noise), elastic=ALPHA (pixels; sigma=PIXELS, default 4). E.g. rotate=15,scale=0.9-1.1,shift=0.1.",
+            valueName: "KEY=VALUE,..."))
+    var augment: String?
     @Option(
         name: .customLong("max-memory"),
         help: ArgumentHelp(
@@ -226,6 +245,16 @@ struct TrainCommand: ParsableCommand {
         try validateData()
         if !reset.isEmpty && initFile == nil {
             throw ValidationError("--reset needs --init FILE (without it every parameter starts afresh)")
+        }
+        guard KeptWeights(rawValue: keep) != nil else {
+            throw ValidationError("--keep must be best or last, not '\(keep)'")
+        }
+        if let augment {
+            do {
+                _ = try Augmentation(parsing: augment)
+            } catch {
+                throw ValidationError("--augment \(augment): \(error)")
+            }
         }
         if !summary && out == nil && resume == nil {
             throw ValidationError("missing --out FILE (where to write the trained weights)")
@@ -351,6 +380,9 @@ struct TrainCommand: ParsableCommand {
             }
         }
         configuration.frozen = freeze
+        configuration.augmentation = try augment.map { try Augmentation(parsing: $0) }.flatMap {
+            $0.isIdentity ? nil : $0
+        }
         return configuration
     }
 
@@ -414,7 +446,13 @@ struct TrainCommand: ParsableCommand {
             try writeStandardOutputLine(
                 "  resuming from \(resume!) at epoch \(resumed.epoch + 1), batch \(resumed.batch + 1)")
         }
-        try writeStandardOutputLine("  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint)")
+        try writeStandardOutputLine(
+            "  writing \(paths.weights), \(paths.log), \(paths.plot), \(paths.checkpoint), \(paths.confusion)")
+        // --tensorboard, --keep (docs/training.md, "Watching training").
+        let tensorBoard = try tensorboard.map { try TensorBoardLog(directory: $0) }
+        if let tensorBoard { try writeStandardOutputLine("  TensorBoard events: \(tensorBoard.writer.path)") }
+        let kept = KeptWeights(rawValue: keep)!
+        var bestParameters: [Float]?
 
         let progress = ProgressPrinter(quiet: quiet)
         Interrupt.install()
@@ -433,6 +471,11 @@ struct TrainCommand: ParsableCommand {
                     try TrainingPlot.write(
                         state.history, title: "\(configuration.architecture.name), recipe \(recipe.name)",
                         to: paths.plot)
+                    try tensorBoard?.write(state.history.last!, trainer: trainer)
+                    if kept == .best, KeptWeights.lastIsBest(state.history) {
+                        try Self.keptWeightFile(trainer, kept).write(to: paths.weights)
+                        bestParameters = state.parameters
+                    }
                 })
         } catch {
             progress.finishLine()
@@ -454,12 +497,6 @@ struct TrainCommand: ParsableCommand {
         try TrainingPlot.write(
             trainer.state.history, title: "\(configuration.architecture.name), recipe \(recipe.name)",
             to: paths.plot)
-        try trainer.weightFile().write(to: paths.weights)
-        if let last = trainer.state.history.last {
-            try writeStandardOutputLine(
-                String(
-                    format: "done: test accuracy %.2f%% (error %.2f%%), test loss %.4f, %.0f s; wrote %@",
-                    last.testAccuracy * 100, (1 - last.testAccuracy) * 100, last.testLoss, last.seconds, paths.weights))
-        }
+        try Self.finish(trainer, kept: kept, bestParameters: bestParameters, paths: paths)
     }
 }
