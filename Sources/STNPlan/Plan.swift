@@ -225,6 +225,17 @@ public final class Plan {
                         name: name, inputs: inputIDs, output: id,
                         sources: sources.map { ($0.input, offsets[$0.input][$0.element]) },
                         capacities: inputIDs.map { tensors[$0].layout.capacity }))
+            case .selectChannels(let sources):
+                for (slot, input) in inputIDs.enumerated() where tensors[input].layout.flattenedFrom != nil {
+                    throw fail("reads the flattened tensor '\(spec.layer.inputs[slot])' as an image")
+                }
+                // Unpadded, as a frame's input: a convolution or sampler reads any stride.
+                let id = add(name, TensorLayout(shape: out, stride: out.channels))
+                steps.append(
+                    SelectStep(
+                        name: name, inputs: inputIDs, output: id, channels: sources.map { ($0.input, $0.element) },
+                        pixels: out.height * out.width, inputStrides: inputIDs.map { tensors[$0].layout.stride },
+                        outputStride: out.channels, capacities: inputIDs.map { tensors[$0].layout.capacity }))
             case .mulAdd, .cosine, .sine:
                 guard from.flattenedFrom == nil else {
                     throw fail("\(spec.operation.keyword) of the flattened tensor '\(spec.layer.inputs[0])'")
