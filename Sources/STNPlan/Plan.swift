@@ -669,14 +669,16 @@ public final class Plan {
         guard range.lowerBound < end else { return }
         for step in steps[range.lowerBound ..< end].reversed() {
             if zeroedBackward.contains(step.name) {
-                for slot in step.inputs.indices where step.inputNeedsGradient[slot] {
+                for slot in step.inputs.indices
+                where step.inputNeedsGradient[slot] && !(step.addsGradientsInPlace && step.accumulatesGradient[slot]) {
                     step.gradientTarget(frame, slot).initialize(
                         repeating: 0, count: tensors[step.inputs[slot]].layout.capacity)
                 }
             } else {
                 step.backward(frame)
             }
-            for (slot, input) in step.inputs.enumerated() where step.accumulatesGradient[slot] {
+            for (slot, input) in step.inputs.enumerated()
+            where step.accumulatesGradient[slot] && !step.addsGradientsInPlace {
                 let target = frame.gradients[input]
                 let source = slot == 0 ? frame.gradientScratch.0 : frame.gradientScratch.1
                 for i in 0 ..< tensors[input].layout.capacity { target[i] += source[i] }

@@ -120,13 +120,16 @@ final class SelectStep: Step {
         }
     }
 
+    /// Any number of inputs: a gradient another step also feeds is added in place.
+    override var addsGradientsInPlace: Bool { true }
+
     override func backward(_ frame: Frame) {
         let dy = frame.gradients[output]
-        for slot in inputs.indices where inputNeedsGradient[slot] {
-            gradientTarget(frame, slot).initialize(repeating: 0, count: capacities[slot])
+        for slot in inputs.indices where inputNeedsGradient[slot] && !accumulatesGradient[slot] {
+            frame.gradients[inputs[slot]].initialize(repeating: 0, count: capacities[slot])
         }
         for run in runs where inputNeedsGradient[run.input] {
-            let dx = gradientTarget(frame, run.input) + run.offset
+            let dx = frame.gradients[inputs[run.input]] + run.offset
             let stride = inputStrides[run.input]
             for p in 0 ..< pixels {
                 let to = dx + p * stride
