@@ -109,13 +109,18 @@ final class SelectStep: Step {
         let y = frame.values[output]
         for run in runs {
             let x = frame.values[inputs[run.input]] + run.offset
+            let to = y + run.target
             let stride = inputStrides[run.input]
-            var to = y + run.target
-            var from = UnsafePointer(x)
-            for _ in 0 ..< pixels {
-                to.update(from: from, count: run.count)
-                to += outputStride
-                from += stride
+            if pixels == 1 || (run.count == stride && run.count == outputStride) {
+                // A vector's run, or whole pixels alike in both: one contiguous copy.
+                to.update(from: x, count: run.count * pixels)
+            } else if run.count == 1 {
+                // One channel: a strided copy (a call per pixel would cost more than the copy).
+                for p in 0 ..< pixels { to[p * outputStride] = x[p * stride] }
+            } else {
+                for p in 0 ..< pixels {
+                    for k in 0 ..< run.count { to[p * outputStride + k] = x[p * stride + k] }
+                }
             }
         }
     }
