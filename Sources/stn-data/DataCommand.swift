@@ -264,6 +264,7 @@ struct AdditionCommand: ParsableCommand {
 
     func run() throws {
         let addition = MNISTAddition(seed: options.seed)
+        // The split's size, known once `make` has loaded it (rows are written after).
         var digitCount = 0
         try options.write(
             name: "addition",
@@ -274,13 +275,12 @@ struct AdditionCommand: ParsableCommand {
                     format: "%d,%d,%d,%d,%.4f,%.4f,%d,%d,%.4f,%.4f,%d,%d", i, label, i % digitCount, p.partner,
                     p.first.angleDegrees, p.first.scale, p.first.offsetX, p.first.offsetY, p.second.angleDegrees,
                     p.second.scale, p.second.offsetX, p.second.offsetY)
-            }
-        ) { split in
-            digitCount = split.labels.count
-            return addition.compose(
-                split, count: options.imageCount(split), epoch: options.epoch,
-                threads: options.threads)
-        }
+            },
+            make: { split in
+                digitCount = split.labels.count
+                return addition.compose(
+                    split, count: options.imageCount(split), epoch: options.epoch, threads: options.threads)
+            })
     }
 }
 
@@ -311,6 +311,7 @@ struct ClutteredCommand: ParsableCommand {
 
     func run() throws {
         let cluttered = ClutteredMNIST(seed: options.seed, canvasSize: canvasSize, pieces: pieces, pieceSize: pieceSize)
+        // The split's size, known once `make` has loaded it (rows are written after).
         var digitCount = 0
         try options.write(
             name: "cluttered", header: "index,label,digit,digit_x,digit_y,pieces",
@@ -319,13 +320,12 @@ struct ClutteredCommand: ParsableCommand {
                 let pieces = p.pieces.map { "\($0.source):\($0.sourceX):\($0.sourceY):\($0.x):\($0.y)" }
                 return "\(i),\(label),\(i % digitCount),\(p.digitX),\(p.digitY),"
                     + pieces.joined(separator: " ")
-            }
-        ) { split in
-            digitCount = split.labels.count
-            return cluttered.compose(
-                split, count: options.imageCount(split),
-                epoch: options.epoch, threads: options.threads)
-        }
+            },
+            make: { split in
+                digitCount = split.labels.count
+                return cluttered.compose(
+                    split, count: options.imageCount(split), epoch: options.epoch, threads: options.threads)
+            })
     }
 }
 
