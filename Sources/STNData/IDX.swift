@@ -85,9 +85,12 @@ public enum IDX {
         }
     }
 
-    /// Writes atomically (temporary file in the same directory, then rename).
+    /// Writes atomically (temporary file in the same directory, then rename): three
+    /// dimensions (N x H x W) for grey images, four (N x H x W x C) for `channels` > 1, as
+    /// `readFrames(at:)` reads them.
     public static func writeImages(_ images: IDXImages, to path: String, gzip: Bool = false) throws {
-        try write([images.count, images.rows, images.columns], images.pixels, to: path, gzip: gzip)
+        let channels = images.channels > 1 ? [images.channels] : []
+        try write([images.count, images.rows, images.columns] + channels, images.pixels, to: path, gzip: gzip)
     }
 
     public static func writeLabels(_ labels: [UInt8], to path: String, gzip: Bool = false) throws {

@@ -214,6 +214,32 @@ public struct Architecture: Sendable, Equatable {
                     }
                 }
                 output = .vector(sources.count)
+            case .selectChannels(let sources):
+                guard !sources.isEmpty else { throw fail("select picks no channels") }
+                guard Set(layer.inputs).count == layer.inputs.count else {
+                    throw fail("select reads a tensor twice: name each input once")
+                }
+                for (name, shape) in zip(layer.inputs, inputs) {
+                    guard !shape.isVector else {
+                        throw fail(
+                            "select channels= of the vector '\(name)': it picks channels of maps (elements= picks a vector's)"
+                        )
+                    }
+                    guard shape.height == input.height, shape.width == input.width else {
+                        throw fail(
+                            "select channels= of maps of different sizes: '\(layer.inputs[0])' is \(input), '\(name)' is \(shape)"
+                        )
+                    }
+                }
+                for source in sources {
+                    guard source.input >= 0, source.input < inputs.count, source.element >= 0,
+                        source.element < inputs[source.input].channels
+                    else {
+                        throw fail(
+                            "select reads channel \(source.element) of input \(source.input), which is not there")
+                    }
+                }
+                output = TensorShape(channels: sources.count, height: input.height, width: input.width)
             case .mulAdd:
                 guard input.isVector else { throw fail("mul_add of a \(input) map: it works on vectors") }
                 output = input
@@ -410,7 +436,8 @@ extension Architecture {
         case .prelu(let perChannel): return perChannel ? "PReLU(\(from.channels))" : "PReLU()"
         case .add: return "Add"
         case .constant: return "Constant"
-        case .select(let sources): return "Select (\(sources.count) elements)"
+        case .select(let sources): return "Select (\(sources.count) element\(sources.count == 1 ? "" : "s"))"
+        case .selectChannels(let sources): return "Select (\(sources.count) channel\(sources.count == 1 ? "" : "s"))"
         case .mulAdd: return "x * scale + shift"
         case .cosine: return "cos"
         case .sine: return "sin"

@@ -144,7 +144,15 @@ extension ModelDescription {
         case "constant":
             return .constant(count: try options.required("count") { try positiveCount($0, "count", line: line) })
         case "select":
-            return .select(sources: try options.required("elements") { try elementSources($0, line: line) })
+            if let channels = try options.string("channels") {
+                guard try options.string("elements") == nil else {
+                    throw DescriptionError(
+                        line: line, "select takes elements= (of vectors) or channels= (of maps), not both")
+                }
+                return .selectChannels(sources: try elementSources(channels, key: "channels", line: line))
+            }
+            return .select(
+                sources: try options.required("elements") { try elementSources($0, key: "elements", line: line) })
         case "mul_add": return .mulAdd
         case "cos": return .cosine
         case "sin": return .sine
@@ -269,6 +277,7 @@ extension ModelDescription {
         case .prelu(let perChannel): return perChannel ? [("per_channel", "1")] : []
         case .constant(let count): return [("count", "\(count)")]
         case .select(let sources): return [("elements", elementSourcesText(sources))]
+        case .selectChannels(let sources): return [("channels", elementSourcesText(sources))]
         case .mulAdd, .cosine, .sine: return []
         case .gridView(let size): return [("size", "\(size.height)x\(size.width)")]
         case .matrixProduct(let rows, let inner): return [("rows", "\(rows)"), ("inner", "\(inner)")]
@@ -452,7 +461,7 @@ func positiveCount(_ text: String, _ key: String, line: Int) throws -> Int {
 }
 
 /// "0:0,0:1-5,1:0": input:element, or input:first-last for a run.
-func elementSources(_ text: String, line: Int) throws -> [ElementSource] {
+func elementSources(_ text: String, key: String, line: Int) throws -> [ElementSource] {
     var sources: [ElementSource] = []
     for item in text.split(separator: ",", omittingEmptySubsequences: false) {
         let parts = item.split(separator: ":", omittingEmptySubsequences: false)
@@ -462,7 +471,7 @@ func elementSources(_ text: String, line: Int) throws -> [ElementSource] {
             last < Architecture.maximumTensorElements, sources.count + last - first < Architecture.maximumTensorElements
         else {
             throw DescriptionError(
-                line: line, "elements: '\(item.prefix(24))' is not INPUT:ELEMENT or INPUT:FIRST-LAST")
+                line: line, "\(key): '\(item.prefix(24))' is not INPUT:INDEX or INPUT:FIRST-LAST")
         }
         for element in first ... last { sources.append(ElementSource(input: input, element: element)) }
     }

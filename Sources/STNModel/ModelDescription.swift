@@ -153,6 +153,11 @@ public enum Operation: Sendable, Equatable {
     /// `sources[i].element` of input `sources[i].input` (the slices, gathers, concatenations
     /// and transposes that build theta from a localisation net's outputs).
     case select(sources: [ElementSource])
+    /// A map assembled from whole channels of the maps it reads, all of one height and width:
+    /// output channel i is channel `sources[i].element` of input `sources[i].input` (one
+    /// channel of a map, the channels of several maps concatenated). The text form is
+    /// `select` with `channels=` instead of `elements=`.
+    case selectChannels(sources: [ElementSource])
     /// x * scale + shift per element of a vector, by fixed vectors `PREFIX.scale` and
     /// `PREFIX.shift` (arithmetic with constants; never trained).
     case mulAdd
@@ -192,7 +197,7 @@ public enum Operation: Sendable, Equatable {
         case .logSoftmax: return "log_softmax"
         case .normalize: return "normalize"
         case .constant: return "constant"
-        case .select: return "select"
+        case .select, .selectChannels: return "select"
         case .mulAdd: return "mul_add"
         case .cosine: return "cos"
         case .sine: return "sin"
@@ -215,6 +220,7 @@ public enum Operation: Sendable, Equatable {
         if case .tensor(let operation) = self { return operation.inputCounts }
         if case .constant = self { return 0 ... 0 }
         if case .select(let sources) = self { return 1 ... max(1, (sources.map(\.input).max() ?? 0) + 1) }
+        if case .selectChannels(let sources) = self { return 1 ... max(1, (sources.map(\.input).max() ?? 0) + 1) }
         return inputCount ... inputCount
     }
 

@@ -172,6 +172,28 @@ public enum ONNXExporter {
                             constant(output + "_indices", ints: sources.map { Int64(starts[$0.input] + $0.element) }),
                         ],
                         output, [int("axis", 1)]))
+            case .selectChannels(let sources):
+                // The inputs concatenated along channels (one input as it is); the channels
+                // gathered from that.
+                var starts: [Int] = []
+                var total = 0
+                for shape in spec.inputShapes {
+                    starts.append(total)
+                    total += shape.channels
+                }
+                var all = inputs[0]
+                if inputs.count > 1 {
+                    all = output + "_all"
+                    graph.node.append(node("Concat", inputs, all, [int("axis", 1)]))
+                }
+                graph.node.append(
+                    node(
+                        "Gather",
+                        [
+                            all,
+                            constant(output + "_indices", ints: sources.map { Int64(starts[$0.input] + $0.element) }),
+                        ],
+                        output, [int("axis", 1)]))
             case .mulAdd:
                 graph.node.append(node("Mul", inputs + [parameter("scale")!], output + "_scaled"))
                 graph.node.append(node("Add", [output + "_scaled", parameter("shift")!], output))

@@ -264,6 +264,7 @@ private struct GraphImporter {
         }
         if try constants.fold(node, runtimeDims: runtimeDims, fail: { ONNXError("\(location): \($0)") }) { return }
         if try vectorOperation(node) { return }
+        if try channelSelection(node) { return }
         switch node.opType {
         case "Conv": try conv(node, input)
         case "BatchNormalization": try batchNorm(node, input)
@@ -591,6 +592,70 @@ private struct GraphImporter {
             // the affine grid patterns take it as theta.
             values[out] = .theta(theta)
         }
+        return true
+    }
+
+    /// Whole channels of runtime maps of one size: Concat along channels, Slice or Gather (with
+    /// a list of indices) of channels (`torch.cat([a, b], 1)`, `x[:, 1:2]`, `x[:, [1]]`) become a
+    /// `select` of channels. As for vectors, the node runs on index tensors (each value names
+    /// its input and element), and the result must be whole channels, pixel for pixel. False
+    /// when the node is not one.
+    mutating func channelSelection(_ node: Onnx_NodeProto) throws -> Bool {
+        guard ["Concat", "Slice", "Gather"].contains(node.opType), let out = node.output.first,
+            let first = node.input.first
+        else { return false }
+        let dataInputs = node.opType == "Concat" ? node.input.filter { !$0.isEmpty } : [first]
+        var maps: [(layer: String, shape: TensorShape)] = []
+        for name in dataInputs {
+            guard case .tensor(let layer)? = values[name], let shape = shapes[layer], !shape.isVector else {
+                return false
+            }
+            maps.append((layer, shape))
+        }
+        guard let firstMap = maps.first else { return false }
+        let (height, width) = (firstMap.shape.height, firstMap.shape.width)
+        guard maps.allSatisfy({ $0.shape.height == height && $0.shape.width == width }) else { return false }
+        var sources: [String] = []
+        var scratch = constants
+        for (name, map) in zip(dataInputs, maps) {
+            // A tensor read twice is one input of the selection.
+            if !sources.contains(map.layer) { sources.append(map.layer) }
+            let k = Double(sources.firstIndex(of: map.layer)!) * 16_777_216
+            scratch[name] = FoldedConstant(
+                dims: [1, map.shape.channels, height, width], values: (0 ..< map.shape.count).map { k + Double($0) },
+                isInteger: true)
+        }
+        let location = at
+        guard try scratch.fold(node, runtimeDims: { _ in nil }, fail: { ONNXError("\(location): \($0)") }),
+            let result = scratch[out]
+        else { return false }
+        let pixels = height * width
+        func notChannels() -> ONNXError {
+            fail("\(node.opType) of maps to \(result.dims): only whole channels of [1, C, H, W] maps are supported")
+        }
+        guard result.dims.count == 4, result.dims[0] == 1, result.dims[2] == height, result.dims[3] == width else {
+            throw notChannels()
+        }
+        var picks: [ElementSource] = []
+        for c in 0 ..< result.dims[1] {
+            let start = Int(result.values[c * pixels])
+            let (input, element) = (start / 16_777_216, start % 16_777_216)
+            guard element % pixels == 0,
+                (0 ..< pixels).allSatisfy({ Int(result.values[c * pixels + $0]) == start + $0 })
+            else { throw notChannels() }
+            picks.append(ElementSource(input: input, element: element / pixels))
+        }
+        if sources.count == 1, picks.count == shapes[sources[0]]?.channels,
+            picks.enumerated().allSatisfy({ $0.element.element == $0.offset })
+        {
+            // Every channel in order: a view.
+            values[out] = .tensor(sources[0])
+            return true
+        }
+        let output = unique(sanitized(out))
+        layers.append(Layer(output, .selectChannels(sources: picks), inputs: sources))
+        try check()
+        values[out] = .tensor(output)
         return true
     }
 

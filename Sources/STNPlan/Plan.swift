@@ -225,6 +225,17 @@ public final class Plan {
                         name: name, inputs: inputIDs, output: id,
                         sources: sources.map { ($0.input, offsets[$0.input][$0.element]) },
                         capacities: inputIDs.map { tensors[$0].layout.capacity }))
+            case .selectChannels(let sources):
+                for (slot, input) in inputIDs.enumerated() where tensors[input].layout.flattenedFrom != nil {
+                    throw fail("reads the flattened tensor '\(spec.layer.inputs[slot])' as an image")
+                }
+                // Unpadded, as a frame's input: a convolution or sampler reads any stride.
+                let id = add(name, TensorLayout(shape: out, stride: out.channels))
+                steps.append(
+                    SelectStep(
+                        name: name, inputs: inputIDs, output: id, channels: sources.map { ($0.input, $0.element) },
+                        pixels: out.height * out.width, inputStrides: inputIDs.map { tensors[$0].layout.stride },
+                        outputStride: out.channels, capacities: inputIDs.map { tensors[$0].layout.capacity }))
             case .mulAdd, .cosine, .sine:
                 guard from.flattenedFrom == nil else {
                     throw fail("\(spec.operation.keyword) of the flattened tensor '\(spec.layer.inputs[0])'")
@@ -658,14 +669,16 @@ public final class Plan {
         guard range.lowerBound < end else { return }
         for step in steps[range.lowerBound ..< end].reversed() {
             if zeroedBackward.contains(step.name) {
-                for slot in step.inputs.indices where step.inputNeedsGradient[slot] {
+                for slot in step.inputs.indices
+                where step.inputNeedsGradient[slot] && !(step.addsGradientsInPlace && step.accumulatesGradient[slot]) {
                     step.gradientTarget(frame, slot).initialize(
                         repeating: 0, count: tensors[step.inputs[slot]].layout.capacity)
                 }
             } else {
                 step.backward(frame)
             }
-            for (slot, input) in step.inputs.enumerated() where step.accumulatesGradient[slot] {
+            for (slot, input) in step.inputs.enumerated()
+            where step.accumulatesGradient[slot] && !step.addsGradientsInPlace {
                 let target = frame.gradients[input]
                 let source = slot == 0 ? frame.gradientScratch.0 : frame.gradientScratch.1
                 for i in 0 ..< tensors[input].layout.capacity { target[i] += source[i] }

@@ -58,6 +58,12 @@ class Step {
     /// to the parameter-gradient accumulators.
     func backward(_ frame: Frame) {}
 
+    /// The step adds the gradient of an input that another step also feeds straight into
+    /// that input's gradient (and overwrites it only where `accumulatesGradient` is false),
+    /// instead of writing it to the frame's gradient scratch for the plan to add: a step of
+    /// more than two inputs, which the two scratch buffers cannot serve.
+    var addsGradientsInPlace: Bool { false }
+
     /// Where to write input `slot`'s gradient.
     @inline(__always)
     func gradientTarget(_ frame: Frame, _ slot: Int) -> UnsafeMutablePointer<Float> {

@@ -11,19 +11,25 @@ struct DataCommand: ParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "stn-data",
-        abstract: "Make and inspect the distorted MNIST data sets (R, RTS, P, E of the paper's table 1).",
+        abstract:
+            "Make and inspect the distorted MNIST data sets: R, RTS, P, E of the paper's table 1, MNIST addition and cluttered MNIST.",
         subcommands: [
-            RotationCommand.self, RTSCommand.self, ProjectiveCommand.self, ElasticCommand.self, InfoCommand.self,
+            RotationCommand.self, RTSCommand.self, ProjectiveCommand.self, ElasticCommand.self, AdditionCommand.self,
+            ClutteredCommand.self, InfoCommand.self,
         ])
 }
 
 /// What every distortion command takes: which split, which draw, where to write.
 struct DistortionOptions: ParsableArguments {
-    @Option(help: "MNIST split to distort: test or train.") var split = "test"
+    @Option(help: "MNIST split to draw the digits from: test or train.") var split = "test"
     @Option(parsing: .unconditional, help: "Random seed (default: 1).", transform: parseSeed) var seed: UInt64 = 1
     @Option(parsing: .unconditional, help: "Epoch of the draw (training draws a fresh distortion per epoch).")
     var epoch: Int = 0
-    @Option(parsing: .unconditional, help: "Distort only the first N images.") var count: Int?
+    @Option(
+        parsing: .unconditional,
+        help:
+            "How many images: the split's first N (r, rts, p, e), or N however large (addition, cluttered, whose digits repeat past the split's size)."
+    ) var count: Int?
     @Option(help: "MNIST directory (default: $STN_DATA, else ./Data/mnist).") var data: String?
     @Option(parsing: .unconditional, help: "Threads (the output does not depend on it).") var threads: Int = max(
         1, ProcessInfo.processInfo.activeProcessorCount)
@@ -40,65 +46,88 @@ struct DistortionOptions: ParsableArguments {
         try require(threads, in: 1 ... maximumThreads, for: "--threads")
     }
 
-    /// Distorts the split with `distortion` and writes DIR/images-idx3-ubyte,
-    /// DIR/labels-idx1-ubyte, DIR/params.csv (`header`, then `row(index, label)` per image,
-    /// when a header is given) and DIR/preview.png.
+    /// Distorts the split with `distortion` (its first `--count` digits) and writes it as
+    /// `write(name:header:row:make:)` does.
     func write(
         _ distortion: some DigitDistortion, header: String? = nil, row: (Int, UInt8) -> String = { _, _ in "" }
+    ) throws {
+        try write(name: distortion.name, header: header, row: row) { split in
+            var digits = split
+            if let count, count < split.labels.count {
+                digits.images = split.images.prefix(count)
+                digits.labels = Array(split.labels.prefix(count))
+            }
+            return (distortion.distort(digits.images, epoch: epoch, threads: threads), digits.labels)
+        }
+    }
+
+    /// Loads the split, makes the data set with `make`, and writes DIR/images-idx3-ubyte
+    /// (N x H x W, or N x H x W x C with channels), DIR/labels-idx1-ubyte, DIR/params.csv
+    /// (`header`, then `row(index, label)` per image, when a header is given) and
+    /// DIR/preview.png.
+    func write(
+        name: String, header: String?, row: (Int, UInt8) -> String,
+        make: (MNISTSplit) throws -> (images: IDXImages, labels: [UInt8])
     ) throws {
         // Before the work: --out names a directory (an existing one is written into).
         if fileKind(out) == .file || fileKind(out) == .other {
             throw FileError(out, "exists and is not a directory (--out is the directory to write into)")
         }
         let directory = try MNIST.resolveDirectory(data)
-        var mnist = try MNIST.load(split: split == "test" ? .test : .train, directory: directory)
-        if let count, count < mnist.labels.count {
-            mnist.images = mnist.images.prefix(count)
-            mnist.labels = Array(mnist.labels.prefix(count))
-        }
+        let mnist = try MNIST.load(split: split == "test" ? .test : .train, directory: directory)
         try createDirectories(out)
         let started = Date()
-        let images = distortion.distort(mnist.images, epoch: epoch, threads: threads)
+        let (images, labels) = try make(mnist)
         let seconds = Date().timeIntervalSince(started)
 
         let suffix = gzip ? ".gz" : ""
         let imagesPath = out + "/images-idx3-ubyte" + suffix
         let labelsPath = out + "/labels-idx1-ubyte" + suffix
         try IDX.writeImages(images, to: imagesPath, gzip: gzip)
-        try IDX.writeLabels(mnist.labels, to: labelsPath, gzip: gzip)
+        try IDX.writeLabels(labels, to: labelsPath, gzip: gzip)
         if let header {
             var csv = header + "\n"
-            for i in 0 ..< images.count { csv += row(i, mnist.labels[i]) + "\n" }
+            for i in 0 ..< images.count { csv += row(i, labels[i]) + "\n" }
             try writeAtomically(Array(csv.utf8), to: out + "/params.csv")
         }
         try preview(images).writePNG(to: out + "/preview.png")
-        let side = distortion.canvasSide
+        let channels = images.channels > 1 ? " x \(images.channels)" : ""
         try writeStandardOutputLine(
             String(
-                format: "%@: distorted %d %@ images (seed %llu, epoch %d) in %.3f s on %d thread%@",
-                distortion.name, images.count, split, seed, epoch, seconds, threads, threads == 1 ? "" : "s"))
-        try writeStandardOutputLine("wrote \(imagesPath) (\(images.count) x \(side) x \(side))")
+                format: "%@: made %d %@ images (seed %llu, epoch %d) in %.3f s on %d thread%@",
+                name, images.count, split, seed, epoch, seconds, threads, threads == 1 ? "" : "s"))
+        try writeStandardOutputLine(
+            "wrote \(imagesPath) (\(images.count) x \(images.rows) x \(images.columns)\(channels))")
         try writeStandardOutputLine("wrote \(labelsPath)")
         if header != nil { try writeStandardOutputLine("wrote \(out)/params.csv") }
         try writeStandardOutputLine("wrote \(out)/preview.png (first \(min(100, images.count)) images)")
     }
 
-    /// A grid of the first 100 images, 10 a row, each 2x (RTS) or 3x (28x28), with grid
-    /// lines between cells.
+    /// A grid of the first 100 images, 10 a row, each 2x (42 and larger) or 3x (28x28),
+    /// with grid lines between cells; an image of several channels shows them side by side,
+    /// a line apart.
     func preview(_ images: IDXImages) -> Canvas {
         let side = images.rows
         let scale = side >= 42 ? 2 : 3
-        let cell = side * scale
+        let channels = images.channels
+        let cellHeight = side * scale
+        let cellWidth = channels * side * scale + (channels - 1)
         let gap = 2
         let shown = min(100, images.count)
         let columns = 10
         let rows = (shown + columns - 1) / columns
         var canvas = Canvas(
-            width: columns * (cell + gap) + gap, height: rows * (cell + gap) + gap, background: RGB(90, 90, 110))
+            width: columns * (cellWidth + gap) + gap, height: rows * (cellHeight + gap) + gap,
+            background: RGB(90, 90, 110))
         for i in 0 ..< shown {
-            canvas.drawGray(
-                Array(images.image(i)), width: side, height: side,
-                atX: gap + (i % columns) * (cell + gap), y: gap + (i / columns) * (cell + gap), scale: scale)
+            let image = Array(images.image(i))
+            for c in 0 ..< channels {
+                let plane = stride(from: c, to: image.count, by: channels).map { image[$0] }
+                canvas.drawGray(
+                    plane, width: images.columns, height: side,
+                    atX: gap + (i % columns) * (cellWidth + gap) + c * (side * scale + 1),
+                    y: gap + (i / columns) * (cellHeight + gap), scale: scale)
+            }
         }
         return canvas
     }
@@ -217,18 +246,133 @@ struct ElasticCommand: ParsableCommand {
     }
 }
 
+struct AdditionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "addition",
+        abstract: "Write the two-digit MNIST addition task (the paper's appendix A.1) as IDX files with a preview.",
+        discussion: """
+            Image i holds two different digits of the split, each in its own 42x42 channel: digit i (i modulo the split's size) in channel 0 and a random other digit in channel 1. Each channel is distorted independently exactly as `stn-data rts` distorts one digit (rotation uniform in [-45, 45] degrees, scale in [0.7, 1.2], a random offset in {0..13}^2), with its own draws. The label is the sum of the two digits, one of 19 classes (0 to 18). The same seed gives the same bytes on any machine and with any thread count; the test split uses only t10k digits. The standard test set is `--split test --seed 1` (the defaults).
+
+            Writes DIR/images-idx3-ubyte (N x 42 x 42 x 2, channels last), DIR/labels-idx1-ubyte (the sums), DIR/params.csv (every image's two digits and their angles, scales and offsets) and DIR/preview.png (the first 100 images, the two channels side by side). N is the split's size (60,000 train, 10,000 test) unless --count says otherwise; beyond the split's size the first channel's digits repeat with fresh draws.
+            """)
+
+    @OptionGroup var options: CompositeOptions
+
+    func validate() throws {
+        try options.checkCount(bytesPerImage: MNISTAddition.canvasSize * MNISTAddition.canvasSize * 2)
+    }
+
+    func run() throws {
+        let addition = MNISTAddition(seed: options.seed)
+        // The split's size, known once `make` has loaded it (rows are written after).
+        var digitCount = 0
+        try options.write(
+            name: "addition",
+            header: "index,label,digit0,digit1,angle0,scale0,offset_x0,offset_y0,angle1,scale1,offset_x1,offset_y1",
+            row: { i, label in
+                let p = addition.parameters(index: i, epoch: options.epoch, digitCount: digitCount)
+                return String(
+                    format: "%d,%d,%d,%d,%.4f,%.4f,%d,%d,%.4f,%.4f,%d,%d", i, label, i % digitCount, p.partner,
+                    p.first.angleDegrees, p.first.scale, p.first.offsetX, p.first.offsetY, p.second.angleDegrees,
+                    p.second.scale, p.second.offsetX, p.second.offsetY)
+            },
+            make: { split in
+                digitCount = split.labels.count
+                return addition.compose(
+                    split, count: options.imageCount(split), epoch: options.epoch, threads: options.threads)
+            })
+    }
+}
+
+struct ClutteredCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluttered",
+        abstract: "Write translated and cluttered MNIST (the RAM benchmark, 60x60) as IDX files with a preview.",
+        discussion: """
+            Image i holds digit i of the split (i modulo the split's size) at a uniformly random position of a black canvas (--canvas-size, 60), on top of --pieces (6) pieces of clutter: --piece-size (8) square crops of random other digits of the split, each cut at a random place in its digit and put at a random position. As DeepMind's mnist-cluttered generator (used for the RAM paper, Mnih et al. 2014), the clutter is added first and the digit added over it, saturating at 255, so the digit is never dimmed. Six 8x8 pieces: six as the 60x60 set the STN recipes train on (Lasagne's mnist_cluttered_60x60_6distortions.npz), 8x8 as DeepMind's generator and the RAM paper (which used 4 at 60x60: --pieces 4). The label is the digit. The same seed gives the same bytes on any machine and with any thread count; the test split uses only t10k digits, for the digit and the clutter. The standard test set is `--split test --seed 1` (the defaults).
+
+            Writes DIR/images-idx3-ubyte (N x 60 x 60, or the --canvas-size), DIR/labels-idx1-ubyte, DIR/params.csv (every image's digit position and its pieces, space-separated, each source:crop_x:crop_y:x:y: the digit it is cut from, the crop's corner in it, its position) and DIR/preview.png (the first 100 images). N is the split's size (60,000 train, 10,000 test) unless --count says otherwise; beyond the split's size the digits repeat with fresh draws.
+            """)
+
+    @OptionGroup var options: CompositeOptions
+    @Option(parsing: .unconditional, help: "Side of the square canvas, in pixels (default: 60).")
+    var canvasSize = ClutteredMNIST.defaultCanvasSize
+    @Option(parsing: .unconditional, help: "Pieces of clutter per image (default: 6).")
+    var pieces = ClutteredMNIST.defaultPieces
+    @Option(parsing: .unconditional, help: "Side of each square piece of clutter, in pixels (default: 8).")
+    var pieceSize = ClutteredMNIST.defaultPieceSize
+
+    func validate() throws {
+        try require(canvasSize, in: ClutteredMNIST.canvasSizes, for: "--canvas-size")
+        try require(pieces, in: ClutteredMNIST.pieceCounts, for: "--pieces")
+        try require(pieceSize, in: ClutteredMNIST.pieceSizes, for: "--piece-size")
+        try options.checkCount(bytesPerImage: canvasSize * canvasSize)
+    }
+
+    func run() throws {
+        let cluttered = ClutteredMNIST(seed: options.seed, canvasSize: canvasSize, pieces: pieces, pieceSize: pieceSize)
+        // The split's size, known once `make` has loaded it (rows are written after).
+        var digitCount = 0
+        try options.write(
+            name: "cluttered", header: "index,label,digit,digit_x,digit_y,pieces",
+            row: { i, label in
+                let p = cluttered.parameters(index: i, epoch: options.epoch, digitCount: digitCount)
+                let pieces = p.pieces.map { "\($0.source):\($0.sourceX):\($0.sourceY):\($0.x):\($0.y)" }
+                return "\(i),\(label),\(i % digitCount),\(p.digitX),\(p.digitY),"
+                    + pieces.joined(separator: " ")
+            },
+            make: { split in
+                digitCount = split.labels.count
+                return cluttered.compose(
+                    split, count: options.imageCount(split), epoch: options.epoch, threads: options.threads)
+            })
+    }
+}
+
+/// The options of the data sets made of several digits (addition, cluttered): a distortion's,
+/// where --count may exceed the split's size.
+struct CompositeOptions: ParsableArguments {
+    @OptionGroup var distortion: DistortionOptions
+
+    var seed: UInt64 { distortion.seed }
+    var epoch: Int { distortion.epoch }
+    var threads: Int { distortion.threads }
+
+    /// Refuses a --count whose images file would exceed what IDX files hold (before any work).
+    func checkCount(bytesPerImage: Int) throws {
+        let most = IDX.maximumBytes / bytesPerImage
+        if let count = distortion.count, count > most {
+            throw ValidationError(
+                "--count \(count) would write more than the \(IDX.maximumBytes) bytes an IDX file holds here: at most \(most) images of \(bytesPerImage) bytes"
+            )
+        }
+    }
+
+    /// --count, or the split's size.
+    func imageCount(_ split: MNISTSplit) -> Int { distortion.count ?? split.labels.count }
+
+    func write(
+        name: String, header: String, row: (Int, UInt8) -> String,
+        make: (MNISTSplit) throws -> (images: IDXImages, labels: [UInt8])
+    ) throws {
+        try distortion.write(name: name, header: header, row: row, make: make)
+    }
+}
+
 struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Print an IDX file's shape, after validating it.")
 
-    @Argument(help: "An idx1 (labels) or idx3 (images) file, raw or gzip.") var file: String
+    @Argument(help: "An idx1 (labels) or idx3 (images, N x H x W or N x H x W x C) file, raw or gzip.")
+    var file: String
 
     func run() throws {
         do {
-            if let images = try? IDX.readImages(at: file) {
+            if let images = try? IDX.readFrames(at: file) {
                 let mean = Double(images.pixels.reduce(0) { $0 + Int($1) }) / Double(max(1, images.pixels.count))
+                let channels = images.channels > 1 ? " x \(images.channels)" : ""
                 try writeStandardOutputLine(
-                    "\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns), mean pixel \(String(format: "%.1f", mean))"
+                    "\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns)\(channels), mean pixel \(String(format: "%.1f", mean))"
                 )
             } else {
                 do {
@@ -239,8 +383,10 @@ struct InfoCommand: ParsableCommand {
                     try writeStandardOutputLine(
                         "\(file): idx1 labels, \(labels.count) items; counts \(used.joined(separator: " "))")
                 } catch let error as IDXError {
-                    // Report it as images if it claims three dimensions.
-                    if case .wrongDimensions(3, 1) = error.kind { _ = try IDX.readImages(at: file) }
+                    // Report it as images if it claims three or four dimensions.
+                    if case .wrongDimensions(let found, 1) = error.kind, found == 3 || found == 4 {
+                        _ = try IDX.readFrames(at: file)
+                    }
                     throw error
                 }
             }

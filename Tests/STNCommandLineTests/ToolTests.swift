@@ -247,6 +247,33 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file)), Data([1, 2, 3]))
     }
 
+    /// The data sets of several digits write 4-dimensional (addition) and 60 x 60 (cluttered)
+    /// IDX pairs that `info` reads back; absurd sizes are refused before any work.
+    func testDataWritesAdditionAndClutteredSets() throws {
+        let directory = try temporaryDirectory()
+        let environment = ["STN_DATA": try mnistDirectory()]
+        for (command, shape) in [("addition", "12 x 42 x 42 x 2"), ("cluttered", "12 x 60 x 60")] {
+            let out = directory + "/" + command
+            let made = try run("stn-data", [command, "--count", "12", "--out", out], environment: environment)
+            XCTAssertEqual(made.status, 0, made.stderr)
+            let info = try run("stn-data", ["info", out + "/images-idx3-ubyte"])
+            XCTAssertEqual(info.status, 0, info.stderr)
+            XCTAssertTrue(info.stdout.contains("idx3 images, \(shape),"), info.stdout)
+            let labels = try run("stn-data", ["info", out + "/labels-idx1-ubyte"])
+            XCTAssertTrue(labels.stdout.contains("idx1 labels, 12 items"), labels.stdout)
+        }
+        try assertRefused(
+            "stn-data", ["addition", "--count", "400000", "--out", directory + "/big"],
+            "--count 400000 would write more than the 1073741824 bytes an IDX file holds here: at most 304348 images of 3528 bytes"
+        )
+        try assertRefused(
+            "stn-data", ["cluttered", "--pieces", "65", "--out", "d"], "--pieces must be between 0 and 64, got 65")
+        try assertRefused(
+            "stn-data", ["cluttered", "--canvas-size", "20", "--out", "d"],
+            "--canvas-size must be between 28 and 512, got 20")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: directory + "/big"))
+    }
+
     // MARK: stn-train
 
     /// Two trainers with the same --out both ran and one overwrote the other's files; the

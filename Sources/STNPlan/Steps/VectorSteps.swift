@@ -30,31 +30,117 @@ final class ConstantVectorStep: Step {
     override func forward(_ frame: Frame) { frame.values[output].update(from: value, count: count) }
 }
 
-/// Output element i is a buffer offset of one of the inputs, fixed at planning (a flattened
-/// map's element sits at its NHWC lane); the backward pass adds each output's gradient back.
+/// Copies runs of floats from the inputs into the output, the same runs at every pixel:
+/// `select`. Of vectors (one pixel), element i is a buffer offset of one of the inputs,
+/// fixed at planning (a flattened map's element sits at its NHWC lane); of maps
+/// (`channels=`), output channel i is one input channel at every pixel, and consecutive
+/// channels of one input are one run. The backward pass adds each output's gradient back.
+/// A copy of at most a few thousand floats a frame: not a hot spot beside the convolutions.
 final class SelectStep: Step {
-    /// Per output element: which input, and the float offset in its buffer.
-    let sources: [(input: Int, offset: Int)]
+    /// `count` floats from `offset` in input `input`'s pixel to `target` in the output's.
+    struct Run: Equatable {
+        let input: Int, offset: Int, target: Int, count: Int
+    }
+    let runs: [Run]
+    /// Pixels (1 for vectors), and floats a pixel of each input and of the output.
+    let pixels: Int
+    let inputStrides: [Int]
+    let outputStride: Int
     let capacities: [Int]
 
-    init(name: String, inputs: [Int], output: Int, sources: [(input: Int, offset: Int)], capacities: [Int]) {
-        self.sources = sources
+    /// Vectors: output element i is float `sources[i].offset` of input `sources[i].input`.
+    convenience init(name: String, inputs: [Int], output: Int, sources: [(input: Int, offset: Int)], capacities: [Int])
+    {
+        self.init(
+            name: name, inputs: inputs, output: output,
+            runs: sources.enumerated().map { Run(input: $1.input, offset: $1.offset, target: $0, count: 1) },
+            pixels: 1, inputStrides: inputs.map { _ in 0 }, outputStride: 0, capacities: capacities)
+    }
+
+    /// Maps of `pixels` pixels: output channel i is channel `sources[i].channel` of input
+    /// `sources[i].input` (pixels `inputStrides` and `outputStride` floats apart).
+    convenience init(
+        name: String, inputs: [Int], output: Int, channels sources: [(input: Int, channel: Int)], pixels: Int,
+        inputStrides: [Int], outputStride: Int, capacities: [Int]
+    ) {
+        var runs: [Run] = []
+        for (i, source) in sources.enumerated() {
+            if let last = runs.last, last.input == source.input, last.offset + last.count == source.channel {
+                runs[runs.count - 1] = Run(
+                    input: last.input, offset: last.offset, target: last.target, count: last.count + 1)
+            } else {
+                runs.append(Run(input: source.input, offset: source.channel, target: i, count: 1))
+            }
+        }
+        self.init(
+            name: name, inputs: inputs, output: output, runs: runs, pixels: pixels, inputStrides: inputStrides,
+            outputStride: outputStride, capacities: capacities)
+    }
+
+    private init(
+        name: String, inputs: [Int], output: Int, runs: [Run], pixels: Int, inputStrides: [Int], outputStride: Int,
+        capacities: [Int]
+    ) {
+        self.runs = Self.merged(runs)
+        self.pixels = pixels
+        self.inputStrides = inputStrides
+        self.outputStride = outputStride
         self.capacities = capacities
         super.init(name: name, inputs: inputs, output: output)
     }
 
+    /// Runs that continue each other (the next floats of the same input, at the next targets) as one.
+    private static func merged(_ runs: [Run]) -> [Run] {
+        var result: [Run] = []
+        for run in runs {
+            if let last = result.last, last.input == run.input, last.offset + last.count == run.offset,
+                last.target + last.count == run.target
+            {
+                result[result.count - 1] = Run(
+                    input: last.input, offset: last.offset, target: last.target, count: last.count + run.count)
+            } else {
+                result.append(run)
+            }
+        }
+        return result
+    }
+
     override func forward(_ frame: Frame) {
         let y = frame.values[output]
-        for (i, source) in sources.enumerated() { y[i] = frame.values[inputs[source.input]][source.offset] }
+        for run in runs {
+            let x = frame.values[inputs[run.input]] + run.offset
+            let to = y + run.target
+            let stride = inputStrides[run.input]
+            if pixels == 1 || (run.count == stride && run.count == outputStride) {
+                // A vector's run, or whole pixels alike in both: one contiguous copy.
+                to.update(from: x, count: run.count * pixels)
+            } else if run.count == 1 {
+                // One channel: a strided copy (a call per pixel would cost more than the copy).
+                for p in 0 ..< pixels { to[p * outputStride] = x[p * stride] }
+            } else {
+                for p in 0 ..< pixels {
+                    for k in 0 ..< run.count { to[p * outputStride + k] = x[p * stride + k] }
+                }
+            }
+        }
     }
+
+    /// Any number of inputs: a gradient another step also feeds is added in place.
+    override var addsGradientsInPlace: Bool { true }
 
     override func backward(_ frame: Frame) {
         let dy = frame.gradients[output]
-        for slot in inputs.indices where inputNeedsGradient[slot] {
-            gradientTarget(frame, slot).initialize(repeating: 0, count: capacities[slot])
+        for slot in inputs.indices where inputNeedsGradient[slot] && !accumulatesGradient[slot] {
+            frame.gradients[inputs[slot]].initialize(repeating: 0, count: capacities[slot])
         }
-        for (i, source) in sources.enumerated() where inputNeedsGradient[source.input] {
-            gradientTarget(frame, source.input)[source.offset] += dy[i]
+        for run in runs where inputNeedsGradient[run.input] {
+            let dx = frame.gradients[inputs[run.input]] + run.offset
+            let stride = inputStrides[run.input]
+            for p in 0 ..< pixels {
+                let to = dx + p * stride
+                let from = dy + run.target + p * outputStride
+                for k in 0 ..< run.count { to[k] += from[k] }
+            }
         }
     }
 }
