@@ -7,11 +7,12 @@ enum ConfusionOutput {
     /// Draws the chart into `path` and returns the text to print: the table (text and csv
     /// output) or one JSON line per class (json).
     static func write(
-        _ answers: [(predicted: Int, actual: Int)], classes: Int, to path: String, format: InferCommand.Format
+        _ answers: [(predicted: Int, actual: Int)], classes: Int, classNames: [String]?, to path: String,
+        format: InferCommand.Format
     ) throws -> String {
         let matrix = try ConfusionMatrix(
             predicted: answers.map(\.predicted), actual: answers.map(\.actual),
-            classNames: ConfusionMatrix.numberedClasses(classes))
+            classNames: classNames ?? ConfusionMatrix.numberedClasses(classes))
         try ConfusionMatrixChart.writePNG(matrix, title: "confusion matrix", to: path)
         writeStandardError("stn-infer: wrote \(path)\n")
         switch format {

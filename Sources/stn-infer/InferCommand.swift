@@ -371,7 +371,8 @@ struct InferRequest {
         }
         if let confusion {
             output += try ConfusionOutput.write(
-                answers, classes: Self.classCount(file.architecture), to: confusion, format: format)
+                answers, classes: Self.classCount(file.architecture), classNames: classNames, to: confusion,
+                format: format)
         }
         try writeStandardOutput(output)
         if let warpedImages {
