@@ -160,8 +160,8 @@ public struct SplitWinogradConv2D: Sendable {
         }
         transform.outputPowers.withUnsafeBufferPointer { powers in
             transformOutputTiles(
-                product, shape: shape, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers, bias: bias,
-                into: output)
+                product, shape: shape, alpha: 8, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers,
+                bias: bias, into: output)
         }
     }
 
@@ -187,7 +187,8 @@ public struct SplitWinogradConv2D: Sendable {
         transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
         transform.outputPowers.withUnsafeBufferPointer { powers in
             transformOutputGradientTiles(
-                dOutput, shape: shape, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers, into: dm)
+                dOutput, shape: shape, alpha: 8, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers,
+                into: dm)
         }
         let patch = 64
         for i in 0 ..< 8 {
@@ -258,7 +259,7 @@ public struct SplitWinogradConv2D: Sendable {
                 let patch = dv + (gy * gridX + gx) * 64
                 @inline(__always) func at(_ j: Int) -> SIMD8<Float> { load8(patch + j * 8) }
                 // W_x[i] = sum over j of dV[i][j] B^T[j][x]
-                let w = adjoint8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), coefficients)
+                let w = adjointLine(8, (at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)), coefficients)
                 // dd[.][x] = sum over i of B^T[i][.] W_x[i], added at column 3 gx + x
                 @inline(__always) func add(_ x: Int, _ wx: SIMD8<Float>) {
                     var sum = multiplyAdd(multiplyAdd(r0 * wx[0], r1, wx[1]), r2, wx[2])
@@ -349,8 +350,8 @@ public struct SplitWinogradConv2D: Sendable {
             for gx in 0 ..< gridX {
                 let first = rows + 3 * gx * 8
                 @inline(__always) func at(_ l: Int) -> SIMD8<Float> { load8(first + l * 8) }
-                let w = transform8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), coefficients)
-                storeRow(w, v + (gy * gridX + gx) * 64, 8)
+                let w = transformLine(8, (at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)), coefficients)
+                storeLine(8, w, v + (gy * gridX + gx) * 64, 8)
             }
         }
     }
