@@ -143,7 +143,6 @@ public struct SplitWinogradConv2D: Sendable {
         let v = scratch
         let product = scratch + 64 * gridY * gridX + 8 * coveredWidth
         transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
-        product.initialize(repeating: 0, count: 64 * tiles * outCp)
         let patch = 64
         for i in 0 ..< 8 {
             for j in 0 ..< 8 {
@@ -155,7 +154,7 @@ public struct SplitWinogradConv2D: Sendable {
                     reduction: Reduction(
                         n1: pieces, n2: pieces, aStride1: gridX * patch, aStride2: patch,
                         bStride1: pieces * outCp, bStride2: outCp),
-                    c: product + xi * tiles * outCp, ldc: outCp)
+                    c: product + xi * tiles * outCp, ldc: outCp, start: .zero)
             }
         }
         transform.outputPowers.withUnsafeBufferPointer { powers in
@@ -209,12 +208,11 @@ public struct SplitWinogradConv2D: Sendable {
         // patch the piece read (V's place: V is no longer needed).
         let columns = pieceColumns
         let products = scratch + scratchFloats
-        products.initialize(repeating: 0, count: 64 * tiles * columns)
         for xi in 0 ..< 64 {
             gemmAccumulate(
                 m: tiles, n: columns, a: dm + xi * tiles * outCp, rows: .linear(step: outCp),
                 b: uT + xi * outCp * columns, reduction: .contiguous(shape.outC, ldb: columns),
-                c: products + xi * tiles * columns, ldc: columns)
+                c: products + xi * tiles * columns, ldc: columns, start: .zero)
         }
         let dv = v
         dv.initialize(repeating: 0, count: 64 * gridY * gridX)

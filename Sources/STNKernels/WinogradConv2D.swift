@@ -120,12 +120,11 @@ public struct WinogradConv2D: Sendable {
                 // 1. Input transform, tile t of the block at V[ξ][t][c].
                 transformInputTiles(input, firstRow: ty0, tiles: tiles, into: v)
                 // 2. One GEMM per transformed position.
-                product.initialize(repeating: 0, count: transformedPositions * tiles * outCp)
                 for xi in 0 ..< transformedPositions {
                     gemmAccumulate(
                         m: tiles, n: outCp, a: v + xi * tiles * inC, rows: .linear(step: inC),
                         b: u + xi * inC * outCp, reduction: .contiguous(realInC, ldb: outCp),
-                        c: product + xi * tiles * outCp, ldc: outCp)
+                        c: product + xi * tiles * outCp, ldc: outCp, start: .zero)
                 }
                 // 3. Output transform.
                 transformOutputTiles(
@@ -218,12 +217,11 @@ extension WinogradConv2D {
                 }
                 // 3. dV[ξ][t][ci] = sum over co of dM[ξ][t][co] U[ξ][ci][co], in V's place; then the patches.
                 if let dInput {
-                    v.initialize(repeating: 0, count: transformedPositions * tiles * inC)
                     for xi in 0 ..< transformedPositions {
                         gemmAccumulate(
                             m: tiles, n: inC, a: dm + xi * tiles * outCp, rows: .linear(step: outCp),
                             b: uT + xi * outCp * inC, reduction: .contiguous(shape.outC, ldb: inC),
-                            c: v + xi * tiles * inC, ldc: inC)
+                            c: v + xi * tiles * inC, ldc: inC, start: .zero)
                     }
                     for t in 0 ..< tiles {
                         let y0 = (ty0 + t / tilesX) * m
