@@ -61,6 +61,9 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
     /// The taps 0 ..< kernel whose input coordinate origin + tap * dilation lies in 0 ..< extent.
     @inline(__always)
     static func tapRange(origin: Int, extent: Int, dilation: Int, kernel: Int) -> (Int, Int) {
+        if dilation == 1 {  // the usual case, without dividing
+            return (max(0, -origin), max(max(0, -origin), min(kernel, extent - origin)))
+        }
         let low = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation
         let high = origin >= extent ? 0 : min(kernel, (extent - 1 - origin) / dilation + 1)
         return (low, max(low, high))
