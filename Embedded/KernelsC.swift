@@ -33,23 +33,23 @@ public func stn_conv2d_forward(
     shape.forward(input: input, packed: packed, bias: bias, output: output)
 }
 
-/// The Winograd form of a stride-1 square convolution, as the plan chooses it: F(m x m, r x r)
-/// for 2 to 7 taps over channels in 8s, or F(6x6, 3x3) over 3 x 3 pieces for one channel and
-/// 6, 9, 12 ... taps. Writes the floats its transformed weights and its scratch need (0 and 0
-/// if neither form applies).
+/// The Winograd form of a stride-1 square convolution, as the plan may choose it: F(m x m,
+/// r x r) on tiles of `alpha` = 4, 6 or 8 points for 2 to alpha - 1 taps over channels in 8s,
+/// or F(6x6, 3x3) over 3 x 3 pieces for one channel and 6, 9, 12 ... taps (alpha 8). Writes
+/// the floats its transformed weights and its scratch need (0 and 0 if neither form applies).
 @_cdecl("stn_winograd_floats")
 public func stn_winograd_floats(
-    _ inH: Int32, _ inW: Int32, _ inC: Int32, _ realInC: Int32, _ outC: Int32, _ kernel: Int32,
+    _ inH: Int32, _ inW: Int32, _ inC: Int32, _ realInC: Int32, _ outC: Int32, _ kernel: Int32, _ alpha: Int32,
     _ weightFloats: UnsafeMutablePointer<Int32>, _ scratchFloats: UnsafeMutablePointer<Int32>
 ) {
     let shape = Conv2DShape(inH: Int(inH), inW: Int(inW), inC: Int(inC), outC: Int(outC), kernel: Int(kernel))
     weightFloats.pointee = 0
     scratchFloats.pointee = 0
-    if WinogradConv2D.supports(shape) {
-        let form = WinogradConv2D(shape: shape, realInC: Int(realInC))
+    if WinogradConv2D.supports(shape, alpha: Int(alpha)) {
+        let form = WinogradConv2D(shape: shape, realInC: Int(realInC), alpha: Int(alpha))
         weightFloats.pointee = Int32(form.weightFloats)
         scratchFloats.pointee = Int32(form.scratchFloats)
-    } else if SplitWinogradConv2D.supports(shape) {
+    } else if alpha == 8 && SplitWinogradConv2D.supports(shape) {
         let form = SplitWinogradConv2D(shape: shape)
         weightFloats.pointee = Int32(form.weightFloats)
         scratchFloats.pointee = Int32(form.scratchFloats)
@@ -59,18 +59,18 @@ public func stn_winograd_floats(
 /// `stn_conv2d_forward` by the Winograd form (`stn_winograd_floats` sizes `u` and `scratch`).
 @_cdecl("stn_winograd_conv2d_forward")
 public func stn_winograd_conv2d_forward(
-    _ inH: Int32, _ inW: Int32, _ inC: Int32, _ realInC: Int32, _ outC: Int32, _ kernel: Int32,
+    _ inH: Int32, _ inW: Int32, _ inC: Int32, _ realInC: Int32, _ outC: Int32, _ kernel: Int32, _ alpha: Int32,
     _ input: UnsafePointer<Float>, _ torchWeights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>,
     _ packed: UnsafeMutablePointer<Float>, _ u: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
     _ output: UnsafeMutablePointer<Float>
 ) {
     let shape = Conv2DShape(inH: Int(inH), inW: Int(inW), inC: Int(inC), outC: Int(outC), kernel: Int(kernel))
     shape.pack(torch: torchWeights, realInC: Int(realInC), into: packed)
-    if WinogradConv2D.supports(shape) {
-        let form = WinogradConv2D(shape: shape, realInC: Int(realInC))
+    if WinogradConv2D.supports(shape, alpha: Int(alpha)) {
+        let form = WinogradConv2D(shape: shape, realInC: Int(realInC), alpha: Int(alpha))
         form.transformWeights(packed: packed, into: u)
         form.forward(input: input, u: u, bias: bias, scratch: scratch, output: output)
-    } else if SplitWinogradConv2D.supports(shape) {
+    } else if alpha == 8 && SplitWinogradConv2D.supports(shape) {
         let form = SplitWinogradConv2D(shape: shape)
         form.transformWeights(packed: packed, into: u)
         form.forward(input: input, u: u, bias: bias, scratch: scratch, output: output)

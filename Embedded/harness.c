@@ -17,9 +17,9 @@ void stn_conv2d_forward(int32_t inH, int32_t inW, int32_t inC, int32_t realInC, 
                         const float *input, const float *torchWeights, const float *bias,
                         float *packed, float *output);
 void stn_winograd_floats(int32_t inH, int32_t inW, int32_t inC, int32_t realInC, int32_t outC, int32_t kernel,
-                         int32_t *weightFloats, int32_t *scratchFloats);
+                         int32_t alpha, int32_t *weightFloats, int32_t *scratchFloats);
 void stn_winograd_conv2d_forward(int32_t inH, int32_t inW, int32_t inC, int32_t realInC, int32_t outC, int32_t kernel,
-                                 const float *input, const float *torchWeights, const float *bias, float *packed,
+                                 int32_t alpha, const float *input, const float *torchWeights, const float *bias, float *packed,
                                  float *u, float *scratch, float *output);
 void stn_linear_forward(int32_t inputs, int32_t outputs, const float *input, const float *torchWeights,
                         const float *bias, float *packed, float *output);
@@ -118,12 +118,12 @@ static void conv_case(int inH, int inW, int inC, int realInC, int outC, int kh, 
 }
 
 /* ---- Winograd convolution (stride 1, square kernel) against the same direct loops ---- */
-static void winograd_case(int inH, int inW, int inC, int realInC, int outC, int k) {
+static void winograd_case(int inH, int inW, int inC, int realInC, int outC, int k, int alpha) {
     int outCp = (outC + 7) & ~7, outH = inH - k + 1, outW = inW - k + 1;
     int32_t weightFloats, scratchFloats;
-    stn_winograd_floats(inH, inW, inC, realInC, outC, k, &weightFloats, &scratchFloats);
+    stn_winograd_floats(inH, inW, inC, realInC, outC, k, alpha, &weightFloats, &scratchFloats);
     char name[64];
-    snprintf(name, sizeof name, "winograd %dx%dx%d->%d k%d", inH, inW, realInC, outC, k);
+    snprintf(name, sizeof name, "winograd %dx%dx%d->%d k%d a%d", inH, inW, realInC, outC, k, alpha);
     if (weightFloats == 0) {
         printf("FAIL %-34s no Winograd form\n", name);
         failures++;
@@ -150,7 +150,7 @@ static void winograd_case(int inH, int inW, int inC, int realInC, int outC, int 
                                        w[((co * realInC + ci) * k + ky) * k + kx];
                 want[(y * outW + x) * outCp + co] = (float)acc;
             }
-    stn_winograd_conv2d_forward(inH, inW, inC, realInC, outC, k, input, w, bias, packed, u, scratch, got);
+    stn_winograd_conv2d_forward(inH, inW, inC, realInC, outC, k, alpha, input, w, bias, packed, u, scratch, got);
     /* The transforms round differently from the direct sums: the 7x7 layer's outputs (up to
      * about 10 here) differ by up to 9e-5, within 2e-5 of the largest, as in the Swift tests. */
     report(name, got, want, outH * outW * outCp, 2e-4f, 0);
@@ -416,10 +416,13 @@ int main(void) {
     gemm_case(1, 8, 5);
     conv_case(9, 8, 8, 3, 10, 3, 3, 1, 1);
     conv_case(12, 11, 8, 5, 20, 5, 4, 2, 1);
-    winograd_case(17, 17, 32, 32, 32, 7); /* the ST-CNN's 7x7 layer: F(2x2, 7x7) */
-    winograd_case(11, 10, 8, 5, 12, 3);   /* F(6x6, 3x3), edge tiles, padded channels */
-    winograd_case(42, 42, 1, 1, 32, 9);   /* the 9x9 first layer: F(6x6, 3x3) over its pieces */
-    winograd_case(20, 17, 1, 1, 5, 6);
+    winograd_case(17, 17, 32, 32, 32, 7, 8); /* the ST-CNN's 7x7 layer: F(2x2, 7x7) */
+    winograd_case(11, 10, 8, 5, 12, 3, 8);   /* F(6x6, 3x3), edge tiles, padded channels */
+    winograd_case(13, 13, 24, 22, 40, 3, 6); /* F(4x4, 3x3): GTSRB's 11 x 11 layer, narrowed */
+    winograd_case(11, 10, 8, 5, 12, 3, 4);   /* F(2x2, 3x3), edge tiles, padded channels */
+    winograd_case(12, 10, 16, 16, 17, 5, 6); /* F(2x2, 5x5) */
+    winograd_case(42, 42, 1, 1, 32, 9, 8);   /* the 9x9 first layer: F(6x6, 3x3) over its pieces */
+    winograd_case(20, 17, 1, 1, 5, 6, 8);
     linear_case(21, 10);
     pool_case(6, 5, 16);
     const float rotate[6] = {0.8f, -0.45f, 0.1f, 0.5f, 0.75f, -0.2f};

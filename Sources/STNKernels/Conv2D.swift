@@ -92,9 +92,9 @@ public struct Conv2DShape: Sendable, Equatable {
                 return kernels.conv2DForward(self, input: input, packed: packed, bias: bias, output: output)
             }
         #endif
-        for p in 0 ..< positions { (output + p * outCp).update(from: bias, count: outCp) }
         // Output row i = (y, x) reads the patch whose top-left input pixel is (y * strideH,
-        // x * strideW); patch row ky is contiguous in NHWC (kernelW * inC floats).
+        // x * strideW); patch row ky is contiguous in NHWC (kernelW * inC floats). Every row
+        // starts from the bias.
         gemmAccumulate(
             m: positions, n: outCp, a: input,
             rows: RowMap(perLine: outW, lineStride: strideH * inW * inC, step: strideW * inC),
@@ -102,7 +102,7 @@ public struct Conv2DShape: Sendable, Equatable {
             reduction: Reduction(
                 n1: kernelH, n2: kernelW * inC, aStride1: inW * inC, aStride2: 1,
                 bStride1: kernelW * inC * outCp, bStride2: outCp),
-            c: output, ldc: outCp)
+            c: output, ldc: outCp, start: .row(bias))
     }
 
     // MARK: Backward

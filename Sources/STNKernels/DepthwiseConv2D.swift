@@ -61,6 +61,9 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
     /// The taps 0 ..< kernel whose input coordinate origin + tap * dilation lies in 0 ..< extent.
     @inline(__always)
     static func tapRange(origin: Int, extent: Int, dilation: Int, kernel: Int) -> (Int, Int) {
+        if dilation == 1 {  // the usual case, without dividing
+            return (max(0, -origin), max(max(0, -origin), min(kernel, extent - origin)))
+        }
         let low = origin >= 0 ? 0 : (-origin + dilation - 1) / dilation
         let high = origin >= extent ? 0 : min(kernel, (extent - 1 - origin) / dilation + 1)
         return (low, max(low, high))
@@ -137,13 +140,77 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
             }
             store(sum, output + o + j)
         }
-        forEachWindow { o, window in
-            forEachColumn(c, Lane.self) {
-                pixel(Lane.self, $0, o, window)
-            } eight: {
-                pixel(SIMD8<Float>.self, $0, o, window)
+        // A run of whole 3 x 3 windows along an output row, one channel vector at a time with
+        // its nine weights in registers (the same sums in the same order as `pixel`).
+        @inline(__always) func run<V: FloatVector>(_: V.Type, _ j: Int, _ oy: Int, _ ox0: Int, _ ox1: Int) {
+            let weights = packed + j
+            let w0: V = load(weights)
+            let w1: V = load(weights + c)
+            let w2: V = load(weights + 2 * c)
+            let w3: V = load(weights + 3 * c)
+            let w4: V = load(weights + 4 * c)
+            let w5: V = load(weights + 5 * c)
+            let w6: V = load(weights + 6 * c)
+            let w7: V = load(weights + 7 * c)
+            let w8: V = load(weights + 8 * c)
+            let b: V = load(bias + j)
+            let iy = oy * strideH - padTop
+            for ox in ox0 ..< ox1 {
+                let origin = input + (iy * inW + ox * strideW - padLeft) * c + j
+                let r1 = origin + rowStep
+                let r2 = r1 + rowStep
+                var sum = vfma(load(origin), w0, b)
+                sum = vfma(load(origin + columnStep), w1, sum)
+                sum = vfma(load(origin + 2 * columnStep), w2, sum)
+                sum = vfma(load(r1), w3, sum)
+                sum = vfma(load(r1 + columnStep), w4, sum)
+                sum = vfma(load(r1 + 2 * columnStep), w5, sum)
+                sum = vfma(load(r2), w6, sum)
+                sum = vfma(load(r2 + columnStep), w7, sum)
+                sum = vfma(load(r2 + 2 * columnStep), w8, sum)
+                store(sum, output + (oy * outW + ox) * c + j)
             }
         }
+        // Per output row: the taps down are clipped once; the columns at the edges go pixel
+        // by pixel, the run of whole windows between them (3 x 3 kernels) by `run`.
+        let (ox0, ox1) = unrolled ? wholeColumns : (0, 0)
+        for oy in 0 ..< outH {
+            let iy = oy * strideH - padTop
+            let (ky0, ky1) = Self.tapRange(origin: iy, extent: inH, dilation: dilationH, kernel: kernelH)
+            let wholeRows = ky0 == 0 && ky1 == kernelH
+            let (runStart, runEnd) = wholeRows ? (ox0, ox1) : (0, 0)
+            @inline(__always) func edge(_ ox: Int) {
+                let ix = ox * strideW - padLeft
+                let (kx0, kx1) = Self.tapRange(origin: ix, extent: inW, dilation: dilationW, kernel: kernelW)
+                let window = Window(
+                    origin: (iy * inW + ix) * c, ky0: ky0, ky1: ky1, kx0: kx0, kx1: kx1,
+                    whole: wholeRows && kx0 == 0 && kx1 == kernelW)
+                let o = (oy * outW + ox) * c
+                forEachColumn(c, Lane.self) {
+                    pixel(Lane.self, $0, o, window)
+                } eight: {
+                    pixel(SIMD8<Float>.self, $0, o, window)
+                }
+            }
+            for ox in 0 ..< runStart { edge(ox) }
+            if runStart < runEnd {
+                forEachColumn(c, Lane.self) {
+                    run(Lane.self, $0, oy, runStart, runEnd)
+                } eight: {
+                    run(SIMD8<Float>.self, $0, oy, runStart, runEnd)
+                }
+            }
+            for ox in runEnd ..< outW { edge(ox) }
+        }
+    }
+
+    /// The output columns ox0 ..< ox1 whose windows lie wholly inside the input across.
+    var wholeColumns: (Int, Int) {
+        let first = (padLeft + strideW - 1) / strideW
+        let reach = inW - 1 - dilationW * (kernelW - 1) + padLeft
+        guard reach >= 0 else { return (0, 0) }
+        let last = min(outW - 1, reach / strideW)
+        return last >= first ? (first, last + 1) : (0, 0)
     }
 
     // MARK: Backward

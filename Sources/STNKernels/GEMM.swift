@@ -56,6 +56,52 @@ public struct Reduction: Sendable {
     }
 }
 
+/// Where C's accumulators start: C's own values (C += A B), zero (C = A B, C's old values
+/// never read), or one row of n values for every row of C (C = row + A B: a bias).
+public enum GEMMStart {
+    case accumulate
+    case zero
+    case row(UnsafePointer<Float>)
+
+    /// The same start for the columns from `j` on.
+    @inline(__always)
+    func advanced(by j: Int) -> GEMMStart {
+        if case .row(let r) = self { return .row(r + j) }
+        return self
+    }
+
+    /// The initial accumulator of C's vector at `c` (column `offset` of its block).
+    @inline(__always)
+    func initial<V: SIMD>(_ c: UnsafeMutablePointer<Float>, _ offset: Int) -> V where V.Scalar == Float {
+        switch self {
+        case .accumulate: return load(c + offset)
+        case .zero: return .zero
+        case .row(let r): return load(r + offset)
+        }
+    }
+}
+
+/// Row i's offset in A, row after row without dividing: (line, column) of row i of the map.
+struct RowCursor {
+    let map: RowMap
+    var line = 0
+    var column = 0
+
+    init(_ map: RowMap) { self.map = map }
+
+    @inline(__always)
+    var offset: Int { line * map.lineStride + column * map.step }
+
+    @inline(__always)
+    mutating func advance() {
+        column += 1
+        if column == map.perLine {
+            column = 0
+            line += 1
+        }
+    }
+}
+
 #if STN_AVX512
     /// One vector register: 16 floats in a zmm register.
     typealias Lane = SIMD16<Float>
@@ -64,20 +110,22 @@ public struct Reduction: Sendable {
     typealias Lane = SIMD8<Float>
 #endif
 
-/// C (m x n, rows `ldc` apart) += A (through `rows`) * B (through `reduction`).
+/// C (m x n, rows `ldc` apart) = `start` + A (through `rows`) * B (through `reduction`):
+/// by default C += A B.
 public func gemmAccumulate(
     m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
-    reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int
+    reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMStart = .accumulate
 ) {
     #if STN_DISPATCH
         if let kernels = ISA.kernels {
-            return kernels.gemmAccumulate(m: m, n: n, a: a, rows: rows, b: b, reduction: reduction, c: c, ldc: ldc)
+            return kernels.gemmAccumulate(
+                m: m, n: n, a: a, rows: rows, b: b, reduction: reduction, c: c, ldc: ldc, start: start)
         }
     #endif
     precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
     let lanes = Lane.scalarCount
-    // Rows i ..< i + 6 of C, columns j0 ..< j1.
-    @inline(__always) func rowBlock(_ i: Int, _ j0: Int, _ j1: Int) {
+    // Rows i ..< i + 6 of C (row i at `cursor`), columns j0 ..< j1.
+    @inline(__always) func rowBlock(_ i: Int, _ cursor: RowCursor, _ j0: Int, _ j1: Int) {
         // A partial last block repeats its last row: it computes and stores the same values twice.
         let last = m - 1
         let i0 = i
@@ -86,12 +134,18 @@ public func gemmAccumulate(
         let i3 = min(i + 3, last)
         let i4 = min(i + 4, last)
         let i5 = min(i + 5, last)
-        let a0 = a + rows.offset(i0)
-        let a1 = a + rows.offset(i1)
-        let a2 = a + rows.offset(i2)
-        let a3 = a + rows.offset(i3)
-        let a4 = a + rows.offset(i4)
-        let a5 = a + rows.offset(i5)
+        var row = cursor
+        let a0 = a + row.offset
+        if i + 1 <= last { row.advance() }
+        let a1 = a + row.offset
+        if i + 2 <= last { row.advance() }
+        let a2 = a + row.offset
+        if i + 3 <= last { row.advance() }
+        let a3 = a + row.offset
+        if i + 4 <= last { row.advance() }
+        let a4 = a + row.offset
+        if i + 5 <= last { row.advance() }
+        let a5 = a + row.offset
         var j = j0
         #if STN_AVX512
             // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
@@ -99,27 +153,27 @@ public func gemmAccumulate(
             if j0 == 0 && j1 == n && n == 2 * lanes + 8 {
                 kernel6x2plus8(
                     a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
-                    c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction)
+                    c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction, start)
                 j = n
             }
         #endif
         while j + 2 * lanes <= j1 {
             kernel6x2(
                 Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
             j += 2 * lanes
         }
         // The columns left over: one register's worth, then (AVX-512 only) a last 8.
         if j + lanes <= j1 {
             kernel6x1(
                 Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
             j += lanes
         }
         if j < j1 {
             kernel6x1(
                 SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction)
+                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
         }
     }
     // Each block of 6 rows reads all of B. When B is larger than about half of L2 (a
@@ -134,8 +188,10 @@ public func gemmAccumulate(
             // A last panel of less than 2 vectors runs with the one before it (as `rowBlock` splits it).
             let j1 = n - j0 < 2 * panel ? n : j0 + panel
             var i = 0
+            var cursor = RowCursor(rows)
             while i < m {
-                rowBlock(i, j0, j1)
+                rowBlock(i, cursor, j0, j1)
+                for _ in 0 ..< 6 { cursor.advance() }
                 i += 6
             }
             j0 = j1
@@ -143,8 +199,10 @@ public func gemmAccumulate(
         return
     }
     var i = 0
+    var cursor = RowCursor(rows)
     while i < m {
-        rowBlock(i, 0, n)
+        rowBlock(i, cursor, 0, n)
+        for _ in 0 ..< 6 { cursor.advance() }
         i += 6
     }
 }
@@ -189,21 +247,21 @@ func kernel6x2<V: SIMD>(
     _ b: UnsafePointer<Float>,
     _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
     _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-    _ r: Reduction
+    _ r: Reduction, _ start: GEMMStart
 ) where V.Scalar == Float {
     let w = V.scalarCount
-    var x00: V = load(c0)
-    var x01: V = load(c0 + w)
-    var x10: V = load(c1)
-    var x11: V = load(c1 + w)
-    var x20: V = load(c2)
-    var x21: V = load(c2 + w)
-    var x30: V = load(c3)
-    var x31: V = load(c3 + w)
-    var x40: V = load(c4)
-    var x41: V = load(c4 + w)
-    var x50: V = load(c5)
-    var x51: V = load(c5 + w)
+    var x00: V = start.initial(c0, 0)
+    var x01: V = start.initial(c0, w)
+    var x10: V = start.initial(c1, 0)
+    var x11: V = start.initial(c1, w)
+    var x20: V = start.initial(c2, 0)
+    var x21: V = start.initial(c2, w)
+    var x30: V = start.initial(c3, 0)
+    var x31: V = start.initial(c3, w)
+    var x40: V = start.initial(c4, 0)
+    var x41: V = start.initial(c4, w)
+    var x50: V = start.initial(c5, 0)
+    var x51: V = start.initial(c5, w)
     var outerA = 0
     var outerB = 0
     for _ in 0 ..< r.n1 {
@@ -258,14 +316,14 @@ func kernel6x1<V: SIMD>(
     _ b: UnsafePointer<Float>,
     _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
     _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-    _ r: Reduction
+    _ r: Reduction, _ start: GEMMStart
 ) where V.Scalar == Float {
-    var x0: V = load(c0)
-    var x1: V = load(c1)
-    var x2: V = load(c2)
-    var x3: V = load(c3)
-    var x4: V = load(c4)
-    var x5: V = load(c5)
+    var x0: V = start.initial(c0, 0)
+    var x1: V = start.initial(c1, 0)
+    var x2: V = start.initial(c2, 0)
+    var x3: V = start.initial(c3, 0)
+    var x4: V = start.initial(c4, 0)
+    var x5: V = start.initial(c5, 0)
     var outerA = 0
     var outerB = 0
     for _ in 0 ..< r.n1 {
@@ -303,28 +361,28 @@ func kernel6x1<V: SIMD>(
         _ b: UnsafePointer<Float>,
         _ c0: UnsafeMutablePointer<Float>, _ c1: UnsafeMutablePointer<Float>, _ c2: UnsafeMutablePointer<Float>,
         _ c3: UnsafeMutablePointer<Float>, _ c4: UnsafeMutablePointer<Float>, _ c5: UnsafeMutablePointer<Float>,
-        _ r: Reduction
+        _ r: Reduction, _ start: GEMMStart
     ) {
         typealias W = SIMD16<Float>
         typealias N = SIMD8<Float>
-        var x00: W = load(c0)
-        var x01: W = load(c0 + 16)
-        var x02: N = load(c0 + 32)
-        var x10: W = load(c1)
-        var x11: W = load(c1 + 16)
-        var x12: N = load(c1 + 32)
-        var x20: W = load(c2)
-        var x21: W = load(c2 + 16)
-        var x22: N = load(c2 + 32)
-        var x30: W = load(c3)
-        var x31: W = load(c3 + 16)
-        var x32: N = load(c3 + 32)
-        var x40: W = load(c4)
-        var x41: W = load(c4 + 16)
-        var x42: N = load(c4 + 32)
-        var x50: W = load(c5)
-        var x51: W = load(c5 + 16)
-        var x52: N = load(c5 + 32)
+        var x00: W = start.initial(c0, 0)
+        var x01: W = start.initial(c0, 16)
+        var x02: N = start.initial(c0, 32)
+        var x10: W = start.initial(c1, 0)
+        var x11: W = start.initial(c1, 16)
+        var x12: N = start.initial(c1, 32)
+        var x20: W = start.initial(c2, 0)
+        var x21: W = start.initial(c2, 16)
+        var x22: N = start.initial(c2, 32)
+        var x30: W = start.initial(c3, 0)
+        var x31: W = start.initial(c3, 16)
+        var x32: N = start.initial(c3, 32)
+        var x40: W = start.initial(c4, 0)
+        var x41: W = start.initial(c4, 16)
+        var x42: N = start.initial(c4, 32)
+        var x50: W = start.initial(c5, 0)
+        var x51: W = start.initial(c5, 16)
+        var x52: N = start.initial(c5, 32)
         var outerA = 0
         var outerB = 0
         for _ in 0 ..< r.n1 {

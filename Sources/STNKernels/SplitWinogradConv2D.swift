@@ -143,7 +143,6 @@ public struct SplitWinogradConv2D: Sendable {
         let v = scratch
         let product = scratch + 64 * gridY * gridX + 8 * coveredWidth
         transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
-        product.initialize(repeating: 0, count: 64 * tiles * outCp)
         let patch = 64
         for i in 0 ..< 8 {
             for j in 0 ..< 8 {
@@ -155,13 +154,13 @@ public struct SplitWinogradConv2D: Sendable {
                     reduction: Reduction(
                         n1: pieces, n2: pieces, aStride1: gridX * patch, aStride2: patch,
                         bStride1: pieces * outCp, bStride2: outCp),
-                    c: product + xi * tiles * outCp, ldc: outCp)
+                    c: product + xi * tiles * outCp, ldc: outCp, start: .zero)
             }
         }
         transform.outputPowers.withUnsafeBufferPointer { powers in
             transformOutputTiles(
-                product, shape: shape, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers, bias: bias,
-                into: output)
+                product, shape: shape, alpha: 8, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers,
+                bias: bias, into: output)
         }
     }
 
@@ -187,7 +186,8 @@ public struct SplitWinogradConv2D: Sendable {
         transformInput(input, into: v, rows: scratch + 64 * gridY * gridX)
         transform.outputPowers.withUnsafeBufferPointer { powers in
             transformOutputGradientTiles(
-                dOutput, shape: shape, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers, into: dm)
+                dOutput, shape: shape, alpha: 8, tilesX: tilesX, firstRow: 0, tiles: tiles, m: 6, powers: powers,
+                into: dm)
         }
         let patch = 64
         for i in 0 ..< 8 {
@@ -208,12 +208,11 @@ public struct SplitWinogradConv2D: Sendable {
         // patch the piece read (V's place: V is no longer needed).
         let columns = pieceColumns
         let products = scratch + scratchFloats
-        products.initialize(repeating: 0, count: 64 * tiles * columns)
         for xi in 0 ..< 64 {
             gemmAccumulate(
                 m: tiles, n: columns, a: dm + xi * tiles * outCp, rows: .linear(step: outCp),
                 b: uT + xi * outCp * columns, reduction: .contiguous(shape.outC, ldb: columns),
-                c: products + xi * tiles * columns, ldc: columns)
+                c: products + xi * tiles * columns, ldc: columns, start: .zero)
         }
         let dv = v
         dv.initialize(repeating: 0, count: 64 * gridY * gridX)
@@ -258,7 +257,7 @@ public struct SplitWinogradConv2D: Sendable {
                 let patch = dv + (gy * gridX + gx) * 64
                 @inline(__always) func at(_ j: Int) -> SIMD8<Float> { load8(patch + j * 8) }
                 // W_x[i] = sum over j of dV[i][j] B^T[j][x]
-                let w = adjoint8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), coefficients)
+                let w = adjointLine(8, (at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)), coefficients)
                 // dd[.][x] = sum over i of B^T[i][.] W_x[i], added at column 3 gx + x
                 @inline(__always) func add(_ x: Int, _ wx: SIMD8<Float>) {
                     var sum = multiplyAdd(multiplyAdd(r0 * wx[0], r1, wx[1]), r2, wx[2])
@@ -349,8 +348,8 @@ public struct SplitWinogradConv2D: Sendable {
             for gx in 0 ..< gridX {
                 let first = rows + 3 * gx * 8
                 @inline(__always) func at(_ l: Int) -> SIMD8<Float> { load8(first + l * 8) }
-                let w = transform8(at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), coefficients)
-                storeRow(w, v + (gy * gridX + gx) * 64, 8)
+                let w = transformLine(8, (at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7)), coefficients)
+                storeLine(8, w, v + (gy * gridX + gx) * 64, 8)
             }
         }
     }

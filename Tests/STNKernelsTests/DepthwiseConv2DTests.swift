@@ -34,6 +34,7 @@ final class DepthwiseConv2DTests: XCTestCase {
         add(13, 12, 5, k: (7, 7), s: (2, 1), pad: (1, 2, 2, 1), d: (1, 2))
         add(5, 13, 40, k: (3, 5), s: (1, 2), pad: (0, 2, 1, 0))
         add(3, 3, 16, k: (3, 3), s: (1, 1), pad: (2, 2, 2, 2), d: (2, 1))
+        add(12, 14, 32, k: (3, 3), s: (1, 1), pad: (1, 1, 1, 1))  // rows of whole windows between the edges
         return list
     }
 

@@ -38,6 +38,42 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// C = start + A B for the three starts (C's own values, zero, a bias row), on row maps
+    /// whose lines hold 1 to 7 rows (the row offsets are stepped, never divided), partial last
+    /// blocks, panel by panel too; C's old values must not leak into the zero and bias starts.
+    func testStartsAndRowMaps() { ISA.forEachAvailable { _ in checkStartsAndRowMaps() } }
+
+    func checkStartsAndRowMaps() {
+        for (m, n, k, perLine) in [(13, 24, 5, 1), (11, 16, 9, 2), (17, 40, 3, 5), (20, 8, 7, 7), (9, 136, 1_100, 4)] {
+            // Row i reads A at (i / perLine) * lineStride + (i % perLine) * k: lines padded apart.
+            let lineStride = perLine * k + 3
+            let a = (0 ..< ((m - 1) / perLine + 1) * lineStride).map { _ in random() }
+            let b = (0 ..< k * n).map { _ in random() }
+            let row = (0 ..< n).map { _ in random() }
+            let old = (0 ..< m * n).map { _ in random() }
+            let rows = RowMap(perLine: perLine, lineStride: lineStride, step: k)
+            for start in 0 ..< 3 {
+                var c = old
+                row.withUnsafeBufferPointer { r in
+                    let mode: GEMMStart = start == 0 ? .accumulate : start == 1 ? .zero : .row(r.baseAddress!)
+                    gemmAccumulate(
+                        m: m, n: n, a: a, rows: rows, b: b, reduction: .contiguous(k, ldb: n), c: &c, ldc: n,
+                        start: mode)
+                }
+                for i in 0 ..< m {
+                    let offset = (i / perLine) * lineStride + (i % perLine) * k
+                    for j in 0 ..< n {
+                        var expected = Double(start == 0 ? old[i * n + j] : start == 1 ? 0 : row[j])
+                        for t in 0 ..< k { expected += Double(a[offset + t]) * Double(b[t * n + j]) }
+                        XCTAssertEqual(
+                            Double(c[i * n + j]), expected, accuracy: 1e-4 * Double(k),
+                            "start \(start) m \(m) n \(n) k \(k) per line \(perLine) at (\(i), \(j)) [\(ISA.active)]")
+                    }
+                }
+            }
+        }
+    }
+
     func testConvolutionForwardMatchesDirectLoops() {
         ISA.forEachAvailable { _ in checkConvolutionForwardMatchesDirectLoops() }
     }

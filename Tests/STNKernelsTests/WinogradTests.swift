@@ -12,45 +12,58 @@ final class WinogradTests: XCTestCase {
         return Float(Int(state >> 40) - (1 << 23)) / Float(1 << 23)
     }
 
-    /// y = A^T [(G g) ⊙ (B^T d)] equals the correlation y_i = sum_k g_k d_(i+k), for every r.
+    /// y = A^T [(G g) ⊙ (B^T d)] equals the correlation y_i = sum_k g_k d_(i+k), for every
+    /// tile size and r.
     func testTransformsComputeCorrelation() {
-        for r in 2 ... 7 {
-            let t = WinogradTransform(kernel: r)
-            let m = t.outputTile
-            XCTAssertEqual(m + r - 1, 8)
-            let g = (0 ..< r).map { _ in Double(random()) }
-            let d = (0 ..< 8).map { _ in Double(random()) }
-            let gg = (0 ..< 8).map { j in (0 ..< r).reduce(0.0) { $0 + t.g[j][$1] * g[$1] } }
-            let bd = (0 ..< 8).map { j in (0 ..< 8).reduce(0.0) { $0 + t.bT[j][$1] * d[$1] } }
-            for i in 0 ..< m {
-                let y = (0 ..< 8).reduce(0.0) { $0 + t.aT[i][$1] * gg[$1] * bd[$1] }
-                let expected = (0 ..< r).reduce(0.0) { $0 + g[$1] * d[i + $1] }
-                XCTAssertEqual(y, expected, accuracy: 1e-12, "F(\(m), \(r)) output \(i)")
+        for alpha in [4, 6, 8] {
+            for r in 2 ... alpha - 1 {
+                let t = WinogradTransform(kernel: r, alpha: alpha)
+                let m = t.outputTile
+                XCTAssertEqual(m + r - 1, alpha)
+                XCTAssertEqual(t.bT.count, alpha)
+                XCTAssertEqual(t.g.count, alpha)
+                let g = (0 ..< r).map { _ in Double(random()) }
+                let d = (0 ..< alpha).map { _ in Double(random()) }
+                let gg = (0 ..< alpha).map { j in (0 ..< r).reduce(0.0) { $0 + t.g[j][$1] * g[$1] } }
+                let bd = (0 ..< alpha).map { j in (0 ..< alpha).reduce(0.0) { $0 + t.bT[j][$1] * d[$1] } }
+                for i in 0 ..< m {
+                    let y = (0 ..< alpha).reduce(0.0) { $0 + t.aT[i][$1] * gg[$1] * bd[$1] }
+                    let expected = (0 ..< r).reduce(0.0) { $0 + g[$1] * d[i + $1] }
+                    XCTAssertEqual(y, expected, accuracy: 1e-12, "F(\(m), \(r)) output \(i)")
+                }
             }
         }
     }
 
-    /// The pairwise Float coefficients are B^T's entries.
+    /// The pairwise Float coefficients are B^T's entries (zero past the tile's points).
     func testPairwiseCoefficientsAreBTransposed() {
-        let t = WinogradTransform(kernel: 7)
-        let k = t.input
-        for (n, row) in [0, 2, 4, 6].enumerated() { XCTAssertEqual(Double(k.zero[n]), t.bT[0][row]) }
-        XCTAssertEqual(t.bT[0][1], 0)
-        for (pair, c) in [k.pair1, k.pair2, k.pair3].enumerated() {
-            let plus = 2 * pair + 1
-            XCTAssertEqual(t.bT[plus][0], 0)
-            XCTAssertEqual(t.bT[plus][7], 0)
-            for power in 1 ..< 7 {
-                XCTAssertEqual(Double(c[power - 1]), t.bT[plus][power])
-                XCTAssertEqual(t.bT[plus + 1][power], power % 2 == 0 ? t.bT[plus][power] : -t.bT[plus][power])
+        for alpha in [4, 6, 8] {
+            let t = WinogradTransform(kernel: 3, alpha: alpha)
+            let last = alpha - 1
+            let k = t.input
+            func entry(_ row: Int, _ power: Int) -> Double { power < alpha ? t.bT[row][power] : 0 }
+            for (n, power) in [0, 2, 4, 6].enumerated() { XCTAssertEqual(Double(k.zero[n]), entry(0, power)) }
+            XCTAssertEqual(t.bT[0][1], 0)
+            for (pair, c) in [k.pair1, k.pair2, k.pair3].enumerated() {
+                let plus = 2 * pair + 1
+                guard plus < last else {
+                    XCTAssertEqual(c, SIMD8<Float>(), "pair \(pair) of a tile of \(alpha)")
+                    continue
+                }
+                XCTAssertEqual(t.bT[plus][0], 0)
+                XCTAssertEqual(t.bT[plus][last], 0)
+                for power in 1 ..< 7 {
+                    XCTAssertEqual(Double(c[power - 1]), entry(plus, power))
+                    XCTAssertEqual(entry(plus + 1, power), power % 2 == 0 ? entry(plus, power) : -entry(plus, power))
+                }
             }
+            for (n, power) in [1, 3, 5, 7].enumerated() { XCTAssertEqual(Double(k.infinity[n]), entry(last, power)) }
+            XCTAssertEqual(t.bT[last][0], 0)
         }
-        for (n, row) in [1, 3, 5, 7].enumerated() { XCTAssertEqual(Double(k.infinity[n]), t.bT[7][row]) }
-        XCTAssertEqual(t.bT[7][0], 0)
     }
 
     /// Largest |winograd - direct| over the output, relative to the largest |direct|.
-    func relativeError(_ shape: Conv2DShape, realInC: Int, tileRowsPerBlock: Int? = nil) -> Float {
+    func relativeError(_ shape: Conv2DShape, realInC: Int, alpha: Int = 8, tileRowsPerBlock: Int? = nil) -> Float {
         let input = (0 ..< shape.inputCount).map { i in i % shape.inC < realInC ? random() : 0 }
         let torch = (0 ..< shape.outC * realInC * shape.kernelH * shape.kernelW).map { _ in random() }
         var bias = (0 ..< shape.outCp).map { _ in random() }
@@ -60,7 +73,8 @@ final class WinogradTests: XCTestCase {
         var direct = [Float](repeating: 0, count: shape.outputCount)
         shape.forward(input: input, packed: packed, bias: bias, output: &direct)
 
-        let winograd = WinogradConv2D(shape: shape, realInC: realInC, tileRowsPerBlock: tileRowsPerBlock)
+        let winograd = WinogradConv2D(
+            shape: shape, realInC: realInC, alpha: alpha, tileRowsPerBlock: tileRowsPerBlock)
         var u = [Float](repeating: 0, count: winograd.weightFloats)
         winograd.transformWeights(packed: packed, into: &u)
         var scratch = [Float](repeating: .nan, count: winograd.scratchFloats)
@@ -102,11 +116,36 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// F(2x2, r x r) and F(4x4, r x r) (tiles of 4 and 6): the GTSRB classifier's 3x3 layers
+    /// narrowed (their maps of 22, 11, 14 and 7), edge tiles, padded channels, one tile row
+    /// per block and all of them, every kernel a tile can hold. Under every ISA.
+    func testSmallTilesMatchDirectConvolution() {
+        ISA.forEachAvailable { isa in
+            for (shape, realInC, alpha, rows) in [
+                (Conv2DShape(inH: 24, inW: 24, inC: 16, outC: 24, kernel: 3), 13, 6, nil),
+                (Conv2DShape(inH: 13, inW: 13, inC: 24, outC: 40, kernel: 3), 22, 4, nil),
+                (Conv2DShape(inH: 13, inW: 13, inC: 24, outC: 40, kernel: 3), 22, 6, 1),
+                (Conv2DShape(inH: 16, inW: 16, inC: 16, outC: 24, kernel: 3), 16, 6, 4),
+                (Conv2DShape(inH: 9, inW: 9, inC: 24, outC: 40, kernel: 3), 22, 4, 2),
+                (Conv2DShape(inH: 9, inW: 14, inC: 8, outC: 3, kernel: 3), 5, 4, 1),
+                (Conv2DShape(inH: 11, inW: 7, inC: 8, outC: 17, kernel: 2), 8, 4, nil),
+                (Conv2DShape(inH: 12, inW: 10, inC: 16, outC: 17, kernel: 4), 16, 6, 2),
+                (Conv2DShape(inH: 10, inW: 10, inC: 56, outC: 20, kernel: 5), 50, 6, nil),
+                (Conv2DShape(inH: 7, inW: 9, inC: 48, outC: 9, kernel: 2), 48, 6, nil),
+            ] {
+                let error = relativeError(shape, realInC: realInC, alpha: alpha, tileRowsPerBlock: rows)
+                XCTAssertLessThan(error, 2e-5, "\(isa), tiles of \(alpha), \(shape)")
+            }
+        }
+    }
+
     /// The Winograd backward pass against the direct one on the same random data: largest
     /// |difference| relative to the largest |direct value|, for the input gradient, the
     /// weight gradient (PyTorch layout, accumulated over two images) and the bias gradient.
-    func backwardErrors(_ shape: Conv2DShape, realInC: Int) -> (input: Float, weights: Float, bias: Float) {
-        let winograd = WinogradConv2D(shape: shape, realInC: realInC)
+    func backwardErrors(_ shape: Conv2DShape, realInC: Int, alpha: Int = 8) -> (
+        input: Float, weights: Float, bias: Float
+    ) {
+        let winograd = WinogradConv2D(shape: shape, realInC: realInC, alpha: alpha)
         let torchCount = shape.outC * realInC * shape.kernelH * shape.kernelW
         let torch = (0 ..< torchCount).map { _ in random() }
         var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
@@ -158,19 +197,25 @@ final class WinogradTests: XCTestCase {
     }
 
     func checkBackward() {
-        for (shape, realInC) in [
-            (Conv2DShape(inH: 17, inW: 17, inC: 32, outC: 32, kernel: 7), 32),
-            (Conv2DShape(inH: 17, inW: 17, inC: 40, outC: 36, kernel: 7), 36),
-            (Conv2DShape(inH: 9, inW: 14, inC: 8, outC: 3, kernel: 3), 5),
-            (Conv2DShape(inH: 12, inW: 10, inC: 16, outC: 17, kernel: 4), 16),
-            (Conv2DShape(inH: 20, inW: 13, inC: 24, outC: 40, kernel: 5), 21),
-            (Conv2DShape(inH: 6, inW: 9, inC: 48, outC: 9, kernel: 2), 48),
-            (Conv2DShape(inH: 23, inW: 18, inC: 40, outC: 36, kernel: 6), 33),
+        for (shape, realInC, alpha) in [
+            (Conv2DShape(inH: 17, inW: 17, inC: 32, outC: 32, kernel: 7), 32, 8),
+            (Conv2DShape(inH: 17, inW: 17, inC: 40, outC: 36, kernel: 7), 36, 8),
+            (Conv2DShape(inH: 9, inW: 14, inC: 8, outC: 3, kernel: 3), 5, 8),
+            (Conv2DShape(inH: 12, inW: 10, inC: 16, outC: 17, kernel: 4), 16, 8),
+            (Conv2DShape(inH: 20, inW: 13, inC: 24, outC: 40, kernel: 5), 21, 8),
+            (Conv2DShape(inH: 6, inW: 9, inC: 48, outC: 9, kernel: 2), 48, 8),
+            (Conv2DShape(inH: 23, inW: 18, inC: 40, outC: 36, kernel: 6), 33, 8),
+            (Conv2DShape(inH: 13, inW: 13, inC: 24, outC: 40, kernel: 3), 22, 4),
+            (Conv2DShape(inH: 9, inW: 14, inC: 8, outC: 3, kernel: 3), 5, 4),
+            (Conv2DShape(inH: 11, inW: 7, inC: 8, outC: 17, kernel: 2), 8, 4),
+            (Conv2DShape(inH: 16, inW: 16, inC: 16, outC: 24, kernel: 3), 16, 6),
+            (Conv2DShape(inH: 12, inW: 10, inC: 16, outC: 17, kernel: 4), 16, 6),
+            (Conv2DShape(inH: 10, inW: 11, inC: 24, outC: 20, kernel: 5), 21, 6),
         ] {
-            let errors = backwardErrors(shape, realInC: realInC)
-            XCTAssertLessThan(errors.input, 2e-5, "input gradient, \(shape)")
-            XCTAssertLessThan(errors.weights, 2e-5, "weight gradient, \(shape)")
-            XCTAssertLessThan(errors.bias, 1e-6, "bias gradient, \(shape)")
+            let errors = backwardErrors(shape, realInC: realInC, alpha: alpha)
+            XCTAssertLessThan(errors.input, 2e-5, "input gradient, tiles of \(alpha), \(shape)")
+            XCTAssertLessThan(errors.weights, 2e-5, "weight gradient, tiles of \(alpha), \(shape)")
+            XCTAssertLessThan(errors.bias, 1e-6, "bias gradient, tiles of \(alpha), \(shape)")
         }
     }
 
@@ -183,5 +228,11 @@ final class WinogradTests: XCTestCase {
                 Conv2DShape(inH: 17, inW: 17, inC: 8, outC: 8, kernelH: 3, kernelW: 3, strideH: 2, strideW: 2)))
         XCTAssertFalse(
             WinogradConv2D.supports(Conv2DShape(inH: 17, inW: 17, inC: 8, outC: 8, kernelH: 3, kernelW: 5)))
+        // A tile holds at most alpha - 1 taps.
+        XCTAssertTrue(WinogradConv2D.supports(Conv2DShape(inH: 13, inW: 13, inC: 8, outC: 8, kernel: 3), alpha: 4))
+        XCTAssertFalse(WinogradConv2D.supports(Conv2DShape(inH: 13, inW: 13, inC: 8, outC: 8, kernel: 4), alpha: 4))
+        XCTAssertTrue(WinogradConv2D.supports(Conv2DShape(inH: 13, inW: 13, inC: 8, outC: 8, kernel: 5), alpha: 6))
+        XCTAssertFalse(WinogradConv2D.supports(Conv2DShape(inH: 13, inW: 13, inC: 8, outC: 8, kernel: 6), alpha: 6))
+        XCTAssertFalse(WinogradConv2D.supports(Conv2DShape(inH: 13, inW: 13, inC: 8, outC: 8, kernel: 3), alpha: 5))
     }
 }

@@ -23,6 +23,27 @@ final class ConvolutionChoiceTests: XCTestCase {
         XCTAssertEqual(step.winograd.map { $0.tilesY * $0.tilesX }, 36)
     }
 
+    /// The tile size follows the map: GTSRB's 3x3 layers (150 -> 250 channels on 11 x 11 and
+    /// 7 x 7, 100 -> 150 on 22 x 22) take F(4x4, 3x3) or F(2x2, 3x3), whose transformed weights
+    /// are 36 / 64 or 16 / 64 of F(6x6, 3x3)'s, over more tiles; a narrow layer stays direct
+    /// (its transforms would cost more than its products save), as does a map of fewer than 6
+    /// tiles.
+    func testSmallMapsTakeSmallTiles() {
+        func alpha(_ shape: Conv2DShape, _ realInC: Int) -> Int? {
+            ConvolutionStep.winogradForm(shape, realInC: realInC)?.transform.alpha
+        }
+        XCTAssertEqual(alpha(Conv2DShape(inH: 13, inW: 13, inC: 152, outC: 250, kernel: 3), 150), 6)
+        XCTAssertEqual(alpha(Conv2DShape(inH: 9, inW: 9, inC: 152, outC: 250, kernel: 3), 150), 4)
+        XCTAssertEqual(alpha(Conv2DShape(inH: 24, inW: 24, inC: 104, outC: 150, kernel: 3), 100), 6)
+        XCTAssertEqual(alpha(Conv2DShape(inH: 17, inW: 17, inC: 32, outC: 32, kernel: 7), 32), 8)
+        XCTAssertNil(alpha(Conv2DShape(inH: 10, inW: 10, inC: 8, outC: 8, kernel: 3), 8))
+        XCTAssertNil(alpha(Conv2DShape(inH: 8, inW: 8, inC: 24, outC: 20, kernel: 5), 20))
+        // Every block of tile rows but a single row keeps its scratch within the bound.
+        let form = ConvolutionStep.winogradForm(
+            Conv2DShape(inH: 24, inW: 24, inC: 104, outC: 150, kernel: 3), realInC: 100)
+        XCTAssertLessThanOrEqual(form?.scratchFloats ?? .max, ConvolutionCost.blockScratchFloats)
+    }
+
     func splitSteps(_ architecture: Architecture, training: Bool) throws -> [String] {
         let plan = try Plan(architecture, training: training)
         return plan.steps.compactMap { ($0 as? ConvolutionStep)?.split == nil ? nil : $0.name }

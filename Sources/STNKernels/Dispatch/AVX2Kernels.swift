@@ -5,10 +5,11 @@
     struct AVX2Kernels: ISAKernels {
         func gemmAccumulate(
             m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>, reduction: Reduction,
-            c: UnsafeMutablePointer<Float>, ldc: Int
+            c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMStart
         ) {
             STNKernelsAVX2.gemmAccumulate(
-                m: m, n: n, a: a, rows: .init(rows), b: b, reduction: .init(reduction), c: c, ldc: ldc)
+                m: m, n: n, a: a, rows: .init(rows), b: b, reduction: .init(reduction), c: c, ldc: ldc,
+                start: .init(start))
         }
 
         func conv2DForward(
@@ -299,6 +300,16 @@
 
     extension STNKernelsAVX2.RowMap {
         init(_ r: STNKernels.RowMap) { self.init(perLine: r.perLine, lineStride: r.lineStride, step: r.step) }
+    }
+
+    extension STNKernelsAVX2.GEMMStart {
+        init(_ s: STNKernels.GEMMStart) {
+            switch s {
+            case .accumulate: self = .accumulate
+            case .zero: self = .zero
+            case .row(let r): self = .row(r)
+            }
+        }
     }
 
     extension STNKernelsAVX2.Reduction {

@@ -5,7 +5,7 @@
 protocol ISAKernels: Sendable {
     func gemmAccumulate(
         m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>, reduction: Reduction,
-        c: UnsafeMutablePointer<Float>, ldc: Int)
+        c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMStart)
 
     func conv2DForward(
         _ shape: Conv2DShape, input: UnsafePointer<Float>, packed: UnsafePointer<Float>,

@@ -1,9 +1,9 @@
 import STNKernels
 
 /// `nn.Conv2d` (zero padding by a bordered copy of the input, any kernel and stride), with
-/// a batch norm after it folded into its weights at inference. It runs by Winograd when
-/// that form takes at least half fewer multiplies (`winogradForm`): the forward pass at
-/// inference and in training (where the weights are transformed again at every step's
+/// a batch norm after it folded into its weights at inference. It runs by Winograd on tiles
+/// of 4, 6 or 8 points when the cost estimate finds that faster than the direct form
+/// (`winogradForm`): the forward pass at inference and in training (where the weights are transformed again at every step's
 /// repacking), and in training the backward pass too, as the forward's adjoint in the
 /// transformed domain (`WinogradConv2D.backward`): its accumulators then hold the gradient
 /// of the transformed weights, mapped back to the filters once per batch. A one-channel
@@ -42,7 +42,9 @@ final class ConvolutionStep: Step {
         self.shape = shape
         winograd = Self.winogradForm(shape, realInC: realInC)
         trainingWinograd = winograd.map {
-            WinogradConv2D(shape: shape, realInC: realInC, tileRowsPerBlock: $0.backwardTileRowsPerBlock)
+            WinogradConv2D(
+                shape: shape, realInC: realInC, alpha: $0.transform.alpha, tileRowsPerBlock: $0.backwardTileRowsPerBlock
+            )
         }
         split = winograd == nil ? Self.splitForm(shape) : nil
         self.inputHeight = inputHeight
@@ -56,12 +58,26 @@ final class ConvolutionStep: Step {
         super.init(name: name, inputs: [input], output: output)
     }
 
-    /// Winograd when it applies (stride 1, square kernel 2-7, channels in 8s) and saves at
-    /// least half the multiplies over at least 6 tiles (one tile leaves the GEMMs too small).
+    /// Winograd when it applies (stride 1, square kernel 2-7, channels in 8s) over at least 6
+    /// tiles (fewer leave the GEMMs' 6-row blocks partly idle), on the tile size and tile rows
+    /// per block that `ConvolutionCost` estimates fastest, if that beats the direct form.
+    /// Small maps take small tiles: GTSRB's 3x3 layer on 11 x 11 runs F(4x4, 3x3), whose
+    /// transformed weights are 36 / 64 of F(6x6, 3x3)'s, over 9 tiles instead of 4.
     static func winogradForm(_ shape: Conv2DShape, realInC: Int) -> WinogradConv2D? {
-        guard WinogradConv2D.supports(shape) else { return nil }
-        let form = WinogradConv2D(shape: shape, realInC: realInC)
-        return form.multiplyRatio >= 2 && form.tilesY * form.tilesX >= 6 ? form : nil
+        var best: (cost: Double, form: WinogradConv2D?) = (ConvolutionCost.direct(shape), nil)
+        for alpha in [4, 6, 8] where WinogradConv2D.supports(shape, alpha: alpha) {
+            let oneRow = WinogradConv2D(shape: shape, realInC: realInC, alpha: alpha, tileRowsPerBlock: 1)
+            guard oneRow.tiles >= 6 else { continue }
+            for rows in 1 ... oneRow.tilesY {
+                let form =
+                    rows == 1
+                    ? oneRow : WinogradConv2D(shape: shape, realInC: realInC, alpha: alpha, tileRowsPerBlock: rows)
+                if rows > 1 && form.scratchFloats > ConvolutionCost.blockScratchFloats { break }
+                let cost = ConvolutionCost.winograd(form)
+                if cost < best.cost { best = (cost, form) }
+            }
+        }
+        return best.form
     }
 
     /// The split form when it applies (one input channel, stride 1, a square kernel of 3s
