@@ -140,9 +140,12 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
             }
             store(sum, output + o + j)
         }
-        // A run of whole 3 x 3 windows along an output row, one channel vector at a time with
-        // its nine weights in registers (the same sums in the same order as `pixel`).
-        @inline(__always) func run<V: FloatVector>(_: V.Type, _ j: Int, _ oy: Int, _ ox0: Int, _ ox1: Int) {
+        // A run of windows whole across (3 x 3 kernels) along an output row, their taps down
+        // ky0 ..< ky1, one channel vector at a time with the weights in registers (the same
+        // sums in the same order as `pixel`).
+        @inline(__always) func run<V: FloatVector>(
+            _: V.Type, _ j: Int, _ oy: Int, _ ky0: Int, _ ky1: Int, _ ox0: Int, _ ox1: Int
+        ) {
             let weights = packed + j
             let w0: V = load(weights)
             let w1: V = load(weights + c)
@@ -155,30 +158,38 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
             let w8: V = load(weights + 8 * c)
             let b: V = load(bias + j)
             let iy = oy * strideH - padTop
+            let whole = ky0 == 0 && ky1 == 3
             for ox in ox0 ..< ox1 {
                 let origin = input + (iy * inW + ox * strideW - padLeft) * c + j
                 let r1 = origin + rowStep
                 let r2 = r1 + rowStep
-                var sum = vfma(load(origin), w0, b)
-                sum = vfma(load(origin + columnStep), w1, sum)
-                sum = vfma(load(origin + 2 * columnStep), w2, sum)
-                sum = vfma(load(r1), w3, sum)
-                sum = vfma(load(r1 + columnStep), w4, sum)
-                sum = vfma(load(r1 + 2 * columnStep), w5, sum)
-                sum = vfma(load(r2), w6, sum)
-                sum = vfma(load(r2 + columnStep), w7, sum)
-                sum = vfma(load(r2 + 2 * columnStep), w8, sum)
+                var sum = b
+                if whole || ky0 == 0 {
+                    sum = vfma(load(origin), w0, sum)
+                    sum = vfma(load(origin + columnStep), w1, sum)
+                    sum = vfma(load(origin + 2 * columnStep), w2, sum)
+                }
+                if whole || (ky0 <= 1 && ky1 >= 2) {
+                    sum = vfma(load(r1), w3, sum)
+                    sum = vfma(load(r1 + columnStep), w4, sum)
+                    sum = vfma(load(r1 + 2 * columnStep), w5, sum)
+                }
+                if whole || ky1 == 3 {
+                    sum = vfma(load(r2), w6, sum)
+                    sum = vfma(load(r2 + columnStep), w7, sum)
+                    sum = vfma(load(r2 + 2 * columnStep), w8, sum)
+                }
                 store(sum, output + (oy * outW + ox) * c + j)
             }
         }
         // Per output row: the taps down are clipped once; the columns at the edges go pixel
-        // by pixel, the run of whole windows between them (3 x 3 kernels) by `run`.
+        // by pixel, the run of windows whole across between them (3 x 3 kernels) by `run`.
         let (ox0, ox1) = unrolled ? wholeColumns : (0, 0)
         for oy in 0 ..< outH {
             let iy = oy * strideH - padTop
             let (ky0, ky1) = Self.tapRange(origin: iy, extent: inH, dilation: dilationH, kernel: kernelH)
             let wholeRows = ky0 == 0 && ky1 == kernelH
-            let (runStart, runEnd) = wholeRows ? (ox0, ox1) : (0, 0)
+            let (runStart, runEnd) = ky0 < ky1 ? (ox0, ox1) : (0, 0)
             @inline(__always) func edge(_ ox: Int) {
                 let ix = ox * strideW - padLeft
                 let (kx0, kx1) = Self.tapRange(origin: ix, extent: inW, dilation: dilationW, kernel: kernelW)
@@ -195,9 +206,9 @@ public struct DepthwiseConv2DShape: Sendable, Equatable {
             for ox in 0 ..< runStart { edge(ox) }
             if runStart < runEnd {
                 forEachColumn(c, Lane.self) {
-                    run(Lane.self, $0, oy, runStart, runEnd)
+                    run(Lane.self, $0, oy, ky0, ky1, runStart, runEnd)
                 } eight: {
-                    run(SIMD8<Float>.self, $0, oy, runStart, runEnd)
+                    run(SIMD8<Float>.self, $0, oy, ky0, ky1, runStart, runEnd)
                 }
             }
             for ox in runEnd ..< outW { edge(ox) }

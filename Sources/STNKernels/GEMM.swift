@@ -134,6 +134,49 @@ public func gemmAccumulate(
         let i3 = min(i + 3, last)
         let i4 = min(i + 4, last)
         let i5 = min(i + 5, last)
+        // The row pointers; with one float per row (a one-channel image, stride 1) six rows of
+        // one line are six neighbouring floats, passed as offsets of one pointer so that the
+        // kernel addresses them from one register.
+        @inline(__always) func columns(
+            _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>, _ a2: UnsafePointer<Float>,
+            _ a3: UnsafePointer<Float>, _ a4: UnsafePointer<Float>, _ a5: UnsafePointer<Float>
+        ) {
+            var j = j0
+            #if STN_AVX512
+                // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
+                // broadcast of A with the two wide vectors instead of re-reading A on its own.
+                if j0 == 0 && j1 == n && n == 2 * lanes + 8 {
+                    kernel6x2plus8(
+                        a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
+                        c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction, start)
+                    j = n
+                }
+            #endif
+            while j + 2 * lanes <= j1 {
+                kernel6x2(
+                    Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                    c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
+                j += 2 * lanes
+            }
+            // The columns left over: one register's worth, then (AVX-512 only) a last 8.
+            if j + lanes <= j1 {
+                kernel6x1(
+                    Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
+                    c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
+                j += lanes
+            }
+            if j < j1 {
+                kernel6x1(
+                    SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j,
+                    c + i2 * ldc + j,
+                    c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
+            }
+        }
+        if rows.step == 1 && i + 5 <= last && cursor.column + 5 < rows.perLine {
+            let a0 = a + cursor.offset
+            columns(a0, a0 + 1, a0 + 2, a0 + 3, a0 + 4, a0 + 5)
+            return
+        }
         var row = cursor
         let a0 = a + row.offset
         if i + 1 <= last { row.advance() }
@@ -146,36 +189,9 @@ public func gemmAccumulate(
         let a4 = a + row.offset
         if i + 5 <= last { row.advance() }
         let a5 = a + row.offset
-        var j = j0
-        #if STN_AVX512
-            // 40 columns (the CNN's 36 channels, padded) in one pass: the 8-lane tail shares each
-            // broadcast of A with the two wide vectors instead of re-reading A on its own.
-            if j0 == 0 && j1 == n && n == 2 * lanes + 8 {
-                kernel6x2plus8(
-                    a0, a1, a2, a3, a4, a5, b, c + i0 * ldc, c + i1 * ldc, c + i2 * ldc,
-                    c + i3 * ldc, c + i4 * ldc, c + i5 * ldc, reduction, start)
-                j = n
-            }
-        #endif
-        while j + 2 * lanes <= j1 {
-            kernel6x2(
-                Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
-            j += 2 * lanes
-        }
-        // The columns left over: one register's worth, then (AVX-512 only) a last 8.
-        if j + lanes <= j1 {
-            kernel6x1(
-                Lane.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
-            j += lanes
-        }
-        if j < j1 {
-            kernel6x1(
-                SIMD8<Float>.self, a0, a1, a2, a3, a4, a5, b + j, c + i0 * ldc + j, c + i1 * ldc + j, c + i2 * ldc + j,
-                c + i3 * ldc + j, c + i4 * ldc + j, c + i5 * ldc + j, reduction, start.advanced(by: j))
-        }
+        columns(a0, a1, a2, a3, a4, a5)
     }
+
     // Each block of 6 rows reads all of B. When B is larger than about half of L2 (a
     // convolution with thousands of taps x hundreds of channels) and several row blocks
     // read it, go panel by panel instead: one panel of B (all of its rows, 2 vectors of

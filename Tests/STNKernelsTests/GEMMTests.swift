@@ -44,14 +44,18 @@ final class GEMMTests: XCTestCase {
     func testStartsAndRowMaps() { ISA.forEachAvailable { _ in checkStartsAndRowMaps() } }
 
     func checkStartsAndRowMaps() {
-        for (m, n, k, perLine) in [(13, 24, 5, 1), (11, 16, 9, 2), (17, 40, 3, 5), (20, 8, 7, 7), (9, 136, 1_100, 4)] {
-            // Row i reads A at (i / perLine) * lineStride + (i % perLine) * k: lines padded apart.
-            let lineStride = perLine * k + 3
+        for (m, n, k, perLine, step) in [
+            (13, 24, 5, 1, 5), (11, 16, 9, 2, 9), (17, 40, 3, 5, 3), (20, 8, 7, 7, 7), (9, 136, 1_100, 4, 1_100),
+            // One float per row (a one-channel image): lines of 6 rows and more, then fewer.
+            (31, 16, 9, 13, 1), (25, 40, 4, 6, 1), (17, 8, 3, 4, 1), (19, 32, 5, 8, 2),
+        ] {
+            // Row i reads A at (i / perLine) * lineStride + (i % perLine) * step: lines padded apart.
+            let lineStride = perLine * step + k + 3
             let a = (0 ..< ((m - 1) / perLine + 1) * lineStride).map { _ in random() }
             let b = (0 ..< k * n).map { _ in random() }
             let row = (0 ..< n).map { _ in random() }
             let old = (0 ..< m * n).map { _ in random() }
-            let rows = RowMap(perLine: perLine, lineStride: lineStride, step: k)
+            let rows = RowMap(perLine: perLine, lineStride: lineStride, step: step)
             for start in 0 ..< 3 {
                 var c = old
                 row.withUnsafeBufferPointer { r in
@@ -61,7 +65,7 @@ final class GEMMTests: XCTestCase {
                         start: mode)
                 }
                 for i in 0 ..< m {
-                    let offset = (i / perLine) * lineStride + (i % perLine) * k
+                    let offset = (i / perLine) * lineStride + (i % perLine) * step
                     for j in 0 ..< n {
                         var expected = Double(start == 0 ? old[i * n + j] : start == 1 ? 0 : row[j])
                         for t in 0 ..< k { expected += Double(a[offset + t]) * Double(b[t * n + j]) }

@@ -6,18 +6,20 @@ import STNKernels
 ///   - the GEMMs' multiply-adds, with each product's rows rounded up to the microkernel's
 ///     blocks of 6 (a 9-tile block costs as much as 12 tiles);
 ///   - `weightCost` per weight float each time the weights are read: Winograd reads all of
-///     its alpha^2 x inC x outC transformed weights once per block of tile rows; weights of
-///     more than `farWeightFloats` (8 MiB, a quarter of the Zen 4's L3, which the model's
-///     other weights share) come from memory at `farWeightCost` per float;
+///     its alpha^2 x inC x outC transformed weights once per block of tile rows; a layer's
+///     weights of more than `farWeightFloats` (4 MiB, an eighth of the Zen 4's L3, which the
+///     rest of the model's weights pass through on every frame) come from memory at
+///     `farWeightCost` per float;
 ///   - `transformCost` per value its input and output transforms touch (alpha^2 per tile and
 ///     channel, in and out), which decides for narrow layers.
 ///
-/// The constants were fitted to the forward passes of the users' models' layers timed on a
-/// Zen 4 (docs/experiments.md, "Small Winograd tiles"); the rule only has to rank the forms.
+/// The constants were fitted to the forward passes of the users' models' layers timed alone
+/// on a Zen 4, the memory threshold to the layers timed in their models (docs/experiments.md,
+/// "Small Winograd tiles"); the rule only has to rank the forms.
 enum ConvolutionCost {
     static let weightCost = 1.5
     static let farWeightCost = 8.0
-    static let farWeightFloats = 1 << 21
+    static let farWeightFloats = 1 << 20
     static let transformCost = 16.0
     /// The largest scratch of a block of tiles (V and M), in floats: half of a 1 MiB L2,
     /// beside the block's slice of the weights.
