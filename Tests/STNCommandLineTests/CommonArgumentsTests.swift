@@ -60,3 +60,27 @@ extension ToolTests {
         }
     }
 }
+
+extension ToolTests {
+    /// `TOOL --help` alone prints the parser's help text without the parse; the parse's own
+    /// answer to a help request (`--help --help`, or `help` for the tools with subcommands)
+    /// is the same text.
+    func testHelpAloneIsTheTextTheParserPrints() throws {
+        let parsedForms: [(tool: String, arguments: [String])] = [
+            ("stn-infer", ["--help", "--help"]), ("stn-train", ["--help", "--help"]),
+            ("stn-convert", ["--help", "--help"]), ("stn-report", ["--help", "--help"]),
+            ("stn-data", ["help"]), ("stn-bench", ["help"]),
+        ]
+        for (tool, arguments) in parsedForms {
+            for short in ["--help", "-h"] {
+                let fast = try run(tool, [short])
+                let parsed = try run(tool, arguments)
+                XCTAssertEqual(fast.status, 0, "\(tool) \(short)")
+                XCTAssertEqual(parsed.status, 0, "\(tool) \(arguments)")
+                XCTAssertTrue(fast.stdout.contains("USAGE:"), "\(tool) \(short)")
+                XCTAssertEqual(fast.stdout, parsed.stdout, "\(tool) \(short) against \(arguments)")
+                XCTAssertEqual(fast.stderr, "", "\(tool) \(short)")
+            }
+        }
+    }
+}
