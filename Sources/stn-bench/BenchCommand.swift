@@ -186,6 +186,9 @@ struct TrainBench: ParsableCommand {
     )
 
     @Option(help: "Model: st-cnn, cnn or pytorch-tutorial.") var model: String = "st-cnn"
+    @Option(help: "Weight file whose model to train instead (any stn-train or stn-convert output).")
+    var weights: String?
+    @Option(help: "Model description to train instead (docs/model-format.md).") var architecture: String?
     @Option(name: .customLong("batch-size"), parsing: .unconditional, help: "Images per batch.") var batchSize: Int =
         256
     @Option(parsing: .unconditional, help: "Threads.") var threads: Int = max(
@@ -199,6 +202,9 @@ struct TrainBench: ParsableCommand {
     var maxMemory: String?
 
     func validate() throws {
+        guard weights == nil || architecture == nil else {
+            throw ValidationError("give --weights or --architecture, not both")
+        }
         guard Architecture.preset(named: model) != nil else {
             throw ValidationError("--model must be one of \(Architecture.presetNames.joined(separator: ", "))")
         }
@@ -209,12 +215,29 @@ struct TrainBench: ParsableCommand {
 
     func run() throws {
         try MemoryBudget.setMaximum(option: maxMemory)
-        let architecture = Architecture.preset(named: model)!
+        let chosen = try chosenArchitecture()
         let rate = try benchmarkTraining(
-            architecture: architecture, batch: batchSize, threads: threads, iterations: batches)
+            architecture: chosen, batch: batchSize, threads: threads, iterations: batches)
         try writeStandardOutputLine(
             String(
                 format: "stn-bench train: %@, batch %d, %d threads, %@ kernels: %.0f images/s (forward + backward)",
-                model, batchSize, threads, ISA.active.rawValue, rate))
+                chosen.name, batchSize, threads, ISA.active.rawValue, rate))
+    }
+
+    /// --weights' model, --architecture's, or the preset --model names.
+    func chosenArchitecture() throws -> Architecture {
+        if let weights { return try WeightFile.read(weights).architecture }
+        guard let architecture else { return Architecture.preset(named: model)! }
+        let text: String
+        do {
+            text = try String(contentsOfFile: architecture, encoding: .utf8)
+        } catch {
+            throw ValidationError("\(architecture): cannot read the model description")
+        }
+        do {
+            return try Architecture(parsing: text)
+        } catch {
+            throw ValidationError("\(architecture): \(error)")
+        }
     }
 }

@@ -138,6 +138,25 @@ final class ToolTests: XCTestCase {
         try assertRefused("stn-bench", ["train", "--batches", "-1"], "--batches must be between 1 and 100000, got -1")
     }
 
+    /// stn-bench train measures any model: a converted ONNX file's (`--weights`) or a
+    /// description's (`--architecture`), named in its line; both at once are refused.
+    func testStnBenchTrainsAConvertedModel() throws {
+        let directory = try temporaryDirectory()
+        let onnx = Self.packageRoot.appendingPathComponent("Tests/Fixtures/users/gtsrb32-legacy20.onnx").path
+        let converted = try run("stn-convert", [onnx, "--out", directory + "/gtsrb32.h5"])
+        XCTAssertEqual(converted.status, 0, converted.stderr)
+        let outcome = try run(
+            "stn-bench", ["train", "--weights", directory + "/gtsrb32.h5", "--batch-size", "4", "--batches", "1"])
+        XCTAssertEqual(outcome.status, 0, outcome.stderr)
+        XCTAssertTrue(outcome.stdout.hasPrefix("stn-bench train: gtsrb32-legacy20, batch 4,"), outcome.stdout)
+        try assertRefused(
+            "stn-bench", ["train", "--weights", "a.h5", "--architecture", "b.txt"],
+            "give --weights or --architecture, not both")
+        let missing = try run("stn-bench", ["train", "--architecture", directory + "/none.txt"])
+        XCTAssertEqual(missing.status, 64)  // EX_USAGE, as stn-train for the same mistake
+        XCTAssertEqual(missing.stderr, "stn-bench: error: \(directory)/none.txt: cannot read the model description\n")
+    }
+
     /// STN_ISA chooses the kernels: stn-bench reports the one in use; a name that is no ISA
     /// is one error line from every tool that runs kernels, before any work.
     func testSTNISAChoosesTheKernelsAndABadOneIsRefused() throws {
