@@ -91,3 +91,38 @@ extension ToolTests {
         )
     }
 }
+
+extension ToolTests {
+    /// A classifier of more than 64 classes trained, then stn-infer refused it ("the engine
+    /// reports at most 64"). Any class count now goes from stn-train to stn-infer, every
+    /// class's log-probability included.
+    func testAModelOfMoreThan64ClassesTrainsAndAnswers() throws {
+        let mnist = try mnistDirectory()
+        let directory = try temporaryDirectory()
+        let description = """
+            stn-model 1 name=wide
+            input image 1x28x28
+            flatten flat image
+            linear hidden flat out=16
+            relu hidden.act hidden
+            linear classes hidden.act out=100
+            log_softmax log_probs classes
+            """
+        try description.write(toFile: directory + "/wide.txt", atomically: true, encoding: .utf8)
+        let trained = try run(
+            "stn-train",
+            [
+                "--architecture", directory + "/wide.txt", "--distortion", "none", "--data", mnist, "--epochs", "1",
+                "--limit", "256", "--test-limit", "100", "--quiet", "--threads", "1", "--out", directory + "/wide.h5",
+            ])
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let answered = try run(
+            "stn-infer", [Self.images + "/digit.png", "--weights", directory + "/wide.h5", "--format", "json"])
+        XCTAssertEqual(answered.status, 0, answered.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(answered.stdout.utf8)) as? [String: Any]
+        let logProbs = try XCTUnwrap(object?["log_probs"] as? [Double])
+        XCTAssertEqual(logProbs.count, 100)
+        let total = logProbs.reduce(0) { $0 + exp($1) }
+        XCTAssertEqual(total, 1, accuracy: 1e-4)
+    }
+}
