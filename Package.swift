@@ -195,31 +195,48 @@ let package = Package(
             ] + commandLine,
             swiftSettings: speed),
 
+        // Shared by the test targets: fixture paths, MNIST, temporary directories, tolerances.
+        .target(name: "STNTestSupport", path: "Tests/STNTestSupport"),
         .testTarget(name: "STNSystemTests", dependencies: ["STNSystem"], swiftSettings: speed),
         // Range checks, and the built tools run as a user runs them (each failure one line).
         .testTarget(
             name: "STNCommandLineTests",
-            dependencies: ["STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard", argumentParser],
+            dependencies: [
+                "STNTestSupport", "STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard",
+                argumentParser,
+            ],
             swiftSettings: speed),
-        .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
-        .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),
-        .testTarget(name: "STNTensorBoardTests", dependencies: ["STNTensorBoard", "STNImage"], swiftSettings: speed),
-        .testTarget(name: "STNModelTests", dependencies: ["STNModel", "STNLibHDF5"], swiftSettings: speed),
+        .testTarget(
+            name: "STNDataTests", dependencies: ["STNTestSupport", "STNData", "STNImage"], swiftSettings: speed),
+        .testTarget(
+            name: "STNImageTests", dependencies: ["STNTestSupport", "STNImage", "CZlib"], swiftSettings: speed),
+        .testTarget(
+            name: "STNTensorBoardTests", dependencies: ["STNTestSupport", "STNTensorBoard", "STNImage"],
+            swiftSettings: speed),
+        .testTarget(
+            name: "STNModelTests", dependencies: ["STNTestSupport", "STNModel", "STNLibHDF5"], swiftSettings: speed),
         .testTarget(
             name: "STNONNXTests",
-            dependencies: ["STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine", "STNTrainer"],
+            dependencies: [
+                "STNTestSupport", "STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine", "STNTrainer",
+            ],
             swiftSettings: speed),
         .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels", "CPUID"], swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",
-            dependencies: ["STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels", "STNLibHDF5"],
+            dependencies: [
+                "STNTestSupport", "STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels",
+                "STNLibHDF5",
+            ],
             swiftSettings: speed),
         .testTarget(
-            name: "STNTrainerTests", dependencies: ["STNTrainer", "STNData", "STNModel", "STNLibHDF5"],
+            name: "STNTrainerTests",
+            dependencies: ["STNTestSupport", "STNTrainer", "STNData", "STNModel", "STNLibHDF5"],
             swiftSettings: speed),
         .testTarget(
             name: "STNEngineTests",
             dependencies: [
+                "STNTestSupport",
                 "STNEngine", "STNEngineC", "CSTN", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5",
                 "AllocationCounter",
             ],

@@ -1,4 +1,5 @@
 import STNCommandLine
+import STNTestSupport
 import XCTest
 
 /// The scan that lets the common command lines start without swift-argument-parser's parse
@@ -35,10 +36,10 @@ extension ToolTests {
     /// with `--explain-count 8` added, a default value that only the full parser accepts:
     /// output, errors and exit status are the same.
     func testStnInferAnswersTheSameOnTheScannedPathAsThroughTheFullParser() throws {
-        let samples = Self.packageRoot.appendingPathComponent("Weights/samples").path
+        let samples = FixturePaths.packageRoot.appendingPathComponent("Weights/samples").path
         let images = samples + "/images-idx3-ubyte"
         let labels = samples + "/labels-idx1-ubyte"
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let cases: [[String]] = [
             [images, "--limit", "3", "--weights", Self.stCNN],
             [images, "--labels", labels, "--format", "json", "--limit", "40", "--threads", "2"],

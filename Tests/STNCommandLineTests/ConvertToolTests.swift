@@ -1,12 +1,13 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// stn-convert as a user runs it: an exported model becomes a weight file stn-infer runs; a
 /// model it cannot express, and a damaged file, are one line naming the problem.
 extension ToolTests {
     func testConvertWritesAWeightFileThatStnInferRuns() throws {
-        let directory = try temporaryDirectory()
-        let root = Self.packageRoot.path
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
+        let root = FixturePaths.packageRoot.path
         let converted = try run(
             "stn-convert", ["\(root)/Tests/Fixtures/onnx/st-cnn.onnx", "--out", "\(directory)/st-cnn.h5", "--summary"])
         XCTAssertEqual(converted.status, 0, converted.stderr)
@@ -29,14 +30,15 @@ extension ToolTests {
     }
 
     func testConvertRefusesOneLine() throws {
-        let root = Self.packageRoot.path
+        let root = FixturePaths.packageRoot.path
         try assertRefused(
             "stn-convert", ["Tests/Fixtures/onnx/unsupported-elu.onnx", "--summary"],
             // Elu is supported now; what this conv-and-Elu graph lacks is a class-score answer.
             "Tests/Fixtures/onnx/unsupported-elu.onnx: the graph's answer is a 1x4x4 map: neither class scores nor a transformer's image (no grid sampler makes it)",
             status: 1, in: root)
-        let directory = try temporaryDirectory()
-        let whole = try Data(contentsOf: Self.packageRoot.appendingPathComponent("Tests/Fixtures/onnx/cnn.onnx"))
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
+        let whole = try Data(
+            contentsOf: FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/onnx/cnn.onnx"))
         try whole.prefix(1000).write(to: URL(fileURLWithPath: "\(directory)/cut.onnx"))
         try assertRefused(
             "stn-convert", ["cut.onnx", "--out", "cut.h5"],

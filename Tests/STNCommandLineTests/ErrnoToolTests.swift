@@ -1,12 +1,13 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// Each failure names its own errno: a name too long, a place that refuses new files and a
 /// symbolic-link loop all read "No such file or directory" (or "does not exist") before.
 extension ToolTests {
     func testFailuresNameTheirOwnErrno() throws {
-        let directory = try temporaryDirectory()
-        let root = Self.packageRoot.path
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
+        let root = FixturePaths.packageRoot.path
         let long = directory + "/" + String(repeating: "a", count: 300) + ".onnx"
         try assertRefused(
             "stn-convert", ["Weights/st-cnn.h5", "--out", long], "\(long): cannot write: File name too long", status: 1,

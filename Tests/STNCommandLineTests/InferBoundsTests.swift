@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// stn-infer's work is bounded by the headers and by --limit (issue 26): an image's size is
@@ -30,7 +31,7 @@ extension ToolTests {
     /// three and reads nothing more (a full read refused the file, after inflating all of it
     /// when the images were there); without --limit the three answers come before the error.
     func testLimitBoundsTheWorkAndAnswersComeBeforeTheRestIsRead() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let path = directory + "/many-idx3-ubyte.gz"
         let images: [UInt8] = (0 ..< 3 * 784).map { (i: Int) -> UInt8 in UInt8((i * 37 + i / 784 * 11) % 256) }
         try gzipped(idxHeader([600_000, 28, 28]) + images).write(to: URL(fileURLWithPath: path))
@@ -61,7 +62,7 @@ extension ToolTests {
 
     /// A raw idx file's length is checked against its header before the first answer, as before.
     func testRawIDXLengthIsStillCheckedBeforeAnyAnswer() throws {
-        let path = try temporaryDirectory() + "/short-idx3-ubyte"
+        let path = try temporaryDirectory(for: self, prefix: "stn-tool-tests") + "/short-idx3-ubyte"
         try Data(idxHeader([5, 28, 28]) + [UInt8](repeating: 9, count: 3 * 784)).write(to: URL(fileURLWithPath: path))
         let outcome = try run("stn-infer", [path, "--weights", Self.stCNN])
         XCTAssertEqual(outcome.status, 1)
@@ -72,7 +73,7 @@ extension ToolTests {
     /// An image too large for the model is refused from its header: an 8192 x 8192 16-bit
     /// RGBA PNG whose pixels are not even there gets the size message, not libpng's.
     func testOversizedPNGIsRefusedFromItsHeader() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         // Signature, IHDR (13 bytes: 8192 x 8192, 16 bits, RGBA) with its CRC, an IDAT of 3 bytes, IEND.
         let ihdr: [UInt8] = [0, 0, 0x20, 0, 0, 0, 0x20, 0, 16, 6, 0, 0, 0]
         var png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]

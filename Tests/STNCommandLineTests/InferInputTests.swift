@@ -1,12 +1,13 @@
 import Foundation
 import STNImage
+import STNTestSupport
 import XCTest
 
 /// stn-infer's inputs beyond idx files: PNG and PGM written by Pillow
 /// (tools/fixtures/make_image_fixtures.py), idx images with channels, --invert, --warped.
 extension ToolTests {
-    static let images = packageRoot.appendingPathComponent("Tests/Fixtures/images").path
-    static let stCNN = packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
+    static let images = FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/images").path
+    static let stCNN = FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
     static let rgbModel = images + "/rgb-model.h5"
 
     /// Runs stn-infer and returns its output lines, failing on any error.
@@ -26,7 +27,7 @@ extension ToolTests {
     /// answer as in the idx file, centred on the 42x42 canvas the same way; dark-on-light with
     /// --invert too.
     func testPNGAndPGMDigitsGetTheAnswerOfTheSameDigitInIDX() throws {
-        let idx = Self.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
+        let idx = FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
         let common = ["--weights", Self.stCNN, "--format", "json"]
         let fromIDX = try answers([idx, "--limit", "15"] + common)
         let expected = fromIDX[14]
@@ -51,7 +52,7 @@ extension ToolTests {
     /// A 3-channel model gets a PNG's RGB exactly as an N x H x W x C idx file feeds it, and a
     /// grey PGM as R = G = B.
     func testAThreeChannelModelTakesRGBPNGAndFourDimensionalIDX() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let rgb = (0 ..< 8).flatMap { y in (0 ..< 8).flatMap { x in Self.rgb8(x, y) } }
         let grey = (0 ..< 64).map { UInt8($0 * 4) }
         try writeIDX([2, 8, 8, 3], rgb + grey.flatMap { [$0, $0, $0] }, to: directory + "/frames-idx")
@@ -71,14 +72,14 @@ extension ToolTests {
     /// --warped writes the transformer output as PNG: the RGB model's transformer is the
     /// identity, so it writes its input back.
     func testWarpedWritesEachTransformerOutputAsPNG() throws {
-        let directory = try temporaryDirectory() + "/warped/deeper"
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests") + "/warped/deeper"
         let rgb = (0 ..< 8).flatMap { y in (0 ..< 8).flatMap { x in Self.rgb8(x, y) } }
         _ = try answers([Self.images + "/rgb8.png", "--weights", Self.rgbModel, "--warped", directory])
         let written = try ImageFile.read(directory + "/rgb8-0000.png")
         XCTAssertEqual([written.width, written.height, written.channels], [8, 8, 3])
         XCTAssertEqual(written.eightBitSamples, rgb)
 
-        let idx = Self.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
+        let idx = FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
         _ = try answers([idx, "--limit", "3", "--weights", Self.stCNN, "--warped", directory])
         let names = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
         XCTAssertEqual(
@@ -92,11 +93,11 @@ extension ToolTests {
         XCTAssertGreaterThan(digit.samples.max() ?? 0, 100, "the warped digit has strokes")
 
         // --limit stops the images, and their files, after the first.
-        let limited = try temporaryDirectory() + "/limited"
+        let limited = try temporaryDirectory(for: self, prefix: "stn-tool-tests") + "/limited"
         _ = try answers([idx, Self.images + "/digit.png", "--limit", "1", "--weights", Self.stCNN, "--warped", limited])
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: limited), ["rts-digits-idx3-ubyte-0000.png"])
 
-        let cnn = Self.packageRoot.appendingPathComponent("Weights/cnn.h5").path
+        let cnn = FixturePaths.packageRoot.appendingPathComponent("Weights/cnn.h5").path
         try assertRefused(
             "stn-infer", [idx, "--weights", cnn, "--warped", directory],
             "--warped: the model in \(cnn) has no spatial transformer, so there is no transformer output to write",
@@ -106,7 +107,7 @@ extension ToolTests {
     /// Every bad input is one line naming the file and the problem, exit 1, no trap, nothing on
     /// standard output.
     func testBadImagesAreOneLineNamingTheFile() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let png = try Data(contentsOf: URL(fileURLWithPath: Self.images + "/digit.png"))
         func file(_ name: String, _ bytes: Data) throws -> String {
             let path = directory + "/" + name

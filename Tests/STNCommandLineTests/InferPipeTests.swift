@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// A pipe or FIFO named as an input file (`cat images | stn-infer /dev/stdin`,
@@ -35,7 +36,7 @@ extension ToolTests {
     }
 
     func testAPipeNamedAsAFileGivesTheAnswersOfTheFile() throws {
-        let root = Self.packageRoot.path
+        let root = FixturePaths.packageRoot.path
         let samples = root + "/Weights/samples/images-idx3-ubyte"
         let expected = try answers([samples, "--weights", Self.stCNN])
         XCTAssertEqual(expected.count, 100)
@@ -56,9 +57,9 @@ extension ToolTests {
     /// Named pipes (mkfifo), PNG and gzip IDX, beside a regular file in one command: each is
     /// read once, and the command ends (before, the second open waited for a writer forever).
     func testFIFOsNamedAsFilesAreReadOnceWithoutHanging() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let png = Self.images + "/digit.png"
-        let gzipped = Self.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
+        let gzipped = FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
         let arguments = ["--weights", Self.stCNN, "--format", "json"]
         let expected = try answers([png, gzipped, png] + arguments)
         XCTAssertGreaterThan(expected.count, 2)

@@ -1,12 +1,12 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// `stn-infer -` in lock-step, as a capture loop drives it: image k + 1 is written only
 /// after answer k has been read, every read under a timeout, so an answer held in a buffer
 /// fails the test instead of hanging it.
 final class InferStreamTests: XCTestCase {
-    static let packageRoot = ToolTests.packageRoot
-    static let weights = packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
+    static let weights = FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
     /// Seconds any one answer may take (a loaded machine; an answer takes milliseconds).
     static let timeout: Int32 = 60_000
 
@@ -81,7 +81,7 @@ final class InferStreamTests: XCTestCase {
     /// Four different digits of the RTS digit fixture (28x28, centred by stn-infer); it holds
     /// each digit 14 times.
     func digits(_ count: Int) throws -> [[UInt8]] {
-        let path = Self.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
+        let path = FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/rts-digits-idx3-ubyte.gz").path
         let raw = try Data(contentsOf: URL(fileURLWithPath: path))
         // Decompressed by gunzip: the test does not depend on the decoder it checks.
         let unzip = Process()

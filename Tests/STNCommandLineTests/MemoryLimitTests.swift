@@ -1,11 +1,12 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// Memory is estimated before it is allocated (issue 26): a model too large for --max-memory
 /// (or for the machine) is refused in one line with the estimate, before any data is read.
 extension ToolTests {
     func testTrainAndInferRefuseAModelBeyondMaxMemory() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let description = directory + "/large.txt"
         // Within the documented bounds: 168 M parameters after a resize to 4096 x 4096.
         try """

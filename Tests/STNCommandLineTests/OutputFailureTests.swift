@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 /// Standard output that cannot be written (a full disk; /dev/full fails every write with
@@ -19,7 +20,7 @@ extension ToolTests {
 
     func testAFailedWriteToStandardOutputIsAnErrorInEveryTool() throws {
         guard FileManager.default.isWritableFile(atPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
-        let root = Self.packageRoot.path
+        let root = FixturePaths.packageRoot.path
         let samples = "Weights/samples/images-idx3-ubyte"
         // 100 answers: more than stdio's buffer, so a write fails while the tool runs.
         try assertOutputFailureReported("stn-infer", [samples, "--weights", Self.stCNN], in: root)
@@ -36,7 +37,7 @@ extension ToolTests {
     /// `stn-infer -` flushes every answer: the first one that cannot be written ends the stream.
     func testAStreamOnStandardInputStopsAtTheFirstAnswerThatCannotBeWritten() throws {
         guard FileManager.default.isWritableFile(atPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
-        let samples = Self.packageRoot.appendingPathComponent("Weights/samples/images-idx3-ubyte").path
+        let samples = FixturePaths.packageRoot.appendingPathComponent("Weights/samples/images-idx3-ubyte").path
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: samples)))
         let outcome = try run("stn-infer", ["-", "--weights", Self.stCNN], input: bytes, output: "/dev/full")
         XCTAssertEqual(outcome.reason, .exit)
@@ -48,8 +49,8 @@ extension ToolTests {
     /// the first failed line, writes no weights, and says why.
     func testTrainingStopsWhenItsProgressCannotBeWritten() throws {
         guard FileManager.default.isWritableFile(atPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
-        let mnist = try mnistDirectory()
-        let directory = try temporaryDirectory()
+        let mnist = try FixturePaths.mnistDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         try assertOutputFailureReported(
             "stn-train",
             [

@@ -1,5 +1,6 @@
 import Foundation
 import STNSystem
+import STNTestSupport
 import XCTest
 
 /// The command-line tools as a user runs them: the executables built beside this test
@@ -16,9 +17,6 @@ final class ToolTests: XCTestCase {
 
     /// The build folder holding the tools: where this test executable is.
     static let buildDirectory = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
-        .deletingLastPathComponent()
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
 
     /// Runs `tool` with `arguments`, in `directory`, killing it after `timeout` seconds.
@@ -89,25 +87,6 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(outcome.stderr, "\(tool): error: \(message)\n", "\(tool) \(arguments)", file: file, line: line)
     }
 
-    /// A fresh directory, removed after the test.
-    func temporaryDirectory() throws -> String {
-        let path = NSTemporaryDirectory() + "stn-tool-tests-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
-    /// MNIST from $STN_DATA, else ../shared/data/mnist beside the package; skips if absent.
-    func mnistDirectory() throws -> String {
-        let directory =
-            ProcessInfo.processInfo.environment["STN_DATA"]
-            ?? Self.packageRoot.appendingPathComponent("../shared/data/mnist").standardized.path
-        guard FileManager.default.fileExists(atPath: directory) else {
-            throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
-        }
-        return directory
-    }
-
     // MARK: Numeric options
 
     /// `--epochs -1` was "Missing value for '--epochs'" (ArgumentParser took -1 for a flag);
@@ -141,8 +120,8 @@ final class ToolTests: XCTestCase {
     /// stn-bench train measures any model: a converted ONNX file's (`--weights`) or a
     /// description's (`--architecture`), named in its line; both at once are refused.
     func testStnBenchTrainsAConvertedModel() throws {
-        let directory = try temporaryDirectory()
-        let onnx = Self.packageRoot.appendingPathComponent("Tests/Fixtures/users/gtsrb32-legacy20.onnx").path
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
+        let onnx = FixturePaths.packageRoot.appendingPathComponent("Tests/Fixtures/users/gtsrb32-legacy20.onnx").path
         let converted = try run("stn-convert", [onnx, "--out", directory + "/gtsrb32.h5"])
         XCTAssertEqual(converted.status, 0, converted.stderr)
         let outcome = try run(
@@ -228,10 +207,10 @@ final class ToolTests: XCTestCase {
     /// Labels above 9 were counted in the accuracy, and more labels than images passed
     /// silently: both are refused, naming the labels file, the index and the value.
     func testInferRefusesLabelsOutsideTheModelsClassesAndCountMismatches() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let images = directory + "/images-idx3-ubyte"
         let labels = directory + "/labels-idx1-ubyte"
-        let weights = Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
+        let weights = FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
         try writeIDX([3, 28, 28], [UInt8](repeating: 0, count: 3 * 784), to: images)
 
         try writeIDX([3], [1, 12, 3], to: labels)
@@ -257,7 +236,7 @@ final class ToolTests: XCTestCase {
 
     /// `--out FILE` printed a raw Foundation error (NSCocoaErrorDomain Code=516).
     func testDataRefusesAnOutputThatIsAFile() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let file = directory + "/f"
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: file))
         try assertRefused(
@@ -269,8 +248,8 @@ final class ToolTests: XCTestCase {
     /// The data sets of several digits write 4-dimensional (addition) and 60 x 60 (cluttered)
     /// IDX pairs that `info` reads back; absurd sizes are refused before any work.
     func testDataWritesAdditionAndClutteredSets() throws {
-        let directory = try temporaryDirectory()
-        let environment = ["STN_DATA": try mnistDirectory()]
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
+        let environment = ["STN_DATA": try FixturePaths.mnistDirectory()]
         for (command, shape) in [("addition", "12 x 42 x 42 x 2"), ("cluttered", "12 x 60 x 60")] {
             let out = directory + "/" + command
             let made = try run("stn-data", [command, "--count", "12", "--out", out], environment: environment)
@@ -298,7 +277,7 @@ final class ToolTests: XCTestCase {
     /// Two trainers with the same --out both ran and one overwrote the other's files; the
     /// second is now refused at once, naming the file, and leaves the first's files alone.
     func testTrainRefusesAnOutputAnotherTrainerIsWriting() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let out = directory + "/w.h5"
         let first = try OutputLock(for: out)
         defer { first.release() }
@@ -311,14 +290,14 @@ final class ToolTests: XCTestCase {
 
     /// --lr 1e30 trapped (signal 4) in the checked build; both builds report the divergence.
     func testTrainReportsDivergenceInsteadOfTrapping() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let outcome = try run(
             "stn-train",
             [
                 "--lr", "1e30", "--limit", "256", "--test-limit", "100", "--epochs", "1", "--quiet", "--out",
                 directory + "/f.h5",
             ],
-            environment: ["STN_DATA": try mnistDirectory()])
+            environment: ["STN_DATA": try FixturePaths.mnistDirectory()])
         XCTAssertEqual(outcome.reason, .exit, "stn-train was killed by a signal: \(outcome.stderr)")
         XCTAssertEqual(outcome.status, 1)
         XCTAssertTrue(

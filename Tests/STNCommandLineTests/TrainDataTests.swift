@@ -1,5 +1,6 @@
 import Foundation
 import STNImage
+import STNTestSupport
 import XCTest
 
 /// stn-train on the user's own data (--train): each kind of data trains a tiny model, class
@@ -63,7 +64,7 @@ extension ToolTests {
     }
 
     func testTrainOnAnImageFolderNamesItsClassesInTheWeightsAndInStnInfer() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         try writeImageFolder(directory + "/photos", classes: ["cat", "dog", "fox"], perClass: 8, channels: 3)
         let model = try writeTinyModel(directory, channels: 3, classes: 3)
         let outcome = try trainQuickly([
@@ -92,14 +93,15 @@ extension ToolTests {
         XCTAssertEqual(again.stdout, text.stdout)
         // A weight file without names answers as before: "digit N".
         let plain = try run(
-            "stn-infer", [image, "--weights", Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path])
+            "stn-infer",
+            [image, "--weights", FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path])
         XCTAssertFalse(plain.stdout.contains("class"), plain.stdout)
     }
 
     /// A CSV of path,label with named labels (grey PGM), tested on a second CSV; the images
     /// are 6x6 (--fit pad) or 10x10 (--fit resize) for 8x8 frames.
     func testTrainOnACSVListWithPadAndResize() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let model = try writeTinyModel(directory, channels: 1, classes: 3)
         for (fit, side) in [("pad", 6), ("resize", 10)] {
             let root = directory + "/\(fit)"
@@ -133,7 +135,7 @@ extension ToolTests {
     /// N x H x W x C IDX images with their labels, as IMAGES,LABELS and as a folder of
     /// train-/t10k- pairs; --classes names them.
     func testTrainOnIDXPairsOfSeveralChannels() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let model = try writeTinyModel(directory, channels: 3, classes: 3)
         for split in ["train", "t10k"] {
             let count = split == "train" ? 18 : 6
@@ -165,7 +167,7 @@ extension ToolTests {
 
     /// Grey images for an RGB model are refused unless --color rgb asks for grey in R, G and B.
     func testGreyImagesFeedAnRGBModelOnlyWhenAsked() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         try writeImageFolder(directory + "/grey", classes: ["a", "b", "c"], perClass: 4, channels: 1)
         let model = try writeTinyModel(directory, channels: 3, classes: 3)
         let arguments = [
@@ -184,7 +186,7 @@ extension ToolTests {
     /// Each fault of the data or of --init is one line naming the file, exit 1, and no file
     /// of the run is left behind.
     func testBadTrainingDataIsOneLineAndWritesNothing() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let model = try writeTinyModel(directory, channels: 3, classes: 3)
         let out = directory + "/out"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -254,7 +256,7 @@ extension ToolTests {
     /// --init from a model of another class count: refused naming the tensor and both
     /// shapes; --reset starts that layer afresh and trains.
     func testInitOfAnotherClassCountNeedsReset() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         try writeImageFolder(directory + "/photos", classes: ["a", "b", "c"], perClass: 4, channels: 3)
         let three = try writeTinyModel(directory, channels: 3, classes: 3)
         let first = try trainQuickly([

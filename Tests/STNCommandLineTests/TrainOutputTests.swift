@@ -1,5 +1,6 @@
 import Foundation
 import STNSystem
+import STNTestSupport
 import XCTest
 
 /// What stn-train writes: every file of a run is claimed for the run (weights, checkpoint,
@@ -8,7 +9,7 @@ extension ToolTests {
     /// The lock covered only the weights: a run with `--out x.h5` went on while another
     /// process wrote `x.checkpoint.h5` as its weights, and replaced them every epoch.
     func testTrainRefusesToStartWhileAnyFileItWouldWriteIsClaimed() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         for claimed in ["x.checkpoint.h5", "x.csv", "x.png"] {
             let other = try OutputLock(for: directory + "/" + claimed)
             defer { other.release() }
@@ -24,8 +25,8 @@ extension ToolTests {
     /// Two real trainers: while one writes x.h5 (and so x.checkpoint.h5), a second with
     /// --out x.checkpoint.h5 (or x.csv, x.png) is refused at once.
     func testASecondTrainerCannotWriteTheFirstOnesCheckpoint() throws {
-        let mnist = try mnistDirectory()
-        let directory = try temporaryDirectory()
+        let mnist = try FixturePaths.mnistDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let executable = Self.buildDirectory.appendingPathComponent("stn-train")
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw XCTSkip("stn-train not built")
@@ -63,7 +64,7 @@ extension ToolTests {
     /// A layer named '/fc2' (or 'a//b') trained, then its weight file would not load:
     /// "missing dataset '/fc2.weight'". Refused now before any data is read, naming the layer.
     func testTrainRefusesLayerNamesAWeightFileCannotHold() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let layers = [
             "/fc2": "linear /fc2 flat out=10\nlog_softmax out /fc2",
             "a//b": "linear a//b flat out=10\nlog_softmax out a//b",
@@ -97,8 +98,8 @@ extension ToolTests {
     /// reports at most 64"). Any class count now goes from stn-train to stn-infer, every
     /// class's log-probability included.
     func testAModelOfMoreThan64ClassesTrainsAndAnswers() throws {
-        let mnist = try mnistDirectory()
-        let directory = try temporaryDirectory()
+        let mnist = try FixturePaths.mnistDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let description = """
             stn-model 1 name=wide
             input image 1x28x28

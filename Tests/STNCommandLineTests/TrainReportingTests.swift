@@ -3,6 +3,7 @@ import STNImage
 import STNModel
 import STNSystem
 import STNTensorBoard
+import STNTestSupport
 import XCTest
 
 /// What a user watches and gets from stn-train (docs/training.md, "Watching training"):
@@ -39,8 +40,8 @@ extension ToolTests {
     /// transformer's images, the best epoch kept and named, the per-class table and the
     /// confusion matrix, with a jitter on the training images.
     func testTrainWritesTensorBoardKeepsTheBestEpochAndDrawsTheConfusionMatrix() throws {
-        let mnist = try mnistDirectory()
-        let directory = try temporaryDirectory()
+        let mnist = try FixturePaths.mnistDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let outcome = try run(
             "stn-train",
             [
@@ -91,7 +92,7 @@ extension ToolTests {
     }
 
     func testReportingFlagsAreCheckedBeforeTraining() throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         try assertRefused(
             "stn-train", ["--keep", "worst", "--out", "w.h5"], "--keep must be best or last, not 'worst'")
         try assertRefused(
@@ -101,7 +102,7 @@ extension ToolTests {
             "stn-train", ["--augment", "rotate=10,scale=2-1", "--out", "w.h5"],
             "--augment rotate=10,scale=2-1: scale=2-1: the low end is above the high end")
         // A --tensorboard path that is a file: one line, and nothing written.
-        let mnist = try mnistDirectory()
+        let mnist = try FixturePaths.mnistDirectory()
         XCTAssertTrue(FileManager.default.createFile(atPath: directory + "/tb", contents: Data()))
         try assertRefused(
             "stn-train",
@@ -115,8 +116,8 @@ extension ToolTests {
     /// On a terminal the progress is a bar with the time left, on standard error, and
     /// standard output keeps only the lines a log wants.
     func testProgressIsABarOnATerminal() throws {
-        let mnist = try mnistDirectory()
-        let directory = try temporaryDirectory()
+        let mnist = try FixturePaths.mnistDirectory()
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         // A pseudo-terminal for standard error, read while the trainer runs.
         // (posix_openpt and ptsname are not imported into Swift: /dev/ptmx and its ioctls,
         // TIOCSPTLCK to unlock and TIOCGPTN for the number, Linux's values.)
@@ -179,13 +180,13 @@ extension ToolTests {
     /// stn-infer --labels --confusion: the per-class table after the accuracy line, adding up
     /// to it, and the chart; without --labels, one line.
     func testInferDrawsTheConfusionMatrix() throws {
-        let directory = try temporaryDirectory()
-        let samples = Self.packageRoot.appendingPathComponent("Weights/samples").path
+        let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
+        let samples = FixturePaths.packageRoot.appendingPathComponent("Weights/samples").path
         let outcome = try run(
             "stn-infer",
             [
                 samples + "/images-idx3-ubyte", "--labels", samples + "/labels-idx1-ubyte", "--weights",
-                Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path, "--confusion",
+                FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path, "--confusion",
                 directory + "/c.png",
             ])
         XCTAssertEqual(outcome.status, 0, outcome.stderr)

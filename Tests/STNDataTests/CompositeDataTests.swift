@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -11,7 +12,7 @@ final class CompositeDataTests: XCTestCase {
     /// The first 400 t10k digits (enough for partners and clutter to vary).
     func digits() throws -> MNISTSplit {
         if let d = Self.digits { return d }
-        var split = try MNIST.load(split: .test, directory: try mnistDirectory())
+        var split = try MNIST.load(split: .test, directory: try FixturePaths.mnistDirectory())
         split.images = split.images.prefix(400)
         split.labels = Array(split.labels.prefix(400))
         Self.digits = split
@@ -166,7 +167,7 @@ final class CompositeDataTests: XCTestCase {
     // MARK: IDX
 
     func testChannelsRoundTripAsFourDimensionalIDX() throws {
-        let directory = try temporaryDirectory(self)
+        let directory = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         let images = IDXImages(count: 2, rows: 3, columns: 2, channels: 2, pixels: (0 ..< 24).map { UInt8($0) })
         try IDX.writeImages(images, to: directory + "/a")
         let bytes = try Data(contentsOf: URL(fileURLWithPath: directory + "/a"))

@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -11,7 +12,7 @@ final class DistortionTests: XCTestCase {
 
     func testDigits() throws -> MNISTSplit {
         if let d = Self.digits { return d }
-        Self.digits = try MNIST.load(split: .test, directory: try mnistDirectory())
+        Self.digits = try MNIST.load(split: .test, directory: try FixturePaths.mnistDirectory())
         return Self.digits!
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -7,7 +8,7 @@ import XCTest
 /// with reading the same bytes from a file.
 final class IDXBytesTests: XCTestCase {
     func testBytesAgreeWithFilesRawAndGzip() throws {
-        let directory = try temporaryDirectory(self)
+        let directory = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         let images = IDXImages(count: 2, rows: 3, columns: 4, pixels: (0 ..< 24).map { UInt8($0 * 11 % 256) })
         let labels: [UInt8] = [7, 0, 9]
         for gzip in [false, true] {

@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -10,7 +11,7 @@ final class IDXStreamTests: XCTestCase {
     }
 
     func testFourDimensionsAreImagesWithChannels() throws {
-        let path = try temporaryDirectory(self) + "/rgb"
+        let path = try temporaryDirectory(for: self, prefix: "stn-data-tests") + "/rgb"
         let pixels = (0 ..< 2 * 3 * 4 * 3).map { UInt8($0) }
         try Data(header([2, 3, 4, 3]) + pixels).write(to: URL(fileURLWithPath: path))
         let images = try IDX.readFrames(at: path)
@@ -96,7 +97,7 @@ final class IDXFileStreamTests: XCTestCase {
     }
 
     func file(_ bytes: [UInt8]) throws -> String {
-        let path = try temporaryDirectory(self) + "/images"
+        let path = try temporaryDirectory(for: self, prefix: "stn-data-tests") + "/images"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }

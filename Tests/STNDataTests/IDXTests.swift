@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -9,7 +10,7 @@ final class IDXTests: XCTestCase {
     }
 
     func testImagesRoundTripRawAndGzip() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         for gzip in [false, true] {
             let path = dir + "/images-\(gzip)"
             try IDX.writeImages(sampleImages(), to: path, gzip: gzip)
@@ -20,7 +21,7 @@ final class IDXTests: XCTestCase {
     }
 
     func testLabelsRoundTripRawAndGzip() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         let labels: [UInt8] = [3, 1, 4, 1, 5, 9, 2, 6]
         for gzip in [false, true] {
             let path = dir + "/labels-\(gzip).idx"
@@ -30,7 +31,7 @@ final class IDXTests: XCTestCase {
     }
 
     func testHeaderLayoutIsBigEndianIDX() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         try IDX.writeImages(sampleImages(), to: dir + "/i")
         let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/i")))
         XCTAssertEqual(Array(bytes[0 ..< 16]), [0, 0, 8, 3, 0, 0, 0, 3, 0, 0, 0, 4, 0, 0, 0, 5])
@@ -41,7 +42,7 @@ final class IDXTests: XCTestCase {
     func assertFails(
         _ bytes: [UInt8], images: Bool = true, _ kind: IDXError.Kind, file: StaticString = #filePath, line: UInt = #line
     ) throws {
-        let path = try temporaryDirectory(self) + "/bad.idx"
+        let path = try temporaryDirectory(for: self, prefix: "stn-data-tests") + "/bad.idx"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(
             images ? try IDX.readImages(at: path).pixels : try IDX.readLabels(at: path), file: file, line: line
@@ -101,7 +102,7 @@ final class IDXTests: XCTestCase {
         var bytes = Gzip.compress(header([1, 2, 2]) + [1, 2, 3, 4])
         bytes[bytes.count / 2] ^= 0xFF
         bytes[bytes.count / 2 + 1] ^= 0x55
-        let path = try temporaryDirectory(self) + "/corrupt.gz"
+        let path = try temporaryDirectory(for: self, prefix: "stn-data-tests") + "/corrupt.gz"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try IDX.readImages(at: path)) { error in
             guard case .corruptGzip = (error as? IDXError)?.kind else { return XCTFail("\(error)") }
@@ -111,7 +112,7 @@ final class IDXTests: XCTestCase {
 
     func testTruncatedGzip() throws {
         let bytes = Gzip.compress(header([2, 10, 10]) + [UInt8](repeating: 7, count: 200))
-        let path = try temporaryDirectory(self) + "/short.gz"
+        let path = try temporaryDirectory(for: self, prefix: "stn-data-tests") + "/short.gz"
         try Data(bytes.prefix(bytes.count - 12)).write(to: URL(fileURLWithPath: path))
         XCTAssertThrowsError(try IDX.readImages(at: path)) { error in
             guard case .corruptGzip = (error as? IDXError)?.kind else { return XCTFail("\(error)") }
@@ -126,7 +127,7 @@ final class IDXTests: XCTestCase {
     }
 
     func testMissingFileAndDirectory() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         XCTAssertThrowsError(try IDX.readImages(at: dir + "/absent")) {
             XCTAssertEqual(($0 as? IDXError)?.kind, .unreadable("no such file"))
         }
@@ -136,7 +137,7 @@ final class IDXTests: XCTestCase {
     }
 
     func testFailedWriteLeavesNoFile() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         XCTAssertThrowsError(try IDX.writeLabels([1], to: dir + "/missing/dir/labels")) { error in
             XCTAssertTrue("\(error)".contains("does not exist"), "\(error)")
         }
@@ -146,7 +147,7 @@ final class IDXTests: XCTestCase {
     // MARK: Reading as the bytes arrive
 
     func write(_ bytes: [UInt8], _ name: String) throws -> String {
-        let path = try temporaryDirectory(self) + "/" + name
+        let path = try temporaryDirectory(for: self, prefix: "stn-data-tests") + "/" + name
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }

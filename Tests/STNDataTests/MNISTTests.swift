@@ -1,11 +1,12 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
 
 final class MNISTTests: XCTestCase {
     func testLoadsBothSplitsWithTheKnownLabelCounts() throws {
-        let directory = try mnistDirectory()
+        let directory = try FixturePaths.mnistDirectory()
         let train = try MNIST.load(split: .train, directory: directory)
         let test = try MNIST.load(split: .test, directory: directory)
         XCTAssertEqual(train.images.count, 60_000)
@@ -32,14 +33,14 @@ final class MNISTTests: XCTestCase {
     }
 
     func testMissingFileIsNamed() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         XCTAssertThrowsError(try MNIST.load(split: .test, directory: dir)) { error in
             XCTAssertTrue("\(error)".contains("t10k-images-idx3-ubyte"), "\(error)")
         }
     }
 
     func testLabelOutOfRangeIsRejected() throws {
-        let dir = try temporaryDirectory(self)
+        let dir = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         try IDX.writeImages(
             IDXImages(count: 2, rows: 28, columns: 28, pixels: [UInt8](repeating: 0, count: 2 * 784)),
             to: dir + "/t10k-images-idx3-ubyte")

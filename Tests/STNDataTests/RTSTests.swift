@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -9,7 +10,7 @@ final class RTSTests: XCTestCase {
 
     func testDigits() throws -> MNISTSplit {
         if let d = Self.digits { return d }
-        Self.digits = try MNIST.load(split: .test, directory: try mnistDirectory())
+        Self.digits = try MNIST.load(split: .test, directory: try FixturePaths.mnistDirectory())
         return Self.digits!
     }
 
@@ -76,9 +77,9 @@ final class RTSTests: XCTestCase {
     /// Our rotate-and-scale against torchvision's `F.affine` on PIL images
     /// (tools/fixtures/make_rts_fixture.py): identical pixels for every case.
     func testRotateAndScaleMatchesTorchvisionPixelForPixel() throws {
-        let digits = try IDX.readImages(at: fixture("rts-digits-idx3-ubyte.gz"))
-        let expected = try IDX.readImages(at: fixture("rts-expected-idx3-ubyte.gz"))
-        let csv = try String(contentsOfFile: fixture("rts-cases.csv"), encoding: .utf8)
+        let digits = try IDX.readImages(at: FixturePaths.fixture("rts-digits-idx3-ubyte.gz"))
+        let expected = try IDX.readImages(at: FixturePaths.fixture("rts-expected-idx3-ubyte.gz"))
+        let csv = try String(contentsOfFile: FixturePaths.fixture("rts-cases.csv"), encoding: .utf8)
         let cases = csv.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.hasPrefix("index") }.map {
             $0.split(separator: ",")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import STNImage
+import STNTestSupport
 import XCTest
 
 @testable import STNData
@@ -99,7 +100,7 @@ final class TrainingDataTests: XCTestCase {
     /// Classes sorted as Python sorts strings (upper case first), files in the order of
     /// torchvision's walk (folder paths sorted, then names), other files left out.
     func testImageFolderFollowsTorchvision() throws {
-        let root = try temporaryDirectory(self)
+        let root = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         for path in ["b/1.png", "a/z.PNG", "a/0.pgm", "a/x/1.png", "a-b/q.png", "B/k.pgm"] {
             try write(pgm(width: 2, height: 2, value: 9), to: root + "/" + path)
         }
@@ -122,7 +123,7 @@ final class TrainingDataTests: XCTestCase {
     }
 
     func testCSVLabelsAreIndicesOrNames() throws {
-        let root = try temporaryDirectory(self)
+        let root = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         try write(
             Array("path,label\n\"x,1.png\",dog\r\n\n/abs/y.png , cat\nsub/z.pgm,dog\n".utf8), to: root + "/list.csv")
         let named = try LabelCSV.read(root + "/list.csv")
@@ -152,7 +153,7 @@ final class TrainingDataTests: XCTestCase {
 
     /// A raw IDX file is mapped, a gzip one inflated: the same images either way.
     func testIDXPairsAreMappedWhenRaw() throws {
-        let root = try temporaryDirectory(self)
+        let root = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         let pixels = (0 ..< 5 * 3 * 2 * 3).map { UInt8($0 % 251) }
         try IDX.write([5, 3, 2, 3], pixels, to: root + "/train-images-idx4-ubyte", gzip: false)
         try IDX.write([5, 3, 2, 3], pixels, to: root + "/t10k-images-idx4-ubyte.gz", gzip: true)
@@ -195,7 +196,7 @@ final class TrainingDataTests: XCTestCase {
     /// A batch of image files is decoded on the loader's threads: the same frames for any
     /// thread count, and a file that fails names itself.
     func testBatchesAreTheSameForAnyThreadCount() throws {
-        let root = try temporaryDirectory(self)
+        let root = try temporaryDirectory(for: self, prefix: "stn-data-tests")
         for i in 0 ..< 7 {
             try write(pgm(width: 3, height: 2, value: UInt8(i * 30)), to: root + "/c\(i % 2)/\(i).pgm")
         }

@@ -4,13 +4,11 @@ import STNData
 import STNKernels
 import STNLibHDF5
 import STNModel
+import STNTestSupport
 import STNTrainer
 import XCTest
 
 @testable import STNEngine
-
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// PyTorch-default weights with the localisation net's last layer perturbed, so theta
 /// differs per image (the identity start would hide transformer bugs).
@@ -27,23 +25,9 @@ func sampleWeights(_ architecture: Architecture, seed: UInt64 = 3) throws -> Mod
 
 /// The fixed RTS test set's first `count` images (MNIST t10k, seed 1).
 func rtsTestImages(_ count: Int) throws -> (images: IDXImages, labels: [UInt8]) {
-    let directory =
-        ProcessInfo.processInfo.environment["STN_DATA"]
-        ?? packageRoot.appendingPathComponent("../shared/data/mnist").standardized.path
-    guard FileManager.default.fileExists(atPath: directory) else {
-        throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
-    }
+    let directory = try FixturePaths.mnistDirectory()
     let test = try MNIST.load(split: .test, directory: directory)
     return (RTSDistortion(seed: 1).distort(test.images.prefix(count), threads: 2), Array(test.labels.prefix(count)))
-}
-
-func fixturesPath(_ name: String) -> String {
-    packageRoot.appendingPathComponent("Tests/Fixtures/" + name).path
-}
-
-func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "sizes differ: \(a.count) vs \(b.count)")
-    return zip(a, b).map { abs($0 - $1) }.max() ?? 0
 }
 
 final class EngineTests: XCTestCase {
@@ -109,7 +93,7 @@ final class EngineTests: XCTestCase {
     func checkPyTorchFixtures() throws {
         for name in ["cnn", "st-cnn"] {
             let file = try HDF5File(
-                path: packageRoot.appendingPathComponent("Tests/Fixtures/golden-\(name).h5").path, mode: .read)
+                path: FixturePaths.fixture("golden-\(name).h5"), mode: .read)
             let architecture = Architecture.preset(named: name)!
             var tensors: [String: [Float]] = [:]
             for spec in architecture.parameters {
@@ -143,9 +127,9 @@ final class EngineTests: XCTestCase {
     /// A tutorial model trained in PyTorch and dumped bare with h5py (no attributes: it is
     /// recognised by its parameter names) against PyTorch's own answers on 64 digits.
     func testRunsAPyTorchTrainedTutorialModelDumpedBare() throws {
-        let engine = try Engine(weightsAt: fixturesPath("tutorial-pytorch.h5"), threads: 1)
+        let engine = try Engine(weightsAt: FixturePaths.fixture("tutorial-pytorch.h5"), threads: 1)
         XCTAssertEqual(engine.architecture, .pytorchTutorial)
-        let expected = try HDF5File(path: fixturesPath("tutorial-pytorch-expected.h5"), mode: .read)
+        let expected = try HDF5File(path: FixturePaths.fixture("tutorial-pytorch-expected.h5"), mode: .read)
         let input = try expected.readFloats("input").values
         let logProbs = try expected.readFloats("log_probs").values
         let theta = try expected.readFloats("theta").values
@@ -170,7 +154,7 @@ final class EngineTests: XCTestCase {
     func testTutorialMatchesPyTorchGolden() throws { try ISA.forEachAvailable { _ in try checkTutorialGolden() } }
 
     func checkTutorialGolden() throws {
-        let file = try HDF5File(path: fixturesPath("golden-tutorial.h5"), mode: .read)
+        let file = try HDF5File(path: FixturePaths.fixture("golden-tutorial.h5"), mode: .read)
         let architecture = Architecture.pytorchTutorial
         var tensors: [String: [Float]] = [:]
         for spec in architecture.parameters { tensors[spec.name] = try file.readFloats("params/" + spec.name).values }

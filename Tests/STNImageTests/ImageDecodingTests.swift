@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNImage
@@ -6,8 +7,7 @@ import XCTest
 /// PNG (libpng) and PGM inputs, against images Pillow wrote (tools/fixtures/make_image_fixtures.py)
 /// from formulas recomputed here: the decoded samples are the source's.
 final class ImageDecodingTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/images").path
+    static let fixtures = FixturePaths.fixture("images")
 
     func fixture(_ name: String) throws -> DecodedImage { try ImageFile.read(Self.fixtures + "/" + name) }
 

@@ -1,4 +1,5 @@
 import Foundation
+import STNTestSupport
 import XCTest
 
 @testable import STNModel
@@ -6,8 +7,7 @@ import XCTest
 /// The inputs tools/ci/fuzz found crashing the built-in HDF5 reader (Fuzz/hdf5/regressions/),
 /// through the normal path-based API: each must now fail with a one-line error, not trap.
 final class HDF5FuzzRegressionTests: XCTestCase {
-    static let regressions = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("Fuzz/hdf5/regressions")
+    static let regressions = FixturePaths.packageRoot.appendingPathComponent("Fuzz/hdf5/regressions")
 
     func regression(_ name: String) -> String { Self.regressions.appendingPathComponent(name).path }
 

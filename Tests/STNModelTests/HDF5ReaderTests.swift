@@ -1,5 +1,6 @@
 import Foundation
 import STNLibHDF5
+import STNTestSupport
 import XCTest
 
 @testable import STNModel
@@ -17,9 +18,6 @@ final class HDF5ReaderTests: XCTestCase {
     override func tearDownWithError() throws {
         try? FileManager.default.removeItem(atPath: directory)
     }
-
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     /// Compares everything the two readers report about `path`.
     func assertAgree(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -95,7 +93,7 @@ final class HDF5ReaderTests: XCTestCase {
 
     /// The shipped models and the h5py-written PyTorch fixtures (chunked and gzip-compressed).
     func testAgreesOnShippedWeightsAndH5pyFixtures() throws {
-        let root = Self.packageRoot
+        let root = FixturePaths.packageRoot
         var paths: [String] = []
         for folder in ["Weights", "Tests/Fixtures"] {
             let url = root.appendingPathComponent(folder)
@@ -132,7 +130,7 @@ final class HDF5ReaderTests: XCTestCase {
     /// Every prefix of a weight file either fails with a one-line error or, when the cut
     /// only removed bytes the reader never needs, reads the same weights.
     func testTruncatedFilesFailCleanly() throws {
-        let original = Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
+        let original = FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
         let bytes = try Data(contentsOf: URL(fileURLWithPath: original))
         let expected = try WeightFile.read(original).weights
         let path = directory + "/cut.h5"
@@ -155,7 +153,7 @@ final class HDF5ReaderTests: XCTestCase {
     /// Random damage to the metadata (the first 2 KiB) never traps: it reads, or it fails
     /// with a one-line error.
     func testCorruptedMetadataNeverCrashes() throws {
-        let original = Self.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
+        let original = FixturePaths.packageRoot.appendingPathComponent("Weights/st-cnn.h5").path
         let clean = [UInt8](try Data(contentsOf: URL(fileURLWithPath: original)))
         let path = directory + "/damaged.h5"
         var state: UInt64 = 12345

@@ -1,6 +1,7 @@
 import Foundation
 import ONNXProto
 import STNModel
+import STNTestSupport
 import XCTest
 
 @testable import STNONNX
@@ -9,11 +10,9 @@ import XCTest
 /// layer list, and import back to the same model (ONNX Runtime's agreement with stn-infer on
 /// the exported seed models is checked outside CI by tools/fixtures/check_onnx_export.py).
 final class ONNXExportTests: XCTestCase {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     func testShippedSTCNNExportsAsOpset20WithItsParameters() throws {
-        let file = try WeightFile.read(Self.root.appendingPathComponent("Weights/st-cnn.h5").path)
+        let file = try WeightFile.read(FixturePaths.inPackage("Weights/st-cnn.h5"))
         let model = try Onnx_ModelProto(serializedBytes: try ONNXExporter.export(file.weights))
         XCTAssertEqual(model.opsetImport.first?.version, 20)
         XCTAssertEqual(
@@ -46,7 +45,7 @@ final class ONNXExportTests: XCTestCase {
     /// dropout), for the shipped models and the tutorial model.
     func testRoundTripKeepsEveryTensor() throws {
         for path in ["Weights/st-cnn.h5", "Weights/cnn.h5", "Tests/Fixtures/tutorial-pytorch.h5"] {
-            let weights = try WeightFile.read(Self.root.appendingPathComponent(path).path).weights
+            let weights = try WeightFile.read(FixturePaths.inPackage(path)).weights
             let back = try ONNXImporter.convert(bytes: try ONNXExporter.export(weights), name: "round-trip")
             XCTAssertEqual(back.weights.tensors, weights.tensors, path)
             // Dropout is exported as Identity and not imported: the rest is the same list.

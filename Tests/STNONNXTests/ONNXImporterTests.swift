@@ -4,6 +4,7 @@ import STNEngine
 import STNLibHDF5
 import STNModel
 import STNONNX
+import STNTestSupport
 import XCTest
 
 func fixtureBytes(_ name: String) throws -> [UInt8] {
@@ -11,8 +12,7 @@ func fixtureBytes(_ name: String) throws -> [UInt8] {
 }
 
 final class ONNXImporterTests: XCTestCase {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures")
+    static let fixtures = FixturePaths.fixtures
 
     func bytes(_ name: String) throws -> [UInt8] { try fixtureBytes(name) }
 
@@ -87,9 +87,7 @@ final class ONNXImporterTests: XCTestCase {
         for name in ["cnn", "st-cnn"] {
             let converted = try ONNXImporter.convert(bytes: try bytes(name), name: name)
             let shipped = try WeightFile.read(
-                Self.fixtures.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
-                    "Weights/\(name).h5"
-                ).path)
+                FixturePaths.inPackage("Weights/\(name).h5"))
             XCTAssertEqual(Set(converted.weights.tensors.keys), Set(shipped.weights.tensors.keys), name)
             for (key, values) in shipped.weights.tensors {
                 XCTAssertEqual(converted.weights[key], values, "\(name) \(key)")

@@ -1,5 +1,6 @@
 import Foundation
 import STNLibHDF5
+import STNTestSupport
 import XCTest
 
 @testable import STNKernels
@@ -8,8 +9,7 @@ import XCTest
 /// autograd; Tests/Fixtures/golden-transforms.h5): grids, theta gradients, and the sampler
 /// behind them, on a non-square 7 x 9 grid, align_corners 0 and 1.
 final class TransformGridTests: XCTestCase {
-    static let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/golden-transforms.h5").path
+    static let fixture = FixturePaths.fixture("golden-transforms.h5")
     static let kinds: [(String, TransformGrid.Kind)] = [
         ("affine", .affine), ("attention", .attention), ("projective", .projective), ("tps", .thinPlateSpline),
     ]

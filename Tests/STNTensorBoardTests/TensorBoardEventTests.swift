@@ -1,5 +1,6 @@
 import Foundation
 import STNImage
+import STNTestSupport
 import XCTest
 
 @testable import STNTensorBoard
@@ -108,9 +109,10 @@ final class SummaryImagePanelTests: XCTestCase {
 /// package reads them.
 final class TensorBoardFixtureTests: XCTestCase {
     func testCommittedEventFileHasWholeRecordsAndEveryTag() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         let bytes = [UInt8](
-            try Data(contentsOf: root.appendingPathComponent("Fixtures/tensorboard/events.out.tfevents.1796676502.vm")))
+            try Data(
+                contentsOf: FixturePaths.fixtures.appendingPathComponent(
+                    "tensorboard/events.out.tfevents.1796676502.vm")))
         func little(_ slice: ArraySlice<UInt8>) -> UInt64 { slice.reversed().reduce(0) { $0 << 8 | UInt64($1) } }
         var records: [[UInt8]] = []
         var at = 0

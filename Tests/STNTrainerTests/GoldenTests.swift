@@ -2,24 +2,10 @@ import Foundation
 import STNKernels
 import STNLibHDF5
 import STNModel
+import STNTestSupport
 import XCTest
 
 @testable import STNTrainer
-
-let fixturesDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("Fixtures").path
-
-/// max |ours - theirs| / max |theirs|: the error relative to the tensor's scale.
-func relativeError(_ ours: [Float], _ theirs: [Float]) -> Double {
-    precondition(ours.count == theirs.count, "sizes differ: \(ours.count) vs \(theirs.count)")
-    var worst = 0.0
-    var scale = 0.0
-    for (a, b) in zip(ours, theirs) {
-        worst = max(worst, Double(abs(a - b)))
-        scale = max(scale, Double(abs(b)))
-    }
-    return scale == 0 ? worst : worst / scale
-}
 
 /// Our trainer against PyTorch (tools/fixtures/make_golden.py): the seed's models with fixed
 /// weights on 8 RTS images. Tolerances: activations 1e-5 and gradients 1e-4, relative to
@@ -39,7 +25,7 @@ final class GoldenTests: XCTestCase {
 
     /// golden-NAME.h5 and its model (golden-tutorial.h5 is the pytorch-tutorial preset's).
     func fixture(_ name: String) throws -> Fixture {
-        let file = try HDF5File(path: fixturesDirectory + "/golden-\(name).h5", mode: .read)
+        let file = try HDF5File(path: FixturePaths.fixtures.path + "/golden-\(name).h5", mode: .read)
         let architecture = Architecture.preset(named: name == "tutorial" ? "pytorch-tutorial" : name)!
         var tensors: [String: [Float]] = [:]
         for spec in architecture.parameters { tensors[spec.name] = try file.readFloats("params/" + spec.name).values }
@@ -151,7 +137,7 @@ final class GoldenTests: XCTestCase {
     func testTransformerOpsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkTransformerOps() } }
 
     func checkTransformerOps() throws {
-        let file = try HDF5File(path: fixturesDirectory + "/golden-ops.h5", mode: .read)
+        let file = try HDF5File(path: FixturePaths.fixtures.path + "/golden-ops.h5", mode: .read)
         for (group, size) in [("interpolate", 42), ("interpolate_odd", 21)] {
             let input = try file.readFloats(group + "/input")
             let expected = try file.readFloats(group + "/output").values

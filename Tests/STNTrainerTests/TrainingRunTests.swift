@@ -1,6 +1,7 @@
 import Foundation
 import STNData
 import STNModel
+import STNTestSupport
 import XCTest
 
 @testable import STNTrainer
@@ -15,14 +16,7 @@ final class TrainingRunTests: XCTestCase {
 
     static func data() throws -> (train: MNISTSplit, test: IDXImages, labels: [UInt8]) {
         if let cached = Self.cached { return cached }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let directory =
-            ProcessInfo.processInfo.environment["STN_DATA"]
-            ?? root.appendingPathComponent("../shared/data/mnist").standardized.path
-        guard FileManager.default.fileExists(atPath: directory) else {
-            throw XCTSkip("MNIST not found at \(directory): set STN_DATA")
-        }
+        let directory = try FixturePaths.mnistDirectory()
         let train = try MNIST.load(split: .train, directory: directory)
         let t10k = try MNIST.load(split: .test, directory: directory)
         var first = t10k.images
