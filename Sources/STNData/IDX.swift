@@ -60,16 +60,6 @@ public enum IDX {
             count: dims[0], rows: dims[1], columns: dims[2], channels: dims.count == 4 ? dims[3] : 1, pixels: payload)
     }
 
-    /// `readFrames(at:)` for a file already open: a stream (a pipe, a FIFO, /dev/stdin) is
-    /// read once, from where it is; `prefix` holds bytes already taken from it (a peek at its
-    /// start), read first. `name` names it in errors.
-    public static func readFrames(descriptor: Int32, name: String, prefix: [UInt8]) throws -> IDXImages {
-        let (dims, payload) = try read(
-            descriptor: descriptor, size: 0, path: name, prefix: prefix, dimensions: 3, allowChannels: true)
-        return IDXImages(
-            count: dims[0], rows: dims[1], columns: dims[2], channels: dims.count == 4 ? dims[3] : 1, pixels: payload)
-    }
-
     public static func readLabels(at path: String) throws -> [UInt8] {
         try read(path, dimensions: 1).payload
     }
@@ -108,13 +98,13 @@ public enum IDX {
         let (descriptor, size) = try mapFileError(path) { try openForReading(path) }
         defer { close(descriptor) }
         return try read(
-            descriptor: descriptor, size: size, path: path, prefix: [], dimensions: expected,
+            descriptor: descriptor, size: size, path: path, dimensions: expected,
             allowChannels: allowChannels)
     }
 
-    /// `read` from an open descriptor, after the bytes of `prefix`.
+    /// `read` from an open descriptor.
     private static func read(
-        descriptor: Int32, size: Int, path: String, prefix: [UInt8], dimensions expected: Int, allowChannels: Bool
+        descriptor: Int32, size: Int, path: String, dimensions expected: Int, allowChannels: Bool
     ) throws -> (dims: [Int], payload: [UInt8]) {
         let file = PushbackReader { buffer in
             while true {
@@ -124,7 +114,6 @@ public enum IDX {
                 if code != EINTR { throw IDXError(path, .unreadable(errorText(code))) }
             }
         }
-        file.unread(prefix)
         return try decode(file, size: size, path: path, dimensions: expected, allowChannels: allowChannels)
     }
 

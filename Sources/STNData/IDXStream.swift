@@ -31,9 +31,20 @@ public final class IDXStream {
 
     public var pixelsPerImage: Int { rows * columns * channels }
 
+    /// Every image's layout.
+    public var layout: ImageLayout { ImageLayout(rows: rows, columns: columns, channels: channels) }
+
     /// Reads and checks the header (waiting for its bytes); `name` names the stream in errors.
     public convenience init(descriptor: Int32, name: String) throws {
         try self.init(descriptor: descriptor, name: name, fileSize: nil, owner: nil)
+    }
+
+    /// An IDX file that is not a regular file (a pipe or FIFO named on the command line), of
+    /// which `prefix` was already read (a peek at its start): read once, from `prefix` on,
+    /// with the checks of a file whose size is not known (a count of zero is refused, bytes
+    /// after the declared images too). The stream takes the descriptor over and closes it.
+    public convenience init(opened descriptor: Int32, name: String, prefix: [UInt8]) throws {
+        try self.init(descriptor: descriptor, name: name, fileSize: 0, owner: OpenFile(descriptor), prefix: prefix)
     }
 
     /// Opens the IDX file at `path` (raw or gzip) and checks its header as `IDX.readFrames`
@@ -51,7 +62,7 @@ public final class IDXStream {
         try self.init(descriptor: descriptor, name: path, fileSize: size, owner: owner)
     }
 
-    private init(descriptor: Int32, name: String, fileSize: Int?, owner: OpenFile?) throws {
+    private init(descriptor: Int32, name: String, fileSize: Int?, owner: OpenFile?, prefix: [UInt8] = []) throws {
         self.name = name
         let file = PushbackReader { buffer in
             // The reader keeps the file open for as long as it is read.
@@ -62,6 +73,7 @@ public final class IDXStream {
                 if errno != EINTR { throw IDXError(name, .unreadable(String(cString: strerror(errno)))) }
             }
         }
+        file.unread(prefix)
         let compressed: Bool
         (source, compressed) = try IDX.payloadReader(file, path: name)
         let dims = try IDX.header(source, path: name, dimensions: 3, allowChannels: true)
@@ -127,6 +139,17 @@ public final class IDXStream {
         }
         delivered += 1
         return pixels
+    }
+
+    /// The next image into `scratch.samples`, as a training set's `read` gives it; its
+    /// layout, or nil at the end (as `next()`).
+    public func next(into scratch: ImageScratch) throws -> ImageLayout? {
+        guard let pixels = try next() else { return nil }
+        scratch.reserve(pixels.count)
+        scratch.samples.withUnsafeMutableBufferPointer {
+            $0.baseAddress!.update(from: pixels, count: pixels.count)
+        }
+        return layout
     }
 }
 

@@ -109,11 +109,25 @@ extension LabelledImages {
 public final class ImageScratch {
     /// The samples of the image just read (`ImageLayout.sampleCount` of them at the front).
     public var samples: [UInt8] = []
-    /// The samples with their channels converted for the model.
-    var converted: [UInt8] = []
     var workspace: DistortionWorkspace?
+    /// Room for the samples with their channels converted for the model (bytes or floats).
+    private var conversionBytes: UnsafeMutableRawPointer?
+    private var conversionCapacity = 0
 
     public init() {}
+
+    deinit { conversionBytes?.deallocate() }
+
+    /// Room for `count` converted samples of type `Sample`, valid until the next call.
+    func conversion<Sample>(_ count: Int, of _: Sample.Type) -> UnsafeMutablePointer<Sample> {
+        let bytes = max(1, count * MemoryLayout<Sample>.stride)
+        if conversionCapacity < bytes {
+            conversionBytes?.deallocate()
+            conversionBytes = .allocate(byteCount: bytes, alignment: 16)
+            conversionCapacity = bytes
+        }
+        return conversionBytes!.bindMemory(to: Sample.self, capacity: count)
+    }
 
     /// `samples` with room for at least `count` values.
     func reserve(_ count: Int) {
