@@ -199,7 +199,9 @@ let package = Package(
         // Range checks, and the built tools run as a user runs them (each failure one line).
         .testTarget(
             name: "STNCommandLineTests",
-            dependencies: ["STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard", argumentParser],
+            dependencies: [
+                "STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard", "STNData", argumentParser,
+            ],
             swiftSettings: speed),
         .testTarget(name: "STNDataTests", dependencies: ["STNData", "STNImage"], swiftSettings: speed),
         .testTarget(name: "STNImageTests", dependencies: ["STNImage", "CZlib"], swiftSettings: speed),

@@ -35,9 +35,18 @@ public final class BatchLoader {
                     do {
                         let layout = try set.read(index, epoch: epoch, into: scratch)
                         if let problem = fitting.problem(layout) { throw DataError(set.origin(index), problem) }
-                        scratch.samples.withUnsafeBufferPointer { samples in
-                            fitting.frame(
-                                samples.baseAddress!, layout: layout, into: images + j * frameCount, scratch: scratch)
+                        if layout.isFloat {
+                            scratch.floats.withUnsafeBufferPointer { samples in
+                                fitting.frame(
+                                    floats: samples.baseAddress!, layout: layout, into: images + j * frameCount,
+                                    scratch: scratch)
+                            }
+                        } else {
+                            scratch.samples.withUnsafeBufferPointer { samples in
+                                fitting.frame(
+                                    samples.baseAddress!, layout: layout, into: images + j * frameCount,
+                                    scratch: scratch)
+                            }
                         }
                         labels[j] = set.label(index)
                     } catch {

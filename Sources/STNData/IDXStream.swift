@@ -19,6 +19,8 @@ public final class IDXStream {
     public let columns: Int
     /// 1 for an N x H x W stream, C for N x H x W x C.
     public let channels: Int
+    /// Unsigned bytes or float32.
+    public let element: IDXElement
     /// The images the header declares; nil for a count of 0 (read to the end).
     public let declaredCount: Int?
     /// Images delivered so far.
@@ -29,10 +31,15 @@ public final class IDXStream {
     private let isFile: Bool
     private let sizeChecked: Bool
 
+    /// Samples in one image.
     public var pixelsPerImage: Int { rows * columns * channels }
+    /// Bytes of one image in the stream.
+    public var bytesPerImage: Int { pixelsPerImage * element.size }
 
     /// Every image's layout.
-    public var layout: ImageLayout { ImageLayout(rows: rows, columns: columns, channels: channels) }
+    public var layout: ImageLayout {
+        ImageLayout(rows: rows, columns: columns, channels: channels, isFloat: element == .float32)
+    }
 
     /// Reads and checks the header (waiting for its bytes); `name` names the stream in errors.
     public convenience init(descriptor: Int32, name: String) throws {
@@ -76,8 +83,8 @@ public final class IDXStream {
         file.unread(prefix)
         let compressed: Bool
         (source, compressed) = try IDX.payloadReader(file, path: name)
-        let dims = try IDX.header(source, path: name, dimensions: 3, allowChannels: true)
-        var frame = 1
+        let (dims, element) = try IDX.header(source, path: name, dimensions: 3, allowChannels: true, allowFloat: true)
+        var frame = element.size
         for d in dims.dropFirst() {
             let (product, overflow) = frame.multipliedReportingOverflow(by: d)
             guard !overflow, product <= IDX.maximumBytes else { throw IDXError(name, .tooLarge(dimensions: dims)) }
@@ -101,17 +108,20 @@ public final class IDXStream {
         rows = dims[1]
         columns = dims[2]
         channels = dims.count == 4 ? dims[3] : 1
+        self.element = element
         declaredCount = dims[0] == 0 ? nil : dims[0]
     }
 
-    /// The next image's pixels, or nil at the end: after the declared count (anything more
-    /// is refused), or at the end of the input for a count of 0. An image cut short is refused.
+    /// The next image's bytes as stored (big-endian for float32), or nil at the end: after the
+    /// declared count (anything more is refused), or at the end of the input for a count of 0.
+    /// An image cut short is refused.
     public func next() throws -> [UInt8]? {
+        let size = bytesPerImage
         if let declaredCount, delivered == declaredCount {
             if sizeChecked { return nil }
             if isFile {
                 // As IDX.read counts them, up to a bound (a gzip bomb is not inflated to its end).
-                let total = declaredCount * pixelsPerImage
+                let total = declaredCount * size
                 let extra = try source.read(IDX.trailingCountLimit)
                 guard extra.isEmpty else {
                     guard extra.count < IDX.trailingCountLimit else {
@@ -125,29 +135,41 @@ public final class IDXStream {
             guard extra.isEmpty else { throw IDXError(name, .moreThanDeclared(images: declaredCount)) }
             return nil
         }
-        let pixels = try source.read(pixelsPerImage)
-        if pixels.isEmpty && declaredCount == nil { return nil }
-        guard pixels.count == pixelsPerImage else {
+        let bytes = try source.read(size)
+        if bytes.isEmpty && declaredCount == nil { return nil }
+        guard bytes.count == size else {
             guard let declaredCount else {
                 // No size was declared: say what arrived, not a total the header never gave.
-                throw IDXError(
-                    name, .cutInsideImage(index: delivered, found: pixels.count, imageBytes: pixelsPerImage))
+                throw IDXError(name, .cutInsideImage(index: delivered, found: bytes.count, imageBytes: size))
             }
             throw IDXError(
-                name,
-                .truncated(expected: declaredCount * pixelsPerImage, found: delivered * pixelsPerImage + pixels.count))
+                name, .truncated(expected: declaredCount * size, found: delivered * size + bytes.count))
         }
         delivered += 1
-        return pixels
+        return bytes
     }
 
-    /// The next image into `scratch.samples`, as a training set's `read` gives it; its
+    /// The next image into `scratch` as a training set's `read` gives it (bytes in
+    /// `samples`, float32 values in `floats`, a NaN or infinity refused naming the image); its
     /// layout, or nil at the end (as `next()`).
     public func next(into scratch: ImageScratch) throws -> ImageLayout? {
-        guard let pixels = try next() else { return nil }
-        scratch.reserve(pixels.count)
-        scratch.samples.withUnsafeMutableBufferPointer {
-            $0.baseAddress!.update(from: pixels, count: pixels.count)
+        guard let bytes = try next() else { return nil }
+        let layout = self.layout
+        let count = pixelsPerImage
+        switch element {
+        case .unsignedByte:
+            scratch.reserve(count)
+            scratch.samples.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: bytes, count: count) }
+        case .float32:
+            scratch.reserveFloats(count)
+            try bytes.withUnsafeBytes { bytes in
+                try scratch.floats.withUnsafeMutableBufferPointer { floats in
+                    if let bad = IDXElement.decodeFloats(bytes.baseAddress!, count: count, into: floats.baseAddress!) {
+                        throw IDXError.nonFinite(
+                            name, image: delivered - 1, sample: bad, value: floats[bad], layout: layout)
+                    }
+                }
+            }
         }
         return layout
     }

@@ -54,11 +54,27 @@ struct FrameShaper {
         fitting.frame(samples, layout: layout, into: frame, scratch: scratch)
     }
 
+    /// The same for float samples (a float32 IDX file's, the model's input values as they
+    /// are); --invert makes each v 1 - v, in place.
+    func frame(
+        floats samples: UnsafeMutablePointer<Float>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>,
+        scratch: ImageScratch
+    ) {
+        if invert { for i in 0 ..< layout.sampleCount { samples[i] = 1 - samples[i] } }
+        fitting.frame(floats: samples, layout: layout, into: frame, scratch: scratch)
+    }
+
     /// The next image of `stream` as a frame, into `frame`; false at the stream's end.
     func next(from stream: IDXStream, into frame: UnsafeMutablePointer<Float>, scratch: ImageScratch) throws -> Bool {
         guard let layout = try stream.next(into: scratch) else { return false }
-        scratch.samples.withUnsafeMutableBufferPointer {
-            self.frame($0.baseAddress!, layout: layout, into: frame, scratch: scratch)
+        if layout.isFloat {
+            scratch.floats.withUnsafeMutableBufferPointer {
+                self.frame(floats: $0.baseAddress!, layout: layout, into: frame, scratch: scratch)
+            }
+        } else {
+            scratch.samples.withUnsafeMutableBufferPointer {
+                self.frame($0.baseAddress!, layout: layout, into: frame, scratch: scratch)
+            }
         }
         return true
     }
@@ -97,7 +113,7 @@ final class FrameSource {
     func next(into frame: UnsafeMutablePointer<Float>) throws {
         if let stream {
             guard try shaper.next(from: stream, into: frame, scratch: scratch) else {
-                throw IDXError(path, .truncated(expected: count * stream.pixelsPerImage, found: 0))
+                throw IDXError(path, .truncated(expected: count * stream.bytesPerImage, found: 0))
             }
             return
         }
