@@ -202,7 +202,7 @@ let package = Package(
         .testTarget(
             name: "STNCommandLineTests",
             dependencies: [
-                "STNTestSupport", "STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard",
+                "STNTestSupport", "STNCommandLine", "STNSystem", "STNImage", "STNModel", "STNTensorBoard", "STNData",
                 argumentParser,
             ],
             swiftSettings: speed),

@@ -8,7 +8,8 @@ import STNSystem
 
 /// Where a user's labelled images are (stn-train's `--train DATA` and `--test DATA`):
 ///
-/// - `IMAGES,LABELS`: an IDX pair (images N x H x W or N x H x W x C, labels N; raw or gzip);
+/// - `IMAGES,LABELS`: an IDX pair (images N x H x W or N x H x W x C, 8-bit or float32,
+///   labels N; raw or gzip);
 /// - a folder holding an IDX pair: files named `[PREFIX]images-*` and `[PREFIX]labels-*`
 ///   (`train-images-idx3-ubyte.gz`, `images-idx3-ubyte`); with several pairs the one whose
 ///   prefix starts with `train` serves `--train`, `t10k` or `test` serves `--test`;

@@ -1,8 +1,9 @@
 import STNImage
 
 /// How a stored image becomes a frame of the model's input (rows x columns x channels
-/// floats): its channels converted, its size fitted, each sample scaled by 1/255 as the
-/// engine scales its 8-bit input (the model's own normalize layer does the rest).
+/// floats): its channels converted, its size fitted, each 8-bit sample scaled by 1/255 as
+/// the engine scales its 8-bit input, each float sample (a float32 IDX file's) taken as it
+/// is (the model's own normalize layer does the rest). stn-train and stn-infer both use it.
 ///
 /// Channels: images whose colours match the model's channels are used as they are (alpha
 /// composited over black). Grey into an RGB model and RGB into a grey model are conversions
@@ -13,7 +14,8 @@ import STNImage
 /// scales it bilinearly to the model's size (PyTorch's `F.interpolate(mode="bilinear",
 /// align_corners=False)` without antialiasing, on the scaled samples), `pad` centres it on a
 /// zero canvas (left and top offsets rounded down, as stn-infer centres a 28x28 digit on a
-/// 42x42 canvas) and refuses one larger than the model's size, `refuse` refuses it.
+/// 42x42 canvas) and refuses one larger than the model's size, `refuse` refuses it (but
+/// for stn-infer's 28x28 digits on a 42x42 model, `centresDigits`).
 public struct FrameFitting: Sendable, Equatable {
     public enum Fit: String, Sendable, CaseIterable {
         case refuse, pad, resize
@@ -36,6 +38,9 @@ public struct FrameFitting: Sendable, Equatable {
     /// Grey images fill every channel of a model of any channel count, unasked: MNIST's
     /// digits for a model of several channels, as stn-train has always given them.
     public var repeatsGrey = false
+    /// A 28x28 image is centred on a 42x42 model's canvas under `refuse` too: stn-infer's
+    /// rule for MNIST digits on the RTS models (where an undistorted RTS digit sits).
+    public var centresDigits = false
 
     public init(rows: Int, columns: Int, channels: Int, fit: Fit = .refuse, color: Color? = nil) {
         self.rows = rows
@@ -75,36 +80,69 @@ public struct FrameFitting: Sendable, Equatable {
 
     /// Why an image of `layout` cannot become a frame (one phrase, for "FILE: PROBLEM"), or nil.
     public func problem(_ layout: ImageLayout) -> String? {
-        if mapping(layout) == nil {
-            let colours = layout.colours
-            if colours == 1 && channels == 3 {
-                return "a grey image for a model of 3 channels: pass --color rgb to repeat grey in R, G and B"
-            }
-            if colours == 3 && channels == 1 {
-                return "an RGB image for a 1-channel model: pass --color grey to convert it by luminance"
-            }
-            return
-                "a \(layout.kind) image (\(colours) colour channel\(colours == 1 ? "" : "s")) cannot feed a model of \(channels) channel\(channels == 1 ? "" : "s")"
+        channelProblem(layout) ?? sizeProblem(rows: layout.rows, columns: layout.columns)
+    }
+
+    /// Why an image of `layout`'s channels cannot become a frame, or nil.
+    public func channelProblem(_ layout: ImageLayout) -> String? {
+        guard mapping(layout) == nil else { return nil }
+        let colours = layout.colours
+        if colours == 1 && channels == 3 {
+            return "a grey image for a model of 3 channels: pass --color rgb to repeat grey in R, G and B"
         }
-        if layout.rows == rows && layout.columns == columns { return nil }
-        let size = "\(layout.columns)x\(layout.rows) (width x height)"
+        if colours == 3 && channels == 1 {
+            return "an RGB image for a 1-channel model: pass --color grey to convert it by luminance"
+        }
+        return
+            "a \(layout.kind) image (\(colours) colour channel\(colours == 1 ? "" : "s")) cannot feed a model of \(channels) channel\(channels == 1 ? "" : "s")"
+    }
+
+    /// Why an image of `rows` x `columns` cannot become a frame, or nil (known from an image
+    /// file's header, before its pixels are decoded).
+    public func sizeProblem(rows: Int, columns: Int) -> String? {
+        if rows == self.rows && columns == self.columns { return nil }
+        if centresDigit(rows: rows, columns: columns) { return nil }
+        let size = "\(columns)x\(rows) (width x height)"
         switch fit {
         case .resize:
             return nil
-        case .pad where layout.rows <= rows && layout.columns <= columns:
+        case .pad where rows <= self.rows && columns <= self.columns:
             return nil
         case .pad:
             return
                 "image is \(size), larger than the model's \(modelSize): --fit pad only adds borders; pass --fit resize"
         case .refuse:
-            return "image is \(size), the model takes \(modelSize); pass --fit resize or --fit pad"
+            let digits = centresDigits && self.rows == 42 && self.columns == 42 ? " (or 28x28, centred)" : ""
+            return "image is \(size), the model takes \(modelSize)\(digits); pass --fit resize or --fit pad"
         }
     }
 
-    /// Writes the frame of an image of `layout` (checked by `problem`) whose samples are at
-    /// `samples`, into `frame` (`frameCount` floats), using `scratch` for the conversion.
+    /// Whether a 28x28 image is centred on the 42x42 model's canvas although `fit` is refuse.
+    private func centresDigit(rows: Int, columns: Int) -> Bool {
+        centresDigits && fit == .refuse && rows == 28 && columns == 28 && self.rows == 42 && self.columns == 42
+    }
+
+    /// Writes the frame of an image of `layout` (checked by `problem`) whose 8-bit samples are
+    /// at `samples`, into `frame` (`frameCount` floats), using `scratch` for the conversion.
     public func frame(
         _ samples: UnsafePointer<UInt8>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>,
+        scratch: ImageScratch
+    ) {
+        fitted(samples, layout: layout, into: frame, scratch: scratch)
+    }
+
+    /// `frame` for float samples (a float32 IDX file's): the values are the model's input as
+    /// they are, not scaled.
+    public func frame(
+        floats samples: UnsafePointer<Float>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>,
+        scratch: ImageScratch
+    ) {
+        fitted(samples, layout: layout, into: frame, scratch: scratch)
+    }
+
+    /// Converts the channels (into `scratch`) when they need it, then places the samples.
+    private func fitted<Sample: FrameSample>(
+        _ samples: UnsafePointer<Sample>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>,
         scratch: ImageScratch
     ) {
         let c = channels
@@ -114,36 +152,32 @@ public struct FrameFitting: Sendable, Equatable {
             place(samples, layout: layout, into: frame)
             return
         }
-        if scratch.converted.count < pixelCount * c {
-            scratch.converted = [UInt8](repeating: 0, count: pixelCount * c)
-        }
+        let out = scratch.conversion(pixelCount * c, of: Sample.self)
         let stride = layout.channels
         let colours = layout.colours
-        scratch.converted.withUnsafeMutableBufferPointer { converted in
-            let out = converted.baseAddress!
-            for p in 0 ..< pixelCount {
-                let pixel = samples + p * stride
-                @inline(__always) func colour(_ k: Int) -> UInt8 {
-                    layout.alpha ? PixelConversion.composite(pixel[k], alpha: pixel[colours], over: 0) : pixel[k]
-                }
-                switch mapping {
-                case .same: for k in 0 ..< c { out[p * c + k] = colour(k) }
-                case .repeatGrey:
-                    let v = colour(0)
-                    for k in 0 ..< c { out[p * c + k] = v }
-                case .luminance: out[p] = PixelConversion.luma(colour(0), colour(1), colour(2))
-                }
+        for p in 0 ..< pixelCount {
+            let pixel = samples + p * stride
+            @inline(__always) func colour(_ k: Int) -> Sample {
+                layout.alpha ? pixel[k].composited(alpha: pixel[colours]) : pixel[k]
             }
-            place(out, layout: ImageLayout(rows: layout.rows, columns: layout.columns, channels: c), into: frame)
+            switch mapping {
+            case .same: for k in 0 ..< c { out[p * c + k] = colour(k) }
+            case .repeatGrey:
+                let v = colour(0)
+                for k in 0 ..< c { out[p * c + k] = v }
+            case .luminance: out[p] = Sample.luma(colour(0), colour(1), colour(2))
+            }
         }
+        place(out, layout: ImageLayout(rows: layout.rows, columns: layout.columns, channels: c), into: frame)
     }
 
-    /// Samples with the model's channels, fitted to its size and scaled by 1/255.
-    private func place(_ samples: UnsafePointer<UInt8>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>) {
-        let scale: Float = 1 / 255
+    /// Samples with the model's channels, fitted to its size, as the model's input values.
+    private func place<Sample: FrameSample>(
+        _ samples: UnsafePointer<Sample>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>
+    ) {
         let c = channels
         if layout.rows == rows && layout.columns == columns {
-            for i in 0 ..< frameCount { frame[i] = Float(samples[i]) * scale }
+            for i in 0 ..< frameCount { frame[i] = samples[i].inputValue }
             return
         }
         if layout.rows <= rows && layout.columns <= columns && fit != .resize {
@@ -154,7 +188,7 @@ public struct FrameFitting: Sendable, Equatable {
             for y in 0 ..< layout.rows {
                 let target = frame + ((y + top) * columns + left) * c
                 let source = samples + y * width
-                for x in 0 ..< width { target[x] = Float(source[x]) * scale }
+                for x in 0 ..< width { target[x] = source[x].inputValue }
             }
             return
         }
@@ -182,8 +216,8 @@ public struct FrameFitting: Sendable, Equatable {
                 let e = samples + (y1 * layout.columns + x1) * c
                 let target = frame + (y * columns + x) * c
                 for k in 0 ..< c {
-                    let top = wx0 * (Float(a[k]) * scale) + wx1 * (Float(b[k]) * scale)
-                    let bottom = wx0 * (Float(d[k]) * scale) + wx1 * (Float(e[k]) * scale)
+                    let top = wx0 * a[k].inputValue + wx1 * b[k].inputValue
+                    let bottom = wx0 * d[k].inputValue + wx1 * e[k].inputValue
                     target[k] = wy0 * top + wy1 * bottom
                 }
             }

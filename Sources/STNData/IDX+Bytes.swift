@@ -3,7 +3,7 @@
 /// error messages.
 extension IDX {
     public static func readImages(bytes: [UInt8], name: String = "<bytes>") throws -> IDXImages {
-        let (dims, payload) = try decode(bytes, path: name, dimensions: 3)
+        let (dims, _, payload) = try decode(bytes, path: name, dimensions: 3)
         return IDXImages(count: dims[0], rows: dims[1], columns: dims[2], pixels: payload)
     }
 

@@ -7,10 +7,13 @@ extension IDX {
     /// bounds only the address space (1 TiB), not memory.
     public static let maximumMappedBytes = 1 << 40
 
-    /// The raw IDX file of images at `path` (N x H x W, or N x H x W x C) mapped, with the
-    /// header's checks of `readFrames`: its dimensions and where its pixels start. Nil for a
-    /// gzip file or something that is not a regular file (those are read into memory).
-    static func mapFrames(at path: String) throws -> (dims: [Int], file: MappedFile, offset: Int)? {
+    /// The raw IDX file of images at `path` (N x H x W, or N x H x W x C; bytes or float32)
+    /// mapped, with the header's checks of `readFrames`: its dimensions, its element type and
+    /// where its pixels start. Nil for a gzip file or something that is not a regular file
+    /// (those are read into memory).
+    static func mapFrames(at path: String) throws -> (
+        dims: [Int], element: IDXElement, file: MappedFile, offset: Int
+    )? {
         let (kind, _) = fileStatus(path)
         guard kind == .file else { return nil }
         let file: MappedFile
@@ -28,8 +31,8 @@ extension IDX {
             offset += n
             return n
         }
-        let dims = try header(reader, path: path, dimensions: 3, allowChannels: true)
-        var total = 1
+        let (dims, element) = try header(reader, path: path, dimensions: 3, allowChannels: true, allowFloat: true)
+        var total = element.size
         for d in dims {
             let (product, overflow) = total.multipliedReportingOverflow(by: d)
             guard !overflow, product <= maximumMappedBytes else { throw IDXError(path, .tooLarge(dimensions: dims)) }
@@ -43,6 +46,6 @@ extension IDX {
         guard available == total else { throw IDXError(path, .trailingBytes(expected: total, found: available)) }
         // Training reads the images in a shuffled order.
         file.adviseRandomAccess()
-        return (dims, file, headerBytes)
+        return (dims, element, file, headerBytes)
     }
 }

@@ -39,7 +39,8 @@ public struct IDXImages: Sendable, Equatable {
 }
 
 /// IDX files (LeCun's MNIST format): idx1 unsigned-byte labels and idx3 unsigned-byte
-/// images, raw or gzip-compressed (detected by magic bytes).
+/// images, raw or gzip-compressed (detected by magic bytes); training and inference also read
+/// float32 images (`IDXElement`: `IDXImageSet`, `IDXStream`).
 ///
 /// Reading checks the header as soon as its bytes arrive (inflating gzip incrementally) and
 /// then takes exactly the declared payload, with memory growing only with the bytes actually
@@ -49,23 +50,13 @@ public enum IDX {
     public static let maximumBytes = 1 << 30
 
     public static func readImages(at path: String) throws -> IDXImages {
-        let (dims, payload) = try read(path, dimensions: 3)
+        let (dims, _, payload) = try read(path, dimensions: 3)
         return IDXImages(count: dims[0], rows: dims[1], columns: dims[2], pixels: payload)
     }
 
-    /// Images of three dimensions (N x H x W, grey) or four (N x H x W x C, C samples per pixel).
+    /// 8-bit images of three dimensions (N x H x W, grey) or four (N x H x W x C, C samples per pixel).
     public static func readFrames(at path: String) throws -> IDXImages {
-        let (dims, payload) = try read(path, dimensions: 3, allowChannels: true)
-        return IDXImages(
-            count: dims[0], rows: dims[1], columns: dims[2], channels: dims.count == 4 ? dims[3] : 1, pixels: payload)
-    }
-
-    /// `readFrames(at:)` for a file already open: a stream (a pipe, a FIFO, /dev/stdin) is
-    /// read once, from where it is; `prefix` holds bytes already taken from it (a peek at its
-    /// start), read first. `name` names it in errors.
-    public static func readFrames(descriptor: Int32, name: String, prefix: [UInt8]) throws -> IDXImages {
-        let (dims, payload) = try read(
-            descriptor: descriptor, size: 0, path: name, prefix: prefix, dimensions: 3, allowChannels: true)
+        let (dims, _, payload) = try read(path, dimensions: 3, allowChannels: true)
         return IDXImages(
             count: dims[0], rows: dims[1], columns: dims[2], channels: dims.count == 4 ? dims[3] : 1, pixels: payload)
     }
@@ -97,25 +88,36 @@ public enum IDX {
         try write([labels.count], labels, to: path, gzip: gzip)
     }
 
+    /// Writes float32 images (type 0x0D, big-endian) atomically: `values` holds `count`
+    /// images of rows x columns x channels, three dimensions for one channel, else four.
+    public static func writeFloatImages(
+        _ values: [Float], count: Int, rows: Int, columns: Int, channels: Int = 1, to path: String, gzip: Bool = false
+    ) throws {
+        precondition(values.count == count * rows * columns * channels, "value count does not match the shape")
+        let dims = [count, rows, columns] + (channels > 1 ? [channels] : [])
+        try write(dims, IDXElement.encode(values), to: path, gzip: gzip, element: .float32)
+    }
+
     /// Reads an IDX file, raw or gzip, as its bytes arrive: the header is checked as soon as
     /// it is in (a file that is not IDX, or declares an absurd size, is refused after a few
     /// bytes, naming the dimensions), then exactly the declared payload is read, never more,
     /// and anything after it is refused. Memory grows with the data actually read, up to
     /// the declared size, so a forged header or a gzip bomb costs nothing.
-    static func read(_ path: String, dimensions expected: Int, allowChannels: Bool = false) throws -> (
-        dims: [Int], payload: [UInt8]
-    ) {
+    /// With `allowFloat`, float32 values are accepted too (the payload holds their bytes).
+    static func read(
+        _ path: String, dimensions expected: Int, allowChannels: Bool = false, allowFloat: Bool = false
+    ) throws -> (dims: [Int], element: IDXElement, payload: [UInt8]) {
         let (descriptor, size) = try mapFileError(path) { try openForReading(path) }
         defer { close(descriptor) }
         return try read(
-            descriptor: descriptor, size: size, path: path, prefix: [], dimensions: expected,
-            allowChannels: allowChannels)
+            descriptor: descriptor, size: size, path: path, dimensions: expected,
+            allowChannels: allowChannels, allowFloat: allowFloat)
     }
 
-    /// `read` from an open descriptor, after the bytes of `prefix`.
+    /// `read` from an open descriptor.
     private static func read(
-        descriptor: Int32, size: Int, path: String, prefix: [UInt8], dimensions expected: Int, allowChannels: Bool
-    ) throws -> (dims: [Int], payload: [UInt8]) {
+        descriptor: Int32, size: Int, path: String, dimensions expected: Int, allowChannels: Bool, allowFloat: Bool
+    ) throws -> (dims: [Int], element: IDXElement, payload: [UInt8]) {
         let file = PushbackReader { buffer in
             while true {
                 let n = readDescriptor(descriptor, buffer)
@@ -124,14 +126,14 @@ public enum IDX {
                 if code != EINTR { throw IDXError(path, .unreadable(errorText(code))) }
             }
         }
-        file.unread(prefix)
-        return try decode(file, size: size, path: path, dimensions: expected, allowChannels: allowChannels)
+        return try decode(
+            file, size: size, path: path, dimensions: expected, allowChannels: allowChannels, allowFloat: allowFloat)
     }
 
     /// Bytes already in memory (a download, a fuzzer's input), raw or gzip, with the checks
     /// of a file; `path` names them in messages.
     static func decode(_ bytes: [UInt8], path: String, dimensions expected: Int) throws -> (
-        dims: [Int], payload: [UInt8]
+        dims: [Int], element: IDXElement, payload: [UInt8]
     ) {
         var offset = 0
         let memory = PushbackReader { buffer in
@@ -148,13 +150,15 @@ public enum IDX {
     /// The format itself, from any source of bytes; `size` is the raw byte count when known
     /// (0 otherwise), so a short or long raw payload is refused before any allocation.
     private static func decode(
-        _ file: PushbackReader, size: Int, path: String, dimensions expected: Int, allowChannels: Bool = false
-    ) throws -> (dims: [Int], payload: [UInt8]) {
+        _ file: PushbackReader, size: Int, path: String, dimensions expected: Int, allowChannels: Bool = false,
+        allowFloat: Bool = false
+    ) throws -> (dims: [Int], element: IDXElement, payload: [UInt8]) {
         let (source, compressed) = try payloadReader(file, path: path)
-        let dims = try header(source, path: path, dimensions: expected, allowChannels: allowChannels)
+        let (dims, element) = try header(
+            source, path: path, dimensions: expected, allowChannels: allowChannels, allowFloat: allowFloat)
         let rank = dims.count
         // Each dimension is < 2^32, so the product fits in Int64 only if checked.
-        var total = 1
+        var total = element.size
         for d in dims {
             let (product, overflow) = total.multipliedReportingOverflow(by: d)
             guard !overflow, product <= maximumBytes else { throw IDXError(path, .tooLarge(dimensions: dims)) }
@@ -175,7 +179,7 @@ public enum IDX {
         let payload = try source.read(total)
         guard payload.count == total else { throw IDXError(path, .truncated(expected: total, found: payload.count)) }
         // A raw regular file's size already said nothing follows.
-        if !compressed && size > 0 { return (dims, payload) }
+        if !compressed && size > 0 { return (dims, element, payload) }
         // Nothing may follow: count what does, up to a bound (a gzip bomb behind a small
         // header is not inflated to the end to count it).
         let extra = try source.read(trailingCountLimit)
@@ -183,7 +187,7 @@ public enum IDX {
             guard extra.count < trailingCountLimit else { throw IDXError(path, .excessData(expected: total)) }
             throw IDXError(path, .trailingBytes(expected: total, found: total + extra.count))
         }
-        return (dims, payload)
+        return (dims, element, payload)
     }
 
     /// The file's bytes, inflated if they are gzip (two bytes tell gzip, 1f 8b, from raw IDX, 00 00).
@@ -196,14 +200,17 @@ public enum IDX {
     }
 
     /// The magic, element type and dimensions: `expected` of them, or one more (channels)
-    /// after three when `allowChannels`.
-    static func header(_ source: ByteReader, path: String, dimensions expected: Int, allowChannels: Bool) throws
-        -> [Int]
-    {
+    /// after three when `allowChannels`; the element unsigned bytes, or float32 too when
+    /// `allowFloat`.
+    static func header(
+        _ source: ByteReader, path: String, dimensions expected: Int, allowChannels: Bool, allowFloat: Bool = false
+    ) throws -> (dims: [Int], element: IDXElement) {
         let start = try source.read(4)
         guard start.count == 4 else { throw IDXError(path, .tooShort(bytes: start.count)) }
         guard start[0] == 0, start[1] == 0 else { throw IDXError(path, .badMagic(start[0], start[1])) }
-        guard start[2] == 0x08 else { throw IDXError(path, .badType(start[2])) }
+        guard let element = IDXElement(rawValue: start[2]), allowFloat || element == .unsignedByte else {
+            throw IDXError(path, allowFloat ? .badImageType(start[2]) : .badType(start[2]))
+        }
         let rank = Int(start[3])
         guard rank == expected || (allowChannels && expected == 3 && rank == 4) else {
             throw IDXError(path, .wrongDimensions(found: rank, expected: expected))
@@ -215,7 +222,7 @@ public enum IDX {
             let o = 4 * d
             dims.append(Int(sizes[o]) << 24 | Int(sizes[o + 1]) << 16 | Int(sizes[o + 2]) << 8 | Int(sizes[o + 3]))
         }
-        return dims
+        return (dims, element)
     }
 
     /// How many bytes past the payload are read to count them in the message.
@@ -239,8 +246,10 @@ public enum IDX {
         }
     }
 
-    static func write(_ dims: [Int], _ payload: [UInt8], to path: String, gzip: Bool) throws {
-        var bytes: [UInt8] = [0, 0, 0x08, UInt8(dims.count)]
+    static func write(
+        _ dims: [Int], _ payload: [UInt8], to path: String, gzip: Bool, element: IDXElement = .unsignedByte
+    ) throws {
+        var bytes: [UInt8] = [0, 0, element.rawValue, UInt8(dims.count)]
         for d in dims {
             guard d >= 0, d <= Int(UInt32.max) else { throw IDXError(path, .tooLarge(dimensions: dims)) }
             bytes += [UInt8(d >> 24 & 0xFF), UInt8(d >> 16 & 0xFF), UInt8(d >> 8 & 0xFF), UInt8(d & 0xFF)]

@@ -7,6 +7,10 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case tooShort(bytes: Int)
         case badMagic(UInt8, UInt8)
         case badType(UInt8)
+        /// An images file's type is neither unsigned bytes nor float32.
+        case badImageType(UInt8)
+        /// A float32 image holds NaN or an infinity (`value`) at this place.
+        case nonFinite(image: Int, row: Int, column: Int, channel: Int, value: String)
         case wrongDimensions(found: Int, expected: Int)
         case zeroCount
         case truncated(expected: Int, found: Int)
@@ -35,6 +39,16 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         self.kind = kind
     }
 
+    /// A float32 image's NaN or infinity at `sample` of image `image` (of `layout`).
+    static func nonFinite(_ path: String, image: Int, sample: Int, value: Float, layout: ImageLayout) -> IDXError {
+        let pixel = sample / layout.channels
+        return IDXError(
+            path,
+            .nonFinite(
+                image: image, row: pixel / layout.columns, column: pixel % layout.columns,
+                channel: sample % layout.channels, value: value.isNaN ? "NaN" : "\(value)"))
+    }
+
     public var description: String {
         let problem: String
         switch kind {
@@ -43,6 +57,11 @@ public struct IDXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tooShort(let n): problem = "too short for an IDX header (\(n) bytes)"
         case .badMagic(let a, let b): problem = "not an IDX file: magic starts \(hex(a)) \(hex(b)), expected 00 00"
         case .badType(let t): problem = "unsupported IDX element type \(hex(t)), expected 08 (unsigned byte)"
+        case .badImageType(let t):
+            problem = "unsupported IDX element type \(hex(t)), expected 08 (unsigned byte) or 0d (float32)"
+        case .nonFinite(let image, let row, let column, let channel, let value):
+            problem =
+                "image \(image) holds \(value) at row \(row), column \(column), channel \(channel) (float32 images must be finite)"
         case .wrongDimensions(let found, let expected):
             problem =
                 "IDX file has \(found) dimension\(found == 1 ? "" : "s"), expected \(expected) (\(expected == 1 ? "labels" : "images"))"

@@ -19,6 +19,8 @@ public final class IDXStream {
     public let columns: Int
     /// 1 for an N x H x W stream, C for N x H x W x C.
     public let channels: Int
+    /// Unsigned bytes or float32.
+    public let element: IDXElement
     /// The images the header declares; nil for a count of 0 (read to the end).
     public let declaredCount: Int?
     /// Images delivered so far.
@@ -29,11 +31,27 @@ public final class IDXStream {
     private let isFile: Bool
     private let sizeChecked: Bool
 
+    /// Samples in one image.
     public var pixelsPerImage: Int { rows * columns * channels }
+    /// Bytes of one image in the stream.
+    public var bytesPerImage: Int { pixelsPerImage * element.size }
+
+    /// Every image's layout.
+    public var layout: ImageLayout {
+        ImageLayout(rows: rows, columns: columns, channels: channels, isFloat: element == .float32)
+    }
 
     /// Reads and checks the header (waiting for its bytes); `name` names the stream in errors.
     public convenience init(descriptor: Int32, name: String) throws {
         try self.init(descriptor: descriptor, name: name, fileSize: nil, owner: nil)
+    }
+
+    /// An IDX file that is not a regular file (a pipe or FIFO named on the command line), of
+    /// which `prefix` was already read (a peek at its start): read once, from `prefix` on,
+    /// with the checks of a file whose size is not known (a count of zero is refused, bytes
+    /// after the declared images too). The stream takes the descriptor over and closes it.
+    public convenience init(opened descriptor: Int32, name: String, prefix: [UInt8]) throws {
+        try self.init(descriptor: descriptor, name: name, fileSize: 0, owner: OpenFile(descriptor), prefix: prefix)
     }
 
     /// Opens the IDX file at `path` (raw or gzip) and checks its header as `IDX.readFrames`
@@ -51,7 +69,7 @@ public final class IDXStream {
         try self.init(descriptor: descriptor, name: path, fileSize: size, owner: owner)
     }
 
-    private init(descriptor: Int32, name: String, fileSize: Int?, owner: OpenFile?) throws {
+    private init(descriptor: Int32, name: String, fileSize: Int?, owner: OpenFile?, prefix: [UInt8] = []) throws {
         self.name = name
         let file = PushbackReader { buffer in
             // The reader keeps the file open for as long as it is read.
@@ -62,10 +80,11 @@ public final class IDXStream {
                 if errno != EINTR { throw IDXError(name, .unreadable(String(cString: strerror(errno)))) }
             }
         }
+        file.unread(prefix)
         let compressed: Bool
         (source, compressed) = try IDX.payloadReader(file, path: name)
-        let dims = try IDX.header(source, path: name, dimensions: 3, allowChannels: true)
-        var frame = 1
+        let (dims, element) = try IDX.header(source, path: name, dimensions: 3, allowChannels: true, allowFloat: true)
+        var frame = element.size
         for d in dims.dropFirst() {
             let (product, overflow) = frame.multipliedReportingOverflow(by: d)
             guard !overflow, product <= IDX.maximumBytes else { throw IDXError(name, .tooLarge(dimensions: dims)) }
@@ -89,17 +108,20 @@ public final class IDXStream {
         rows = dims[1]
         columns = dims[2]
         channels = dims.count == 4 ? dims[3] : 1
+        self.element = element
         declaredCount = dims[0] == 0 ? nil : dims[0]
     }
 
-    /// The next image's pixels, or nil at the end: after the declared count (anything more
-    /// is refused), or at the end of the input for a count of 0. An image cut short is refused.
+    /// The next image's bytes as stored (big-endian for float32), or nil at the end: after the
+    /// declared count (anything more is refused), or at the end of the input for a count of 0.
+    /// An image cut short is refused.
     public func next() throws -> [UInt8]? {
+        let size = bytesPerImage
         if let declaredCount, delivered == declaredCount {
             if sizeChecked { return nil }
             if isFile {
                 // As IDX.read counts them, up to a bound (a gzip bomb is not inflated to its end).
-                let total = declaredCount * pixelsPerImage
+                let total = declaredCount * size
                 let extra = try source.read(IDX.trailingCountLimit)
                 guard extra.isEmpty else {
                     guard extra.count < IDX.trailingCountLimit else {
@@ -113,20 +135,43 @@ public final class IDXStream {
             guard extra.isEmpty else { throw IDXError(name, .moreThanDeclared(images: declaredCount)) }
             return nil
         }
-        let pixels = try source.read(pixelsPerImage)
-        if pixels.isEmpty && declaredCount == nil { return nil }
-        guard pixels.count == pixelsPerImage else {
+        let bytes = try source.read(size)
+        if bytes.isEmpty && declaredCount == nil { return nil }
+        guard bytes.count == size else {
             guard let declaredCount else {
                 // No size was declared: say what arrived, not a total the header never gave.
-                throw IDXError(
-                    name, .cutInsideImage(index: delivered, found: pixels.count, imageBytes: pixelsPerImage))
+                throw IDXError(name, .cutInsideImage(index: delivered, found: bytes.count, imageBytes: size))
             }
             throw IDXError(
-                name,
-                .truncated(expected: declaredCount * pixelsPerImage, found: delivered * pixelsPerImage + pixels.count))
+                name, .truncated(expected: declaredCount * size, found: delivered * size + bytes.count))
         }
         delivered += 1
-        return pixels
+        return bytes
+    }
+
+    /// The next image into `scratch` as a training set's `read` gives it (bytes in
+    /// `samples`, float32 values in `floats`, a NaN or infinity refused naming the image); its
+    /// layout, or nil at the end (as `next()`).
+    public func next(into scratch: ImageScratch) throws -> ImageLayout? {
+        guard let bytes = try next() else { return nil }
+        let layout = self.layout
+        let count = pixelsPerImage
+        switch element {
+        case .unsignedByte:
+            scratch.reserve(count)
+            scratch.samples.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: bytes, count: count) }
+        case .float32:
+            scratch.reserveFloats(count)
+            try bytes.withUnsafeBytes { bytes in
+                try scratch.floats.withUnsafeMutableBufferPointer { floats in
+                    if let bad = IDXElement.decodeFloats(bytes.baseAddress!, count: count, into: floats.baseAddress!) {
+                        throw IDXError.nonFinite(
+                            name, image: delivered - 1, sample: bad, value: floats[bad], layout: layout)
+                    }
+                }
+            }
+        }
+        return layout
     }
 }
 

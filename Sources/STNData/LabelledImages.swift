@@ -1,18 +1,21 @@
 import STNSystem
 
 /// How an image's samples are stored: `rows` x `columns` pixels, row after row, each of
-/// `channels` 8-bit samples, the last of them alpha when `alpha` (grey + alpha, RGBA).
+/// `channels` 8-bit samples, the last of them alpha when `alpha` (grey + alpha, RGBA); or
+/// float32 samples when `isFloat` (a float32 IDX file's, in `ImageScratch.floats`).
 public struct ImageLayout: Sendable, Equatable, CustomStringConvertible {
     public var rows: Int
     public var columns: Int
     public var channels: Int
     public var alpha: Bool
+    public var isFloat: Bool
 
-    public init(rows: Int, columns: Int, channels: Int, alpha: Bool = false) {
+    public init(rows: Int, columns: Int, channels: Int, alpha: Bool = false, isFloat: Bool = false) {
         self.rows = rows
         self.columns = columns
         self.channels = channels
         self.alpha = alpha
+        self.isFloat = isFloat
     }
 
     public var sampleCount: Int { rows * columns * channels }
@@ -30,7 +33,7 @@ public struct ImageLayout: Sendable, Equatable, CustomStringConvertible {
         default: return "\(channels)-channel"
         }
     }
-    public var description: String { "\(size) \(kind)" }
+    public var description: String { "\(size) \(kind)" + (isFloat ? " float32" : "") }
 }
 
 /// A labelled set of images a training run draws from: an IDX pair (mapped or in memory),
@@ -43,7 +46,8 @@ public protocol LabelledImages: Sendable {
     var count: Int { get }
     /// The class of image `index` (0 ..< count).
     func label(_ index: Int) -> UInt8
-    /// Writes image `index`, as drawn in `epoch`, into `scratch.samples` and returns its layout.
+    /// Writes image `index`, as drawn in `epoch`, into `scratch.samples` (or `scratch.floats`
+    /// for a float layout) and returns its layout.
     func read(_ index: Int, epoch: Int, into scratch: ImageScratch) throws -> ImageLayout
     /// Where image `index` comes from, for messages: its file, or its place in a file.
     func origin(_ index: Int) -> String
@@ -109,15 +113,36 @@ extension LabelledImages {
 public final class ImageScratch {
     /// The samples of the image just read (`ImageLayout.sampleCount` of them at the front).
     public var samples: [UInt8] = []
-    /// The samples with their channels converted for the model.
-    var converted: [UInt8] = []
+    /// The same for an image of float samples.
+    public var floats: [Float] = []
     var workspace: DistortionWorkspace?
+    /// Room for the samples with their channels converted for the model (bytes or floats).
+    private var conversionBytes: UnsafeMutableRawPointer?
+    private var conversionCapacity = 0
 
     public init() {}
+
+    deinit { conversionBytes?.deallocate() }
+
+    /// Room for `count` converted samples of type `Sample`, valid until the next call.
+    func conversion<Sample>(_ count: Int, of _: Sample.Type) -> UnsafeMutablePointer<Sample> {
+        let bytes = max(1, count * MemoryLayout<Sample>.stride)
+        if conversionCapacity < bytes {
+            conversionBytes?.deallocate()
+            conversionBytes = .allocate(byteCount: bytes, alignment: 16)
+            conversionCapacity = bytes
+        }
+        return conversionBytes!.bindMemory(to: Sample.self, capacity: count)
+    }
 
     /// `samples` with room for at least `count` values.
     func reserve(_ count: Int) {
         if samples.count < count { samples = [UInt8](repeating: 0, count: count) }
+    }
+
+    /// `floats` with room for at least `count` values.
+    func reserveFloats(_ count: Int) {
+        if floats.count < count { floats = [Float](repeating: 0, count: count) }
     }
 
     /// A workspace of at least `count` doubles for a distortion's `render`.

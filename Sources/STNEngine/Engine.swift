@@ -140,15 +140,7 @@ public final class Engine {
 
     /// Infers one frame of floats (height x width x channels, the model's input scale).
     public func infer(frame: UnsafePointer<Float>, into result: inout InferenceResult) {
-        let input = plan.frame!.value(plan.inputTensor)
-        if let (channels, count) = planarInput {
-            for p in 0 ..< count {
-                for c in 0 ..< channels { input[c * count + p] = frame[p * channels + c] }
-            }
-        } else {
-            input.update(from: frame, count: frameCount)
-        }
-        finish(plan, &result, times: nil)
+        run(plan, frame: frame, result: &result)
     }
 
     /// Runs one input given in ONNX's row-major order (NCHW; a version-2 model's dims) and
@@ -208,6 +200,40 @@ public final class Engine {
                 run(worker, pixels: pixels + i * frame, result: &results[i], times: nil)
             }
         }
+    }
+
+    /// `inferBatch(pixels:...)` for frames of floats (height x width x channels, the model's
+    /// input scale: what 8-bit pixels become after x (1/255)), `frameCount` floats each.
+    public func inferBatch(
+        frames: UnsafePointer<Float>, count: Int, results: UnsafeMutablePointer<InferenceResult>, threads: Int
+    ) {
+        let frame = frameCount
+        let parts = max(1, min(threads, max(1, workers.count), count))
+        if parts == 1 {
+            for i in 0 ..< count { run(plan, frame: frames + i * frame, result: &results[i]) }
+            return
+        }
+        // Each part writes only its own worker's arena and its own slice of `results`.
+        let shared = UncheckedSendable((frames, results))
+        concurrentParts(parts) { part in
+            let (frames, results) = shared.value
+            let worker = workers[part]
+            for i in count * part / parts ..< count * (part + 1) / parts {
+                run(worker, frame: frames + i * frame, result: &results[i])
+            }
+        }
+    }
+
+    private func run(_ plan: Plan, frame: UnsafePointer<Float>, result: inout InferenceResult) {
+        let input = plan.frame!.value(plan.inputTensor)
+        if let (channels, count) = planarInput {
+            for p in 0 ..< count {
+                for c in 0 ..< channels { input[c * count + p] = frame[p * channels + c] }
+            }
+        } else {
+            input.update(from: frame, count: frameCount)
+        }
+        finish(plan, &result, times: nil)
     }
 
     private func run(

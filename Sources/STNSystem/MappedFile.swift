@@ -38,6 +38,19 @@ public final class MappedFile: @unchecked Sendable {
         }
     }
 
+    /// Lets the pages of `range` go from this process's memory once read through (a scan of
+    /// the whole file): they stay in the page cache and come back when read again. Only whole
+    /// pages inside the range go.
+    public func releasePages(_ range: Range<Int>) {
+        guard let base = bytes.baseAddress else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        // The mapping starts on a page boundary, so offsets round as addresses do.
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     deinit {
         if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
     }

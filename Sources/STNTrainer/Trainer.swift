@@ -72,9 +72,9 @@ public final class Trainer {
     public let network: Network
     public let data: TrainingData
 
+    /// Reads, fits and (`--augment`: a fresh jitter of every training frame, every epoch)
+    /// jitters the batches on the worker threads.
     private let loader: BatchLoader
-    /// `--augment`: a fresh jitter of every training frame, every epoch.
-    private let augmentation: TrainingAugmentation?
     private let trainCount: Int
     private let testCount: Int
     /// One batch of frames and labels; evaluation reuses it a batch of test images at a time.
@@ -107,12 +107,9 @@ public final class Trainer {
         } catch {
             throw TrainingError.invalid("\(error)")
         }
-        loader = BatchLoader(fitting: data.fitting, threads: configuration.threads)
-        let input = configuration.architecture.inputShape
-        augmentation = configuration.augmentation.map {
-            TrainingAugmentation(
-                $0, seed: configuration.seed, width: input.width, height: input.height, channels: input.channels)
-        }
+        loader = BatchLoader(
+            fitting: data.fitting, threads: configuration.threads, augmentation: configuration.augmentation,
+            seed: configuration.seed)
         images = [Float](repeating: 0, count: recipe.batchSize * network.imageCount)
         labels = [UInt8](repeating: 0, count: recipe.batchSize)
         if let resume {
@@ -256,13 +253,7 @@ public final class Trainer {
             try labels.withUnsafeMutableBufferPointer { labels in
                 try loader.load(
                     data.train, indices: order[first ..< first + count], epoch: state.epoch,
-                    images: images.baseAddress!, labels: labels.baseAddress!)
-            }
-            if let augmentation {
-                for j in 0 ..< count {
-                    augmentation.apply(
-                        to: images.baseAddress! + j * network.imageCount, index: order[first + j], epoch: state.epoch)
-                }
+                    images: images.baseAddress!, labels: labels.baseAddress!, augment: true)
             }
         }
         return count

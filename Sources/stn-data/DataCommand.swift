@@ -363,17 +363,34 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info", abstract: "Print an IDX file's shape, after validating it.")
 
-    @Argument(help: "An idx1 (labels) or idx3 (images, N x H x W or N x H x W x C) file, raw or gzip.")
+    @Argument(
+        help:
+            "An idx1 (labels) or idx3 (images, N x H x W or N x H x W x C, 8-bit or float32) file, raw or gzip.")
     var file: String
 
     func run() throws {
         do {
-            if let images = try? IDX.readFrames(at: file) {
-                let mean = Double(images.pixels.reduce(0) { $0 + Int($1) }) / Double(max(1, images.pixels.count))
-                let channels = images.channels > 1 ? " x \(images.channels)" : ""
+            if let stream = try? IDXStream(path: file) {
+                // Every image is read (and checked: a float32 NaN or infinity is refused).
+                var sum = 0.0
+                var count = 0
+                let scratch = ImageScratch()
+                let samples = stream.pixelsPerImage
+                while let layout = try stream.next(into: scratch) {
+                    if layout.isFloat {
+                        for v in scratch.floats[..<samples] { sum += Double(v) }
+                    } else {
+                        for v in scratch.samples[..<samples] { sum += Double(v) }
+                    }
+                    count += 1
+                }
+                let mean = sum / Double(max(1, count * samples))
+                let channels = stream.channels > 1 ? " x \(stream.channels)" : ""
+                let shape = "\(count) x \(stream.rows) x \(stream.columns)\(channels)"
                 try writeStandardOutputLine(
-                    "\(file): idx3 images, \(images.count) x \(images.rows) x \(images.columns)\(channels), mean pixel \(String(format: "%.1f", mean))"
-                )
+                    stream.element == .float32
+                        ? "\(file): idx3 float32 images, \(shape), mean value \(String(format: "%.4f", mean))"
+                        : "\(file): idx3 images, \(shape), mean pixel \(String(format: "%.1f", mean))")
             } else {
                 do {
                     let labels = try IDX.readLabels(at: file)
@@ -385,7 +402,7 @@ struct InfoCommand: ParsableCommand {
                 } catch let error as IDXError {
                     // Report it as images if it claims three or four dimensions.
                     if case .wrongDimensions(let found, 1) = error.kind, found == 3 || found == 4 {
-                        _ = try IDX.readFrames(at: file)
+                        _ = try IDXStream(path: file)
                     }
                     throw error
                 }

@@ -14,12 +14,11 @@ enum Explain {
     /// Draws `groups` of image indices side by side (one group per column block, e.g. one
     /// per digit), each image a row of: input, sampled region, transformer output, prediction.
     static func figure(
-        engine: Engine, frames: IDXImages, results: [InferenceResult], labels: [UInt8]?,
+        engine: Engine, frames: [Float], side: Int, results: [InferenceResult], labels: [UInt8]?,
         groups: [[Int]], groupTitles: [String]? = nil
     ) -> Canvas {
         let st = engine.architecture.hasTransformer && engine.sampledShape?.channels == 1
         let transform = engine.architecture.transforms.first ?? .affine
-        let side = frames.rows
         // Small frames are drawn larger, so a 28x28 digit's cell is as big as a 42x42 frame's.
         let scale = max(Explain.scale, 126 / max(side, 1))
         let cell = side * scale
@@ -44,11 +43,11 @@ enum Explain {
             canvas.text("prediction", x: left + columns * (cell + gap), y: header - 16, color: .black)
             for (row, index) in group.enumerated() {
                 let y = header + row * (cell + gap)
-                let pixels = Array(frames.image(index))
-                canvas.drawGray(pixels, width: side, height: side, atX: left, y: y, scale: scale)
+                let frame = Array(frames[index * side * side ..< (index + 1) * side * side])
+                canvas.drawGray(floats: frame, width: side, height: side, atX: left, y: y, scale: scale)
                 if st {
                     let x = left + cell + gap
-                    canvas.drawGray(pixels, width: side, height: side, atX: x, y: y, scale: scale)
+                    canvas.drawGray(floats: frame, width: side, height: side, atX: x, y: y, scale: scale)
                     // theta maps the output's grid into the input, in normalised coordinates
                     // where the image spans [-1, 1] edge to edge: the sampled quadrilateral for
                     // attention, affine and projective transforms, a warped grid for the spline.
@@ -67,7 +66,7 @@ enum Explain {
                         }
                     }
                     // Re-run the frame to read the sampled image (the batch kept only results).
-                    pixels.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+                    frame.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress!, into: &result) }
                     canvas.drawGray(
                         floats: Array(engine.lastSampled), width: sampled.width, height: sampled.height,
                         atX: left + 2 * (cell + gap), y: y, scale: cell / max(sampled.width, 1))

@@ -15,21 +15,18 @@ enum FrameStream {
     ) throws {
         let stream = try IDXStream(descriptor: 0, name: name)
         // The shape is known from the header: refuse a stream that does not fit at once.
-        guard shaper.accepts(rows: stream.rows, columns: stream.columns) else {
-            throw IDXError(
-                name, .wrongImageSize(rows: stream.rows, columns: stream.columns, expected: shaper.acceptedSizes()))
-        }
-        guard shaper.accepts(channels: stream.channels, alpha: false) else {
-            throw ImageReadError(
-                name, "images have \(stream.channels) channels, the model takes \(shaper.input.channels)")
-        }
+        if let problem = shaper.problem(stream.layout) { throw ImageReadError(name, problem) }
         let transform = engine.architecture.transforms.first?.rawValue
         var result = InferenceResult()
+        var frame = [Float](repeating: 0, count: shaper.frameCount)
+        let scratch = ImageScratch()
         var index = 0
-        while limit.map({ index < $0 }) ?? true, let pixels = try stream.next() {
-            let frame = shaper.frame(
-                pixels, rows: stream.rows, columns: stream.columns, channels: stream.channels, alpha: false)
-            frame.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+        while limit.map({ index < $0 }) ?? true,
+            try frame.withUnsafeMutableBufferPointer({
+                try shaper.next(from: stream, into: $0.baseAddress!, scratch: scratch)
+            })
+        {
+            frame.withUnsafeBufferPointer { engine.infer(frame: $0.baseAddress!, into: &result) }
             try warped?.write(engine, stem: WarpedImages.stem("-"), index: index)
             if format == .csv && index == 0 {
                 // The header names theta's columns, known once a frame has run.

@@ -30,11 +30,12 @@ struct InferCommand: ParsableCommand {
         commandName: "stn-infer",
         abstract: "Classify digits with a trained spatial transformer network (or any model of stn-train's format).",
         discussion: """
-            Reads images of the model's input size (28x28 digits are centred on a 42x42 canvas for the 42x42 models): idx files of 8-bit images (raw or gzip; N x H x W, or N x H x W x C for models of C channels), PNG (8- or 16-bit grey, grey + alpha, RGB, RGBA or palette, decoded by libpng) and binary PGM (P5, maxval up to 65535), told apart by their first bytes. Samples are scaled to 0-255 (v * 255 / maxval); a 1-channel model gets colour as grey = (19595 R + 38470 G + 7471 B + 32768) >> 16 (Pillow's convert("L")), a 3-channel model gets grey as R = G = B, and alpha is composited over black (white with --invert, so transparent is background either way). --invert serves dark-on-light scans (255 - v). With "-" it reads an idx stream from standard input and answers each image as soon as it has arrived, one flushed line per image, so one process serves a capture loop; a count of 0 in the stream's header means "until the end of the input". It prints one line per image, in the order of the inputs: index, predicted digit (or "class NAME" when the weight file names its classes, as stn-train --train writes them), its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
+            Reads idx files of 8-bit or float32 images (raw or gzip; N x H x W, or N x H x W x C for models of C channels; type 08 or 0d), PNG (8- or 16-bit grey, grey + alpha, RGB, RGBA or palette, decoded by libpng) and binary PGM (P5, maxval up to 65535), told apart by their first bytes. Images become the model's frames by stn-train's rule (docs/training.md), the same code: samples are scaled to 0-255 (v * 255 / maxval), then by 1/255, as are 8-bit idx samples; float32 idx values are the model's input as they are (what 8-bit v becomes, v x (1/255) in float32, gives the 8-bit file's answers exactly; a NaN or infinity is refused naming the image; --invert makes them 1 - v); an image of the model's size runs as it is (and a 28x28 digit is centred on a 42x42 model's canvas); another size is refused unless --fit pad or --fit resize; grey for an RGB model and RGB for a grey one are refused unless --color rgb (R = G = B) or --color grey (grey = (19595 R + 38470 G + 7471 B + 32768) >> 16, Pillow's convert("L")); alpha is composited over black (white with --invert, so transparent is background either way). --invert serves dark-on-light scans (255 - v). With "-" it reads an idx stream from standard input and answers each image as soon as it has arrived, one flushed line per image, so one process serves a capture loop; a count of 0 in the stream's header means "until the end of the input". It prints one line per image, in the order of the inputs: index, predicted digit (or "class NAME" when the weight file names its classes, as stn-train --train writes them), its probability and, for models with a transformer, theta (the transform the localisation net chose). An image whose logits or theta are not finite gets a line saying so instead of an answer. With --labels it ends with the accuracy. Weights default to Weights/st-cnn.h5 in the current directory or in the package the executable was built from; any weight file of stn-train, and a bare h5py dump of a built-in model's state_dict, loads.
 
             Examples:
               stn-infer Weights/samples/images-idx3-ubyte --labels Weights/samples/labels-idx1-ubyte
               stn-infer my-digit.png another.png --invert
+              stn-infer photo.png --weights signs.h5 --fit resize --color rgb
               capture-frames | stn-infer - --format json
               stn-infer Weights/samples/images-idx3-ubyte --limit 10 --warped warped/
               stn-infer test/images-idx3-ubyte --weights Weights/cnn.h5 --format json
@@ -47,7 +48,7 @@ struct InferCommand: ParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "Images: idx files (raw or gzip), PNG or PGM (P5) of the model's size (or 28x28 for a 42x42 model); - reads an idx stream from standard input.",
+            "Images: idx files (8-bit or float32, raw or gzip), PNG or PGM (P5) of the model's size (or 28x28 for a 42x42 model; other sizes with --fit); - reads an idx stream from standard input.",
             valueName: "images"))
     var images: [String]
     @Option(help: "Weight file (HDF5). Default: Weights/st-cnn.h5.") var weights: String?
@@ -81,6 +82,16 @@ struct InferCommand: ParsableCommand {
     @Flag(help: "Invert the images (255 - v): for dark digits on a light background.") var invert = false
     @Option(
         help: ArgumentHelp(
+            "Images of another size than the model's: refuse (the default: one line naming the image and both sizes; a 28x28 digit is still centred on a 42x42 model's canvas), pad (centred on a black canvas; a larger image is refused) or resize (bilinear to the model's size). stn-train's --fit, the same rule and code.",
+            valueName: "refuse|pad|resize"))
+    var fit: String?
+    @Option(
+        help: ArgumentHelp(
+            "Convert images whose channels differ from the model's: grey (RGB to grey by luminance, for a 1-channel model) or rgb (grey repeated in R, G and B, for a 3-channel model). Without it, such an image is refused. stn-train's --color.",
+            valueName: "grey|rgb"))
+    var color: String?
+    @Option(
+        help: ArgumentHelp(
             "Write each image's transformer output (what the classifier sees) to DIR/NAME-INDEX.png, NAME the input file's name, INDEX the image's place in it; DIR is created if needed.",
             valueName: "DIR"))
     var warped: String?
@@ -105,7 +116,7 @@ struct InferCommand: ParsableCommand {
             images: images, weights: weights, labels: labels, format: format, explain: explain,
             explainCount: explainCount, explainDigits: explainDigits, explainMisses: explainMisses, limit: limit,
             invert: invert, warped: warped, imagesOut: imagesOut, threads: threads, maxMemory: maxMemory,
-            confusion: confusion)
+            confusion: confusion, fit: fit, color: color)
     }
 
     func validate() throws { try request.validate() }
@@ -131,6 +142,9 @@ struct InferRequest {
     var threads = processorCount()
     var maxMemory: String?
     var confusion: String?
+    /// --fit and --color as given (checked by `validate`).
+    var fit: String?
+    var color: String?
 
     /// The options `CommonArguments` scans: images, and those used from scripts and capture
     /// loops. Every other command line goes through the full parser.
@@ -165,7 +179,8 @@ struct InferRequest {
     init(
         images: [String], weights: String?, labels: String?, format: InferCommand.Format, explain: String?,
         explainCount: Int, explainDigits: String?, explainMisses: Bool, limit: Int?, invert: Bool, warped: String?,
-        imagesOut: String?, threads: Int, maxMemory: String?, confusion: String?
+        imagesOut: String?, threads: Int, maxMemory: String?, confusion: String?, fit: String?,
+        color: String?
     ) {
         self.images = images
         self.weights = weights
@@ -182,6 +197,8 @@ struct InferRequest {
         self.threads = threads
         self.maxMemory = maxMemory
         self.confusion = confusion
+        self.fit = fit
+        self.color = color
     }
 
     func validate() throws {
@@ -214,6 +231,12 @@ struct InferRequest {
             }
         }
         try require(limit, in: 1 ... Int.max, for: "--limit")
+        if let fit, FrameFitting.Fit(rawValue: fit) == nil {
+            throw ValidationError("--fit must be refuse, pad or resize, not '\(fit)'")
+        }
+        if let color, FrameFitting.Color(rawValue: color) == nil {
+            throw ValidationError("--color must be grey or rgb, not '\(color)'")
+        }
         if confusion != nil, labels == nil {
             throw ValidationError("--confusion needs --labels LABELS.idx (to know each image's true class)")
         }
@@ -228,7 +251,10 @@ struct InferRequest {
         // Everything is loaded and checked before the first frame runs.
         let weightsPath = try weights ?? DefaultWeights.locate()
         let file = try WeightFileContents(path: weightsPath)
-        let shaper = FrameShaper(input: file.architecture.inputShape, invert: invert)
+        let shaper = FrameShaper(
+            input: file.architecture.inputShape, fit: fit.flatMap(FrameFitting.Fit.init(rawValue:)) ?? .refuse,
+            color: color.flatMap(FrameFitting.Color.init(rawValue:)), invert: invert)
+        if let problem = shaper.fitting.colorProblem { throw EngineError(problem) }
         let classNames = try Self.classNames(file, path: weightsPath)
         if images == ["-"] {
             let engine = try Engine(weightFile: file, threads: 1)
@@ -238,8 +264,8 @@ struct InferRequest {
             return
         }
         if warped != nil { try WarpedImages.checkDistinct(images) }
-        if explain != nil && shaper.input.channels != 1 {
-            throw EngineError("--explain draws grey images; the model takes \(shaper.input.channels) channels")
+        if explain != nil && shaper.fitting.channels != 1 {
+            throw EngineError("--explain draws grey images; the model takes \(shaper.fitting.channels) channels")
         }
         let sources = try Frames.open(images, shaper: shaper)
         let imageCount = sources.reduce(0) { $0 + $1.count }
@@ -271,11 +297,11 @@ struct InferRequest {
         // The images run a batch at a time, each batch's answers written before the next is
         // read: the first answers come while a large (or gzip) file is still being read, and
         // memory holds one batch. --explain keeps every frame and result for its figure.
-        let frameSize = shaper.input.count
+        let frameSize = shaper.frameCount
         let batchSize = max(1, min(count, 1024))
-        var batch = [UInt8](repeating: 0, count: batchSize * frameSize)
+        var batch = [Float](repeating: 0, count: batchSize * frameSize)
         var results = [InferenceResult](repeating: InferenceResult(), count: batchSize)
-        var kept = (pixels: [UInt8](), results: [InferenceResult]())
+        var kept = (frames: [Float](), results: [InferenceResult]())
         var correct = 0
         var answers: [(predicted: Int, actual: Int)] = []  // --confusion
         var sourceIndex = 0
@@ -296,8 +322,9 @@ struct InferRequest {
                         sourceIndex += 1
                         indexInSource = 0
                     }
-                    let frame = try sources[sourceIndex].next()
-                    batch.replaceSubrange(n * frameSize ..< (n + 1) * frameSize, with: frame)
+                    try batch.withUnsafeMutableBufferPointer {
+                        try sources[sourceIndex].next(into: $0.baseAddress! + n * frameSize)
+                    }
                     place.append((sourceIndex, indexInSource))
                     indexInSource += 1
                     n += 1
@@ -313,15 +340,15 @@ struct InferRequest {
             if format == .json, engine.architecture.classCount > Engine.maximumClasses {
                 for i in 0 ..< n {
                     batch.withUnsafeBufferPointer {
-                        engine.infer(pixels: $0.baseAddress! + i * frameSize, into: &results[i])
+                        engine.infer(frame: $0.baseAddress! + i * frameSize, into: &results[i])
                     }
                     allLogProbs.append(Array(engine.lastLogProbabilities))
                 }
             } else {
-                batch.withUnsafeBufferPointer { pixels in
+                batch.withUnsafeBufferPointer { frames in
                     results.withUnsafeMutableBufferPointer {
                         engine.inferBatch(
-                            pixels: pixels.baseAddress!, count: n, results: $0.baseAddress!, threads: threads)
+                            frames: frames.baseAddress!, count: n, results: $0.baseAddress!, threads: threads)
                     }
                 }
             }
@@ -345,14 +372,14 @@ struct InferRequest {
                 var result = InferenceResult()
                 for i in 0 ..< n {
                     batch.withUnsafeBufferPointer {
-                        engine.infer(pixels: $0.baseAddress! + i * frameSize, into: &result)
+                        engine.infer(frame: $0.baseAddress! + i * frameSize, into: &result)
                     }
                     try warpedImages.write(
                         engine, stem: WarpedImages.stem(sources[place[i].source].path), index: place[i].index)
                 }
             }
             if explain != nil {
-                kept.pixels += batch[..<(n * frameSize)]
+                kept.frames += batch[..<(n * frameSize)]
                 kept.results += results[..<n]
             }
             done += n
@@ -380,11 +407,9 @@ struct InferRequest {
         }
 
         if let explain {
-            let input = shaper.input
-            let frames = IDXImages(
-                count: count, rows: input.height, columns: input.width, channels: input.channels, pixels: kept.pixels)
+            let frames = kept.frames
             let results = kept.results
-            var groups = [Array(0 ..< min(explainCount, frames.count))]
+            var groups = [Array(0 ..< min(explainCount, results.count))]
             var titles: [String]?
             if let explainDigits, let digits = Self.parseDigits(explainDigits), let truth {
                 groups = digits.map { d in Array(truth.indices.filter { Int(truth[$0]) == d }.prefix(explainCount)) }
@@ -399,7 +424,8 @@ struct InferRequest {
                 if misses.isEmpty { (groups, titles) = ([[]], ["no misclassified images"]) }
             }
             try Explain.figure(
-                engine: engine, frames: frames, results: results, labels: truth, groups: groups, groupTitles: titles
+                engine: engine, frames: frames, side: shaper.fitting.rows, results: results, labels: truth,
+                groups: groups, groupTitles: titles
             ).writePNG(to: explain)
             writeStandardError("stn-infer: wrote \(explain)\n")
         }
@@ -416,13 +442,16 @@ extension InferRequest {
             )
         }
         let writer = try WarpedImages(answersIn: imagesOut, engine: engine)
+        var frame = [Float](repeating: 0, count: engine.frameCount)
         var done = 0
         for source in sources where done < count {
             let stem = WarpedImages.stem(source.path)
             for index in 0 ..< min(source.count, count - done) {
-                let frame = try source.next()
                 var result = InferenceResult()
-                frame.withUnsafeBufferPointer { engine.infer(pixels: $0.baseAddress!, into: &result) }
+                try frame.withUnsafeMutableBufferPointer {
+                    try source.next(into: $0.baseAddress!)
+                    engine.infer(frame: $0.baseAddress!, into: &result)
+                }
                 let path = try writer.writeAnswer(engine, stem: stem, index: index)
                 switch format {
                 case .text: try writeStandardOutput(formatted("%5d", done) + "  wrote \(path)\n")

@@ -9,68 +9,89 @@ import STNSystem
     import Darwin
 #endif
 
-/// How one image becomes a frame of the model's input: its channels converted (colour to
-/// grey by Pillow's luma formula, grey to colour as R = G = B, alpha composited over the
-/// background), inverted for --invert, and a 28x28 digit centred on a 42x42 model's canvas.
+/// How one image becomes a frame of the model's input: stn-train's rule (`FrameFitting`:
+/// `--fit` for another size, `--color` for grey into an RGB model or RGB into a grey one,
+/// 8-bit samples scaled by 1/255), with a 28x28 digit centred on a 42x42 model's canvas as
+/// an undistorted RTS digit sits, and `--invert` first (alpha composited over white, then
+/// 255 - v, so transparent is background either way).
 struct FrameShaper {
-    let input: TensorShape
+    let fitting: FrameFitting
     let invert: Bool
 
-    /// The sizes this model takes, for messages: rows x columns, or width x height.
-    func acceptedSizes(widthFirst: Bool = false) -> String {
-        let size = widthFirst ? "\(input.width)x\(input.height)" : "\(input.height)x\(input.width)"
-        return takesCentredDigits ? "\(size) or 28x28 (centred)" : "\(size), the model's input"
+    init(input: TensorShape, fit: FrameFitting.Fit = .refuse, color: FrameFitting.Color? = nil, invert: Bool) {
+        var fitting = FrameFitting(
+            rows: input.height, columns: input.width, channels: input.channels, fit: fit, color: color)
+        fitting.centresDigits = true
+        self.fitting = fitting
+        self.invert = invert
     }
 
-    /// 28x28 digits are centred on the canvas of a 42x42 model, as undistorted RTS digits are.
-    var takesCentredDigits: Bool { input.height == 42 && input.width == 42 }
+    /// Floats in one frame.
+    var frameCount: Int { fitting.frameCount }
 
-    /// Whether an image of this size runs on the model (as is, or centred).
-    func accepts(rows: Int, columns: Int) -> Bool {
-        (rows, columns) == (input.height, input.width) || (takesCentredDigits && rows == 28 && columns == 28)
+    /// Why images of `layout` cannot run on the model (one phrase after the file's name), or nil.
+    func problem(_ layout: ImageLayout) -> String? { fitting.problem(layout) }
+
+    /// One image's 8-bit samples as a frame (`frameCount` floats); the caller has checked
+    /// `problem`. --invert inverts `samples` in place.
+    func frame(
+        _ samples: UnsafeMutablePointer<UInt8>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>,
+        scratch: ImageScratch
+    ) {
+        var layout = layout
+        if invert {
+            // In place, alpha dropped: pixel p's colours move to p x colours, never past where they are read.
+            let colours = layout.colours
+            for p in 0 ..< layout.rows * layout.columns {
+                let pixel = samples + p * layout.channels
+                let alpha = layout.alpha ? pixel[colours] : 255
+                for k in 0 ..< colours {
+                    samples[p * colours + k] = 255 - PixelConversion.composite(pixel[k], alpha: alpha, over: 255)
+                }
+            }
+            layout = ImageLayout(rows: layout.rows, columns: layout.columns, channels: colours)
+        }
+        fitting.frame(samples, layout: layout, into: frame, scratch: scratch)
     }
 
-    /// Whether images of `channels` samples per pixel (the last alpha if `alpha`) convert.
-    func accepts(channels: Int, alpha: Bool) -> Bool {
-        PixelConversion.convert(
-            [UInt8](repeating: 0, count: channels), channels: channels, alpha: alpha, to: input.channels)
-            != nil
+    /// The same for float samples (a float32 IDX file's, the model's input values as they
+    /// are); --invert makes each v 1 - v, in place.
+    func frame(
+        floats samples: UnsafeMutablePointer<Float>, layout: ImageLayout, into frame: UnsafeMutablePointer<Float>,
+        scratch: ImageScratch
+    ) {
+        if invert { for i in 0 ..< layout.sampleCount { samples[i] = 1 - samples[i] } }
+        fitting.frame(floats: samples, layout: layout, into: frame, scratch: scratch)
     }
 
-    /// One image's 8-bit pixels (rows x columns x channels) as a frame of the model's input;
-    /// the caller has checked `accepts` for its size and channels.
-    func frame(_ pixels: [UInt8], rows: Int, columns: Int, channels: Int, alpha: Bool) -> [UInt8] {
-        // Transparent pixels are background: black, or white for a dark-on-light (--invert) image.
-        var converted =
-            PixelConversion.convert(
-                pixels, channels: channels, alpha: alpha, to: input.channels, background: invert ? 255 : 0) ?? []
-        if invert { for i in converted.indices { converted[i] = 255 - converted[i] } }
-        if (rows, columns) == (input.height, input.width) { return converted }
-        // Centred on a black canvas, as an undistorted digit would be.
-        let c = input.channels
-        let top = (input.height - rows) / 2
-        let left = (input.width - columns) / 2
-        var canvas = [UInt8](repeating: 0, count: input.count)
-        for y in 0 ..< rows {
-            for x in 0 ..< columns * c {
-                canvas[((y + top) * input.width + left) * c + x] = converted[y * columns * c + x]
+    /// The next image of `stream` as a frame, into `frame`; false at the stream's end.
+    func next(from stream: IDXStream, into frame: UnsafeMutablePointer<Float>, scratch: ImageScratch) throws -> Bool {
+        guard let layout = try stream.next(into: scratch) else { return false }
+        if layout.isFloat {
+            scratch.floats.withUnsafeMutableBufferPointer {
+                self.frame(floats: $0.baseAddress!, layout: layout, into: frame, scratch: scratch)
+            }
+        } else {
+            scratch.samples.withUnsafeMutableBufferPointer {
+                self.frame($0.baseAddress!, layout: layout, into: frame, scratch: scratch)
             }
         }
-        return canvas
+        return true
     }
 }
 
 /// One input file's images as frames of the model's input, read as they are asked for: an
-/// idx file (three dimensions, or four with channels) one image at a time, so memory holds
-/// an image however many the header declares and nothing past --limit is read or inflated;
-/// a PNG or PGM as its one frame.
+/// idx file (three dimensions, or four with channels; a regular file, a pipe or a FIFO) one
+/// image at a time, so memory holds an image however many the header declares and nothing
+/// past --limit is read or inflated; a PNG or PGM as its one frame, made when it is opened.
 final class FrameSource {
     let path: String
     /// The images the file holds (its header's count).
     let count: Int
     private let shaper: FrameShaper
     private let stream: IDXStream?
-    private var image: [UInt8]?
+    private var image: [Float]?
+    private let scratch = ImageScratch()
 
     init(path: String, shaper: FrameShaper, stream: IDXStream) {
         self.path = path
@@ -79,18 +100,7 @@ final class FrameSource {
         count = stream.declaredCount ?? 0
     }
 
-    /// The images of an IDX stream already read into memory (a pipe or FIFO).
-    private var held: (images: IDXImages, next: Int)?
-
-    init(path: String, shaper: FrameShaper, images: IDXImages) {
-        self.path = path
-        self.shaper = shaper
-        stream = nil
-        held = (images, 0)
-        count = images.count
-    }
-
-    init(path: String, shaper: FrameShaper, frame: [UInt8]) {
+    init(path: String, shaper: FrameShaper, frame: [Float]) {
         self.path = path
         self.shaper = shaper
         stream = nil
@@ -98,23 +108,17 @@ final class FrameSource {
         count = 1
     }
 
-    /// The next image as a frame; the caller asks for at most `count`.
-    func next() throws -> [UInt8] {
-        if let (images, index) = held {
-            held = (images, index + 1)
-            return shaper.frame(
-                Array(images.image(index)), rows: images.rows, columns: images.columns, channels: images.channels,
-                alpha: false)
-        }
+    /// The next image as a frame, into `frame` (`shaper.frameCount` floats); the caller asks
+    /// for at most `count`.
+    func next(into frame: UnsafeMutablePointer<Float>) throws {
         if let stream {
-            guard let pixels = try stream.next() else {
-                throw IDXError(path, .truncated(expected: count * stream.pixelsPerImage, found: 0))
+            guard try shaper.next(from: stream, into: frame, scratch: scratch) else {
+                throw IDXError(path, .truncated(expected: count * stream.bytesPerImage, found: 0))
             }
-            return shaper.frame(
-                pixels, rows: stream.rows, columns: stream.columns, channels: stream.channels, alpha: false)
+            return
         }
-        defer { image = nil }
-        return image ?? []
+        if let image { frame.update(from: image, count: image.count) }
+        image = nil
     }
 
     /// After the last image: anything more in the file is refused, as on a full read.
@@ -130,60 +134,46 @@ enum Frames {
     /// file's header (size, channels, a raw file's length), an image's size from its header
     /// and then its pixels.
     static func open(_ paths: [String], shaper: FrameShaper) throws -> [FrameSource] {
-        let input = shaper.input
         var sources: [FrameSource] = []
         for path in paths {
             // Opened once: a pipe or FIFO (`<(cat digit.png)`, /dev/stdin) is read as one
-            // stream, its first bytes told apart here and then read again from memory; a
-            // regular file is read again from its path, a batch at a time.
+            // stream, its first bytes told apart here and then read on from them; a regular
+            // file is read again from its path, an image at a time.
             let opened = try openInput(path)
-            defer { close(opened.file.descriptor) }
             switch opened.kind {
-            case .idx where !opened.file.isRegular:
-                let images = try IDX.readFrames(descriptor: opened.file.descriptor, name: path, prefix: opened.start)
-                guard shaper.accepts(rows: images.rows, columns: images.columns) else {
-                    throw IDXError(
-                        path,
-                        .wrongImageSize(rows: images.rows, columns: images.columns, expected: shaper.acceptedSizes()))
-                }
-                guard shaper.accepts(channels: images.channels, alpha: false) else {
-                    throw ImageReadError(
-                        path, "images have \(images.channels) channels, the model takes \(input.channels)")
-                }
-                sources.append(FrameSource(path: path, shaper: shaper, images: images))
             case .idx:
-                let images = try IDXStream(path: path)
-                guard shaper.accepts(rows: images.rows, columns: images.columns) else {
-                    throw IDXError(
-                        path,
-                        .wrongImageSize(rows: images.rows, columns: images.columns, expected: shaper.acceptedSizes()))
+                let stream: IDXStream
+                if opened.file.isRegular {
+                    close(opened.file.descriptor)
+                    stream = try IDXStream(path: path)
+                } else {
+                    stream = try IDXStream(opened: opened.file.descriptor, name: path, prefix: opened.start)
                 }
-                guard shaper.accepts(channels: images.channels, alpha: false) else {
-                    throw ImageReadError(
-                        path, "images have \(images.channels) channels, the model takes \(input.channels)")
-                }
-                sources.append(FrameSource(path: path, shaper: shaper, stream: images))
+                // The shape is known from the header: refuse a file that does not fit at once.
+                if let problem = shaper.problem(stream.layout) { throw ImageReadError(path, problem) }
+                sources.append(FrameSource(path: path, shaper: shaper, stream: stream))
             case .image:
+                defer { close(opened.file.descriptor) }
+                // The size is checked from the header, before any pixel is decoded.
                 func checkSize(width: Int, height: Int) throws {
-                    guard shaper.accepts(rows: height, columns: width) else {
-                        throw ImageReadError(
-                            path,
-                            "image is \(width)x\(height) (width x height), expected \(shaper.acceptedSizes(widthFirst: true))"
-                        )
+                    if let problem = shaper.fitting.sizeProblem(rows: height, columns: width) {
+                        throw ImageReadError(path, problem)
                     }
                 }
-                // The size is checked from the header, before any pixel is decoded.
                 let image =
                     opened.file.isRegular
                     ? try ImageFile.read(path, accept: checkSize) : try readStreamedImage(opened, path: path)
-                try checkSize(width: image.width, height: image.height)
-                guard shaper.accepts(channels: image.channels, alpha: image.hasAlpha) else {
-                    throw ImageReadError(
-                        path, "a \(describe(image)) image cannot feed a model of \(input.channels) channels")
+                let layout = ImageLayout(
+                    rows: image.height, columns: image.width, channels: image.channels, alpha: image.hasAlpha)
+                if let problem = shaper.problem(layout) { throw ImageReadError(path, problem) }
+                var samples = image.eightBitSamples
+                var frame = [Float](repeating: 0, count: shaper.frameCount)
+                samples.withUnsafeMutableBufferPointer { samples in
+                    frame.withUnsafeMutableBufferPointer {
+                        shaper.frame(
+                            samples.baseAddress!, layout: layout, into: $0.baseAddress!, scratch: ImageScratch())
+                    }
                 }
-                let frame = shaper.frame(
-                    image.eightBitSamples, rows: image.height, columns: image.width, channels: image.channels,
-                    alpha: image.hasAlpha)
                 sources.append(FrameSource(path: path, shaper: shaper, frame: frame))
             }
         }
@@ -251,9 +241,5 @@ enum Frames {
             throw ImageReadError(path, error.reason)
         }
         return try ImageFile.decode(input.start + rest, name: path)
-    }
-
-    static func describe(_ image: DecodedImage) -> String {
-        ["grey", "grey and alpha", "RGB", "RGBA"][image.channels - 1]
     }
 }

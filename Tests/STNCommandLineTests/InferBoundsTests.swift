@@ -84,6 +84,7 @@ extension ToolTests {
         try Data(png).write(to: URL(fileURLWithPath: path))
         try assertRefused(
             "stn-infer", [path, "--weights", Self.stCNN],
-            "\(path): image is 8192x8192 (width x height), expected 42x42 or 28x28 (centred)", status: 1)
+            "\(path): image is 8192x8192 (width x height), the model takes 42x42 (or 28x28, centred); pass --fit resize or --fit pad",
+            status: 1)
     }
 }

@@ -50,7 +50,7 @@ extension ToolTests {
     }
 
     /// A 3-channel model gets a PNG's RGB exactly as an N x H x W x C idx file feeds it, and a
-    /// grey PGM as R = G = B.
+    /// grey PGM as R = G = B when --color rgb asks for it.
     func testAThreeChannelModelTakesRGBPNGAndFourDimensionalIDX() throws {
         let directory = try temporaryDirectory(for: self, prefix: "stn-tool-tests")
         let rgb = (0 ..< 8).flatMap { y in (0 ..< 8).flatMap { x in Self.rgb8(x, y) } }
@@ -61,12 +61,17 @@ extension ToolTests {
         let fromIDX = try answers([directory + "/frames-idx"] + common)
         XCTAssertEqual(fromIDX.count, 2)
         XCTAssertNotEqual(withoutIndex(fromIDX[0]), withoutIndex(fromIDX[1]))
-        XCTAssertEqual(try answers([Self.images + "/rgb8.png", directory + "/grey.pgm"] + common), fromIDX)
+        try assertRefused(
+            "stn-infer", [Self.images + "/rgb8.png", directory + "/grey.pgm"] + common,
+            "\(directory)/grey.pgm: a grey image for a model of 3 channels: pass --color rgb to repeat grey in R, G and B",
+            status: 1)
+        XCTAssertEqual(
+            try answers([Self.images + "/rgb8.png", directory + "/grey.pgm", "--color", "rgb"] + common), fromIDX)
         // A grey model refuses four channels that are not colour.
         try writeIDX([1, 42, 42, 4], [UInt8](repeating: 0, count: 42 * 42 * 4), to: directory + "/four-idx")
         try assertRefused(
             "stn-infer", [directory + "/four-idx", "--weights", Self.stCNN],
-            "\(directory)/four-idx: images have 4 channels, the model takes 1", status: 1)
+            "\(directory)/four-idx: a 4-channel image (4 colour channels) cannot feed a model of 1 channel", status: 1)
     }
 
     /// --warped writes the transformer output as PNG: the RGB model's transformer is the
@@ -125,7 +130,10 @@ extension ToolTests {
                 try file("maxval.pgm", Data("P5\n28 28\n1000\n".utf8) + Data(repeating: 0xFF, count: 2 * 784)),
                 "pixel 0,0 is 65535, above the header's maxval 1000"
             ),
-            (Self.images + "/grey8.png", "image is 5x3 (width x height), expected 42x42 or 28x28 (centred)"),
+            (
+                Self.images + "/grey8.png",
+                "image is 5x3 (width x height), the model takes 42x42 (or 28x28, centred); pass --fit resize or --fit pad"
+            ),
             (directory + "/missing.png", "cannot read file: no such file"),
         ]
         for (path, problem) in cases {

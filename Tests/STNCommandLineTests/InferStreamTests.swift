@@ -158,6 +158,8 @@ final class InferStreamTests: XCTestCase {
         let (status, stderr) = session.finish()
         XCTAssertEqual(status, 1)
         XCTAssertEqual(
-            stderr, "stn-infer: error: standard input: images are 30x30, expected 42x42 or 28x28 (centred)\n")
+            stderr,
+            "stn-infer: error: standard input: image is 30x30 (width x height), the model takes 42x42 (or 28x28, centred); pass --fit resize or --fit pad\n"
+        )
     }
 }

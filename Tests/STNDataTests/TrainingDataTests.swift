@@ -230,4 +230,45 @@ final class TrainingDataTests: XCTestCase {
             }
         ) { XCTAssertTrue("\($0)".hasPrefix(set.entries[4].path + ": "), "\($0)") }
     }
+
+    /// --augment's jitter runs on the loader's threads: each frame is the plain frame jittered
+    /// by image index and epoch (what the trainer did on its own thread before), for any
+    /// thread count; without `augment` (test batches) the frames are plain.
+    func testAugmentedBatchesAreTheJitteredFramesForAnyThreadCount() throws {
+        let count = 9
+        let pixels = (0 ..< count * 6 * 5 * 2).map { (i: Int) -> UInt8 in UInt8(i * 29 % 256) }
+        let set = IDXImageSet(
+            IDXImages(count: count, rows: 6, columns: 5, channels: 2, pixels: pixels),
+            labels: (0 ..< count).map { UInt8($0 % 3) }, name: "memory")
+        let fitting = FrameFitting(rows: 8, columns: 7, channels: 2, fit: .resize)
+        let augmentation = try Augmentation(parsing: "rotate=20,scale=0.8-1.2,shift=0.1,projective=0.1,elastic=9")
+        let indices = [4, 0, 8, 2, 7, 1, 3, 6, 5]
+        let frame = fitting.frameCount
+        func load(threads: Int, augment: Bool) throws -> [Float] {
+            var images = [Float](repeating: 0, count: count * frame)
+            var labels = [UInt8](repeating: 0, count: count)
+            try images.withUnsafeMutableBufferPointer { images in
+                try labels.withUnsafeMutableBufferPointer { labels in
+                    try BatchLoader(fitting: fitting, threads: threads, augmentation: augmentation, seed: 5).load(
+                        set, indices: indices[...], epoch: 3, images: images.baseAddress!,
+                        labels: labels.baseAddress!, augment: augment)
+                }
+            }
+            return images
+        }
+        var expected = try load(threads: 1, augment: false)
+        let workspace = DistortionWorkspace(count: augmentation.workspaceCount(width: 7, height: 8))
+        var copy = [Float](repeating: 0, count: frame)
+        expected.withUnsafeMutableBufferPointer { images in
+            copy.withUnsafeMutableBufferPointer { copy in
+                for (j, index) in indices.enumerated() {
+                    augmentation.apply(
+                        inPlace: images.baseAddress! + j * frame, copy: copy.baseAddress!, width: 7, height: 8,
+                        channels: 2, interleaved: true, seed: 5, index: index, epoch: 3, workspace: workspace)
+                }
+            }
+        }
+        XCTAssertNotEqual(expected, try load(threads: 1, augment: false))
+        for threads in [1, 2, 4] { XCTAssertEqual(try load(threads: threads, augment: true), expected) }
+    }
 }

@@ -95,6 +95,37 @@ final class UserDataTrainingTests: XCTestCase {
         XCTAssertEqual(file.attributes["train_images"], .int(24))
     }
 
+    /// A float32 IDX pair holding what the trainer makes of each byte (k x (1/255) in float32)
+    /// trains the weights of the 8-bit pair bit for bit, with --augment too.
+    func testFloatIDXTrainsTheWeightsOfTheByteFile() throws {
+        let root = NSTemporaryDirectory() + "stn-user-data-\(UUID().uuidString)"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let count = 30
+        let labels = (0 ..< count).map { UInt8($0 % 3) }
+        var pixels: [UInt8] = []
+        for i in 0 ..< count {
+            for p in 0 ..< 64 {
+                let bright = (p / 8) * 3 / 8 == i % 3
+                pixels.append(UInt8((p * 7 + i * 13) % 40 + (bright ? 200 : 0)))
+            }
+        }
+        try IDX.writeImages(IDXImages(count: count, rows: 8, columns: 8, pixels: pixels), to: root + "/bytes")
+        try IDX.writeFloatImages(
+            pixels.map { Float($0) * (1 / 255) }, count: count, rows: 8, columns: 8, to: root + "/floats")
+        try IDX.writeLabels(labels, to: root + "/labels")
+        var parameters: [[Float]] = []
+        for images in ["bytes", "floats"] {
+            var c = try configuration(root)
+            c.dataSource = DataSource(train: "\(root)/\(images),\(root)/labels", validationFraction: 0.2)
+            c.augmentation = try Augmentation(parsing: "rotate=10,shift=0.1")
+            let t = try trainer(c)
+            try t.run(events: { _ in }, shouldStop: { false }, checkpoint: { _ in })
+            parameters.append(t.state.parameters)
+        }
+        XCTAssertEqual(parameters[0], parameters[1])
+    }
+
     /// --limit takes the first images of a fixed shuffle: every class, not the first one's.
     func testLimitSamplesEveryClass() throws {
         let root = try imageFolder()
