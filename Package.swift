@@ -13,18 +13,20 @@ let checked = environment["STN_CHECKED"] == "1"
 let optimise: SwiftSetting = .unsafeFlags([checked ? "-O" : "-Ounchecked", "-wmo"], .when(configuration: .release))
 
 // The build does not depend on the build machine's CPU. On x86-64 the kernels
-// (Sources/STNKernels) are compiled three times and one copy is chosen at start-up from
-// CPUID (STNKernels' ISA; STN_ISA=avx512|avx2|portable forces one):
+// (Sources/STNKernels) are compiled three times; a plan binds one copy's table of entry
+// points (`KernelTable`) when it is built, chosen from CPUID (STNKernelSelection's ISA;
+// STN_ISA=avx512|avx2|portable forces one):
 //   - STNKernels itself, baseline x86-64 like everything else: the portable copy, which
-//     multiplies then adds (without FMA, SIMD.addingProduct is a libm call per lane), and
-//     the dispatch (STN_DISPATCH: each public kernel entry point runs the selected copy);
+//     multiplies then adds (without FMA, SIMD.addingProduct is a libm call per lane);
 //   - STNKernelsAVX2 (-target-cpu haswell) and STNKernelsAVX512 (skylake-avx512, 16-lane
 //     GEMM blocks: STN_AVX512), from the same files through the symlinked folders
 //     Sources/STNKernelsAVX2 and Sources/STNKernelsAVX512. STN_FMA: use fused multiply-adds.
+// The types their entry points take are STNKernelInterface's, compiled once and shared.
+// STN_DISPATCH tells STNKernelSelection that the three copies are there.
 // pku and invpcid are turned off: never emitted for this code, often hidden by hypervisors,
 // so the start-up check need not require them.
 // STN_TARGET_CPU=<cpu> instead builds everything for that CPU with one copy of the kernels
-// and no dispatch (for experiments; docs/building.md).
+// and no choice (for experiments; docs/building.md).
 let singleTargetCPU = environment["STN_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
 let avx512CPUs: Set<String> = [
     "skylake-avx512", "cascadelake", "cooperlake", "cannonlake", "icelake-client",
@@ -34,19 +36,22 @@ let avx512CPUs: Set<String> = [
 
 var speed: [SwiftSetting] = [optimise]
 var kernelSettings: [SwiftSetting] = [optimise]
-var kernelDependencies: [Target.Dependency] = ["CPUID"]
+var selectionSettings: [SwiftSetting] = [optimise]
+var kernelCopies: [Target.Dependency] = ["STNKernels"]
 var kernelVariants: [Target] = []
 if let singleTargetCPU {
     speed.append(.unsafeFlags(["-target-cpu", singleTargetCPU]))
-    kernelSettings = speed + [.define("STN_FMA")]
-    if avx512CPUs.contains(singleTargetCPU) { kernelSettings.append(.define("STN_AVX512")) }
+    var defines: [SwiftSetting] = [.define("STN_FMA")]
+    if avx512CPUs.contains(singleTargetCPU) { defines.append(.define("STN_AVX512")) }
+    kernelSettings = speed + defines
+    selectionSettings = speed + defines
 } else {
     #if arch(x86_64)
-        kernelSettings.append(.define("STN_DISPATCH"))
-        kernelDependencies += ["STNKernelsAVX512", "STNKernelsAVX2"]
+        selectionSettings.append(.define("STN_DISPATCH"))
+        kernelCopies += ["STNKernelsAVX512", "STNKernelsAVX2"]
         func variant(_ name: String, _ flags: [String], _ defines: [String]) -> Target {
             .target(
-                name: name, path: "Sources/\(name)", exclude: ["Dispatch"],
+                name: name, dependencies: ["STNKernelInterface"], path: "Sources/\(name)",
                 swiftSettings: [optimise, .unsafeFlags(flags)] + defines.map { .define($0) })
         }
         kernelVariants = [
@@ -113,20 +118,31 @@ let package = Package(
         .target(name: "STNLibHDF5", dependencies: ["STNModel", "STNSystem", "CHDF5"], swiftSettings: speed),
         // The processor's CPUID and XCR0 registers, for choosing the kernels' ISA.
         .target(name: "CPUID"),
+        // What a kernel call takes (the shapes, their weight packings) and the table of the
+        // kernels' entry points, compiled once and shared by every copy of the kernels; and
+        // the few kernels that are not compiled per ISA (log-softmax, softmax).
+        .target(name: "STNKernelInterface", swiftSettings: speed),
         // SIMD compute kernels shared by trainer and engine (raw pointers, no allocation),
-        // and the choice of their ISA at start-up.
-        .target(name: "STNKernels", dependencies: kernelDependencies, swiftSettings: kernelSettings),
+        // compiled once per ISA (above): each copy's one public symbol is its `kernelTable`.
+        .target(name: "STNKernels", dependencies: ["STNKernelInterface"], swiftSettings: kernelSettings),
+        // The choice of ISA (CPUID, STN_ISA) and the kernel table of each ISA this binary carries.
+        .target(
+            name: "STNKernelSelection", dependencies: ["CPUID", "STNKernelInterface"] + kernelCopies,
+            swiftSettings: selectionSettings),
         // A model's layer list compiled into steps over named tensors, forward and backward,
         // with the inference arena planned by buffer lifetime: what engine and trainer run.
-        .target(name: "STNPlan", dependencies: ["STNModel", "STNKernels"], swiftSettings: speed),
+        .target(
+            name: "STNPlan", dependencies: ["STNModel", "STNKernelInterface", "STNKernelSelection"],
+            swiftSettings: speed),
         // Forward/backward passes, SGD, recipes, checkpoints.
         .target(
             name: "STNTrainer",
-            dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernels", "STNPlan"],
+            dependencies: ["STNSystem", "STNData", "STNModel", "STNLibHDF5", "STNKernelInterface", "STNPlan"],
             swiftSettings: speed),
         // Fixed-shape, zero-allocation inference.
         .target(
-            name: "STNEngine", dependencies: ["STNModel", "STNKernels", "STNPlan", "STNSystem"], swiftSettings: speed),
+            name: "STNEngine", dependencies: ["STNModel", "STNKernelInterface", "STNPlan", "STNSystem"],
+            swiftSettings: speed),
 
         // The C API: stn.h (CSTN) implemented over the engine with @_cdecl (STNEngineC).
         .target(name: "CSTN"),
@@ -162,8 +178,8 @@ let package = Package(
         .executableTarget(
             name: "stn-train",
             dependencies: [
-                "STNTrainer", "STNKernels", "STNPlan", "STNData", "STNModel", "STNLibHDF5", "STNImage", "STNSystem",
-                "STNTensorBoard",
+                "STNTrainer", "STNKernelSelection", "STNPlan", "STNData", "STNModel", "STNLibHDF5", "STNImage",
+                "STNSystem", "STNTensorBoard",
             ] + commandLine,
             swiftSettings: speed),
         // Built for one-image-per-process use: no libhdf5 and no full Foundation in its
@@ -173,8 +189,9 @@ let package = Package(
         // image takes a few milliseconds (docs/building.md, "Start-up").
         .executableTarget(
             name: "stn-infer",
-            dependencies: ["STNEngine", "STNKernels", "STNPlan", "STNData", "STNModel", "STNImage", "STNSystem"]
-                + commandLine,
+            dependencies: [
+                "STNEngine", "STNKernelSelection", "STNPlan", "STNData", "STNModel", "STNImage", "STNSystem",
+            ] + commandLine,
             swiftSettings: speed,
             linkerSettings: [
                 .unsafeFlags(
@@ -185,12 +202,13 @@ let package = Package(
             ]),
         .executableTarget(
             name: "stn-report",
-            dependencies: ["STNEngine", "STNKernels", "STNData", "STNModel", "STNImage", "STNSystem"] + commandLine,
+            dependencies: ["STNEngine", "STNKernelSelection", "STNData", "STNModel", "STNImage", "STNSystem"]
+                + commandLine,
             swiftSettings: speed),
         .executableTarget(
             name: "stn-bench",
             dependencies: [
-                "STNEngine", "STNTrainer", "STNKernels", "STNPlan", "STNData", "STNModel", "STNSystem",
+                "STNEngine", "STNTrainer", "STNKernelSelection", "STNPlan", "STNData", "STNModel", "STNSystem",
                 "AllocationCounter",
             ] + commandLine,
             swiftSettings: speed),
@@ -221,24 +239,30 @@ let package = Package(
                 "STNTestSupport", "STNONNX", "ONNXProto", "STNModel", "STNLibHDF5", "STNEngine", "STNTrainer",
             ],
             swiftSettings: speed),
-        .testTarget(name: "STNKernelsTests", dependencies: ["STNKernels", "CPUID"], swiftSettings: speed),
+        .testTarget(
+            name: "STNKernelsTests",
+            dependencies: ["STNKernelInterface", "STNKernelSelection", "STNKernels", "CPUID"],
+            swiftSettings: speed),
         .testTarget(
             name: "STNPlanTests",
             dependencies: [
-                "STNTestSupport", "STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernels",
-                "STNLibHDF5",
+                "STNTestSupport", "STNPlan", "STNModel", "STNTrainer", "STNEngine", "STNData", "STNKernelInterface",
+                "STNKernelSelection", "STNLibHDF5",
             ],
             swiftSettings: speed),
         .testTarget(
             name: "STNTrainerTests",
-            dependencies: ["STNTestSupport", "STNTrainer", "STNData", "STNModel", "STNLibHDF5"],
+            dependencies: [
+                "STNTestSupport", "STNTrainer", "STNData", "STNModel", "STNLibHDF5", "STNKernelInterface",
+                "STNKernelSelection",
+            ],
             swiftSettings: speed),
         .testTarget(
             name: "STNEngineTests",
             dependencies: [
-                "STNTestSupport",
-                "STNEngine", "STNEngineC", "CSTN", "STNTrainer", "STNKernels", "STNData", "STNModel", "STNLibHDF5",
-                "AllocationCounter",
+                "STNTestSupport", "STNEngine", "STNEngineC", "CSTN", "STNTrainer", "STNKernelInterface",
+                "STNKernelSelection", "STNData",
+                "STNModel", "STNLibHDF5", "AllocationCounter",
             ],
             swiftSettings: speed),
     ] + kernelVariants,

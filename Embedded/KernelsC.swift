@@ -1,8 +1,11 @@
 // C entry points to the kernels (Sources/STNKernels), for the Embedded Swift builds of
 // tools/ci/test-arm: compiled into the same module as the kernels' own source files
 // (`swiftc -enable-experimental-feature Embedded -wmo ... Sources/STNKernels/*.swift
-// Embedded/KernelsC.swift`), not part of the SwiftPM build. Everything works on caller-owned
-// float buffers: nothing here allocates. Shapes are `Int32` so the C side uses plain ints.
+// Embedded/KernelsC.swift`, against the module of Sources/STNKernelInterface), not part of
+// the SwiftPM build. Everything works on caller-owned float buffers: nothing here allocates.
+// Shapes are `Int32` so the C side uses plain ints.
+
+import STNKernelInterface
 
 /// C (m x n, row-major, n a multiple of 8) += A (m x k, row-major) * B (k x n, row-major).
 @_cdecl("stn_gemm")

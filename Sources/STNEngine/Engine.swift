@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 import STNModel
 import STNPlan
 import STNSystem

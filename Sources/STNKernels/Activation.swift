@@ -1,42 +1,17 @@
-/// An elementwise activation, as PyTorch and ONNX define it.
-public enum ActivationKind: Sendable, Equatable {
-    /// x > 0 ? x : slope * x
-    case leakyReLU(slope: Float)
-    /// x > 0 ? x : alpha * (exp(x) - 1)
-    case elu(alpha: Float)
-    case tanh
-    case sigmoid
-    /// x * sigmoid(x)
-    case silu
-    /// min(max(x, min), max); ReLU6 is clip(0, 6). Gradient 1 strictly inside (min, max), else
-    /// 0 (PyTorch's hardtanh backward).
-    case clip(min: Float, max: Float)
-    /// max(0, min(1, alpha * x + beta)) (ONNX HardSigmoid; PyTorch's Hardsigmoid is alpha 1/6, beta 0.5).
-    case hardSigmoid(alpha: Float, beta: Float)
-    /// x * min(max(x + 3, 0), 6) / 6, as PyTorch computes it.
-    case hardSwish
-    /// x * Phi(x), the exact (erf) form.
-    case gelu
-}
+import STNKernelInterface
 
 /// Elementwise activations over NHWC buffers of `pixels` pixels, `stride` floats each, of
 /// which the first `channels` are real: whole vectors (16 lanes with AVX-512, else 8) when
 /// channels == stride, else eight lanes at a time per pixel with the padding lanes
 /// (channels ..< stride) written 0. exp, tanh and erf are the polynomial forms of
 /// `VectorMath.swift`.
-public enum Activation {
+enum Activation {
     /// output = f(input) on lanes c < channels; padding lanes are written 0. input may equal
     /// output (in place).
-    public static func forward(
+    static func forward(
         _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, pixels: Int,
         channels: Int, stride: Int
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.activationForward(
-                    kind, input: input, output: output, pixels: pixels, channels: channels, stride: stride)
-            }
-        #endif
         let layout = Elementwise(pixels: pixels, channels: channels, stride: stride)
         switch kind {
         case .leakyReLU(let slope): layout.forward(LeakyReLUFunction(slope: slope), input, output)
@@ -56,17 +31,10 @@ public enum Activation {
     /// the forward output y. The derivatives are exact rather than taken from y where y
     /// loses them: sigmoid' = e / (1 + e)^2 and tanh' = 4 e / (1 + e)^2 with e = exp(-|x|)
     /// (resp. exp(-2|x|)), not y (1 - y) and 1 - y^2, which cancel as y nears 1.
-    public static func backward(
+    static func backward(
         _ kind: ActivationKind, input: UnsafePointer<Float>, output: UnsafePointer<Float>,
         dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>, pixels: Int, channels: Int, stride: Int
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.activationBackward(
-                    kind, input: input, output: output, dOutput: dOutput, dInput: dInput, pixels: pixels,
-                    channels: channels, stride: stride)
-            }
-        #endif
         let layout = Elementwise(pixels: pixels, channels: channels, stride: stride)
         switch kind {
         case .leakyReLU(let slope): layout.backward(LeakyReLUFunction(slope: slope), input, output, dOutput, dInput)
@@ -85,17 +53,10 @@ public enum Activation {
 
     /// PReLU: x > 0 ? x : slope * x, with one slope per channel (`slopes` has `stride` floats,
     /// padding lanes 0), or one shared slope (slopes[0]) when `sharedSlope`.
-    public static func preluForward(
+    static func preluForward(
         input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool,
         output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.preluForward(
-                    input: input, slopes: slopes, sharedSlope: sharedSlope, output: output, pixels: pixels,
-                    stride: stride)
-            }
-        #endif
         if sharedSlope {
             Elementwise(pixels: pixels, channels: stride, stride: stride).forward(
                 LeakyReLUFunction(slope: slopes[0]), input, output)
@@ -122,17 +83,10 @@ public enum Activation {
     /// dInput = (x > 0 ? 1 : slope) * dOutput, overwritten if non-nil; dSlopes += the sum
     /// over pixels of (x > 0 ? 0 : x) * dOutput, per channel (`stride` floats), or all of it
     /// into dSlopes[0] when `sharedSlope`.
-    public static func preluBackward(
+    static func preluBackward(
         input: UnsafePointer<Float>, slopes: UnsafePointer<Float>, sharedSlope: Bool, dOutput: UnsafePointer<Float>,
         dInput: UnsafeMutablePointer<Float>?, dSlopes: UnsafeMutablePointer<Float>, pixels: Int, stride: Int
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.preluBackward(
-                    input: input, slopes: slopes, sharedSlope: sharedSlope, dOutput: dOutput, dInput: dInput,
-                    dSlopes: dSlopes, pixels: pixels, stride: stride)
-            }
-        #endif
         precondition(stride % 8 == 0, "prelu: stride must be a multiple of 8")
         // One channel block at a time down all pixels, so the slope gradient stays in a register.
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) -> V {

@@ -1,19 +1,15 @@
+import STNKernelInterface
+
 /// Elementwise kernels over NHWC lanes: a per-channel scale and shift (a batch norm at
 /// inference that no convolution absorbs) and the sum of two tensors (a residual
 /// connection), 8 lanes at a time.
-public enum ChannelAffine {
+enum ChannelAffine {
     /// output = input * scale[c] + shift[c] for each of `pixels` pixels of `stride` lanes;
     /// scale and shift hold `stride` floats (zero in padding lanes, which therefore stay zero).
-    public static func forward(
+    static func forward(
         input: UnsafePointer<Float>, scale: UnsafePointer<Float>, shift: UnsafePointer<Float>,
         output: UnsafeMutablePointer<Float>, pixels: Int, stride: Int
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.channelAffineForward(
-                    input: input, scale: scale, shift: shift, output: output, pixels: pixels, stride: stride)
-            }
-        #endif
         if stride % 8 == 0 {
             for p in 0 ..< pixels {
                 let at = p * stride
@@ -34,14 +30,11 @@ public enum ChannelAffine {
     }
 }
 
-public enum ElementwiseSum {
+enum ElementwiseSum {
     /// output = a + b over `count` floats (rounded up to 8: buffers hold whole vectors).
-    public static func add(
+    static func add(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels { return kernels.add(a, b, into: output, count: count) }
-        #endif
         var i = 0
         while i < count {
             let x = SIMD8<Float>(UnsafeBufferPointer(start: a + i, count: 8))
@@ -55,24 +48,4 @@ public enum ElementwiseSum {
 @inline(__always)
 private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
-}
-
-/// One column of a matrix product by a fixed matrix stored transposed: column[r] = sum_k
-/// AT[k][r] * x[k * xStride], 8 rows at a time (rows is a multiple of 8).
-public enum MatrixColumn {
-    public static func accumulate(
-        _ transposed: UnsafePointer<Float>, rows: Int, inner: Int, x: UnsafePointer<Float>, xStride: Int,
-        into column: UnsafeMutablePointer<Float>
-    ) {
-        var r = 0
-        while r < rows {
-            var sum = SIMD8<Float>()
-            for k in 0 ..< inner {
-                let a = SIMD8<Float>(UnsafeBufferPointer(start: transposed + k * rows + r, count: 8))
-                sum = sum + a * SIMD8<Float>(repeating: x[k * xStride])
-            }
-            store(sum, column + r)
-            r += 8
-        }
-    }
 }

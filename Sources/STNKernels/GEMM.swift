@@ -1,3 +1,5 @@
+import STNKernelInterface
+
 /// The one compute primitive behind every convolution and fully connected layer, forward
 /// and backward: a register-blocked SIMD "implicit GEMM"
 ///
@@ -13,56 +15,7 @@
 /// Shapes: `n` (columns) must be a multiple of 8; layers pad channel counts to 8 with
 /// zero weights. Nothing here allocates.
 
-/// How row i of C finds its A elements: offset(i) = (i / perLine) * lineStride + (i % perLine) * step.
-/// (Output position (y, x) of a convolution: perLine = output width, lineStride = one input
-/// row, step = one input pixel.)
-public struct RowMap: Sendable {
-    public var perLine: Int
-    public var lineStride: Int
-    public var step: Int
-
-    public init(perLine: Int, lineStride: Int, step: Int) {
-        self.perLine = max(1, perLine)
-        self.lineStride = lineStride
-        self.step = step
-    }
-
-    /// Rows laid out one after another, `step` apart.
-    public static func linear(step: Int) -> RowMap { RowMap(perLine: Int.max, lineStride: 0, step: step) }
-
-    @inline(__always)
-    public func offset(_ i: Int) -> Int { (i / perLine) * lineStride + (i % perLine) * step }
-}
-
-/// The summation index t = (t1, t2), t1 < n1, t2 < n2: A advances by aStride1/aStride2 and
-/// B by bStride1/bStride2.
-public struct Reduction: Sendable {
-    public var n1: Int, n2: Int
-    public var aStride1: Int, aStride2: Int
-    public var bStride1: Int, bStride2: Int
-
-    public init(n1: Int, n2: Int, aStride1: Int, aStride2: Int, bStride1: Int, bStride2: Int) {
-        self.n1 = n1
-        self.n2 = n2
-        self.aStride1 = aStride1
-        self.aStride2 = aStride2
-        self.bStride1 = bStride1
-        self.bStride2 = bStride2
-    }
-
-    /// A plain dot-product reduction of length k: A contiguous, B rows `ldb` apart.
-    public static func contiguous(_ k: Int, ldb: Int) -> Reduction {
-        Reduction(n1: 1, n2: k, aStride1: 0, aStride2: 1, bStride1: 0, bStride2: ldb)
-    }
-}
-
-/// Where C's accumulators start: C's own values (C += A B), zero (C = A B, C's old values
-/// never read), or one row of n values for every row of C (C = row + A B: a bias).
-public enum GEMMStart {
-    case accumulate
-    case zero
-    case row(UnsafePointer<Float>)
-
+extension GEMMStart {
     /// The same start for the columns from `j` on.
     @inline(__always)
     func advanced(by j: Int) -> GEMMStart {
@@ -116,12 +69,6 @@ public func gemmAccumulate(
     m: Int, n: Int, a: UnsafePointer<Float>, rows: RowMap, b: UnsafePointer<Float>,
     reduction: Reduction, c: UnsafeMutablePointer<Float>, ldc: Int, start: GEMMStart = .accumulate
 ) {
-    #if STN_DISPATCH
-        if let kernels = ISA.kernels {
-            return kernels.gemmAccumulate(
-                m: m, n: n, a: a, rows: rows, b: b, reduction: reduction, c: c, ldc: ldc, start: start)
-        }
-    #endif
     precondition(n % 8 == 0, "gemm: columns must be a multiple of 8")
     let lanes = Lane.scalarCount
     // Rows i ..< i + 6 of C (row i at `cursor`), columns j0 ..< j1.

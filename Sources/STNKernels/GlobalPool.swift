@@ -1,20 +1,9 @@
-/// Global average and max pooling over all pixels of an NHWC map (`channels` = its stride,
-/// a multiple of 8): AdaptiveAvgPool2d(1), ReduceMean/ReduceMax over the spatial axes. One
-/// vector of channels at a time down the pixels, four pixels per step for the averages
-/// (independent sums), one for the maximum (whose first-winner order is sequential).
-public struct GlobalPoolShape: Sendable, Equatable {
-    public let pixels: Int, channels: Int
+import STNKernelInterface
 
-    public init(pixels: Int, channels: Int) {
-        self.pixels = pixels
-        self.channels = channels
-    }
-
+/// Global average and max pooling (`GlobalPoolShape`), forward and backward.
+extension GlobalPoolShape {
     /// output[c] = the mean over pixels of input[p][c] (channels floats).
-    public func averageForward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels { return kernels.globalAveragePoolForward(self, input: input, output: output) }
-        #endif
+    func averageForward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         precondition(channels % 8 == 0, "global pool: channels must be a multiple of 8")
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) {
             let zero = V(repeating: 0)
@@ -48,12 +37,7 @@ public struct GlobalPoolShape: Sendable, Equatable {
     }
 
     /// dInput[p][c] = dOutput[c] / pixels (overwritten).
-    public func averageBackward(dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.globalAveragePoolBackward(self, dOutput: dOutput, dInput: dInput)
-            }
-        #endif
+    func averageBackward(dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
         precondition(channels % 8 == 0, "global pool: channels must be a multiple of 8")
         let scale = Float(pixels)
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) {
@@ -74,14 +58,9 @@ public struct GlobalPoolShape: Sendable, Equatable {
     /// output[c] = the maximum over pixels; `argmax` (optional, channels entries) receives
     /// the input index (p * channels + c) of the first maximum in scan order. NaN wins (the
     /// first one), as in `PoolShape.maxForward`.
-    public func maxForward(
+    func maxForward(
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.globalMaxPoolForward(self, input: input, output: output, argmax: argmax)
-            }
-        #endif
         precondition(channels % 8 == 0, "global pool: channels must be a multiple of 8")
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int) {
             var best = V(repeating: -.infinity)
@@ -119,14 +98,9 @@ public struct GlobalPoolShape: Sendable, Equatable {
     }
 
     /// dInput (overwritten): each channel's gradient goes to its maximum.
-    public func maxBackward(
+    func maxBackward(
         dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, dInput: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.globalMaxPoolBackward(self, dOutput: dOutput, argmax: argmax, dInput: dInput)
-            }
-        #endif
         dInput.initialize(repeating: 0, count: pixels * channels)
         for c in 0 ..< channels { dInput[Int(argmax[c])] += dOutput[c] }
     }

@@ -1,50 +1,7 @@
-/// Max and average pooling with any window, stride and padding, over NHWC buffers of
-/// `channels` lanes per pixel, vectorised over channels (16 lanes with AVX-512, else 8; a
-/// channel count that is not a multiple of 8, as a planar input's, ends lane by lane). Padding never wins a maximum: each window is clipped to the input
-/// (PyTorch's and ONNX's semantics). The average divides by the window's elements inside the
-/// input, or with `countIncludePad` by the window clipped to the padded input
-/// (-padTop ..< inH + padBottom, likewise across), as ONNX AveragePool and PyTorch's
-/// count_include_pad do. The output size is the caller's (floor or ceil mode). The 2 x 2,
-/// stride-2 max pool followed by ReLU has its own faster kernel, `PoolReLUShape`.
-public struct PoolShape: Sendable, Equatable {
-    public let inH: Int, inW: Int, channels: Int
-    public let kernelH: Int, kernelW: Int
-    public let strideH: Int, strideW: Int
-    public let padTop: Int, padLeft: Int, padBottom: Int, padRight: Int
-    public let outH: Int, outW: Int
-    public let countIncludePad: Bool
-    public var outputCount: Int { outH * outW * channels }
-    public var inputCount: Int { inH * inW * channels }
+import STNKernelInterface
 
-    /// No padding, floor mode.
-    public init(inH: Int, inW: Int, channels: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int) {
-        self.init(
-            inH: inH, inW: inW, channels: channels, kernelH: kernelH, kernelW: kernelW, strideH: strideH,
-            strideW: strideW, padTop: 0, padLeft: 0, outH: (inH - kernelH) / strideH + 1,
-            outW: (inW - kernelW) / strideW + 1, countIncludePad: false, padBottom: 0, padRight: 0)
-    }
-
-    /// Padding on each side and the output size (which decides floor or ceil mode).
-    public init(
-        inH: Int, inW: Int, channels: Int, kernelH: Int, kernelW: Int, strideH: Int, strideW: Int, padTop: Int,
-        padLeft: Int, outH: Int, outW: Int, countIncludePad: Bool, padBottom: Int, padRight: Int
-    ) {
-        self.inH = inH
-        self.inW = inW
-        self.channels = channels
-        self.kernelH = kernelH
-        self.kernelW = kernelW
-        self.strideH = strideH
-        self.strideW = strideW
-        self.padTop = padTop
-        self.padLeft = padLeft
-        self.padBottom = padBottom
-        self.padRight = padRight
-        self.outH = outH
-        self.outW = outW
-        self.countIncludePad = countIncludePad
-    }
-
+/// Max and average pooling (`PoolShape`), forward and backward.
+extension PoolShape {
     /// One output's window clipped to the input: rows y0 ..< y1, columns x0 ..< x1, and the
     /// average's divisor.
     struct Window {
@@ -76,14 +33,9 @@ public struct PoolShape: Sendable, Equatable {
     /// maximum in scan order, as PyTorch keeps it (the first NaN if any: NaN wins, so a
     /// non-finite input is not hidden). A window wholly in the padding gives -infinity and
     /// argmax -1.
-    public func maxForward(
+    func maxForward(
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.maxPoolForward(self, input: input, output: output, argmax: argmax)
-            }
-        #endif
         let c = channels
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int, _ o: Int, _ w: Window) {
             var best = V(repeating: -.infinity)
@@ -143,23 +95,15 @@ public struct PoolShape: Sendable, Equatable {
     }
 
     /// dInput (overwritten): each output's gradient goes to its maximum.
-    public func maxBackward(
+    func maxBackward(
         dOutput: UnsafePointer<Float>, argmax: UnsafePointer<Int32>, dInput: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.maxPoolBackward(self, dOutput: dOutput, argmax: argmax, dInput: dInput)
-            }
-        #endif
         dInput.initialize(repeating: 0, count: inputCount)
         for o in 0 ..< outputCount where argmax[o] >= 0 { dInput[Int(argmax[o])] += dOutput[o] }
     }
 
     /// Mean of each window (see the type's note on the divisor).
-    public func averageForward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels { return kernels.averagePoolForward(self, input: input, output: output) }
-        #endif
+    func averageForward(input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         let c = channels
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int, _ o: Int, _ w: Window) {
             var sum = V(repeating: 0)
@@ -188,10 +132,7 @@ public struct PoolShape: Sendable, Equatable {
 
     /// dInput (overwritten): each output's gradient divided by its divisor, added to every
     /// input of its window.
-    public func averageBackward(dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels { return kernels.averagePoolBackward(self, dOutput: dOutput, dInput: dInput) }
-        #endif
+    func averageBackward(dOutput: UnsafePointer<Float>, dInput: UnsafeMutablePointer<Float>) {
         dInput.initialize(repeating: 0, count: inputCount)
         let c = channels
         @inline(__always) func column<V: FloatVector>(_: V.Type, _ j: Int, _ o: Int, _ w: Window) {
@@ -220,24 +161,3 @@ public struct PoolShape: Sendable, Equatable {
         }
     }
 }
-
-/// Softmax over a vector.
-public enum Softmax {
-    /// Writes probabilities; returns the index of the largest.
-    @discardableResult
-    public static func forward(
-        _ logits: UnsafePointer<Float>, count: Int, into probabilities: UnsafeMutablePointer<Float>
-    )
-        -> Int
-    {
-        let best = LogSoftmax.forward(logits, count: count, into: probabilities)
-        for i in 0 ..< count { probabilities[i] = exp(probabilities[i]) }
-        return best
-    }
-}
-
-#if canImport(Glibc)
-    import Glibc
-#else
-    import Darwin
-#endif

@@ -1,30 +1,13 @@
-/// 2x2 max pooling (stride 2, floor) followed by ReLU, as the seed's `MaxPool2d(2), ReLU()`,
-/// over NHWC buffers with `channels` (padded) channels. The forward pass records which of
-/// the four inputs won, for the backward pass.
-public struct PoolReLUShape: Sendable, Equatable {
-    public let inH: Int, inW: Int, channels: Int
-    public var outH: Int { inH / 2 }
-    public var outW: Int { inW / 2 }
-    public var outputCount: Int { outH * outW * channels }
-    public var inputCount: Int { inH * inW * channels }
+import STNKernelInterface
 
-    public init(inH: Int, inW: Int, channels: Int) {
-        self.inH = inH
-        self.inW = inW
-        self.channels = channels
-    }
-
+/// The 2 x 2, stride-2 max pool and its ReLU (`PoolReLUShape`), forward and backward.
+extension PoolReLUShape {
     /// `argmax` (optional, outputCount entries) receives the input index of each maximum.
     /// Eight channels at a time (channel counts are padded to 8): a scalar loop with a
     /// branch per comparison took as long as the classifier's convolutions.
-    public func forward(
+    func forward(
         input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>?
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.poolReLUForward(self, input: input, output: output, argmax: argmax)
-            }
-        #endif
         let c = channels
         precondition(c % 8 == 0, "pool: channels must be padded to a multiple of 8")
         let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
@@ -67,15 +50,10 @@ public struct PoolReLUShape: Sendable, Equatable {
     }
 
     /// dInput (overwritten): each output's gradient goes to its maximum, if the ReLU passed it.
-    public func backward(
+    func backward(
         dOutput: UnsafePointer<Float>, output: UnsafePointer<Float>, argmax: UnsafePointer<Int32>,
         dInput: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.poolReLUBackward(self, dOutput: dOutput, output: output, argmax: argmax, dInput: dInput)
-            }
-        #endif
         // Every input of a window is written once: the output's gradient where it won (and
         // the ReLU passed it), zero elsewhere; an odd size's last row and column are in no window.
         let c = channels

@@ -1,32 +1,13 @@
+import STNKernelInterface
+
 #if canImport(Glibc)
     import Glibc  // exp, log
 #else
     import Darwin
 #endif
 
-/// How a sampler reads between and beyond pixels (PyTorch's `F.grid_sample` options).
-public struct SamplerOptions: Sendable, Equatable {
-    public var nearest: Bool
-    /// Outside the image: the nearest edge pixel (border) instead of zero.
-    public var border: Bool
-    public var alignCorners: Bool
-
-    public init(nearest: Bool = false, border: Bool = false, alignCorners: Bool = false) {
-        self.nearest = nearest
-        self.border = border
-        self.alignCorners = alignCorners
-    }
-}
-
-/// The spatial transformer's parameter-free stages, forward and backward, with PyTorch's
-/// semantics: the bilinear resize (`F.interpolate`), the affine grid generator
-/// (`F.affine_grid`) and the sampler (`F.grid_sample`). Images are NHWC rows of `stride`
-/// floats per pixel (every lane is processed, so zero padding lanes stay zero).
-///
-/// The grid comes from a localisation net and is not to be trusted: any float, NaN and
-/// infinities included, samples as "outside the image", never reads out of bounds and never
-/// traps.
-public enum Transformer {
+/// The resize, affine grid and sampler kernels of `Transformer`, forward and backward.
+extension Transformer {
     // MARK: Resize
 
     /// Where output pixel `d` reads along one axis: PyTorch's `area_pixel_compute_source_index`
@@ -37,26 +18,11 @@ public enum Transformer {
         return max(step * (Float(d) + 0.5) - 0.5, 0)
     }
 
-    /// The source step of a resize from `input` to `output` pixels: with `scale` (PyTorch's
-    /// scale_factor, recompute_scale_factor=False) 1 / scale, else input / output.
-    public static func resizeStep(input: Int, output: Int, scale: Float?, alignCorners: Bool) -> Float {
-        if alignCorners { return output > 1 ? Float(input - 1) / Float(output - 1) : 0 }
-        if let scale, scale > 0 { return Float(1.0 / Double(scale)) }
-        return Float(input) / Float(output)
-    }
-
     /// Bilinear `F.interpolate` of an `inH x inW` image to `outH x outW`, `stride` lanes per pixel.
-    public static func resize(
+    static func resize(
         _ input: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
         stepW: Float, alignCorners: Bool, into output: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.resize(
-                    input, inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH, stepW: stepW,
-                    alignCorners: alignCorners, into: output)
-            }
-        #endif
         for y in 0 ..< outH {
             let (y0, y1, wy0, wy1) = taps(y, step: stepH, size: inH, alignCorners: alignCorners)
             for x in 0 ..< outW {
@@ -81,17 +47,10 @@ public enum Transformer {
     }
 
     /// dInput (overwritten) of `resize` from dOutput.
-    public static func resizeBackward(
+    static func resizeBackward(
         dOutput: UnsafePointer<Float>, inH: Int, inW: Int, stride: Int, outH: Int, outW: Int, stepH: Float,
         stepW: Float, alignCorners: Bool, dInput: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.resizeBackward(
-                    dOutput: dOutput, inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH,
-                    stepW: stepW, alignCorners: alignCorners, dInput: dInput)
-            }
-        #endif
         dInput.initialize(repeating: 0, count: inH * inW * stride)
         for y in 0 ..< outH {
             let (y0, y1, wy0, wy1) = taps(y, step: stepH, size: inH, alignCorners: alignCorners)
@@ -118,41 +77,14 @@ public enum Transformer {
         return (i0, i1, 1 - lambda1, lambda1)
     }
 
-    /// `F.interpolate(scale_factor=0.5, mode='bilinear', align_corners=False)` of one channel.
-    public static func downsample(
-        _ input: UnsafePointer<Float>, height: Int, width: Int, into output: UnsafeMutablePointer<Float>
-    ) {
-        resize(
-            input, inH: height, inW: width, stride: 1, outH: height / 2, outW: width / 2, stepH: 2, stepW: 2,
-            alignCorners: false, into: output)
-    }
-
     // MARK: Affine grid
-
-    /// Normalised coordinate of pixel i of n, computed with PyTorch's float operations
-    /// (`linspace(-1, 1, n)`, times (n - 1) / n at align_corners=False). The bilinear
-    /// gradient has kinks at integer pixel positions, which the identity transform hits
-    /// exactly, so the last bit decides which one-sided derivative a pixel gets.
-    @inline(__always)
-    public static func normalised(_ i: Int, _ n: Int, alignCorners: Bool = false) -> Float {
-        guard n > 1 else { return alignCorners ? -1 : 0 }
-        let step = Float(2) / Float(n - 1)
-        let linspace = i < n / 2 ? -1 + step * Float(i) : 1 - step * Float(n - 1 - i)
-        return alignCorners ? linspace : linspace * Float(n - 1) / Float(n)
-    }
 
     /// grid[(y * width + x) * 2 + {0, 1}] = theta * (x_n, y_n, 1): where output pixel (x, y)
     /// samples the input, in normalised coordinates.
-    public static func affineGrid(
+    static func affineGrid(
         theta t: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool = false,
         into grid: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.affineGrid(
-                    theta: t, height: height, width: width, alignCorners: alignCorners, into: grid)
-            }
-        #endif
         for y in 0 ..< height {
             let yn = normalised(y, height, alignCorners: alignCorners)
             for x in 0 ..< width {
@@ -164,16 +96,10 @@ public enum Transformer {
     }
 
     /// dTheta (6, overwritten) from dGrid.
-    public static func affineGridBackward(
+    static func affineGridBackward(
         dGrid: UnsafePointer<Float>, height: Int, width: Int, alignCorners: Bool = false,
         dTheta: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.affineGridBackward(
-                    dGrid: dGrid, height: height, width: width, alignCorners: alignCorners, dTheta: dTheta)
-            }
-        #endif
         // Accumulated in Double: thousands of terms of mixed sign.
         var d0 = 0.0
         var d1 = 0.0
@@ -263,17 +189,10 @@ public enum Transformer {
 
     /// Samples an `height x width` image with `stride` lanes per pixel at `count` grid
     /// points: output pixel i reads the input at grid point i.
-    public static func sample(
+    static func sample(
         _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int = 1, grid: UnsafePointer<Float>,
         count: Int, options: SamplerOptions = SamplerOptions(), into output: UnsafeMutablePointer<Float>
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.sample(
-                    input, height: height, width: width, stride: stride, grid: grid, count: count, options: options,
-                    into: output)
-            }
-        #endif
         @inline(__always)
         func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height }
         if options.nearest {
@@ -389,18 +308,11 @@ public enum Transformer {
 
     /// Gradients of `sample`: dGrid (overwritten, 2 per output pixel) and, if given, dInput
     /// (overwritten, height x width x stride).
-    public static func sampleBackward(
+    static func sampleBackward(
         _ input: UnsafePointer<Float>, height: Int, width: Int, stride: Int = 1, grid: UnsafePointer<Float>,
         count: Int, options: SamplerOptions = SamplerOptions(), dOutput: UnsafePointer<Float>,
         dGrid: UnsafeMutablePointer<Float>, dInput: UnsafeMutablePointer<Float>?
     ) {
-        #if STN_DISPATCH
-            if let kernels = ISA.kernels {
-                return kernels.sampleBackward(
-                    input, height: height, width: width, stride: stride, grid: grid, count: count, options: options,
-                    dOutput: dOutput, dGrid: dGrid, dInput: dInput)
-            }
-        #endif
         dInput?.initialize(repeating: 0, count: height * width * stride)
         @inline(__always)
         func inside(_ x: Int, _ y: Int) -> Bool { x >= 0 && x < width && y >= 0 && y < height }
@@ -445,46 +357,5 @@ public enum Transformer {
             dGrid[2 * i] = gx * s.slopeX
             dGrid[2 * i + 1] = gy * s.slopeY
         }
-    }
-}
-
-/// Log-softmax over `count` logits and the negative log-likelihood of a label.
-public enum LogSoftmax {
-    /// Writes log-probabilities; returns the index of the largest.
-    @discardableResult
-    public static func forward(_ logits: UnsafePointer<Float>, count: Int, into logProbs: UnsafeMutablePointer<Float>)
-        -> Int
-    {
-        var best = 0
-        var maximum = logits[0]
-        for i in 1 ..< count where logits[i] > maximum {
-            maximum = logits[i]
-            best = i
-        }
-        var sum: Float = 0
-        for i in 0 ..< count { sum += exp(logits[i] - maximum) }
-        if abs(maximum) <= 64 {
-            // logits - (max + log sum): the order the trainer has always used (its results
-            // stay bit-identical); within a few ulps of the other order at these magnitudes.
-            let logSum = log(sum) + maximum
-            for i in 0 ..< count { logProbs[i] = logits[i] - logSum }
-        } else {
-            // (logits - max) - log sum, as PyTorch: with huge logits, max + log sum rounds to
-            // max and every class would get log-probability 0.
-            let logSum = log(sum)
-            for i in 0 ..< count { logProbs[i] = (logits[i] - maximum) - logSum }
-        }
-        return best
-    }
-
-    /// d(scale * NLL(label)) / d logits = scale * (softmax - onehot). With `smoothing` e the
-    /// target is (1 - e) onehot + e / count: the gradient of PyTorch's
-    /// `cross_entropy(label_smoothing: e)`.
-    public static func backward(
-        logProbs: UnsafePointer<Float>, count: Int, label: Int, scale: Float, smoothing: Float = 0,
-        dLogits: UnsafeMutablePointer<Float>
-    ) {
-        let floor = smoothing / Float(count)
-        for i in 0 ..< count { dLogits[i] = scale * (exp(logProbs[i]) - (i == label ? 1 - smoothing + floor : floor)) }
     }
 }

@@ -1,4 +1,5 @@
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 
 #if canImport(Glibc)
@@ -8,12 +9,15 @@ import STNModel
 #endif
 
 /// A model compiled once into steps (operation, shapes, kernel) over tensors reached by id,
-/// each id resolved from the tensor's name. The engine runs `forward` in one frame planned
+/// each id resolved from the tensor's name. The steps call the kernels of one ISA, through
+/// the table (`KernelTable`) the plan binds when it is built. The engine runs `forward` in one frame planned
 /// into one arena by buffer lifetime; the trainer runs `forward` and then `backward`, the
 /// same steps in reverse, in one frame per thread.
 public final class Plan {
     public let architecture: Architecture
     public let training: Bool
+    /// The instruction set whose kernels the steps run.
+    public let isa: ISA
     public let tensors: [PlannedTensor]
     let steps: [Step]
     public let parameterLayout: ParameterLayout
@@ -63,11 +67,14 @@ public final class Plan {
 
     public func tensor(named name: String) -> Int? { tensors.firstIndex { $0.name == name } }
 
-    /// Compiles `architecture`. Training plans keep what the backward pass needs and refuse
-    /// what cannot be trained (batch norm).
-    public init(_ architecture: Architecture, training: Bool) throws {
+    /// Compiles `architecture` for `isa`'s kernels (by default the selected ISA: STN_ISA, else
+    /// the best this processor runs). Training plans keep what the backward pass needs and
+    /// refuse what cannot be trained (batch norm).
+    public init(_ architecture: Architecture, training: Bool, isa: ISA = .active) throws {
         self.architecture = architecture
         self.training = training
+        self.isa = isa
+        let kernels = KernelTable(isa)
         let layout = ParameterLayout(architecture)
         parameterLayout = layout
         var tensors: [PlannedTensor] = []
@@ -129,7 +136,7 @@ public final class Plan {
                     name: name, input: inputIDs[0], output: id, shape: shape, inputHeight: from.shape.height,
                     inputWidth: from.shape.width, padH: padding.height, padW: padding.width,
                     realInC: from.shape.channels, weightOffset: offset("weight")!, biasOffset: offset("bias"),
-                    batchNorm: nil)
+                    batchNorm: nil, kernels: kernels)
                 convolutionSteps[name] = step
                 steps.append(step)
             case .groupedConv(let outC, let kernel, let stride, let padding, let dilation, let groups, _):
@@ -149,7 +156,7 @@ public final class Plan {
                 steps.append(
                     DepthwiseConvolutionStep(
                         name: name, input: source, output: id, shape: shape, realChannels: outC,
-                        weightOffset: offset("weight")!, biasOffset: offset("bias")))
+                        weightOffset: offset("weight")!, biasOffset: offset("bias"), kernels: kernels))
             case .batchNorm(let epsilon):
                 let statistics = (
                     offset("weight")!, offset("bias")!, offset("running_mean")!, offset("running_var")!
@@ -169,20 +176,22 @@ public final class Plan {
                         BatchNormStep(
                             name: name, input: inputIDs[0], output: id, layout: from,
                             offsets: (statistics.0, statistics.1, statistics.2, statistics.3), epsilon: epsilon,
-                            training: training))
+                            training: training, kernels: kernels))
                 }
             case .maxPool(let pooling) where !pooling.isPlain:
                 try map()
                 let id = add(name, TensorLayout(shape: out, stride: from.stride))
                 steps.append(
                     MaxPoolStep(
-                        name: name, input: inputIDs[0], output: id, shape: poolShape(from, pooling, output: out)))
+                        name: name, input: inputIDs[0], output: id, shape: poolShape(from, pooling, output: out),
+                        kernels: kernels))
             case .averagePool(let pooling) where !pooling.isPlain:
                 try map()
                 let id = add(name, TensorLayout(shape: out, stride: from.stride))
                 steps.append(
                     AveragePoolStep(
-                        name: name, input: inputIDs[0], output: id, shape: poolShape(from, pooling, output: out)))
+                        name: name, input: inputIDs[0], output: id, shape: poolShape(from, pooling, output: out),
+                        kernels: kernels))
             case .globalAveragePool, .globalMaxPool:
                 try map()
                 var maximum = false
@@ -193,11 +202,13 @@ public final class Plan {
                     GlobalPoolStep(
                         name: name, input: source, output: id,
                         shape: GlobalPoolShape(pixels: from.shape.height * from.shape.width, channels: from.stride),
-                        maximum: maximum))
+                        maximum: maximum, kernels: kernels))
             case .activation(let activation):
                 let id = add(name, from)
                 steps.append(
-                    ActivationStep(name: name, input: inputIDs[0], output: id, activation: activation, layout: from))
+                    ActivationStep(
+                        name: name, input: inputIDs[0], output: id, activation: activation, layout: from,
+                        kernels: kernels))
             case .prelu(let perChannel):
                 guard !perChannel || from.flattenedFrom == nil else {
                     throw fail("per-channel PReLU of the flattened tensor '\(spec.layer.inputs[0])'")
@@ -207,7 +218,7 @@ public final class Plan {
                 steps.append(
                     PReLUStep(
                         name: name, input: source, output: id, layout: from, perChannel: perChannel,
-                        weightOffset: offset("weight")!))
+                        weightOffset: offset("weight")!, kernels: kernels))
             case .constant(let count):
                 let id = add(name, TensorLayout(shape: out, stride: roundUp8(count)))
                 steps.append(ConstantVectorStep(name: name, output: id, count: count, valueOffset: offset("value")!))
@@ -275,7 +286,7 @@ public final class Plan {
                             + "(a flattened vector and a map, or channels padded differently)")
                 }
                 let id = add(name, from)
-                steps.append(AddStep(name: name, inputs: inputIDs, output: id, count: from.count))
+                steps.append(AddStep(name: name, inputs: inputIDs, output: id, count: from.count, kernels: kernels))
             case .maxPool(let pooling):
                 let (kernel, stride) = (pooling.kernel, pooling.stride)
                 try map()
@@ -292,14 +303,15 @@ public final class Plan {
                     steps.append(
                         MaxPoolReLUStep(
                             name: name + "+" + relu.name, input: inputIDs[0], output: id,
-                            shape: PoolReLUShape(inH: from.shape.height, inW: from.shape.width, channels: from.stride)))
+                            shape: PoolReLUShape(inH: from.shape.height, inW: from.shape.width, channels: from.stride),
+                            kernels: kernels))
                     fusedReLUs.insert(next)
                 } else {
                     let id = add(name, TensorLayout(shape: out, stride: from.stride))
                     steps.append(
                         MaxPoolStep(
                             name: name, input: inputIDs[0], output: id,
-                            shape: poolShape(from, kernel: kernel, stride: stride)))
+                            shape: poolShape(from, kernel: kernel, stride: stride), kernels: kernels))
                 }
             case .averagePool(let pooling):
                 let (kernel, stride) = (pooling.kernel, pooling.stride)
@@ -308,7 +320,7 @@ public final class Plan {
                 steps.append(
                     AveragePoolStep(
                         name: name, input: inputIDs[0], output: id,
-                        shape: poolShape(from, kernel: kernel, stride: stride)))
+                        shape: poolShape(from, kernel: kernel, stride: stride), kernels: kernels))
             case .relu:
                 // At inference a ReLU read only by a 2 x 2, stride-2 max pool (conv, ReLU, pool, as
                 // exported models order them) runs with the pool as one pass: max and ReLU
@@ -326,7 +338,8 @@ public final class Plan {
                     steps.append(
                         MaxPoolReLUStep(
                             name: name + "+" + pool.name, input: inputIDs[0], output: id,
-                            shape: PoolReLUShape(inH: from.shape.height, inW: from.shape.width, channels: from.stride)))
+                            shape: PoolReLUShape(inH: from.shape.height, inW: from.shape.width, channels: from.stride),
+                            kernels: kernels))
                     fusedReLUs.insert(next)
                     break
                 }
@@ -349,7 +362,8 @@ public final class Plan {
                 steps.append(
                     LinearStep(
                         name: name, input: inputIDs[0], output: id, shape: shape, realInputs: from.shape.count,
-                        inputIndex: from.torchIndex(), weightOffset: offset("weight")!, biasOffset: offset("bias")))
+                        inputIndex: from.torchIndex(), weightOffset: offset("weight")!, biasOffset: offset("bias"),
+                        kernels: kernels))
             case .dropout(let p), .dropout2d(let p):
                 if training {
                     var perChannel = false
@@ -369,14 +383,15 @@ public final class Plan {
                 steps.append(
                     ResizeStep(
                         name: name, input: inputIDs[0], output: id, from: from, to: to, scale: scale,
-                        alignCorners: alignCorners))
+                        alignCorners: alignCorners, kernels: kernels))
             case .transformGrid(let kind, let size, let alignCorners):
                 let id = add(name, TensorLayout(shape: out, stride: 2))
                 let generator = TransformGrid(
                     kind: kind.kernelKind, height: size.height, width: size.width, alignCorners: alignCorners)
                 steps.append(
                     TransformGridStep(
-                        name: name, input: inputIDs[0], output: id, generator: generator, thetaCapacity: from.capacity))
+                        name: name, input: inputIDs[0], output: id, generator: generator, thetaCapacity: from.capacity,
+                        kernels: kernels))
             case .gridSample(let mode, let padding, let alignCorners):
                 try map()
                 let grid = tensors[inputIDs[1]].layout
@@ -389,7 +404,8 @@ public final class Plan {
                         name: name, image: inputIDs[0], grid: inputIDs[1], output: id, imageLayout: from,
                         points: out.height * out.width,
                         options: SamplerOptions(
-                            nearest: mode == .nearest, border: padding == .border, alignCorners: alignCorners)))
+                            nearest: mode == .nearest, border: padding == .border, alignCorners: alignCorners),
+                        kernels: kernels))
             case .softmax, .logSoftmax:
                 var logarithm = false
                 if case .logSoftmax = spec.operation { logarithm = true }

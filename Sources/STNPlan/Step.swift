@@ -2,7 +2,8 @@
 /// one, by id. Each kind keeps its forward and its backward side by side (Steps/).
 ///
 /// The plan sets up every step once; `forward` and `backward` then only read and write the
-/// frame's buffers and the step's packed weights.
+/// frame's buffers and the step's packed weights. A step that runs kernels keeps the
+/// `KernelTable` its plan bound (`kernels`) and calls them through it.
 class Step {
     /// The layer the step runs (its output tensor's name), for reports and per-step timing.
     let name: String

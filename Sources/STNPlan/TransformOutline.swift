@@ -1,4 +1,5 @@
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 
 /// The lines to draw for a transform: where the output's border (and, for the thin-plate
@@ -12,8 +13,11 @@ public func transformOutline(_ theta: [Float], kind: TransformKind) -> [[(Float,
     func evaluate(height: Int, width: Int) -> [Float] {
         let generator = TransformGrid(kind: kind.kernelKind, height: height, width: width, alignCorners: true)
         var grid = [Float](repeating: 0, count: height * width * 2)
+        let kernels = KernelTable.active
         theta.withUnsafeBufferPointer { t in
-            grid.withUnsafeMutableBufferPointer { generator.forward(theta: t.baseAddress!, grid: $0.baseAddress!) }
+            grid.withUnsafeMutableBufferPointer {
+                kernels.transformGridForward(generator, t.baseAddress!, $0.baseAddress!)
+            }
         }
         return grid
     }

@@ -1,6 +1,6 @@
 import Dispatch
 import STNData
-import STNKernels
+import STNKernelInterface
 import STNModel
 import STNPlan
 import STNSystem

@@ -5,7 +5,7 @@ import Foundation
 import STNCommandLine
 import STNData
 import STNEngine
-import STNKernels
+import STNKernelSelection
 import STNModel
 import STNPlan
 import STNSystem

@@ -2,7 +2,6 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
-import STNKernels
 import STNModel
 import STNPlan
 

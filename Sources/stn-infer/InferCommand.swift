@@ -3,7 +3,7 @@ import STNCommandLine
 import STNData
 import STNEngine
 import STNImage
-import STNKernels
+import STNKernelSelection
 import STNModel
 import STNPlan
 import STNSystem

@@ -1,6 +1,6 @@
 import ArgumentParser
 import STNCommandLine
-import STNKernels
+import STNKernelSelection
 
 @main
 struct ReportCommand: ParsableCommand {

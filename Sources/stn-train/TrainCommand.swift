@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import STNCommandLine
 import STNData
-import STNKernels
+import STNKernelSelection
 import STNLibHDF5
 import STNModel
 import STNPlan

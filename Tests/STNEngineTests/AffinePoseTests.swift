@@ -1,5 +1,6 @@
 import STNData
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 import XCTest
 
@@ -36,8 +37,10 @@ final class AffinePoseTests: XCTestCase {
     private func sampled(_ image: [Float], theta: [Float]) -> [Float] {
         var grid = [Float](repeating: 0, count: 42 * 42 * 2)
         var output = [Float](repeating: 0, count: 42 * 42)
-        Transformer.affineGrid(theta: theta, height: 42, width: 42, into: &grid)
-        Transformer.sample(image, height: 42, width: 42, grid: grid, count: 42 * 42, into: &output)
+        let kernels = KernelTable.active
+        kernels.transformGridForward(
+            TransformGrid(kind: .affine, height: 42, width: 42, alignCorners: false), theta, &grid)
+        kernels.sample(image, 42, 42, 1, grid, 42 * 42, SamplerOptions(), &output)
         return output
     }
 

@@ -1,7 +1,8 @@
 import AllocationCounter
 import Foundation
 import STNData
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNLibHDF5
 import STNModel
 import STNTestSupport

@@ -1,6 +1,8 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
 
-@testable import STNKernels
+@testable import STNKernels  // the vector math, internal to each copy of the kernels: the portable copy's
 
 /// The elementwise activations and PReLU against Double references, forward and backward
 /// (analytic and finite differences), under every ISA this machine runs; the vector
@@ -86,14 +88,11 @@ final class ActivationTests: XCTestCase {
             }
             for kind in Self.kinds {
                 var output = [Float](repeating: .nan, count: input.count)
-                Activation.forward(
-                    kind, input: input, output: &output, pixels: pixels, channels: channels, stride: stride)
+                kernels.activationForward(kind, input, &output, pixels, channels, stride)
                 var inPlace = input
                 inPlace.withUnsafeMutableBufferPointer {
-                    Activation.forward(
-                        kind, input: UnsafePointer($0.baseAddress!), output: $0.baseAddress!, pixels: pixels,
-                        channels: channels,
-                        stride: stride)
+                    kernels.activationForward(
+                        kind, UnsafePointer($0.baseAddress!), $0.baseAddress!, pixels, channels, stride)
                 }
                 for p in 0 ..< pixels {
                     for c in 0 ..< stride {
@@ -140,12 +139,9 @@ final class ActivationTests: XCTestCase {
             }
             for kind in Self.kinds {
                 var output = [Float](repeating: 0, count: count)
-                Activation.forward(
-                    kind, input: input, output: &output, pixels: pixels, channels: channels, stride: stride)
+                kernels.activationForward(kind, input, &output, pixels, channels, stride)
                 var dInput = [Float](repeating: .nan, count: count)
-                Activation.backward(
-                    kind, input: input, output: output, dOutput: dOutput, dInput: &dInput, pixels: pixels,
-                    channels: channels, stride: stride)
+                kernels.activationBackward(kind, input, output, dOutput, &dInput, pixels, channels, stride)
                 for p in 0 ..< pixels {
                     for c in 0 ..< stride {
                         let i = p * stride + c
@@ -169,7 +165,7 @@ final class ActivationTests: XCTestCase {
                         probe[0] = Float(x) + h
                         probe[8] = Float(x) - h
                         var values = probe
-                        Activation.forward(kind, input: probe, output: &values, pixels: 2, channels: 1, stride: 8)
+                        kernels.activationForward(kind, probe, &values, 2, 1, 8)
                         let fd = Double(values[0] - values[8]) / Double(2 * h) * Double(dOutput[i])
                         XCTAssertEqual(
                             Double(dInput[i]), fd, accuracy: 1e-3 * abs(fd) + 2e-4,
@@ -195,14 +191,11 @@ final class ActivationTests: XCTestCase {
                 for c in stride ..< slopes.count { slopes[c] = 0 }
                 func slope(_ c: Int) -> Double { Double(shared ? slopes[0] : slopes[c]) }
                 var output = [Float](repeating: .nan, count: count)
-                Activation.preluForward(
-                    input: input, slopes: slopes, sharedSlope: shared, output: &output, pixels: pixels, stride: stride)
+                kernels.preluForward(input, slopes, shared, &output, pixels, stride)
                 var dInput = [Float](repeating: .nan, count: count)
                 let start = (0 ..< paddedCount(stride)).map { Float($0) * 0.25 }
                 var dSlopes = start
-                Activation.preluBackward(
-                    input: input, slopes: slopes, sharedSlope: shared, dOutput: dOutput, dInput: &dInput,
-                    dSlopes: &dSlopes, pixels: pixels, stride: stride)
+                kernels.preluBackward(input, slopes, shared, dOutput, &dInput, &dSlopes, pixels, stride)
                 var expectedDSlopes = start.map(Double.init)
                 for p in 0 ..< pixels {
                     for c in 0 ..< stride {
@@ -224,16 +217,13 @@ final class ActivationTests: XCTestCase {
                 }
                 // Without dInput only the slopes' gradient is accumulated.
                 var again = start
-                Activation.preluBackward(
-                    input: input, slopes: slopes, sharedSlope: shared, dOutput: dOutput, dInput: nil,
-                    dSlopes: &again, pixels: pixels, stride: stride)
+                kernels.preluBackward(input, slopes, shared, dOutput, nil, &again, pixels, stride)
                 XCTAssertEqual(again, dSlopes)
                 // The slopes' gradient by finite differences of the forward pass (loss = sum output * dOutput).
                 let c = shared ? 0 : stride - 1
                 func loss(_ s: [Float]) -> Double {
                     var out = [Float](repeating: 0, count: count)
-                    Activation.preluForward(
-                        input: input, slopes: s, sharedSlope: shared, output: &out, pixels: pixels, stride: stride)
+                    kernels.preluForward(input, s, shared, &out, pixels, stride)
                     return (0 ..< pixels * stride).reduce(0) { $0 + Double(out[$1]) * Double(dOutput[$1]) }
                 }
                 var plus = slopes

@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// Depthwise convolution against a direct Double loop over PyTorch's weight layout, forward
 /// and both gradients, plus finite differences of the forward pass, on shapes with odd
@@ -79,7 +79,7 @@ final class DepthwiseConv2DTests: XCTestCase {
             var packed = [Float](repeating: .nan, count: paddedCount(s.packedCount))
             s.pack(torch: torch, realChannels: realC, into: &packed)
             var output = [Float](repeating: .nan, count: paddedCount(s.outputCount))
-            s.forward(input: input, packed: packed, bias: bias, output: &output)
+            kernels.depthwiseForward(s, input, packed, bias, &output)
             let expected = reference(s, input, torch, bias, realC: realC)
             let label = "\(s.inH)x\(s.inW)x\(realC) k\(s.kernelH)x\(s.kernelW) [\(ISA.active)]"
             for i in 0 ..< s.outputCount {
@@ -93,10 +93,10 @@ final class DepthwiseConv2DTests: XCTestCase {
                 i < s.outputCount && i % c < realC ? random.next() : 0
             }
             var dInput = [Float](repeating: .nan, count: paddedCount(s.inputCount))
-            s.backwardInput(dOutput: dOutput, packed: packed, dInput: &dInput)
+            kernels.depthwiseBackwardInput(s, dOutput, packed, &dInput)
             var dPacked = [Float](repeating: 0.5, count: paddedCount(s.packedCount))
             var dBias = [Float](repeating: 0.25, count: paddedCount(c))
-            s.backwardWeights(input: input, dOutput: dOutput, dPacked: &dPacked, dBias: &dBias)
+            kernels.depthwiseBackwardWeights(s, input, dOutput, &dPacked, &dBias)
             var expectedDIn = [Double](repeating: 0, count: s.inputCount)
             var expectedDW = [Double](repeating: 0, count: realC * s.taps)
             var expectedDBias = [Double](repeating: 0.25, count: c)
@@ -144,7 +144,7 @@ final class DepthwiseConv2DTests: XCTestCase {
                 var p = [Float](repeating: 0, count: paddedCount(s.packedCount))
                 s.pack(torch: torch, realChannels: realC, into: &p)
                 var out = [Float](repeating: 0, count: paddedCount(s.outputCount))
-                s.forward(input: input, packed: p, bias: bias, output: &out)
+                kernels.depthwiseForward(s, input, p, bias, &out)
                 return (0 ..< s.outputCount).reduce(0) { $0 + Double(out[$1]) * Double(dOutput[$1]) }
             }
             let h: Float = 1e-2

@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// The microkernel and its drivers against plain loops, including partial row blocks and
 /// every column-block mix (8 to 64 columns: with 16-lane registers 32-column blocks, then
@@ -24,8 +24,7 @@ final class GEMMTests: XCTestCase {
             let b = (0 ..< k * n).map { _ in random() }
             let c0 = (0 ..< m * n).map { _ in random() }
             var c = c0
-            gemmAccumulate(
-                m: m, n: n, a: a, rows: .linear(step: k), b: b, reduction: .contiguous(k, ldb: n), c: &c, ldc: n)
+            kernels.gemmAccumulate(m, n, a, .linear(step: k), b, .contiguous(k, ldb: n), &c, n, .accumulate)
             for i in 0 ..< m {
                 for j in 0 ..< n {
                     var expected = Double(c0[i * n + j])
@@ -60,9 +59,7 @@ final class GEMMTests: XCTestCase {
                 var c = old
                 row.withUnsafeBufferPointer { r in
                     let mode: GEMMStart = start == 0 ? .accumulate : start == 1 ? .zero : .row(r.baseAddress!)
-                    gemmAccumulate(
-                        m: m, n: n, a: a, rows: rows, b: b, reduction: .contiguous(k, ldb: n), c: &c, ldc: n,
-                        start: mode)
+                    kernels.gemmAccumulate(m, n, a, rows, b, .contiguous(k, ldb: n), &c, n, mode)
                 }
                 for i in 0 ..< m {
                     let offset = (i / perLine) * lineStride + (i % perLine) * step
@@ -91,7 +88,7 @@ final class GEMMTests: XCTestCase {
         var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
         var out = [Float](repeating: 0, count: shape.outputCount)
         shape.pack(torch: torch, realInC: 3, into: &packed)
-        shape.forward(input: input, packed: packed, bias: bias, output: &out)
+        kernels.conv2DForward(shape, input, packed, bias, &out)
         for y in 0 ..< shape.outH {
             for x in 0 ..< shape.outW {
                 for co in 0 ..< shape.outCp {
@@ -122,7 +119,7 @@ final class GEMMTests: XCTestCase {
     func checkDownsampleIsTheMeanOfEach2x2Block() {
         let input: [Float] = (0 ..< 25).map(Float.init)  // 5x5 -> 2x2, last row and column unused
         var out = [Float](repeating: 0, count: 4)
-        Transformer.downsample(input, height: 5, width: 5, into: &out)
+        kernels.resize(input, 5, 5, 1, 2, 2, 2, 2, false, &out)  // F.interpolate(scale_factor=0.5)
         XCTAssertEqual(out, [3, 5, 13, 15])
     }
 
@@ -135,8 +132,9 @@ final class GEMMTests: XCTestCase {
         let image = (0 ..< side * side).map { Float($0) / 81 }
         var grid = [Float](repeating: 0, count: 2 * side * side)
         var out = [Float](repeating: 0, count: side * side)
-        Transformer.affineGrid(theta: [1, 0, 0, 0, 1, 0], height: side, width: side, into: &grid)
-        Transformer.sample(image, height: side, width: side, grid: grid, count: side * side, into: &out)
+        let identity = TransformGrid(kind: .affine, height: side, width: side, alignCorners: false)
+        kernels.transformGridForward(identity, [1, 0, 0, 0, 1, 0], &grid)
+        kernels.sample(image, side, side, 1, grid, side * side, SamplerOptions(), &out)
         for i in 0 ..< side * side { XCTAssertEqual(out[i], image[i], accuracy: 1e-6) }
     }
 
@@ -157,8 +155,8 @@ final class GEMMTests: XCTestCase {
         var output = [Float](repeating: -1, count: shape.outputCount)
         var argmax = [Int32](repeating: -1, count: shape.outputCount)
         var plain = [Float](repeating: -1, count: shape.outputCount)
-        shape.forward(input: input, output: &output, argmax: &argmax)
-        shape.forward(input: input, output: &plain, argmax: nil)
+        kernels.poolReLUForward(shape, input, &output, &argmax)
+        kernels.poolReLUForward(shape, input, &plain, nil)
         XCTAssertEqual(plain, output)
         let c = shape.channels
         for y in 0 ..< shape.outH {
@@ -179,7 +177,7 @@ final class GEMMTests: XCTestCase {
         var expected = [Float](repeating: 0, count: shape.inputCount)
         for o in 0 ..< shape.outputCount where output[o] > 0 { expected[Int(argmax[o])] += dOutput[o] }
         var dInput = [Float](repeating: .nan, count: shape.inputCount)
-        shape.backward(dOutput: dOutput, output: output, argmax: argmax, dInput: &dInput)
+        kernels.poolReLUBackward(shape, dOutput, output, argmax, &dInput)
         XCTAssertEqual(dInput, expected, "pool backward, \(shape)")
     }
 }

@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// Global average and max pooling against plain Double loops, forward and backward (and
 /// finite differences of the average), under every ISA this machine runs.
@@ -13,7 +13,7 @@ final class GlobalPoolTests: XCTestCase {
             let shape = GlobalPoolShape(pixels: pixels, channels: channels)
             let input = (0 ..< paddedCount(pixels * channels)).map { _ in random.uniform(-4, 4) }
             var output = [Float](repeating: .nan, count: paddedCount(channels))
-            shape.averageForward(input: input, output: &output)
+            kernels.globalAveragePoolForward(shape, input, &output)
             for c in 0 ..< channels {
                 let expected = (0 ..< pixels).reduce(0.0) { $0 + Double(input[$1 * channels + c]) } / Double(pixels)
                 XCTAssertEqual(
@@ -22,7 +22,7 @@ final class GlobalPoolTests: XCTestCase {
             }
             let dOutput = (0 ..< paddedCount(channels)).map { _ in random.next() }
             var dInput = [Float](repeating: .nan, count: paddedCount(pixels * channels))
-            shape.averageBackward(dOutput: dOutput, dInput: &dInput)
+            kernels.globalAveragePoolBackward(shape, dOutput, &dInput)
             for i in 0 ..< pixels * channels {
                 XCTAssertEqual(
                     Double(dInput[i]), Double(dOutput[i % channels]) / Double(pixels),
@@ -36,8 +36,8 @@ final class GlobalPoolTests: XCTestCase {
                 minus[i] -= 0.05
                 var a = output
                 var b = output
-                shape.averageForward(input: plus, output: &a)
-                shape.averageForward(input: minus, output: &b)
+                kernels.globalAveragePoolForward(shape, plus, &a)
+                kernels.globalAveragePoolForward(shape, minus, &b)
                 let fd = (0 ..< channels).reduce(0.0) { $0 + Double(a[$1] - b[$1]) * Double(dOutput[$1]) } / 0.1
                 XCTAssertEqual(Double(dInput[i]), fd, accuracy: 1e-3 * abs(fd) + 1e-5, "mean fd at \(i)")
             }
@@ -60,9 +60,9 @@ final class GlobalPoolTests: XCTestCase {
             for p in 0 ..< pixels { input[p * channels + 2] = -.infinity }
             var output = [Float](repeating: 0, count: paddedCount(channels))
             var argmax = [Int32](repeating: -7, count: paddedCount(channels))
-            shape.maxForward(input: input, output: &output, argmax: &argmax)
+            kernels.globalMaxPoolForward(shape, input, &output, &argmax)
             var plain = [Float](repeating: 0, count: paddedCount(channels))
-            shape.maxForward(input: input, output: &plain, argmax: nil)
+            kernels.globalMaxPoolForward(shape, input, &plain, nil)
             for c in 0 ..< channels {
                 var best = -Float.infinity
                 var at = c
@@ -82,7 +82,7 @@ final class GlobalPoolTests: XCTestCase {
             }
             let dOutput = (0 ..< paddedCount(channels)).map { _ in random.next() }
             var dInput = [Float](repeating: .nan, count: paddedCount(pixels * channels))
-            shape.maxBackward(dOutput: dOutput, argmax: argmax, dInput: &dInput)
+            kernels.globalMaxPoolBackward(shape, dOutput, argmax, &dInput)
             for i in 0 ..< pixels * channels {
                 let c = i % channels
                 XCTAssertEqual(dInput[i], Int(argmax[c]) == i ? dOutput[c] : 0, "max backward \(i)")

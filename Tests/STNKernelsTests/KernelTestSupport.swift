@@ -1,7 +1,9 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
 
 /// Shared by the kernel families' tests: a seeded generator, buffers padded as the plan's
-/// arena pads them, and tolerances.
+/// arena pads them, tolerances, and the kernels under test.
 struct SeededRandom {
     var state: UInt64
 
@@ -28,3 +30,7 @@ func close(_ actual: Float, _ expected: Double, relative: Double, absolute: Doub
     if e.isInfinite { return Double(actual) == e }
     return abs(Double(actual) - expected) <= relative * abs(expected) + absolute
 }
+
+/// The kernel table of the selected ISA: the tests run their checks once per ISA this machine
+/// has (`ISA.forEachAvailable`), calling the kernels through that ISA's table as a plan does.
+var kernels: KernelTable { KernelTable(ISA.active) }

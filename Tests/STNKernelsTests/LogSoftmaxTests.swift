@@ -1,6 +1,5 @@
+import STNKernelInterface
 import XCTest
-
-@testable import STNKernels
 
 final class LogSoftmaxTests: XCTestCase {
     /// Huge logits (a class bias of 3e38) keep log-probabilities that sum to one, instead of

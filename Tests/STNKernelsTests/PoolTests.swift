@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// Max and average pooling with padding and explicit output sizes (floor and ceil mode)
 /// against PyTorch's loops written out in Double, forward and backward (with finite
@@ -71,11 +71,11 @@ final class PoolTests: XCTestCase {
             }
             var output = [Float](repeating: 0, count: paddedCount(s.outputCount))
             var argmax = [Int32](repeating: -9, count: paddedCount(s.outputCount))
-            s.maxForward(input: input, output: &output, argmax: &argmax)
+            kernels.maxPoolForward(s, input, &output, &argmax)
             var plain = [Float](repeating: 0, count: paddedCount(s.outputCount))
-            s.maxForward(input: input, output: &plain, argmax: nil)
+            kernels.maxPoolForward(s, input, &plain, nil)
             var average = [Float](repeating: 0, count: paddedCount(s.outputCount))
-            s.averageForward(input: input.map { $0.isNaN ? 0.5 : $0 }, output: &average)
+            kernels.averagePoolForward(s, input.map { $0.isNaN ? 0.5 : $0 }, &average)
             for oy in 0 ..< s.outH {
                 for ox in 0 ..< s.outW {
                     let w = window(s, oy, ox)
@@ -108,9 +108,9 @@ final class PoolTests: XCTestCase {
             // Backward: max routes to the argmax, average spreads over the window.
             let dOutput = (0 ..< paddedCount(s.outputCount)).map { _ in random.next() }
             var dMax = [Float](repeating: .nan, count: paddedCount(s.inputCount))
-            s.maxBackward(dOutput: dOutput, argmax: argmax, dInput: &dMax)
+            kernels.maxPoolBackward(s, dOutput, argmax, &dMax)
             var dAverage = [Float](repeating: .nan, count: paddedCount(s.inputCount))
-            s.averageBackward(dOutput: dOutput, dInput: &dAverage)
+            kernels.averagePoolBackward(s, dOutput, &dAverage)
             var expectedMax = [Double](repeating: 0, count: s.inputCount)
             var expectedAverage = [Double](repeating: 0, count: s.inputCount)
             for oy in 0 ..< s.outH {
@@ -141,8 +141,8 @@ final class PoolTests: XCTestCase {
                 minus[i] -= 0.01
                 var a = average
                 var b = average
-                s.averageForward(input: plus, output: &a)
-                s.averageForward(input: minus, output: &b)
+                kernels.averagePoolForward(s, plus, &a)
+                kernels.averagePoolForward(s, minus, &b)
                 let fd = (0 ..< s.outputCount).reduce(0.0) { $0 + Double(a[$1] - b[$1]) * Double(dOutput[$1]) } / 0.02
                 XCTAssertEqual(Double(dAverage[i]), fd, accuracy: 1e-3 * abs(fd) + 1e-4, "average fd \(label) at \(i)")
             }
@@ -160,9 +160,9 @@ final class PoolTests: XCTestCase {
             XCTAssertEqual(s.padTop + s.padLeft + s.padBottom + s.padRight, 0)
             let input = (0 ..< paddedCount(s.inputCount)).map { _ in random.next() }
             var average = [Float](repeating: 0, count: paddedCount(s.outputCount))
-            s.averageForward(input: input, output: &average)
+            kernels.averagePoolForward(s, input, &average)
             var maximum = [Float](repeating: 0, count: paddedCount(s.outputCount))
-            s.maxForward(input: input, output: &maximum, argmax: nil)
+            kernels.maxPoolForward(s, input, &maximum, nil)
             for y in 0 ..< s.outH {
                 for x in 0 ..< s.outW {
                     for c in 0 ..< s.channels {

@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// The bilinear sampler over images of several channels per pixel (an RGB image, an
 /// 8-channel feature map, odd counts) against plain loops in Double, with zero padding:
@@ -19,8 +19,7 @@ final class SamplerTests: XCTestCase {
             grid += [-1, -1, 1, 1, 1 - 1 / Float(width), 1 - 1 / Float(height), .nan, 0, 0, .nan, 0.999, -0.999]
             let count = grid.count / 2
             var output = [Float](repeating: .nan, count: paddedCount(count * stride))
-            Transformer.sample(
-                image, height: height, width: width, stride: stride, grid: grid, count: count, into: &output)
+            kernels.sample(image, height, width, stride, grid, count, SamplerOptions(), &output)
             for i in 0 ..< count {
                 for c in 0 ..< stride {
                     var expected = 0.0

@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// The one-channel convolution by Winograd F(6x6, 3x3) over 3 x 3 pieces of its kernel,
 /// against the direct convolution on random data: forward, and the weight and bias gradients
@@ -36,13 +36,13 @@ final class SplitWinogradTests: XCTestCase {
             var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
             shape.pack(torch: torch, realInC: 1, into: &packed)
             var direct = [Float](repeating: 0, count: shape.outputCount)
-            shape.forward(input: input, packed: packed, bias: bias, output: &direct)
+            kernels.conv2DForward(shape, input, packed, bias, &direct)
 
             var u = [Float](repeating: .nan, count: split.weightFloats)
-            split.transformWeights(packed: packed, into: &u)
+            kernels.splitWinogradTransformWeights(split, packed, &u)
             var scratch = [Float](repeating: .nan, count: split.scratchFloats)
             var out = [Float](repeating: .nan, count: shape.outputCount)
-            split.forward(input: input, u: u, bias: bias, scratch: &scratch, output: &out)
+            kernels.splitWinogradForward(split, input, u, bias, &scratch, &out)
             let scale = direct.map(abs).max()!
             var worst: Float = 0
             for i in 0 ..< out.count {
@@ -67,7 +67,7 @@ final class SplitWinogradTests: XCTestCase {
             var packedT = [Float](repeating: 0, count: shape.outCp * shape.kp)
             shape.transpose(packed: packed, into: &packedT)
             var u = [Float](repeating: .nan, count: split.weightFloats)
-            split.transformWeights(packed: packed, into: &u)
+            kernels.splitWinogradTransformWeights(split, packed, &u)
             var uT = [Float](repeating: .nan, count: split.transposedWeightFloats)
             split.transposeWeights(u, into: &uT)
 
@@ -78,16 +78,15 @@ final class SplitWinogradTests: XCTestCase {
             for _ in 0 ..< 2 {
                 let input = (0 ..< shape.inputCount).map { _ in random() }
                 let dOutput = (0 ..< shape.outputCount).map { i in i % shape.outCp < shape.outC ? random() : 0 }
-                shape.backwardWeights(input: input, dOutput: dOutput, dPacked: &directPacked, dBias: &directBias)
+                kernels.conv2DBackwardWeights(shape, input, dOutput, &directPacked, &directBias)
                 var directScratch = [Float](repeating: .nan, count: shape.positions * shape.kp)
                 var directInput = [Float](repeating: .nan, count: shape.inputCount)
-                shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: &directScratch, dInput: &directInput)
+                kernels.conv2DBackwardInput(shape, dOutput, packedT, &directScratch, &directInput)
 
                 var scratch = [Float](repeating: .nan, count: split.backwardScratchFloats)
                 var dInput = [Float](repeating: .nan, count: shape.inputCount)
                 let dUBefore = dU
-                split.backward(
-                    input: input, dOutput: dOutput, uT: uT, scratch: &scratch, dU: &dU, dBias: &bias, dInput: &dInput)
+                kernels.splitWinogradBackward(split, input, dOutput, uT, &scratch, &dU, &bias, &dInput)
                 let scale = directInput.map(abs).max()!
                 var worst: Float = 0
                 for i in 0 ..< dInput.count {
@@ -98,9 +97,7 @@ final class SplitWinogradTests: XCTestCase {
                 // Without an input gradient (a first layer) the weight gradient is the same.
                 var dUAlone = dUBefore
                 var biasAlone = [Float](repeating: 0, count: shape.outCp)
-                split.backward(
-                    input: input, dOutput: dOutput, uT: uT, scratch: &scratch, dU: &dUAlone, dBias: &biasAlone,
-                    dInput: nil)
+                kernels.splitWinogradBackward(split, input, dOutput, uT, &scratch, &dUAlone, &biasAlone, nil)
                 XCTAssertEqual(dUAlone, dU, "weight gradient without the input gradient, \(shape)")
             }
             var direct = [Float](repeating: 0, count: torchCount)

@@ -1,6 +1,6 @@
+import STNKernelInterface
+import STNKernelSelection
 import XCTest
-
-@testable import STNKernels
 
 /// The Winograd transforms against their definition (1-D correlation in exact-ish Double),
 /// and the Winograd convolution against the direct one on random data: the seed models'
@@ -71,15 +71,15 @@ final class WinogradTests: XCTestCase {
         var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
         shape.pack(torch: torch, realInC: realInC, into: &packed)
         var direct = [Float](repeating: 0, count: shape.outputCount)
-        shape.forward(input: input, packed: packed, bias: bias, output: &direct)
+        kernels.conv2DForward(shape, input, packed, bias, &direct)
 
         let winograd = WinogradConv2D(
             shape: shape, realInC: realInC, alpha: alpha, tileRowsPerBlock: tileRowsPerBlock)
         var u = [Float](repeating: 0, count: winograd.weightFloats)
-        winograd.transformWeights(packed: packed, into: &u)
+        kernels.winogradTransformWeights(winograd, packed, &u)
         var scratch = [Float](repeating: .nan, count: winograd.scratchFloats)
         var out = [Float](repeating: .nan, count: shape.outputCount)
-        winograd.forward(input: input, u: u, bias: bias, scratch: &scratch, output: &out)
+        kernels.winogradForward(winograd, input, u, bias, &scratch, &out)
         let scale = direct.map(abs).max()!
         var worst: Float = 0
         for i in 0 ..< out.count {
@@ -153,7 +153,7 @@ final class WinogradTests: XCTestCase {
         var packedT = [Float](repeating: 0, count: shape.outCp * shape.kp)
         shape.transpose(packed: packed, into: &packedT)
         var u = [Float](repeating: 0, count: winograd.weightFloats)
-        winograd.transformWeights(packed: packed, into: &u)
+        kernels.winogradTransformWeights(winograd, packed, &u)
         var uT = [Float](repeating: .nan, count: winograd.weightFloats)
         winograd.transposeWeights(u, into: &uT)
 
@@ -167,14 +167,12 @@ final class WinogradTests: XCTestCase {
             let dOutput = (0 ..< shape.outputCount).map { i in i % shape.outCp < shape.outC ? random() : 0 }
             var scratch = [Float](repeating: .nan, count: shape.positions * shape.kp)
             var directInput = [Float](repeating: .nan, count: shape.inputCount)
-            shape.backwardWeights(input: input, dOutput: dOutput, dPacked: &directPacked, dBias: &directBias)
-            shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: &scratch, dInput: &directInput)
+            kernels.conv2DBackwardWeights(shape, input, dOutput, &directPacked, &directBias)
+            kernels.conv2DBackwardInput(shape, dOutput, packedT, &scratch, &directInput)
 
             var winogradScratch = [Float](repeating: .nan, count: winograd.backwardScratchFloats)
             var dInput = [Float](repeating: .nan, count: shape.inputCount)
-            winograd.backward(
-                input: input, dOutput: dOutput, uT: uT, scratch: &winogradScratch, dU: &dU, dBias: &bias,
-                dInput: &dInput)
+            kernels.winogradBackward(winograd, input, dOutput, uT, &winogradScratch, &dU, &bias, &dInput)
             let scale = directInput.map(abs).max()!
             for i in 0 ..< dInput.count {
                 XCTAssertFalse(dInput[i].isNaN, "input gradient \(i) not written")

@@ -1,4 +1,5 @@
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 import XCTest
 

@@ -1,5 +1,6 @@
 import STNData
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 import XCTest
 

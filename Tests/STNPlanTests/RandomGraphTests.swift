@@ -1,6 +1,7 @@
 import STNData
 import STNEngine
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 import XCTest
 

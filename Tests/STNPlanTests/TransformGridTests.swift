@@ -1,9 +1,9 @@
 import Foundation
+import STNKernelInterface
+import STNKernelSelection
 import STNLibHDF5
 import STNTestSupport
 import XCTest
-
-@testable import STNKernels
 
 /// The four grid generators against PyTorch (tools/fixtures/transforms.py, torch operations with
 /// autograd; Tests/Fixtures/golden-transforms.h5): grids, theta gradients, and the sampler
@@ -28,6 +28,7 @@ final class TransformGridTests: XCTestCase {
     func testGridsAndThetaGradientsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkGrids() } }
 
     func checkGrids() throws {
+        let kernels = KernelTable.active
         let file = try HDF5File(path: Self.fixture, mode: .read)
         for (name, kind) in Self.kinds {
             for align in [0, 1] {
@@ -42,10 +43,10 @@ final class TransformGridTests: XCTestCase {
                 var gradient = [Float](repeating: 0, count: p)
                 for n in 0 ..< 5 {
                     theta.withUnsafeBufferPointer { t in
-                        generator.forward(theta: t.baseAddress! + n * p, grid: &grid)
+                        kernels.transformGridForward(generator, t.baseAddress! + n * p, &grid)
                         upstream.withUnsafeBufferPointer {
-                            generator.backward(
-                                theta: t.baseAddress! + n * p, dGrid: $0.baseAddress! + n * 126, dTheta: &gradient)
+                            kernels.transformGridBackward(
+                                generator, t.baseAddress! + n * p, $0.baseAddress! + n * 126, &gradient)
                         }
                     }
                     let gridError = error(grid[...], expected[n * 126 ..< (n + 1) * 126])
@@ -60,21 +61,22 @@ final class TransformGridTests: XCTestCase {
     /// Image 4 of the projective cases puts w within 1e-3 of zero (and exactly 0 at
     /// align_corners=1): the guard keeps the divide finite, with PyTorch's sign rule.
     func testProjectiveGuardNearZero() throws {
+        let kernels = KernelTable.active
         let file = try HDF5File(path: Self.fixture, mode: .read)
         let generator = TransformGrid(kind: .projective, height: 7, width: 9, alignCorners: true)
         let theta = Array(try file.readFloats("projective/align1/theta").values[32 ..< 40])
         var grid = [Float](repeating: 0, count: 126)
-        generator.forward(theta: theta, grid: &grid)
+        kernels.transformGridForward(generator, theta, &grid)
         XCTAssertTrue(grid.allSatisfy(\.isFinite))
         // NaN and infinite parameters give no trap.
         for bad: Float in [.nan, .infinity, -.infinity, 3e38] {
             for kind in Self.kinds.map(\.1) {
                 let g = TransformGrid(kind: kind, height: 7, width: 9, alignCorners: false)
                 var out = [Float](repeating: 0, count: 126)
-                g.forward(theta: [Float](repeating: bad, count: g.parameterCount), grid: &out)
+                kernels.transformGridForward(g, [Float](repeating: bad, count: g.parameterCount), &out)
                 var image = [Float](repeating: 1, count: 30)
                 var sampled = [Float](repeating: 0, count: 63)
-                Transformer.sample(&image, height: 5, width: 6, grid: out, count: 63, into: &sampled)
+                kernels.sample(&image, 5, 6, 1, out, 63, SamplerOptions(), &sampled)
                 XCTAssertTrue(sampled.allSatisfy(\.isFinite), "\(kind) theta \(bad)")
             }
         }
@@ -95,6 +97,7 @@ final class TransformGridTests: XCTestCase {
     }
 
     func checkSampledImages() throws {
+        let kernels = KernelTable.active
         let file = try HDF5File(path: Self.fixture, mode: .read)
         for (name, kind) in Self.kinds {
             let theta = try file.readFloats("\(name)/align0/theta").values
@@ -109,18 +112,19 @@ final class TransformGridTests: XCTestCase {
             var dGrid = [Float](repeating: 0, count: 126)
             var gradient = [Float](repeating: 0, count: p)
             for n in 0 ..< 5 {
-                theta.withUnsafeBufferPointer { generator.forward(theta: $0.baseAddress! + n * p, grid: &grid) }
+                theta.withUnsafeBufferPointer {
+                    kernels.transformGridForward(generator, $0.baseAddress! + n * p, &grid)
+                }
                 image.withUnsafeBufferPointer { im in
-                    Transformer.sample(
-                        im.baseAddress! + n * 120, height: 10, width: 12, grid: grid, count: 63, into: &sampled)
+                    kernels.sample(im.baseAddress! + n * 120, 10, 12, 1, grid, 63, SamplerOptions(), &sampled)
                     upstream.withUnsafeBufferPointer {
-                        Transformer.sampleBackward(
-                            im.baseAddress! + n * 120, height: 10, width: 12, grid: grid, count: 63,
-                            dOutput: $0.baseAddress! + n * 63, dGrid: &dGrid, dInput: nil)
+                        kernels.sampleBackward(
+                            im.baseAddress! + n * 120, 10, 12, 1, grid, 63, SamplerOptions(), $0.baseAddress! + n * 63,
+                            &dGrid, nil)
                     }
                 }
                 theta.withUnsafeBufferPointer {
-                    generator.backward(theta: $0.baseAddress! + n * p, dGrid: dGrid, dTheta: &gradient)
+                    kernels.transformGridBackward(generator, $0.baseAddress! + n * p, dGrid, &gradient)
                 }
                 XCTAssertLessThanOrEqual(error(sampled[...], output[n * 63 ..< (n + 1) * 63]), 1e-5, "\(name) \(n)")
                 XCTAssertLessThanOrEqual(

@@ -1,5 +1,6 @@
 import Foundation
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNLibHDF5
 import STNModel
 import STNTestSupport
@@ -137,6 +138,7 @@ final class GoldenTests: XCTestCase {
     func testTransformerOpsMatchPyTorch() throws { try ISA.forEachAvailable { _ in try checkTransformerOps() } }
 
     func checkTransformerOps() throws {
+        let kernels = KernelTable.active
         let file = try HDF5File(path: FixturePaths.fixtures.path + "/golden-ops.h5", mode: .read)
         for (group, size) in [("interpolate", 42), ("interpolate_odd", 21)] {
             let input = try file.readFloats(group + "/input")
@@ -146,10 +148,10 @@ final class GoldenTests: XCTestCase {
             var ours = [Float](repeating: 0, count: n * half * half)
             input.values.withUnsafeBufferPointer { x in
                 ours.withUnsafeMutableBufferPointer { y in
-                    for i in 0 ..< n {
-                        Transformer.downsample(
-                            x.baseAddress! + i * size * size, height: size, width: size,
-                            into: y.baseAddress! + i * half * half)
+                    for i in 0 ..< n {  // F.interpolate(scale_factor=0.5)
+                        kernels.resize(
+                            x.baseAddress! + i * size * size, size, size, 1, half, half, 2, 2, false,
+                            y.baseAddress! + i * half * half)
                     }
                 }
             }
@@ -164,19 +166,19 @@ final class GoldenTests: XCTestCase {
         var dGrid = grid
         var dInput = output
         var dTheta = [Float](repeating: 0, count: 30)
+        let affine = TransformGrid(kind: .affine, height: 42, width: 42, alignCorners: false)
         for i in 0 ..< 5 {
             theta.withUnsafeBufferPointer { t in
                 grid.withUnsafeMutableBufferPointer { g in
-                    Transformer.affineGrid(
-                        theta: t.baseAddress! + 6 * i, height: 42, width: 42, into: g.baseAddress! + i * px * 2)
+                    kernels.transformGridForward(affine, t.baseAddress! + 6 * i, g.baseAddress! + i * px * 2)
                 }
             }
             input.withUnsafeBufferPointer { x in
                 grid.withUnsafeBufferPointer { g in
                     output.withUnsafeMutableBufferPointer { o in
-                        Transformer.sample(
-                            x.baseAddress! + i * px, height: 42, width: 42, grid: g.baseAddress! + i * px * 2,
-                            count: px, into: o.baseAddress! + i * px)
+                        kernels.sample(
+                            x.baseAddress! + i * px, 42, 42, 1, g.baseAddress! + i * px * 2, px, SamplerOptions(),
+                            o.baseAddress! + i * px)
                     }
                 }
             }
@@ -185,20 +187,21 @@ final class GoldenTests: XCTestCase {
                     upstream.withUnsafeBufferPointer { u in
                         dGrid.withUnsafeMutableBufferPointer { dg in
                             dInput.withUnsafeMutableBufferPointer { di in
-                                Transformer.sampleBackward(
-                                    x.baseAddress! + i * px, height: 42, width: 42, grid: g.baseAddress! + i * px * 2,
-                                    count: px,
-                                    dOutput: u.baseAddress! + i * px, dGrid: dg.baseAddress! + i * px * 2,
-                                    dInput: di.baseAddress! + i * px)
+                                kernels.sampleBackward(
+                                    x.baseAddress! + i * px, 42, 42, 1, g.baseAddress! + i * px * 2, px,
+                                    SamplerOptions(), u.baseAddress! + i * px, dg.baseAddress! + i * px * 2,
+                                    di.baseAddress! + i * px)
                             }
                         }
                     }
                 }
             }
-            dGrid.withUnsafeBufferPointer { dg in
-                dTheta.withUnsafeMutableBufferPointer { dt in
-                    Transformer.affineGridBackward(
-                        dGrid: dg.baseAddress! + i * px * 2, height: 42, width: 42, dTheta: dt.baseAddress! + 6 * i)
+            theta.withUnsafeBufferPointer { t in
+                dGrid.withUnsafeBufferPointer { dg in
+                    dTheta.withUnsafeMutableBufferPointer { dt in
+                        kernels.transformGridBackward(
+                            affine, t.baseAddress! + 6 * i, dg.baseAddress! + i * px * 2, dt.baseAddress! + 6 * i)
+                    }
                 }
             }
         }

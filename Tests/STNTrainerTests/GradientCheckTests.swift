@@ -1,5 +1,6 @@
 import STNData
-import STNKernels
+import STNKernelInterface
+import STNKernelSelection
 import STNModel
 import XCTest
 
@@ -9,6 +10,7 @@ import XCTest
 /// L = sum(output * R), R random, against central differences (L(x + h) - L(x - h)) / 2h.
 final class GradientCheckTests: XCTestCase {
     var random = PRNG(seed: 11)
+    let kernels = KernelTable.active
 
     func randoms(_ n: Int, scale: Float = 1) -> [Float] {
         (0 ..< n).map { _ in (random.nextUnitFloat() * 2 - 1) * scale }
@@ -51,7 +53,7 @@ final class GradientCheckTests: XCTestCase {
             var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
             var out = [Float](repeating: 0, count: shape.outputCount)
             shape.pack(torch: w, realInC: 8, into: &packed)
-            shape.forward(input: x, packed: packed, bias: b, output: &out)
+            kernels.conv2DForward(shape, x, packed, b, &out)
             return out
         }
         var packed = [Float](repeating: 0, count: shape.k * shape.outCp)
@@ -60,12 +62,12 @@ final class GradientCheckTests: XCTestCase {
         shape.transpose(packed: packed, into: &packedT)
         var dPacked = [Float](repeating: 0, count: shape.k * shape.outCp)
         var dBias = [Float](repeating: 0, count: shape.outCp)
-        shape.backwardWeights(input: input, dOutput: r, dPacked: &dPacked, dBias: &dBias)
+        kernels.conv2DBackwardWeights(shape, input, r, &dPacked, &dBias)
         var dW = [Float](repeating: 0, count: torchW.count)
         shape.unpackAdding(packed: dPacked, realInC: 8, into: &dW)
         var scratch = [Float](repeating: 0, count: shape.positions * shape.kp)
         var dInput = [Float](repeating: 0, count: shape.inputCount)
-        shape.backwardInput(dOutput: r, packedT: packedT, scratch: &scratch, dInput: &dInput)
+        kernels.conv2DBackwardInput(shape, r, packedT, &scratch, &dInput)
         let w0 = torchW
         let x0 = input
         let b0 = bias
@@ -87,7 +89,7 @@ final class GradientCheckTests: XCTestCase {
             var t = [Float](repeating: 0, count: shape.outputsP * shape.inputsP)
             var out = [Float](repeating: 0, count: shape.outputsP)
             shape.pack(torch: w, realInputs: 20, inputIndex: index, into: &p, transposed: &t)
-            shape.forward(input: x, packed: p, bias: bias, output: &out)
+            kernels.linearForward(shape, x, p, bias, &out)
             return out
         }
         var p = [Float](repeating: 0, count: 24 * shape.outputsP)
@@ -96,8 +98,8 @@ final class GradientCheckTests: XCTestCase {
         var dP = [Float](repeating: 0, count: p.count)
         var dB = [Float](repeating: 0, count: shape.outputsP)
         var dX = [Float](repeating: 0, count: shape.inputsP)
-        shape.backwardWeights(input: input, dOutput: r, dPacked: &dP, dBias: &dB)
-        shape.backwardInput(dOutput: r, packedT: t, dInput: &dX)
+        kernels.linearBackwardWeights(shape, input, r, &dP, &dB)
+        kernels.linearBackwardInput(shape, r, t, &dX)
         var dW = [Float](repeating: 0, count: torchW.count)
         shape.unpackAdding(packed: dP, realInputs: 20, inputIndex: index, into: &dW)
         let x0 = input
@@ -118,12 +120,12 @@ final class GradientCheckTests: XCTestCase {
         let r = randoms(shape.outputCount)
         var out = [Float](repeating: 0, count: shape.outputCount)
         var arg = [Int32](repeating: 0, count: shape.outputCount)
-        shape.forward(input: input, output: &out, argmax: &arg)
+        kernels.poolReLUForward(shape, input, &out, &arg)
         var dX = [Float](repeating: 0, count: shape.inputCount)
-        shape.backward(dOutput: r, output: out, argmax: arg, dInput: &dX)
+        kernels.poolReLUBackward(shape, r, out, arg, &dX)
         check("pool+relu input", values: &input, analytic: dX, samples: 60, h: 1e-3) { x in
             var o = [Float](repeating: 0, count: shape.outputCount)
-            shape.forward(input: x, output: &o, argmax: nil)
+            kernels.poolReLUForward(shape, x, &o, nil)
             return self.dot(o, r)
         }
     }
@@ -134,21 +136,21 @@ final class GradientCheckTests: XCTestCase {
         var image = randoms(n).map { abs($0) }
         var theta: [Float] = [0.83, -0.21, 0.071, 0.17, 1.13, -0.093]
         let r = randoms(n)
+        let affine = TransformGrid(kind: .affine, height: side, width: side, alignCorners: false)
         func loss(_ x: [Float], _ t: [Float]) -> Double {
             var grid = [Float](repeating: 0, count: 2 * n)
             var out = [Float](repeating: 0, count: n)
-            Transformer.affineGrid(theta: t, height: side, width: side, into: &grid)
-            Transformer.sample(x, height: side, width: side, grid: grid, count: n, into: &out)
+            kernels.transformGridForward(affine, t, &grid)
+            kernels.sample(x, side, side, 1, grid, n, SamplerOptions(), &out)
             return dot(out, r)
         }
         var grid = [Float](repeating: 0, count: 2 * n)
-        Transformer.affineGrid(theta: theta, height: side, width: side, into: &grid)
+        kernels.transformGridForward(affine, theta, &grid)
         var dGrid = [Float](repeating: 0, count: 2 * n)
         var dInput = [Float](repeating: 0, count: n)
         var dTheta = [Float](repeating: 0, count: 6)
-        Transformer.sampleBackward(
-            image, height: side, width: side, grid: grid, count: n, dOutput: r, dGrid: &dGrid, dInput: &dInput)
-        Transformer.affineGridBackward(dGrid: dGrid, height: side, width: side, dTheta: &dTheta)
+        kernels.sampleBackward(image, side, side, 1, grid, n, SamplerOptions(), r, &dGrid, &dInput)
+        kernels.transformGridBackward(affine, theta, dGrid, &dTheta)
         let image0 = image
         let theta0 = theta
         check("sampler input", values: &image, analytic: dInput) { loss($0, theta0) }

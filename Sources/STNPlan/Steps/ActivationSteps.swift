@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 import STNModel
 
 /// The elementwise activations other than ReLU (`nn.LeakyReLU`, `nn.ELU`, `nn.Tanh`,
@@ -7,24 +7,28 @@ import STNModel
 final class ActivationStep: Step {
     let kind: ActivationKind
     let lanes: TensorLayout.Lanes
+    let kernels: KernelTable
 
-    init(name: String, input: Int, output: Int, activation: STNModel.Activation, layout: TensorLayout) {
+    init(
+        name: String, input: Int, output: Int, activation: STNModel.Activation, layout: TensorLayout,
+        kernels: KernelTable
+    ) {
         kind = activation.kernelKind
         lanes = layout.lanes
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func forward(_ frame: Frame) {
-        STNKernels.Activation.forward(
-            kind, input: frame.values[inputs[0]], output: frame.values[output], pixels: lanes.pixels,
-            channels: lanes.channels, stride: lanes.stride)
+        kernels.activationForward(
+            kind, frame.values[inputs[0]], frame.values[output], lanes.pixels, lanes.channels, lanes.stride)
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
-        STNKernels.Activation.backward(
-            kind, input: frame.values[inputs[0]], output: frame.values[output], dOutput: frame.gradients[output],
-            dInput: gradientTarget(frame, 0), pixels: lanes.pixels, channels: lanes.channels, stride: lanes.stride)
+        kernels.activationBackward(
+            kind, frame.values[inputs[0]], frame.values[output], frame.gradients[output], gradientTarget(frame, 0),
+            lanes.pixels, lanes.channels, lanes.stride)
     }
 }
 
@@ -33,12 +37,17 @@ final class PReLUStep: Step {
     let lanes: TensorLayout.Lanes
     let perChannel: Bool
     let weightOffset: Int
+    let kernels: KernelTable
     private var slopes: UnsafeMutablePointer<Float>!
 
-    init(name: String, input: Int, output: Int, layout: TensorLayout, perChannel: Bool, weightOffset: Int) {
+    init(
+        name: String, input: Int, output: Int, layout: TensorLayout, perChannel: Bool, weightOffset: Int,
+        kernels: KernelTable
+    ) {
         lanes = layout.lanes
         self.perChannel = perChannel
         self.weightOffset = weightOffset
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
@@ -58,16 +67,15 @@ final class PReLUStep: Step {
     }
 
     override func forward(_ frame: Frame) {
-        STNKernels.Activation.preluForward(
-            input: frame.values[inputs[0]], slopes: slopes, sharedSlope: !perChannel, output: frame.values[output],
-            pixels: lanes.pixels, stride: lanes.stride)
+        kernels.preluForward(
+            frame.values[inputs[0]], slopes, !perChannel, frame.values[output], lanes.pixels, lanes.stride)
     }
 
     override func backward(_ frame: Frame) {
-        STNKernels.Activation.preluBackward(
-            input: frame.values[inputs[0]], slopes: slopes, sharedSlope: !perChannel,
-            dOutput: frame.gradients[output], dInput: inputNeedsGradient[0] ? gradientTarget(frame, 0) : nil,
-            dSlopes: frame.accumulators[index], pixels: lanes.pixels, stride: lanes.stride)
+        kernels.preluBackward(
+            frame.values[inputs[0]], slopes, !perChannel, frame.gradients[output],
+            inputNeedsGradient[0] ? gradientTarget(frame, 0) : nil, frame.accumulators[index], lanes.pixels,
+            lanes.stride)
     }
 }
 

@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 /// `nn.BatchNorm2d` / `nn.BatchNorm1d`.
 ///
@@ -19,6 +19,7 @@ final class BatchNormStep: Step {
     let offsets: (weight: Int, bias: Int, mean: Int, variance: Int)
     let epsilon: Float
     let training: Bool
+    let kernels: KernelTable
     /// Inference: scale and shift from the running statistics. Training also: the weight
     /// and bias, the batch mean and 1 / sqrt(var + eps), and the batch's sums of dy and
     /// dy * xhat divided by the values per channel.
@@ -33,12 +34,14 @@ final class BatchNormStep: Step {
 
     init(
         name: String, input: Int, output: Int, layout: TensorLayout,
-        offsets: (weight: Int, bias: Int, mean: Int, variance: Int), epsilon: Float, training: Bool
+        offsets: (weight: Int, bias: Int, mean: Int, variance: Int), epsilon: Float, training: Bool,
+        kernels: KernelTable
     ) {
         lanes = layout.lanes
         self.offsets = offsets
         self.epsilon = epsilon
         self.training = training
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
@@ -86,9 +89,8 @@ final class BatchNormStep: Step {
 
     override func forward(_ frame: Frame) {
         guard frame.batchStatistics else {
-            ChannelAffine.forward(
-                input: frame.values[inputs[0]], scale: scale, shift: shift, output: frame.values[output],
-                pixels: lanes.pixels, stride: lanes.stride)
+            kernels.channelAffineForward(
+                frame.values[inputs[0]], scale, shift, frame.values[output], lanes.pixels, lanes.stride)
             return
         }
         // y = (x - mean) * invstd * gamma + beta, as one scale and shift per channel.
@@ -97,9 +99,7 @@ final class BatchNormStep: Step {
             s[c] = batchInverseDeviation[c] * gamma[c]
             t[c] = beta[c] - batchMean[c] * s[c]
         }
-        ChannelAffine.forward(
-            input: frame.values[inputs[0]], scale: s, shift: t, output: frame.values[output], pixels: lanes.pixels,
-            stride: lanes.stride)
+        kernels.channelAffineForward(frame.values[inputs[0]], s, t, frame.values[output], lanes.pixels, lanes.stride)
     }
 
     override func scratchFloats(training: Bool) -> Int { 2 * vector }

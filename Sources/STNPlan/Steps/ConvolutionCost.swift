@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 /// The planner's estimate of a convolution form's time, in multiply-adds, to choose between
 /// the direct form and Winograd on tiles of 4, 6 or 8 points (and the tile rows per block):

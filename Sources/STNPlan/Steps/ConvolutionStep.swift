@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 /// `nn.Conv2d` (zero padding by a bordered copy of the input, any kernel and stride), with
 /// a batch norm after it folded into its weights at inference. It runs by Winograd on tiles
@@ -25,6 +25,7 @@ final class ConvolutionStep: Step {
     let biasOffset: Int?
     /// Offsets of a folded batch norm's weight, bias, running mean and variance, and epsilon.
     var batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?
+    let kernels: KernelTable
 
     private var packed: UnsafeMutablePointer<Float>!
     private var packedT: UnsafeMutablePointer<Float>?
@@ -37,7 +38,7 @@ final class ConvolutionStep: Step {
     init(
         name: String, input: Int, output: Int, shape: Conv2DShape, inputHeight: Int, inputWidth: Int, padH: Int,
         padW: Int, realInC: Int, weightOffset: Int, biasOffset: Int?,
-        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?
+        batchNorm: (weight: Int, bias: Int, mean: Int, variance: Int, epsilon: Float)?, kernels: KernelTable
     ) {
         self.shape = shape
         winograd = Self.winogradForm(shape, realInC: realInC)
@@ -55,6 +56,7 @@ final class ConvolutionStep: Step {
         self.weightOffset = weightOffset
         self.biasOffset = biasOffset
         self.batchNorm = batchNorm
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
@@ -127,11 +129,11 @@ final class ConvolutionStep: Step {
             }
         }
         if let winograd, let transformed {
-            winograd.transformWeights(packed: packed, into: transformed)
+            kernels.winogradTransformWeights(winograd, packed, transformed)
             if let transformedT { winograd.transposeWeights(transformed, into: transformedT) }
         }
         if let split, let transformed {
-            split.transformWeights(packed: packed, into: transformed)
+            kernels.splitWinogradTransformWeights(split, packed, transformed)
             if let transformedT { split.transposeWeights(transformed, into: transformedT) }
         }
     }
@@ -182,19 +184,17 @@ final class ConvolutionStep: Step {
 
     override func forward(_ frame: Frame) {
         if let winograd, let transformed {
-            (transformedT == nil ? winograd : trainingWinograd ?? winograd).forward(
-                input: kernelInput(frame, copy: true), u: transformed, bias: bias, scratch: frame.scratch,
-                output: frame.values[output])
+            kernels.winogradForward(
+                transformedT == nil ? winograd : trainingWinograd ?? winograd, kernelInput(frame, copy: true),
+                transformed, bias, frame.scratch, frame.values[output])
             return
         }
         if let split, let transformed {
-            split.forward(
-                input: kernelInput(frame, copy: true), u: transformed, bias: bias, scratch: frame.scratch,
-                output: frame.values[output])
+            kernels.splitWinogradForward(
+                split, kernelInput(frame, copy: true), transformed, bias, frame.scratch, frame.values[output])
             return
         }
-        shape.forward(
-            input: kernelInput(frame, copy: true), packed: packed, bias: bias, output: frame.values[output])
+        kernels.conv2DForward(shape, kernelInput(frame, copy: true), packed, bias, frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
@@ -207,27 +207,26 @@ final class ConvolutionStep: Step {
             let paddedGradient = frame.scratch + (winograd?.backwardScratchFloats ?? split?.backwardScratchFloats ?? 0)
             let dInput = needsInput ? (padded ? paddedGradient : gradientTarget(frame, 0)) : nil
             if let winograd {
-                winograd.backward(
-                    input: input, dOutput: dOutput, uT: transformedT, scratch: frame.scratch, dU: accumulators,
-                    dBias: accumulators + winograd.weightFloats, dInput: dInput)
+                kernels.winogradBackward(
+                    winograd, input, dOutput, transformedT, frame.scratch, accumulators,
+                    accumulators + winograd.weightFloats, dInput)
             } else if let split {
-                split.backward(
-                    input: input, dOutput: dOutput, uT: transformedT, scratch: frame.scratch, dU: accumulators,
-                    dBias: accumulators + split.weightFloats, dInput: dInput)
+                kernels.splitWinogradBackward(
+                    split, input, dOutput, transformedT, frame.scratch, accumulators, accumulators + split.weightFloats,
+                    dInput)
             }
             if needsInput && padded { copyUnpadded(paddedGradient, into: gradientTarget(frame, 0)) }
             return
         }
-        shape.backwardWeights(
-            input: input, dOutput: dOutput, dPacked: accumulators, dBias: accumulators + shape.k * shape.outCp)
+        kernels.conv2DBackwardWeights(shape, input, dOutput, accumulators, accumulators + shape.k * shape.outCp)
         guard inputNeedsGradient[0], let packedT else { return }
         let target = gradientTarget(frame, 0)
         guard padded else {
-            shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: frame.scratch, dInput: target)
+            kernels.conv2DBackwardInput(shape, dOutput, packedT, frame.scratch, target)
             return
         }
         let paddedGradient = frame.scratch + shape.positions * shape.kp
-        shape.backwardInput(dOutput: dOutput, packedT: packedT, scratch: frame.scratch, dInput: paddedGradient)
+        kernels.conv2DBackwardInput(shape, dOutput, packedT, frame.scratch, paddedGradient)
         copyUnpadded(paddedGradient, into: target)
     }
 

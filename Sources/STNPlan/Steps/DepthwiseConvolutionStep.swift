@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 /// `nn.Conv2d` with groups equal to its channels (a depthwise convolution), with any
 /// kernel, stride, padding and dilation, vectorised over the channels.
@@ -7,17 +7,19 @@ final class DepthwiseConvolutionStep: Step {
     let realChannels: Int
     let weightOffset: Int
     let biasOffset: Int?
+    let kernels: KernelTable
     private var packed: UnsafeMutablePointer<Float>!
     private var bias: UnsafeMutablePointer<Float>!
 
     init(
         name: String, input: Int, output: Int, shape: DepthwiseConv2DShape, realChannels: Int, weightOffset: Int,
-        biasOffset: Int?
+        biasOffset: Int?, kernels: KernelTable
     ) {
         self.shape = shape
         self.realChannels = realChannels
         self.weightOffset = weightOffset
         self.biasOffset = biasOffset
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
@@ -47,15 +49,14 @@ final class DepthwiseConvolutionStep: Step {
     }
 
     override func forward(_ frame: Frame) {
-        shape.forward(input: frame.values[inputs[0]], packed: packed, bias: bias, output: frame.values[output])
+        kernels.depthwiseForward(shape, frame.values[inputs[0]], packed, bias, frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         let accumulators = frame.accumulators[index]
-        shape.backwardWeights(
-            input: frame.values[inputs[0]], dOutput: frame.gradients[output], dPacked: accumulators,
-            dBias: accumulators + taps)
+        kernels.depthwiseBackwardWeights(
+            shape, frame.values[inputs[0]], frame.gradients[output], accumulators, accumulators + taps)
         guard inputNeedsGradient[0] else { return }
-        shape.backwardInput(dOutput: frame.gradients[output], packed: packed, dInput: gradientTarget(frame, 0))
+        kernels.depthwiseBackwardInput(shape, frame.gradients[output], packed, gradientTarget(frame, 0))
     }
 }

@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 /// `nn.ReLU`.
 final class ReLUStep: Step {
@@ -170,14 +170,16 @@ final class SoftmaxStep: Step {
 /// the output's.
 final class AddStep: Step {
     let count: Int
+    let kernels: KernelTable
 
-    init(name: String, inputs: [Int], output: Int, count: Int) {
+    init(name: String, inputs: [Int], output: Int, count: Int, kernels: KernelTable) {
         self.count = count
+        self.kernels = kernels
         super.init(name: name, inputs: inputs, output: output)
     }
 
     override func forward(_ frame: Frame) {
-        ElementwiseSum.add(frame.values[inputs[0]], frame.values[inputs[1]], into: frame.values[output], count: count)
+        kernels.add(frame.values[inputs[0]], frame.values[inputs[1]], frame.values[output], count)
     }
 
     override func backward(_ frame: Frame) {

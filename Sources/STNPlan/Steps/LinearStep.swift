@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 /// `nn.Linear` on a vector (a flattened map keeps its NHWC order: the packing maps it onto
 /// PyTorch's (C, H, W) order).
@@ -8,6 +8,7 @@ final class LinearStep: Step {
     let inputIndex: [Int?]
     let weightOffset: Int
     let biasOffset: Int?
+    let kernels: KernelTable
 
     private var packed: UnsafeMutablePointer<Float>!
     private var packedT: UnsafeMutablePointer<Float>?
@@ -15,13 +16,14 @@ final class LinearStep: Step {
 
     init(
         name: String, input: Int, output: Int, shape: LinearShape, realInputs: Int, inputIndex: [Int?],
-        weightOffset: Int, biasOffset: Int?
+        weightOffset: Int, biasOffset: Int?, kernels: KernelTable
     ) {
         self.shape = shape
         self.realInputs = realInputs
         self.inputIndex = inputIndex
         self.weightOffset = weightOffset
         self.biasOffset = biasOffset
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
@@ -57,16 +59,15 @@ final class LinearStep: Step {
     }
 
     override func forward(_ frame: Frame) {
-        shape.forward(input: frame.values[inputs[0]], packed: packed, bias: bias, output: frame.values[output])
+        kernels.linearForward(shape, frame.values[inputs[0]], packed, bias, frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         let dOutput = frame.gradients[output]
         let accumulators = frame.accumulators[index]
-        shape.backwardWeights(
-            input: frame.values[inputs[0]], dOutput: dOutput, dPacked: accumulators,
-            dBias: accumulators + shape.inputs * shape.outputsP)
+        kernels.linearBackwardWeights(
+            shape, frame.values[inputs[0]], dOutput, accumulators, accumulators + shape.inputs * shape.outputsP)
         guard inputNeedsGradient[0], let packedT else { return }
-        shape.backwardInput(dOutput: dOutput, packedT: packedT, dInput: gradientTarget(frame, 0))
+        kernels.linearBackwardInput(shape, dOutput, packedT, gradientTarget(frame, 0))
     }
 }

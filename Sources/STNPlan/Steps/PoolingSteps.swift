@@ -1,71 +1,73 @@
-import STNKernels
+import STNKernelInterface
 
 /// A 2 x 2, stride-2 max pool and the ReLU that reads it, in one pass (the pool's own
 /// output is never stored).
 final class MaxPoolReLUStep: Step {
     let shape: PoolReLUShape
+    let kernels: KernelTable
 
-    init(name: String, input: Int, output: Int, shape: PoolReLUShape) {
+    init(name: String, input: Int, output: Int, shape: PoolReLUShape, kernels: KernelTable) {
         self.shape = shape
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func savedIntegers(training: Bool) -> Int { training ? shape.outputCount : 0 }
 
     override func forward(_ frame: Frame) {
-        shape.forward(
-            input: frame.values[inputs[0]], output: frame.values[output],
-            argmax: frame.training ? frame.savedIntegers[index] : nil)
+        kernels.poolReLUForward(
+            shape, frame.values[inputs[0]], frame.values[output], frame.training ? frame.savedIntegers[index] : nil)
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
-        shape.backward(
-            dOutput: frame.gradients[output], output: frame.values[output], argmax: frame.savedIntegers[index],
-            dInput: gradientTarget(frame, 0))
+        kernels.poolReLUBackward(
+            shape, frame.gradients[output], frame.values[output], frame.savedIntegers[index], gradientTarget(frame, 0))
     }
 }
 
 /// `nn.MaxPool2d` with any window and stride.
 final class MaxPoolStep: Step {
     let shape: PoolShape
+    let kernels: KernelTable
 
-    init(name: String, input: Int, output: Int, shape: PoolShape) {
+    init(name: String, input: Int, output: Int, shape: PoolShape, kernels: KernelTable) {
         self.shape = shape
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func savedIntegers(training: Bool) -> Int { training ? shape.outputCount : 0 }
 
     override func forward(_ frame: Frame) {
-        shape.maxForward(
-            input: frame.values[inputs[0]], output: frame.values[output],
-            argmax: frame.training ? frame.savedIntegers[index] : nil)
+        kernels.maxPoolForward(
+            shape, frame.values[inputs[0]], frame.values[output], frame.training ? frame.savedIntegers[index] : nil)
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
-        shape.maxBackward(
-            dOutput: frame.gradients[output], argmax: frame.savedIntegers[index], dInput: gradientTarget(frame, 0))
+        kernels.maxPoolBackward(shape, frame.gradients[output], frame.savedIntegers[index], gradientTarget(frame, 0))
     }
 }
 
 /// `nn.AvgPool2d` with any window and stride.
 final class AveragePoolStep: Step {
     let shape: PoolShape
+    let kernels: KernelTable
 
-    init(name: String, input: Int, output: Int, shape: PoolShape) {
+    init(name: String, input: Int, output: Int, shape: PoolShape, kernels: KernelTable) {
         self.shape = shape
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func forward(_ frame: Frame) {
-        shape.averageForward(input: frame.values[inputs[0]], output: frame.values[output])
+        kernels.averagePoolForward(shape, frame.values[inputs[0]], frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
-        shape.averageBackward(dOutput: frame.gradients[output], dInput: gradientTarget(frame, 0))
+        kernels.averagePoolBackward(shape, frame.gradients[output], gradientTarget(frame, 0))
     }
 }
 
@@ -74,10 +76,12 @@ final class AveragePoolStep: Step {
 final class GlobalPoolStep: Step {
     let shape: GlobalPoolShape
     let maximum: Bool
+    let kernels: KernelTable
 
-    init(name: String, input: Int, output: Int, shape: GlobalPoolShape, maximum: Bool) {
+    init(name: String, input: Int, output: Int, shape: GlobalPoolShape, maximum: Bool, kernels: KernelTable) {
         self.shape = shape
         self.maximum = maximum
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
@@ -85,21 +89,20 @@ final class GlobalPoolStep: Step {
 
     override func forward(_ frame: Frame) {
         if maximum {
-            shape.maxForward(
-                input: frame.values[inputs[0]], output: frame.values[output],
-                argmax: frame.training ? frame.savedIntegers[index] : nil)
+            kernels.globalMaxPoolForward(
+                shape, frame.values[inputs[0]], frame.values[output], frame.training ? frame.savedIntegers[index] : nil)
         } else {
-            shape.averageForward(input: frame.values[inputs[0]], output: frame.values[output])
+            kernels.globalAveragePoolForward(shape, frame.values[inputs[0]], frame.values[output])
         }
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
         if maximum {
-            shape.maxBackward(
-                dOutput: frame.gradients[output], argmax: frame.savedIntegers[index], dInput: gradientTarget(frame, 0))
+            kernels.globalMaxPoolBackward(
+                shape, frame.gradients[output], frame.savedIntegers[index], gradientTarget(frame, 0))
         } else {
-            shape.averageBackward(dOutput: frame.gradients[output], dInput: gradientTarget(frame, 0))
+            kernels.globalAveragePoolBackward(shape, frame.gradients[output], gradientTarget(frame, 0))
         }
     }
 }

@@ -1,13 +1,15 @@
-import STNKernels
+import STNKernelInterface
 
 /// Bilinear `F.interpolate`.
 final class ResizeStep: Step {
     let inH: Int, inW: Int, outH: Int, outW: Int, stride: Int
     let stepH: Float, stepW: Float
     let alignCorners: Bool
+    let kernels: KernelTable
 
     init(
-        name: String, input: Int, output: Int, from: TensorLayout, to: TensorLayout, scale: Float?, alignCorners: Bool
+        name: String, input: Int, output: Int, from: TensorLayout, to: TensorLayout, scale: Float?, alignCorners: Bool,
+        kernels: KernelTable
     ) {
         inH = from.shape.height
         inW = from.shape.width
@@ -17,20 +19,19 @@ final class ResizeStep: Step {
         stepH = Transformer.resizeStep(input: inH, output: outH, scale: scale, alignCorners: alignCorners)
         stepW = Transformer.resizeStep(input: inW, output: outW, scale: scale, alignCorners: alignCorners)
         self.alignCorners = alignCorners
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func forward(_ frame: Frame) {
-        Transformer.resize(
-            frame.values[inputs[0]], inH: inH, inW: inW, stride: stride, outH: outH, outW: outW, stepH: stepH,
-            stepW: stepW, alignCorners: alignCorners, into: frame.values[output])
+        kernels.resize(
+            frame.values[inputs[0]], inH, inW, stride, outH, outW, stepH, stepW, alignCorners, frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
-        Transformer.resizeBackward(
-            dOutput: frame.gradients[output], inH: inH, inW: inW, stride: stride, outH: outH, outW: outW,
-            stepH: stepH, stepW: stepW, alignCorners: alignCorners, dInput: gradientTarget(frame, 0))
+        kernels.resizeBackward(
+            frame.gradients[output], inH, inW, stride, outH, outW, stepH, stepW, alignCorners, gradientTarget(frame, 0))
     }
 }
 
@@ -38,22 +39,26 @@ final class ResizeStep: Step {
 final class TransformGridStep: Step {
     let generator: TransformGrid
     let thetaCapacity: Int
+    let kernels: KernelTable
 
-    init(name: String, input: Int, output: Int, generator: TransformGrid, thetaCapacity: Int) {
+    init(
+        name: String, input: Int, output: Int, generator: TransformGrid, thetaCapacity: Int, kernels: KernelTable
+    ) {
         self.generator = generator
         self.thetaCapacity = thetaCapacity
+        self.kernels = kernels
         super.init(name: name, inputs: [input], output: output)
     }
 
     override func forward(_ frame: Frame) {
-        generator.forward(theta: frame.values[inputs[0]], grid: frame.values[output])
+        kernels.transformGridForward(generator, frame.values[inputs[0]], frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] else { return }
         let dTheta = gradientTarget(frame, 0)
         dTheta.initialize(repeating: 0, count: thetaCapacity)
-        generator.backward(theta: frame.values[inputs[0]], dGrid: frame.gradients[output], dTheta: dTheta)
+        kernels.transformGridBackward(generator, frame.values[inputs[0]], frame.gradients[output], dTheta)
     }
 }
 
@@ -62,16 +67,18 @@ final class GridSampleStep: Step {
     let inH: Int, inW: Int, stride: Int
     let points: Int
     let options: SamplerOptions
+    let kernels: KernelTable
 
     init(
         name: String, image: Int, grid: Int, output: Int, imageLayout: TensorLayout, points: Int,
-        options: SamplerOptions
+        options: SamplerOptions, kernels: KernelTable
     ) {
         inH = imageLayout.shape.height
         inW = imageLayout.shape.width
         stride = imageLayout.stride
         self.points = points
         self.options = options
+        self.kernels = kernels
         super.init(name: name, inputs: [image, grid], output: output)
     }
 
@@ -79,17 +86,15 @@ final class GridSampleStep: Step {
     override func scratchFloats(training: Bool) -> Int { training ? points * 2 : 0 }
 
     override func forward(_ frame: Frame) {
-        Transformer.sample(
-            frame.values[inputs[0]], height: inH, width: inW, stride: stride, grid: frame.values[inputs[1]],
-            count: points, options: options, into: frame.values[output])
+        kernels.sample(
+            frame.values[inputs[0]], inH, inW, stride, frame.values[inputs[1]], points, options, frame.values[output])
     }
 
     override func backward(_ frame: Frame) {
         guard inputNeedsGradient[0] || inputNeedsGradient[1] else { return }
-        Transformer.sampleBackward(
-            frame.values[inputs[0]], height: inH, width: inW, stride: stride, grid: frame.values[inputs[1]],
-            count: points, options: options, dOutput: frame.gradients[output],
-            dGrid: inputNeedsGradient[1] ? gradientTarget(frame, 1) : frame.scratch,
-            dInput: inputNeedsGradient[0] ? gradientTarget(frame, 0) : nil)
+        kernels.sampleBackward(
+            frame.values[inputs[0]], inH, inW, stride, frame.values[inputs[1]], points, options,
+            frame.gradients[output], inputNeedsGradient[1] ? gradientTarget(frame, 1) : frame.scratch,
+            inputNeedsGradient[0] ? gradientTarget(frame, 0) : nil)
     }
 }

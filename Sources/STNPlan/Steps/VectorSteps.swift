@@ -1,4 +1,4 @@
-import STNKernels
+import STNKernelInterface
 
 #if canImport(Glibc)
     import Glibc

@@ -33,23 +33,6 @@ public struct WinogradTransform: Sendable {
     /// outputPowers[i * 3 + k] = pairs[k]^i, for i < m (0 past the last pair).
     public let outputPowers: [Float]
 
-    /// The parts as they are (how the ISA dispatch hands a transform to another copy of the
-    /// kernels); alpha is B^T's row count.
-    public init(
-        outputTile: Int, kernel: Int, pairs: [Double], bT: [[Double]], g: [[Double]], aT: [[Double]],
-        input: WinogradInputCoefficients, outputPowers: [Float]
-    ) {
-        alpha = bT.count
-        self.outputTile = outputTile
-        self.kernel = kernel
-        self.pairs = pairs
-        self.bT = bT
-        self.g = g
-        self.aT = aT
-        self.input = input
-        self.outputPowers = outputPowers
-    }
-
     /// The default points of a tile of `alpha`: 1, 2, 1/2 in that order, as many as it takes.
     public static func defaultPairs(alpha: Int) -> [Double] { Array([1, 2, 0.5].prefix((alpha - 2) / 2)) }
 
@@ -134,8 +117,8 @@ extension WinogradTransform {
     /// the alpha^2 values handed to `emit(ξ, value)`, ξ = i * alpha + j. `g` is G flattened
     /// row-major (alpha x r); `scratch` holds alpha r lanes (G f). In Double: once per load or
     /// training step.
-    @inline(__always)
-    func transformFilters(
+    @inlinable @inline(__always)
+    package func transformFilters(
         _ filter: UnsafePointer<SIMD8<Double>>, g: UnsafePointer<Double>,
         scratch gf: UnsafeMutablePointer<SIMD8<Double>>,
         _ emit: (Int, SIMD8<Double>) -> Void
@@ -185,8 +168,8 @@ extension WinogradTransform {
 
 /// Eight consecutive floats as Double lanes: eight output channels of a filter (or of its
 /// gradient) for the transforms above.
-@inline(__always)
-func doubleLanes(_ source: UnsafePointer<Float>) -> SIMD8<Double> {
+@inlinable @inline(__always)
+package func doubleLanes(_ source: UnsafePointer<Float>) -> SIMD8<Double> {
     var lanes = SIMD8<Double>()
     for k in 0 ..< 8 { lanes[k] = Double(source[k]) }
     return lanes

@@ -7,12 +7,12 @@ internal import CPUID
 #endif
 
 /// The instruction set the kernels run with. The default x86-64 build carries the kernels
-/// three times, compiled from the same source files: this module's own copy for baseline
-/// x86-64 (`portable`: multiply then add, nothing x86-specific) and the modules
-/// STNKernelsAVX2 (-target-cpu haswell) and STNKernelsAVX512 (-target-cpu skylake-avx512).
-/// The kernels' public entry points run the selected copy. The selection starts as STN_ISA
-/// if it names an ISA this processor runs, else the best one; tools call
-/// `selectFromEnvironment()` first so that a bad STN_ISA is an error.
+/// three times, compiled from the same source files: the module STNKernels for baseline
+/// x86-64 (`portable`: multiply then add, nothing x86-specific), STNKernelsAVX2 (-target-cpu
+/// haswell) and STNKernelsAVX512 (-target-cpu skylake-avx512). A plan binds the selected
+/// ISA's `KernelTable` when it is built. The selection starts as STN_ISA if it names an ISA
+/// this processor runs, else the best one; tools call `selectFromEnvironment()` first so that
+/// a bad STN_ISA is an error.
 public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     case avx512, avx2, portable
 
@@ -84,17 +84,13 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
     /// The ISAs this process can run, best first.
     public static var available: [ISA] { allCases.filter { $0.unavailableReason == nil } }
 
-    /// The ISA whose kernels the entry points run.
-    public static var active: ISA { selection.isa }
+    /// The ISA whose kernels a plan binds when it is built.
+    public static var active: ISA { selection }
 
-    /// The selected copy's entry points; nil when it is this module's own copy.
-    @inline(__always)
-    static var kernels: (any ISAKernels)? { selection.kernels }
-
-    /// Runs `isa`'s kernels from now on (in every thread).
+    /// Plans built from now on (in every thread) run `isa`'s kernels.
     public static func select(_ isa: ISA) throws(ISAError) {
         if let reason = isa.unavailableReason { throw ISAError.unavailable(isa, reason: reason) }
-        selection = Selection(isa)
+        selection = isa
     }
 
     /// The ISA STN_ISA names, or nil if it is unset or empty.
@@ -113,9 +109,9 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
         return isa
     }
 
-    /// Runs `body` with each available ISA selected in turn, best first, then restores the
-    /// selection; prints one line for each ISA this binary carries that it skips (tests run
-    /// their golden cases this way).
+    /// Runs `body` with each available ISA selected in turn, best first (the plans it builds
+    /// bind that ISA's kernels), then restores the selection; prints one line for each ISA
+    /// this binary carries that it skips (tests run their golden cases this way).
     public static func forEachAvailable(_ body: (ISA) throws -> Void) rethrows {
         let previous = selection
         defer { selection = previous }
@@ -124,7 +120,7 @@ public enum ISA: String, CaseIterable, Sendable, CustomStringConvertible {
                 print("ISA \(isa) skipped: \(reason)")
                 continue
             }
-            selection = Selection(isa)
+            selection = isa
             try body(isa)
         }
     }
@@ -146,28 +142,9 @@ public enum ISAError: Error, Equatable, CustomStringConvertible, Sendable {
     }
 }
 
-/// An ISA and the entry points of its copy of the kernels.
-struct Selection: Sendable {
-    let isa: ISA
-    let kernels: (any ISAKernels)?
-
-    init(_ isa: ISA) {
-        self.isa = isa
-        #if STN_DISPATCH
-            switch isa {
-            case .avx512: kernels = AVX512Kernels()
-            case .avx2: kernels = AVX2Kernels()
-            case .portable: kernels = nil
-            }
-        #else
-            kernels = nil
-        #endif
-    }
-}
-
-/// Written only by `ISA.select` and `forEachAvailable` (at start-up and in tests), read by
-/// every kernel call.
-nonisolated(unsafe) var selection = Selection(ISA.initial)
+/// Written only by `ISA.select` and `forEachAvailable` (at start-up and in tests), read when
+/// a plan is built.
+nonisolated(unsafe) var selection = ISA.initial
 
 extension ISA {
     /// STN_ISA if it names an ISA this process can run, else the best available.
