@@ -61,12 +61,15 @@ extension ToolTests {
         let fromIDX = try answers([directory + "/frames-idx"] + common)
         XCTAssertEqual(fromIDX.count, 2)
         XCTAssertNotEqual(withoutIndex(fromIDX[0]), withoutIndex(fromIDX[1]))
-        try assertRefused(
-            "stn-infer", [Self.images + "/rgb8.png", directory + "/grey.pgm"] + common,
-            "\(directory)/grey.pgm: a grey image for a model of 3 channels: pass --color rgb to repeat grey in R, G and B",
-            status: 1)
-        XCTAssertEqual(
-            try answers([Self.images + "/rgb8.png", directory + "/grey.pgm", "--color", "rgb"] + common), fromIDX)
+        try Data(PNG.encode(width: 8, height: 8, gray: grey)).write(to: URL(fileURLWithPath: directory + "/grey.png"))
+        for grey in ["grey.pgm", "grey.png"] {
+            try assertRefused(
+                "stn-infer", [Self.images + "/rgb8.png", directory + "/" + grey] + common,
+                "\(directory)/\(grey): a grey image for a model of 3 channels: pass --color rgb to repeat grey in R, G and B",
+                status: 1)
+            XCTAssertEqual(
+                try answers([Self.images + "/rgb8.png", directory + "/" + grey, "--color", "rgb"] + common), fromIDX)
+        }
         // A grey model refuses four channels that are not colour.
         try writeIDX([1, 42, 42, 4], [UInt8](repeating: 0, count: 42 * 42 * 4), to: directory + "/four-idx")
         try assertRefused(
